@@ -1,0 +1,524 @@
+//! Alphabets: symbols <-> token ids for DNA, RNA, protein and SMILES.
+//!
+//! One [`Alphabet`] type serves every kind of sequence. It is read from a TOML file (the
+//! built-in ones live in `alphabets/` and are compiled in) and knows
+//! - its symbols in id order, and how text splits into symbols ([`TokenizerKind`]);
+//! - its pad token, which joins the vocabulary only when a dataset pads records to a common
+//!   length (the diffusion MASK is not part of the alphabet: it belongs to the absorbing process);
+//! - whether lowercase folds to uppercase (soft-masked genomes);
+//! - what common symbols outside it are (IUPAC ambiguity codes, alignment gaps, stop codons),
+//!   so that errors can say so; what happens to them is the user's [`UnknownPolicy`](crate::data::UnknownPolicy).
+//!
+//! ```
+//! use seddbio::alphabet::{Alphabet, Symbol};
+//!
+//! let dna = Alphabet::builtin("dna").unwrap();
+//! assert_eq!(dna.len(), 4);
+//! let symbols = dna.symbols_of(b"acgN").unwrap();
+//! assert_eq!(symbols[0], Symbol::Known(0));
+//! assert!(matches!(symbols[3], Symbol::Unknown { offset: 3, .. }));
+//! assert_eq!(dna.describe_unknown("N"), "an ambiguity code for A/C/G/T");
+//! assert_eq!(dna.decode(&[3, 2, 1, 0]), "TGCA");
+//! ```
+
+pub mod smiles;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::Path,
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A token id. Vocabularies are small (tens to a few hundred tokens).
+pub type TokenId = u16;
+
+/// How text is split into symbols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenizerKind {
+    /// Every character is one symbol (nucleotides, amino acids).
+    Char,
+    /// Regex-level SMILES tokens; see [`smiles`].
+    Smiles,
+}
+
+/// How records are laid out into training examples by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutKind {
+    /// Fixed-length windows with a stride over long records (genomes).
+    #[default]
+    Windows,
+    /// Whole records, padded with the pad token up to a maximum length.
+    Padded,
+}
+
+/// The contents of an alphabet TOML file; see `alphabets/dna.toml` for a documented example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlphabetSpec {
+    /// Short name, e.g. `dna`.
+    pub name: String,
+    /// One line for humans.
+    #[serde(default)]
+    pub description: String,
+    /// How text splits into symbols.
+    pub tokenizer: TokenizerKind,
+    /// When false, lowercase input is folded to uppercase before lookup.
+    #[serde(default = "default_true")]
+    pub case_sensitive: bool,
+    /// The symbols, in token-id order.
+    pub symbols: Vec<String>,
+    /// The pad token's text; never matched in input.
+    #[serde(default = "default_pad")]
+    pub pad: String,
+    /// Whether the pad token is part of the vocabulary (id = number of symbols).
+    #[serde(default)]
+    pub padded: bool,
+    /// Default layout of records into examples.
+    #[serde(default)]
+    pub default_layout: LayoutKind,
+    /// Whether tokens seen in training data join the vocabulary (SMILES).
+    #[serde(default)]
+    pub grow_vocabulary: bool,
+    /// Alignment gap symbols.
+    #[serde(default)]
+    pub gaps: Vec<String>,
+    /// Ambiguity codes and the symbols each stands for.
+    #[serde(default)]
+    pub ambiguity: BTreeMap<String, Vec<String>>,
+    /// Other known symbols outside the alphabet, with a description.
+    #[serde(default)]
+    pub other: BTreeMap<String, String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_pad() -> String {
+    "<pad>".into()
+}
+
+/// The built-in alphabets, compiled in from `alphabets/`.
+const BUILTIN: [(&str, &str); 4] = [
+    ("dna", include_str!("../../alphabets/dna.toml")),
+    ("rna", include_str!("../../alphabets/rna.toml")),
+    ("protein", include_str!("../../alphabets/protein.toml")),
+    ("smiles", include_str!("../../alphabets/smiles.toml")),
+];
+
+const NO_ID: TokenId = TokenId::MAX;
+
+/// One symbol of a tokenised text: either a token id or a span outside the alphabet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Symbol {
+    /// A symbol of the alphabet.
+    Known(TokenId),
+    /// A symbol outside the alphabet at byte `offset`, `len` bytes long.
+    Unknown {
+        /// 0-based byte offset in the text.
+        offset: usize,
+        /// Length in bytes.
+        len: usize,
+    },
+}
+
+/// A validated alphabet: symbols <-> token ids. See the [module docs](self).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alphabet {
+    spec: AlphabetSpec,
+    /// Token text -> id, for multi-character (SMILES) tokens.
+    index: HashMap<String, TokenId>,
+    /// Byte -> id for single-character alphabets, with case folding applied.
+    byte_index: Vec<TokenId>,
+}
+
+impl Alphabet {
+    /// Names of the built-in alphabets.
+    pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+        BUILTIN.iter().map(|(name, _)| *name)
+    }
+
+    /// A built-in alphabet by name (`dna`, `rna`, `protein`, `smiles`).
+    pub fn builtin(name: &str) -> Option<Alphabet> {
+        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name)?;
+        // The built-in files are tested to parse, so a failure here is a build defect.
+        Self::from_toml_str(text, name).ok()
+    }
+
+    /// Resolves a `--alphabet` argument: a built-in name, or the path of a TOML file.
+    pub fn resolve(arg: &str) -> Result<Alphabet> {
+        if let Some(alphabet) = Self::builtin(arg) {
+            return Ok(alphabet);
+        }
+        let path = Path::new(arg);
+        if path.exists() {
+            return Self::from_path(path);
+        }
+        Err(Error::Options(format!(
+            "unknown alphabet '{arg}': not a built-in ({}) and no such file",
+            Self::builtin_names().collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    /// Reads an alphabet TOML file.
+    pub fn from_path(path: &Path) -> Result<Alphabet> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// Parses alphabet TOML; `origin` names the source in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Alphabet> {
+        let spec: AlphabetSpec = toml::from_str(text).map_err(|e| Error::Alphabet {
+            origin: origin.into(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        Self::from_spec(spec, origin)
+    }
+
+    /// Validates a spec and builds the lookup tables.
+    pub fn from_spec(spec: AlphabetSpec, origin: &str) -> Result<Alphabet> {
+        let fail = |message: String| Error::Alphabet {
+            origin: origin.into(),
+            message,
+        };
+        if spec.name.trim().is_empty() {
+            return Err(fail("'name' is empty".into()));
+        }
+        if spec.symbols.is_empty() {
+            return Err(fail("'symbols' is empty".into()));
+        }
+        if spec.symbols.len() + 1 >= NO_ID as usize {
+            return Err(fail(format!(
+                "{} symbols is more than supported",
+                spec.symbols.len()
+            )));
+        }
+        let fold = |s: &str| {
+            if spec.case_sensitive {
+                s.to_string()
+            } else {
+                s.to_ascii_uppercase()
+            }
+        };
+        let mut index = HashMap::new();
+        for (id, symbol) in spec.symbols.iter().enumerate() {
+            match spec.tokenizer {
+                TokenizerKind::Char => {
+                    if symbol.len() != 1 || !symbol.as_bytes()[0].is_ascii_graphic() {
+                        return Err(fail(format!(
+                            "symbol {symbol:?} is not one printable ASCII character, as a 'char' tokenizer needs"
+                        )));
+                    }
+                }
+                TokenizerKind::Smiles => match smiles::tokenize(symbol) {
+                    Ok(tokens) if tokens.len() == 1 => {}
+                    _ => {
+                        return Err(fail(format!(
+                            "symbol {symbol:?} is not exactly one SMILES token"
+                        )))
+                    }
+                },
+            }
+            if index.insert(fold(symbol), id as TokenId).is_some() {
+                return Err(fail(format!("symbol {symbol:?} is listed twice")));
+            }
+        }
+        if index.contains_key(&fold(&spec.pad)) || spec.pad.is_empty() {
+            return Err(fail(format!(
+                "pad token {:?} must be non-empty and not a symbol",
+                spec.pad
+            )));
+        }
+        for gap in &spec.gaps {
+            if index.contains_key(&fold(gap)) {
+                return Err(fail(format!("gap {gap:?} is also a symbol")));
+            }
+        }
+        for (code, set) in &spec.ambiguity {
+            if index.contains_key(&fold(code)) {
+                return Err(fail(format!("ambiguity code {code:?} is also a symbol")));
+            }
+            if let Some(missing) = set.iter().find(|s| !index.contains_key(&fold(s))) {
+                return Err(fail(format!(
+                    "ambiguity code {code:?} stands for {missing:?}, which is not a symbol"
+                )));
+            }
+        }
+        let mut byte_index = vec![NO_ID; 256];
+        if spec.tokenizer == TokenizerKind::Char {
+            for (id, symbol) in spec.symbols.iter().enumerate() {
+                let b = symbol.as_bytes()[0];
+                byte_index[b as usize] = id as TokenId;
+                if !spec.case_sensitive {
+                    byte_index[b.to_ascii_lowercase() as usize] = id as TokenId;
+                    byte_index[b.to_ascii_uppercase() as usize] = id as TokenId;
+                }
+            }
+        }
+        Ok(Alphabet {
+            spec,
+            index,
+            byte_index,
+        })
+    }
+
+    /// The validated spec; serialise it with [`Alphabet::to_toml`] to store with a model.
+    pub fn spec(&self) -> &AlphabetSpec {
+        &self.spec
+    }
+
+    /// The alphabet as TOML, including every symbol added from data and whether it pads.
+    pub fn to_toml(&self) -> String {
+        // Serialising a plain struct of strings, vectors and maps cannot fail.
+        toml::to_string(&self.spec).unwrap_or_default()
+    }
+
+    /// Short name, e.g. `dna`.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The tokenizer kind.
+    pub fn tokenizer(&self) -> TokenizerKind {
+        self.spec.tokenizer
+    }
+
+    /// Number of real symbols, excluding the pad token.
+    pub fn num_symbols(&self) -> usize {
+        self.spec.symbols.len()
+    }
+
+    /// Vocabulary size: the symbols plus the pad token when padding is on.
+    pub fn len(&self) -> usize {
+        self.spec.symbols.len() + usize::from(self.spec.padded)
+    }
+
+    /// Always false: an alphabet has at least one symbol.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The pad token's id, when padding is on.
+    pub fn pad_id(&self) -> Option<TokenId> {
+        self.spec
+            .padded
+            .then_some(self.spec.symbols.len() as TokenId)
+    }
+
+    /// This alphabet with the pad token added to the vocabulary (after every symbol).
+    pub fn with_pad(mut self) -> Alphabet {
+        self.spec.padded = true;
+        self
+    }
+
+    /// Whether training data may add tokens (SMILES).
+    pub fn grows_vocabulary(&self) -> bool {
+        self.spec.grow_vocabulary
+    }
+
+    /// Adds tokens seen in training data, in the given order, and freezes the vocabulary.
+    /// Returns how many were new. Does nothing to alphabets that do not grow.
+    pub fn extend_and_freeze<I, S>(&mut self, tokens: I) -> usize
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        if !self.spec.grow_vocabulary {
+            return 0;
+        }
+        let mut added = 0;
+        for token in tokens {
+            let token = token.into();
+            if token == self.spec.pad || self.index.contains_key(&token) {
+                continue;
+            }
+            self.index
+                .insert(token.clone(), self.spec.symbols.len() as TokenId);
+            self.spec.symbols.push(token);
+            added += 1;
+        }
+        self.spec.grow_vocabulary = false;
+        added
+    }
+
+    /// The text of a token id (the pad token's text for the pad id).
+    pub fn token(&self, id: TokenId) -> Option<&str> {
+        let id = id as usize;
+        match self.spec.symbols.get(id) {
+            Some(symbol) => Some(symbol),
+            None if self.spec.padded && id == self.spec.symbols.len() => Some(&self.spec.pad),
+            None => None,
+        }
+    }
+
+    /// The id of a symbol, with case folding applied.
+    pub fn id(&self, symbol: &str) -> Option<TokenId> {
+        if self.spec.case_sensitive {
+            self.index.get(symbol).copied()
+        } else {
+            self.index.get(&symbol.to_ascii_uppercase()).copied()
+        }
+    }
+
+    /// Splits text into symbols. Fails only on SMILES text that cannot be tokenised.
+    pub fn symbols_of(&self, text: &[u8]) -> Result<Vec<Symbol>, smiles::SmilesSyntaxError> {
+        match self.spec.tokenizer {
+            TokenizerKind::Char => Ok(text
+                .iter()
+                .enumerate()
+                .map(|(offset, &b)| match self.byte_index[b as usize] {
+                    NO_ID => Symbol::Unknown { offset, len: 1 },
+                    id => Symbol::Known(id),
+                })
+                .collect()),
+            TokenizerKind::Smiles => Ok(smiles::token_spans(text)?
+                .into_iter()
+                .map(|span| {
+                    // Spans of accepted tokens are ASCII, so this is valid UTF-8.
+                    let token = std::str::from_utf8(&text[span.clone()]).unwrap_or_default();
+                    match self.index.get(token) {
+                        Some(&id) => Symbol::Known(id),
+                        None => Symbol::Unknown {
+                            offset: span.start,
+                            len: span.len(),
+                        },
+                    }
+                })
+                .collect()),
+        }
+    }
+
+    /// Token ids back to text; pad tokens are dropped.
+    pub fn decode(&self, ids: &[TokenId]) -> String {
+        ids.iter()
+            .filter(|&&id| Some(id) != self.pad_id())
+            .filter_map(|&id| self.token(id))
+            .collect()
+    }
+
+    /// What a symbol outside the alphabet is, for messages ("an ambiguity code for A/C/G/T").
+    pub fn describe_unknown(&self, symbol: &str) -> String {
+        let key = if self.spec.case_sensitive {
+            symbol.to_string()
+        } else {
+            symbol.to_ascii_uppercase()
+        };
+        if let Some(set) = self.spec.ambiguity.get(&key) {
+            return format!("an ambiguity code for {}", set.join("/"));
+        }
+        if self.spec.gaps.contains(&key) {
+            return "an alignment gap".into();
+        }
+        if let Some(description) = self.spec.other.get(&key) {
+            return format!("{description}, not in the {} alphabet", self.spec.name);
+        }
+        format!("not in the {} alphabet", self.spec.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_alphabet_parses() {
+        for name in Alphabet::builtin_names() {
+            let (_, text) = BUILTIN.iter().find(|(n, _)| *n == name).unwrap();
+            let alphabet = Alphabet::from_toml_str(text, name).unwrap();
+            assert_eq!(alphabet.name(), name);
+        }
+        assert_eq!(Alphabet::builtin("protein").unwrap().len(), 20);
+        assert_eq!(Alphabet::builtin("rna").unwrap().id("u"), Some(3));
+    }
+
+    #[test]
+    fn case_folding_follows_the_alphabet() {
+        let dna = Alphabet::builtin("dna").unwrap();
+        assert_eq!(dna.id("g"), Some(2));
+        let smiles = Alphabet::builtin("smiles").unwrap();
+        assert_ne!(smiles.id("c"), smiles.id("C"));
+    }
+
+    #[test]
+    fn pad_joins_the_vocabulary_only_when_asked() {
+        let dna = Alphabet::builtin("dna").unwrap();
+        assert_eq!(dna.pad_id(), None);
+        let padded = dna.with_pad();
+        assert_eq!(padded.len(), 5);
+        assert_eq!(padded.pad_id(), Some(4));
+        assert_eq!(padded.token(4), Some("<pad>"));
+        assert_eq!(padded.decode(&[0, 1, 4, 4]), "AC");
+    }
+
+    #[test]
+    fn smiles_vocabulary_grows_once_and_round_trips_through_toml() {
+        let mut smiles = Alphabet::builtin("smiles").unwrap();
+        let base = smiles.len();
+        assert_eq!(smiles.extend_and_freeze(["[O-]", "C", "[Na+]"]), 2);
+        assert_eq!(smiles.len(), base + 2);
+        assert_eq!(smiles.id("[Na+]"), Some(base as TokenId + 1));
+        assert_eq!(
+            smiles.extend_and_freeze(["[K+]"]),
+            0,
+            "frozen after the first call"
+        );
+        let stored = Alphabet::from_toml_str(&smiles.to_toml(), "stored").unwrap();
+        assert_eq!(stored, smiles);
+        let symbols = stored.symbols_of(b"[K+]C").unwrap();
+        assert_eq!(symbols[0], Symbol::Unknown { offset: 0, len: 4 });
+    }
+
+    #[test]
+    fn unknown_symbols_are_described() {
+        let protein = Alphabet::builtin("protein").unwrap();
+        assert!(protein.describe_unknown("x").contains("ambiguity code"));
+        assert_eq!(protein.describe_unknown("-"), "an alignment gap");
+        assert!(protein.describe_unknown("U").starts_with("selenocysteine"));
+        assert_eq!(protein.describe_unknown("1"), "not in the protein alphabet");
+    }
+
+    #[test]
+    fn inconsistent_alphabet_files_are_refused() {
+        let cases = [
+            (
+                "name = 'x'\ntokenizer = 'char'\nsymbols = []",
+                "'symbols' is empty",
+            ),
+            (
+                "name = 'x'\ntokenizer = 'char'\nsymbols = ['A', 'A']",
+                "listed twice",
+            ),
+            (
+                "name = 'x'\ntokenizer = 'char'\nsymbols = ['AB']",
+                "one printable",
+            ),
+            (
+                "name = 'x'\ntokenizer = 'char'\nsymbols = ['A']\n[ambiguity]\nN = ['A', 'Q']",
+                "not a symbol",
+            ),
+            (
+                "name = 'x'\ntokenizer = 'char'\nsymbols = ['A']\ncolour = 1",
+                "unknown field",
+            ),
+            (
+                "name = 'x'\ntokenizer = 'smiles'\nsymbols = ['CC']",
+                "one SMILES token",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Alphabet::from_toml_str(text, "mine.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("alphabet mine.toml: "), "{err}");
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+    }
+}

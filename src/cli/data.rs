@@ -1,0 +1,112 @@
+//! `seddbio data inspect` and `seddbio data export`.
+
+use std::{io::Write, path::PathBuf, time::Duration};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use seddbio::{
+    alphabet::Alphabet,
+    data::{prepare, PreparedData, TokenDataset},
+    io::{write_sequences, OutputRecord},
+};
+
+use super::DataArgs;
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Read a sequence file, tokenise, split and lay it out, and print a summary: records,
+    /// tokens, length histogram, what the unknown-symbol policy did, examples per split.
+    Inspect(InspectArgs),
+    /// Prepare a file as `inspect` does and write the examples (one per window or padded
+    /// record, pads stripped) with split, source and start columns.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The sequence file (FASTA, CSV, TSV or SMILES; gzip allowed).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The sequence file (FASTA, CSV, TSV or SMILES; gzip allowed).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output file: .fasta/.fa, .csv, .tsv (each optionally .gz) or .parquet.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+}
+
+pub fn run(command: DataCommand) -> Result<()> {
+    match command {
+        DataCommand::Inspect(args) => {
+            let prepared = load(&args.file, &args.data)?;
+            print_stdout(&prepared.summary.to_string())
+        }
+        DataCommand::Export(args) => {
+            let prepared = load(&args.file, &args.data)?;
+            let mut records = export_records(&prepared.train, &prepared.alphabet, "train");
+            if let Some(valid) = &prepared.valid {
+                records.extend(export_records(valid, &prepared.alphabet, "valid"));
+            }
+            write_sequences(&args.out, None, &records)?;
+            print_stdout(&format!(
+                "{}wrote {} examples to {}\n",
+                prepared.summary,
+                records.len(),
+                args.out.display()
+            ))
+        }
+    }
+}
+
+/// Reads and prepares a file with a spinner showing records read, rate and elapsed time.
+pub fn load(file: &std::path::Path, args: &DataArgs) -> Result<PreparedData> {
+    let alphabet = Alphabet::resolve(&args.alphabet)?;
+    let spinner = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template("{spinner} {msg}: {human_pos} records ({per_sec}) {elapsed}")
+            .context("progress template")?,
+    );
+    spinner.set_message(format!("reading {}", file.display()));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let prepared = prepare(file, alphabet, &args.prepare_options(), Some(&spinner));
+    spinner.finish_and_clear();
+    Ok(prepared?)
+}
+
+fn export_records(data: &TokenDataset, alphabet: &Alphabet, split: &str) -> Vec<OutputRecord> {
+    data.examples()
+        .iter()
+        .enumerate()
+        .map(|(i, example)| {
+            let source = &data.records()[example.record as usize];
+            OutputRecord {
+                id: format!("{split}_{}", i + 1),
+                sequence: alphabet.decode(&data.example(i)),
+                metadata: vec![
+                    ("split".into(), split.into()),
+                    ("source".into(), source.id.clone()),
+                    ("start".into(), (example.start + 1).to_string()),
+                    ("length".into(), example.len.to_string()),
+                ],
+            }
+        })
+        .collect()
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,145 @@
+//! Command-line definitions: one file per subcommand.
+
+mod data;
+mod planned;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use seddbio::{
+    alphabet::LayoutKind,
+    data::{PrepareOptions, SplitMode, TooLong, UnknownPolicy},
+    io::{Format, ReadOptions},
+};
+
+/// Score Entropy Discrete Diffusion for DNA, RNA, protein and SMILES sequences.
+///
+/// Trains bidirectional diffusion models on sequence files, samples whole sequences with no
+/// left-to-right bias, fills in templates around fixed motifs, and evaluates what it made.
+#[derive(Debug, Parser)]
+#[command(name = "seddbio", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read, inspect and export sequence data as the model will see it.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Train a score model on a sequence file (not available yet).
+    Train(planned::TrainArgs),
+    /// Sample new sequences from a trained model (not available yet).
+    Sample(planned::SampleArgs),
+    /// Fill in a template around fixed symbols or motifs (not available yet).
+    Infill(planned::InfillArgs),
+    /// Compare generated sequences with real ones (not available yet).
+    Eval(planned::EvalArgs),
+    /// Likelihood bound of each sequence under a model (not available yet).
+    Score(planned::ScoreArgs),
+    /// Fit and sample a baseline model (not available yet).
+    #[command(subcommand)]
+    Baseline(planned::BaselineCommand),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Data(command) => data::run(command),
+        Command::Train(args) => planned::train(args),
+        Command::Sample(args) => planned::sample(args),
+        Command::Infill(args) => planned::infill(args),
+        Command::Eval(args) => planned::eval(args),
+        Command::Score(args) => planned::score(args),
+        Command::Baseline(command) => planned::baseline(command),
+    }
+}
+
+/// How sequence files are read and turned into examples; shared by `data` and `train`.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Alphabet: dna, rna, protein, smiles, or the path of your own alphabet TOML file.
+    #[arg(long, short = 'a')]
+    pub alphabet: String,
+    /// Input format; by default from the extension (.fa/.fasta, .csv, .tsv, .smi, each optionally .gz).
+    #[arg(long, value_parser = parse_with::<Format>)]
+    pub format: Option<Format>,
+    /// Sequence column of a CSV/TSV file [default: the one named sequence, seq or smiles].
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Column of a CSV/TSV file holding record ids [default: record_N].
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// Symbols outside the alphabet (N, X, gaps...): error, skip the record, split the record
+    /// at them, or strip them.
+    #[arg(long, default_value = "error", value_parser = parse_with::<UnknownPolicy>)]
+    pub on_unknown: UnknownPolicy,
+    /// Fixed-length windows over records, or whole records padded to --seq-len
+    /// [default: the alphabet's: windows for DNA, padded for RNA, protein, SMILES].
+    #[arg(long, value_parser = parse_layout)]
+    pub layout: Option<LayoutKind>,
+    /// Tokens per example [default: the longest record; windows: at most 1024].
+    #[arg(long)]
+    pub seq_len: Option<usize>,
+    /// Step between window starts [default: --seq-len, no overlap].
+    #[arg(long)]
+    pub stride: Option<usize>,
+    /// Padded layout: records longer than --seq-len are an error, skipped, or cut into windows.
+    #[arg(long, default_value = "error", value_parser = parse_with::<TooLong>)]
+    pub too_long: TooLong,
+    /// Validation sequences in a separate file (same format options).
+    #[arg(long, conflicts_with = "valid_fraction")]
+    pub valid: Option<PathBuf>,
+    /// Fraction of the input held out for validation.
+    #[arg(long, default_value_t = 0.1)]
+    pub valid_fraction: f64,
+    /// How the held-out fraction is chosen: random records (from --seed), the last records of
+    /// the file, or the last part of every record (region; for genomes).
+    #[arg(long, default_value = "random", value_parser = parse_with::<SplitMode>)]
+    pub split: SplitMode,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl DataArgs {
+    /// The library's preparation options.
+    pub fn prepare_options(&self) -> PrepareOptions {
+        PrepareOptions {
+            read: ReadOptions {
+                format: self.format,
+                column: self.column.clone(),
+                id_column: self.id_column.clone(),
+            },
+            policy: self.on_unknown,
+            layout: self.layout,
+            seq_len: self.seq_len,
+            stride: self.stride,
+            too_long: self.too_long,
+            valid: self.valid.clone(),
+            valid_fraction: if self.valid.is_some() {
+                0.0
+            } else {
+                self.valid_fraction
+            },
+            split: self.split,
+            seed: self.seed,
+        }
+    }
+}
+
+fn parse_with<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
+    s.parse()
+}
+
+fn parse_layout(s: &str) -> Result<LayoutKind, String> {
+    match s {
+        "windows" => Ok(LayoutKind::Windows),
+        "padded" => Ok(LayoutKind::Padded),
+        other => Err(format!(
+            "unknown layout '{other}' (expected windows or padded)"
+        )),
+    }
+}

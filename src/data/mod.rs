@@ -1,0 +1,277 @@
+//! Dataset preparation: read -> split -> vocabulary -> encode -> lay out, with a summary.
+//!
+//! ```
+//! use seddbio::{alphabet::Alphabet, data::{prepare, PrepareOptions}};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("promoters.fa");
+//! let fasta: String = (0..20).map(|i| format!(">p{i}\nACGTTGCAACGT\n")).collect();
+//! std::fs::write(&path, fasta).unwrap();
+//!
+//! let options = PrepareOptions { seq_len: Some(8), stride: Some(4), ..PrepareOptions::default() };
+//! let prepared = prepare(&path, Alphabet::builtin("dna").unwrap(), &options, None).unwrap();
+//! assert_eq!(prepared.train.len() + prepared.valid.as_ref().unwrap().len(), 40);
+//! println!("{}", prepared.summary);
+//! ```
+
+mod encode;
+mod layout;
+mod split;
+mod summary;
+
+pub use self::{
+    encode::{encode_records, EncodedRecord, UnknownPolicy, UnknownReport},
+    layout::{Example, Layout, LayoutReport, TokenDataset, TooLong},
+    split::{split_records, SplitMode},
+    summary::{DataSummary, LengthStats},
+};
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+
+use indicatif::ProgressBar;
+
+use crate::{
+    alphabet::{smiles, Alphabet, LayoutKind, TokenizerKind},
+    error::{Error, Result},
+    io::{read_sequences, ReadOptions, SequenceFile, SequenceRecord},
+};
+
+/// The longest automatic window length; longer records are cut into windows of this size.
+pub const MAX_AUTO_WINDOW: usize = 1024;
+
+/// How to turn a sequence file into training and validation examples.
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    /// Format, sequence and id columns.
+    pub read: ReadOptions,
+    /// Symbols outside the alphabet.
+    pub policy: UnknownPolicy,
+    /// Windows or padded records; the alphabet's default when `None`.
+    pub layout: Option<LayoutKind>,
+    /// Tokens per example. When `None`: the longest record for the padded layout, the longest
+    /// record up to [`MAX_AUTO_WINDOW`] for windows.
+    pub seq_len: Option<usize>,
+    /// Step between windows; `seq_len` (no overlap) when `None`.
+    pub stride: Option<usize>,
+    /// Padded layout: records longer than `seq_len`.
+    pub too_long: TooLong,
+    /// A separate validation file; when given, `valid_fraction` is not used.
+    pub valid: Option<PathBuf>,
+    /// Fraction of the input held out for validation.
+    pub valid_fraction: f64,
+    /// How the held-out fraction is chosen.
+    pub split: SplitMode,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        PrepareOptions {
+            read: ReadOptions::default(),
+            policy: UnknownPolicy::Error,
+            layout: None,
+            seq_len: None,
+            stride: None,
+            too_long: TooLong::Error,
+            valid: None,
+            valid_fraction: 0.1,
+            split: SplitMode::Random,
+            seed: 0,
+        }
+    }
+}
+
+/// Prepared data: the resolved alphabet (vocabulary grown from the data, pad on for the padded
+/// layout), the examples, and a summary of everything that was done.
+#[derive(Debug, Clone)]
+pub struct PreparedData {
+    /// The alphabet to store with a model trained on this data.
+    pub alphabet: Alphabet,
+    /// The layout used.
+    pub layout: Layout,
+    /// Training examples.
+    pub train: TokenDataset,
+    /// Validation examples, if any were asked for.
+    pub valid: Option<TokenDataset>,
+    /// What was read and done.
+    pub summary: DataSummary,
+}
+
+/// Reads `path` (and the validation file, if any) and prepares examples; see the module docs.
+/// `progress`, when given, counts records read.
+pub fn prepare(
+    path: &Path,
+    mut alphabet: Alphabet,
+    options: &PrepareOptions,
+    progress: Option<&ProgressBar>,
+) -> Result<PreparedData> {
+    let file = read_sequences(path, &options.read, progress)?;
+    let records_read = file.records.len() + file.empty.len();
+    let empty_ids: Vec<String> = file.empty.iter().map(|r| r.id.clone()).collect();
+    let SequenceFile {
+        path: file_path,
+        format,
+        records,
+        empty,
+    } = file;
+    let (train_records, valid_file) = match &options.valid {
+        Some(valid_path) => {
+            let valid = read_sequences(valid_path, &options.read, progress)?;
+            (records, Some(valid))
+        }
+        None => {
+            let (train, valid) =
+                split_records(records, options.valid_fraction, options.split, options.seed)?;
+            let valid = (!valid.is_empty()).then(|| SequenceFile {
+                path: file_path.clone(),
+                format,
+                records: valid,
+                empty: Vec::new(),
+            });
+            (train, valid)
+        }
+    };
+    let train_file = SequenceFile {
+        path: file_path.clone(),
+        format,
+        records: train_records,
+        empty,
+    };
+
+    let tokens_added = grow_vocabulary(&mut alphabet, &train_file.records);
+    let kind = options.layout.unwrap_or(alphabet.spec().default_layout);
+    if kind == LayoutKind::Padded {
+        alphabet = alphabet.with_pad();
+    }
+
+    let (train_encoded, mut unknown) = encode_records(&alphabet, &train_file, options.policy)?;
+    let (valid_encoded, valid_unknown) = match &valid_file {
+        Some(valid) => {
+            let (encoded, report) = encode_records(&alphabet, valid, options.policy)?;
+            (Some(encoded), Some(report))
+        }
+        None => (None, None),
+    };
+    if let Some(valid_unknown) = &valid_unknown {
+        unknown = unknown.merge(valid_unknown.clone());
+    }
+    if train_encoded.is_empty() {
+        return Err(Error::Options(format!(
+            "{}: no training sequence is left after --on-unknown {}",
+            path.display(),
+            options.policy
+        )));
+    }
+
+    let lengths: Vec<usize> = train_encoded
+        .iter()
+        .chain(valid_encoded.iter().flatten())
+        .map(|r| r.tokens.len())
+        .collect();
+    let longest = lengths.iter().copied().max().unwrap_or(0);
+    let seq_len = options.seq_len.unwrap_or(match kind {
+        LayoutKind::Padded => longest,
+        LayoutKind::Windows => longest.min(MAX_AUTO_WINDOW),
+    });
+    let layout = Layout {
+        kind,
+        seq_len,
+        stride: options.stride.unwrap_or(seq_len),
+        too_long: options.too_long,
+    };
+    let mut composition = vec![0u64; alphabet.len()];
+    for record in &train_encoded {
+        for &t in &record.tokens {
+            composition[t as usize] += 1;
+        }
+    }
+    let (train, train_layout) = TokenDataset::new(train_encoded, layout, alphabet.pad_id())?;
+    let (valid, valid_layout) = match valid_encoded {
+        Some(encoded) => {
+            let (data, report) = TokenDataset::new(encoded, layout, alphabet.pad_id())?;
+            (Some(data), Some(report))
+        }
+        None => (None, None),
+    };
+    if train.is_empty() {
+        return Err(Error::Options(format!(
+            "{}: no training example: every record is shorter than the window of {seq_len}; \
+             lower --seq-len or use --layout padded",
+            path.display()
+        )));
+    }
+    let split = match (&options.valid, &valid) {
+        (Some(valid_path), _) => format!("validation file {}", valid_path.display()),
+        (None, None) => "none (all records train)".into(),
+        (None, Some(_)) => format!(
+            "{} {} of {} (seed {})",
+            options.split,
+            options.valid_fraction,
+            if options.split == SplitMode::Region {
+                "every record's length"
+            } else {
+                "records"
+            },
+            options.seed
+        ),
+    };
+    let summary = DataSummary {
+        path: file_path,
+        format,
+        records_read,
+        empty_ids,
+        split,
+        train_records: train.records().len(),
+        valid_records: valid.as_ref().map_or(0, |v| v.records().len()),
+        alphabet: alphabet.clone(),
+        tokens_added,
+        policy: options.policy,
+        unknown,
+        lengths: LengthStats::new(&lengths),
+        layout,
+        train_layout,
+        valid_layout,
+        train_examples: train.len(),
+        valid_examples: valid.as_ref().map_or(0, TokenDataset::len),
+        train_tokens: train.num_tokens(),
+        valid_tokens: valid.as_ref().map_or(0, TokenDataset::num_tokens),
+        composition,
+    };
+    Ok(PreparedData {
+        alphabet,
+        layout,
+        train,
+        valid,
+        summary,
+    })
+}
+
+/// Adds the tokens of the training records that the alphabet lacks (SMILES), most frequent
+/// first (ties by text, so the order is deterministic), and freezes the vocabulary.
+fn grow_vocabulary(alphabet: &mut Alphabet, records: &[SequenceRecord]) -> Vec<String> {
+    if !alphabet.grows_vocabulary() || alphabet.tokenizer() != TokenizerKind::Smiles {
+        return Vec::new();
+    }
+    let mut counts: HashMap<&[u8], u64> = HashMap::new();
+    for record in records {
+        // Records that do not tokenise are reported when they are encoded.
+        if let Ok(spans) = smiles::token_spans(&record.sequence) {
+            for span in spans {
+                *counts.entry(&record.sequence[span]).or_default() += 1;
+            }
+        }
+    }
+    let mut new: Vec<(String, u64)> = counts
+        .into_iter()
+        .map(|(token, count)| (String::from_utf8_lossy(token).into_owned(), count))
+        .filter(|(token, _)| alphabet.id(token).is_none())
+        .collect();
+    new.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let new: Vec<String> = new.into_iter().map(|(token, _)| token).collect();
+    alphabet.extend_and_freeze(new.iter().cloned());
+    new
+}

@@ -1,0 +1,383 @@
+//! The summary `data inspect` prints: what was read and what preparation did to it.
+
+use std::{fmt, path::PathBuf};
+
+use super::{encode::UnknownPolicy, layout::Layout, LayoutReport, UnknownReport};
+use crate::{
+    alphabet::{Alphabet, LayoutKind, TokenId},
+    io::Format,
+};
+
+/// Length statistics with an equal-width histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LengthStats {
+    /// Number of lengths.
+    pub count: usize,
+    /// Shortest.
+    pub min: usize,
+    /// Longest.
+    pub max: usize,
+    /// Mean.
+    pub mean: f64,
+    /// Median (lower middle for even counts).
+    pub median: usize,
+    /// `(low, high, count)` for each bin, both bounds inclusive.
+    pub histogram: Vec<(usize, usize, usize)>,
+}
+
+impl LengthStats {
+    /// Statistics of `lengths`, with at most 10 bins.
+    ///
+    /// ```
+    /// use seddbio::data::LengthStats;
+    ///
+    /// let stats = LengthStats::new(&[10, 20, 20, 30]);
+    /// assert_eq!((stats.min, stats.median, stats.max), (10, 20, 30));
+    /// assert_eq!(stats.histogram.iter().map(|b| b.2).sum::<usize>(), 4);
+    /// ```
+    pub fn new(lengths: &[usize]) -> LengthStats {
+        let mut sorted = lengths.to_vec();
+        sorted.sort_unstable();
+        let (min, max) = match (sorted.first(), sorted.last()) {
+            (Some(&min), Some(&max)) => (min, max),
+            _ => (0, 0),
+        };
+        let median = sorted
+            .get(sorted.len().saturating_sub(1) / 2)
+            .copied()
+            .unwrap_or(0);
+        let mean = if sorted.is_empty() {
+            0.0
+        } else {
+            sorted.iter().sum::<usize>() as f64 / sorted.len() as f64
+        };
+        let bins = (max - min + 1).min(10);
+        let width = (max - min + 1).div_ceil(bins.max(1));
+        let mut histogram: Vec<(usize, usize, usize)> = (0..bins)
+            .map(|b| (min + b * width, (min + (b + 1) * width - 1).min(max), 0))
+            .collect();
+        for &length in &sorted {
+            histogram[(length - min) / width].2 += 1;
+        }
+        histogram.retain(|bin| bin.0 <= max);
+        LengthStats {
+            count: sorted.len(),
+            min,
+            max,
+            mean,
+            median,
+            histogram,
+        }
+    }
+}
+
+/// Everything `prepare` read and did; `Display` renders the table `data inspect` prints.
+#[derive(Debug, Clone)]
+pub struct DataSummary {
+    /// The input file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Records in the file, empty ones included.
+    pub records_read: usize,
+    /// Ids of records with an empty sequence (not used).
+    pub empty_ids: Vec<String>,
+    /// How validation data was chosen.
+    pub split: String,
+    /// Encoded training records (fragments count separately).
+    pub train_records: usize,
+    /// Encoded validation records.
+    pub valid_records: usize,
+    /// The resolved alphabet.
+    pub alphabet: Alphabet,
+    /// Tokens the training data added to the vocabulary (SMILES).
+    pub tokens_added: Vec<String>,
+    /// The unknown-symbol policy.
+    pub policy: UnknownPolicy,
+    /// What it did (training and validation together).
+    pub unknown: UnknownReport,
+    /// Lengths in tokens of the encoded records (training and validation).
+    pub lengths: LengthStats,
+    /// The layout.
+    pub layout: Layout,
+    /// What laying out the training records did.
+    pub train_layout: LayoutReport,
+    /// What laying out the validation records did.
+    pub valid_layout: Option<LayoutReport>,
+    /// Training examples.
+    pub train_examples: usize,
+    /// Validation examples.
+    pub valid_examples: usize,
+    /// Real tokens in training examples.
+    pub train_tokens: u64,
+    /// Real tokens in validation examples.
+    pub valid_tokens: u64,
+    /// Count of each token id in the training records.
+    pub composition: Vec<u64>,
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl fmt::Display for DataSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let row =
+            |f: &mut fmt::Formatter<'_>, key: &str, value: String| writeln!(f, "{key:<18}{value}");
+        let alphabet = &self.alphabet;
+        row(
+            f,
+            "file",
+            format!("{} ({})", self.path.display(), self.format),
+        )?;
+        let empty = match self.empty_ids.len() {
+            0 => String::new(),
+            n => format!(
+                "; {n} with an empty sequence, not used: {}{}",
+                self.empty_ids
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if n > 5 { ", ..." } else { "" }
+            ),
+        };
+        row(
+            f,
+            "records",
+            format!("{}{empty}", thousands(self.records_read as u64)),
+        )?;
+        let mut vocabulary = format!(
+            "{} ({} tokens: {} symbols{})",
+            alphabet.name(),
+            alphabet.len(),
+            alphabet.num_symbols(),
+            if alphabet.pad_id().is_some() {
+                " + pad"
+            } else {
+                ""
+            }
+        );
+        if !self.tokens_added.is_empty() {
+            let shown: Vec<&str> = self
+                .tokens_added
+                .iter()
+                .take(20)
+                .map(String::as_str)
+                .collect();
+            vocabulary.push_str(&format!(
+                "; {} added from the training data: {}{}",
+                self.tokens_added.len(),
+                shown.join(" "),
+                if self.tokens_added.len() > 20 {
+                    " ..."
+                } else {
+                    ""
+                }
+            ));
+        }
+        row(f, "alphabet", vocabulary)?;
+        let u = &self.unknown;
+        let unknown = if u.symbols.is_empty() {
+            format!("none (policy {})", self.policy)
+        } else {
+            let symbols: Vec<String> = u
+                .symbols
+                .iter()
+                .map(|(s, n)| format!("{s} x{}", thousands(*n)))
+                .collect();
+            let action = match self.policy {
+                UnknownPolicy::Error => String::new(),
+                UnknownPolicy::Skip => format!("{} records skipped", u.records_skipped),
+                UnknownPolicy::Split => format!(
+                    "{} records split into {} fragments, {} symbols removed",
+                    u.records_affected,
+                    u.fragments,
+                    thousands(u.symbols_removed)
+                ),
+                UnknownPolicy::Strip => format!(
+                    "{} symbols stripped from {} records",
+                    thousands(u.symbols_removed),
+                    u.records_affected
+                ),
+            };
+            format!("{} (policy {}: {action})", symbols.join(", "), self.policy)
+        };
+        row(f, "unknown symbols", unknown)?;
+        if u.lowercase_folded > 0 {
+            row(f, "lowercase folded", thousands(u.lowercase_folded))?;
+        }
+        row(f, "split", self.split.clone())?;
+        let l = &self.lengths;
+        row(
+            f,
+            "lengths (tokens)",
+            format!(
+                "{} sequences: min {} / median {} / mean {:.1} / max {}",
+                thousands(l.count as u64),
+                l.min,
+                l.median,
+                l.mean,
+                l.max
+            ),
+        )?;
+        let peak = l.histogram.iter().map(|b| b.2).max().unwrap_or(1).max(1);
+        for &(low, high, count) in &l.histogram {
+            let bar = "#".repeat((count * 40).div_ceil(peak));
+            let range = if low == high {
+                format!("{low}")
+            } else {
+                format!("{low}-{high}")
+            };
+            writeln!(
+                f,
+                "{:<18}{range:>17} {:>9} {bar}",
+                "",
+                thousands(count as u64)
+            )?;
+        }
+        let layout = &self.layout;
+        let layout_text = match layout.kind {
+            LayoutKind::Windows => format!(
+                "windows of {} tokens, stride {}",
+                layout.seq_len, layout.stride
+            ),
+            LayoutKind::Padded => format!(
+                "records padded to {} tokens (longer: {})",
+                layout.seq_len, layout.too_long
+            ),
+        };
+        row(f, "layout", layout_text)?;
+        let mut sets = vec![(
+            "train",
+            self.train_records,
+            self.train_examples,
+            self.train_tokens,
+            &self.train_layout,
+        )];
+        if let Some(valid_layout) = &self.valid_layout {
+            sets.push((
+                "validation",
+                self.valid_records,
+                self.valid_examples,
+                self.valid_tokens,
+                valid_layout,
+            ));
+        }
+        for (name, records, examples, tokens, report) in sets {
+            let mut notes = Vec::new();
+            if report.shorter_than_window > 0 {
+                notes.push(format!(
+                    "{} records shorter than a window not used",
+                    report.shorter_than_window
+                ));
+            }
+            if report.tokens_not_covered > 0 {
+                notes.push(format!(
+                    "{} tokens past the last window",
+                    thousands(report.tokens_not_covered)
+                ));
+            }
+            if report.too_long_skipped > 0 {
+                notes.push(format!(
+                    "{} too-long records skipped",
+                    report.too_long_skipped
+                ));
+            }
+            if report.too_long_windowed > 0 {
+                notes.push(format!(
+                    "{} too-long records windowed",
+                    report.too_long_windowed
+                ));
+            }
+            if report.pad_tokens > 0 {
+                notes.push(format!("{} pad tokens", thousands(report.pad_tokens)));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
+            };
+            row(
+                f,
+                name,
+                format!(
+                    "{} records -> {} examples, {} tokens{notes}",
+                    thousands(records as u64),
+                    thousands(examples as u64),
+                    thousands(tokens)
+                ),
+            )?;
+        }
+        let total: u64 = self.composition.iter().sum::<u64>().max(1);
+        let mut composition: Vec<(TokenId, u64)> = self
+            .composition
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(id, &n)| (id as TokenId, n))
+            .collect();
+        composition.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        let shown: Vec<String> = composition
+            .iter()
+            .take(25)
+            .map(|&(id, n)| {
+                format!(
+                    "{} {:.1}%",
+                    alphabet.token(id).unwrap_or("?"),
+                    100.0 * n as f64 / total as f64
+                )
+            })
+            .collect();
+        row(f, "composition", shown.join("  "))?;
+        if let (Some(g), Some(c)) = (alphabet.id("G"), alphabet.id("C")) {
+            if alphabet.tokenizer() == crate::alphabet::TokenizerKind::Char
+                && alphabet.num_symbols() == 4
+            {
+                let gc = self.composition[g as usize] + self.composition[c as usize];
+                row(
+                    f,
+                    "GC content",
+                    format!("{:.2}%", 100.0 * gc as f64 / total as f64),
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_bins_cover_every_length_once() {
+        let lengths: Vec<usize> = (8..=253).collect();
+        let stats = LengthStats::new(&lengths);
+        assert_eq!(stats.histogram.len(), 10);
+        assert_eq!(stats.histogram[0].0, 8);
+        assert_eq!(stats.histogram.last().unwrap().1, 253);
+        assert_eq!(
+            stats.histogram.iter().map(|b| b.2).sum::<usize>(),
+            lengths.len()
+        );
+        let same = LengthStats::new(&[300; 5]);
+        assert_eq!(same.histogram, [(300, 300, 5)]);
+        assert_eq!(LengthStats::new(&[]).count, 0);
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(1_584_663), "1,584,663");
+        assert_eq!(thousands(999), "999");
+    }
+}

@@ -1,0 +1,168 @@
+//! The library's error type.
+//!
+//! Every variant carries what a user needs to fix the problem: the file, the record (number and
+//! id) or line, the position inside the sequence, and what was wrong.
+
+use std::{fmt, io, path::PathBuf};
+
+/// Where a record came from, for error messages: `data.fa: record 3 (chr1)` or
+/// `data.csv: line 7 (record 6, row_6)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordLocation {
+    /// The file the record was read from.
+    pub path: PathBuf,
+    /// 1-based record number within the file.
+    pub number: usize,
+    /// 1-based line number, for one-record-per-line formats (CSV, TSV, SMILES).
+    pub line: Option<usize>,
+    /// The record's id (FASTA name, id column, or a generated `record_N`).
+    pub id: String,
+}
+
+impl fmt::Display for RecordLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(
+                f,
+                "{}: line {} (record {}, {})",
+                self.path.display(),
+                line,
+                self.number,
+                self.id
+            ),
+            None => write!(
+                f,
+                "{}: record {} ({})",
+                self.path.display(),
+                self.number,
+                self.id
+            ),
+        }
+    }
+}
+
+/// Errors from reading, tokenising and preparing sequence data.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The operating system refused a read or write.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A gzip stream ended early or is corrupt.
+    #[error("{}: truncated or corrupt gzip data{context}: {source}", path.display())]
+    Gzip {
+        /// The file concerned.
+        path: PathBuf,
+        /// Where in the file reading stopped (e.g. " after record 12").
+        context: String,
+        /// The decoder's error.
+        source: io::Error,
+    },
+    /// The file's content does not follow its format.
+    #[error("{}: {message}", path.display())]
+    Format {
+        /// The file concerned.
+        path: PathBuf,
+        /// What was wrong, with the line or record.
+        message: String,
+    },
+    /// A table has no column of the requested name.
+    #[error("{}: no column named '{column}' (columns: {}); choose one with --column", path.display(), available.join(", "))]
+    MissingColumn {
+        /// The file concerned.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// The columns the file has.
+        available: Vec<String>,
+    },
+    /// A sequence holds a symbol outside the alphabet and the policy is `error`.
+    #[error("{location}: position {position}: {symbol} is {what}; choose --on-unknown skip|split|strip to handle such symbols")]
+    UnknownSymbol {
+        /// The record.
+        location: Box<RecordLocation>,
+        /// 1-based position in the sequence (characters).
+        position: usize,
+        /// The offending symbol, quoted.
+        symbol: String,
+        /// What the symbol is (an ambiguity code, a gap, or not in the alphabet).
+        what: String,
+    },
+    /// A SMILES string cannot be split into tokens.
+    #[error("{location}: position {position}: {message}")]
+    Smiles {
+        /// The record.
+        location: Box<RecordLocation>,
+        /// 1-based character position.
+        position: usize,
+        /// What was wrong.
+        message: String,
+    },
+    /// A record does not fit the requested layout.
+    #[error("{location}: {message}")]
+    Record {
+        /// The record.
+        location: Box<RecordLocation>,
+        /// What was wrong.
+        message: String,
+    },
+    /// An alphabet file is malformed or inconsistent.
+    #[error("alphabet {origin}: {message}")]
+    Alphabet {
+        /// The built-in name or file path.
+        origin: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// Options that cannot work together, or a value out of range.
+    #[error("{0}")]
+    Options(String),
+}
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Renders a symbol for an error message: printable ASCII in quotes, anything else escaped.
+pub(crate) fn quote_symbol(bytes: &[u8]) -> String {
+    let mut out = String::from("'");
+    for &b in bytes {
+        match b {
+            b' ' => out.push_str("(space)"),
+            0x21..=0x7e => out.push(b as char),
+            b'\t' => out.push_str("\\t"),
+            b'\r' => out.push_str("\\r"),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_name_file_record_and_line() {
+        let mut location = RecordLocation {
+            path: PathBuf::from("x.fa"),
+            number: 3,
+            line: None,
+            id: "chr1".into(),
+        };
+        assert_eq!(location.to_string(), "x.fa: record 3 (chr1)");
+        location.line = Some(7);
+        assert_eq!(location.to_string(), "x.fa: line 7 (record 3, chr1)");
+    }
+
+    #[test]
+    fn symbols_are_quoted_or_escaped() {
+        assert_eq!(quote_symbol(b"N"), "'N'");
+        assert_eq!(quote_symbol(b"\x00"), "'\\x00'");
+        assert_eq!(quote_symbol(b" "), "'(space)'");
+    }
+}

@@ -1,0 +1,102 @@
+//! Atomic file writes: temp file + rename.
+
+use std::{
+    fs::{self, File},
+    io::BufWriter,
+    path::{Path, PathBuf},
+};
+
+use crate::error::{Error, Result};
+
+/// Writes `path` atomically: `write` fills a temporary file in the same directory, which is
+/// flushed, synced and renamed over `path` only if `write` succeeds. On failure the temporary
+/// file is removed and any existing `path` is left untouched.
+///
+/// ```
+/// use std::io::Write;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("out.txt");
+/// seddbio::io::write_atomically(&path, |w| Ok(w.write_all(b"ACGT\n")?)).unwrap();
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "ACGT\n");
+/// ```
+pub fn write_atomically<F>(path: &Path, write: F) -> Result<()>
+where
+    F: FnOnce(
+        &mut BufWriter<File>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>,
+{
+    let io_error = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Options(format!(
+            "{}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Options(format!("{}: not a file name", path.display())))?;
+    let temp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
+        let mut writer = BufWriter::new(file);
+        write(&mut writer).map_err(|e| match e.downcast::<std::io::Error>() {
+            Ok(source) => io_error(path, *source),
+            Err(other) => Error::Format {
+                path: path.to_path_buf(),
+                message: other.to_string(),
+            },
+        })?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| io_error(path, e.into_error()))?;
+        file.sync_all().map_err(|e| io_error(path, e))?;
+        fs::rename(&temp, path).map_err(|e| io_error(path, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keep.txt");
+        fs::write(&path, "old").unwrap();
+        let err = write_atomically(&path, |w| {
+            w.write_all(b"partial")?;
+            Err("the sampler stopped".into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("the sampler stopped"));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_missing_directory_is_named() {
+        let err = write_atomically(Path::new("/no/such/dir/x.fa"), |_| Ok(())).unwrap_err();
+        assert!(
+            err.to_string().contains("/no/such/dir does not exist"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,471 @@
+//! Readers for FASTA, CSV/TSV and `.smi` files.
+
+use std::{
+    io::{BufRead, Cursor, Read},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use indicatif::ProgressBar;
+use noodles_fasta as fasta;
+use polars::prelude::{CsvReadOptions, DataType, PlSmallStr, SerReader};
+
+use super::{
+    open::{open_text, read_error},
+    Format,
+};
+use crate::error::{Error, RecordLocation, Result};
+
+/// How to read a sequence file.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The format; guessed from the file name when `None`.
+    pub format: Option<Format>,
+    /// The sequence column of a CSV/TSV file. When `None`, a column named `sequence`, `seq` or
+    /// `smiles` (any case) is used if there is exactly one.
+    pub column: Option<String>,
+    /// A column holding record ids (CSV/TSV); rows are named `record_N` otherwise.
+    pub id_column: Option<String>,
+}
+
+/// One sequence as read, before tokenisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceRecord {
+    /// 1-based record number in the file.
+    pub number: usize,
+    /// 1-based line number for one-record-per-line formats.
+    pub line: Option<usize>,
+    /// The record id (FASTA name, id column, or `record_N`).
+    pub id: String,
+    /// The sequence text, line breaks removed.
+    pub sequence: Vec<u8>,
+}
+
+/// The records of one file.
+#[derive(Debug, Clone)]
+pub struct SequenceFile {
+    /// Where they came from.
+    pub path: PathBuf,
+    /// The format they were read as.
+    pub format: Format,
+    /// Records with a non-empty sequence, in file order.
+    pub records: Vec<SequenceRecord>,
+    /// Records whose sequence is empty: not usable, reported to the user.
+    pub empty: Vec<SequenceRecord>,
+}
+
+impl SequenceFile {
+    /// The location of a record of this file, for error messages.
+    pub fn location(&self, record: &SequenceRecord) -> Box<RecordLocation> {
+        Box::new(RecordLocation {
+            path: self.path.clone(),
+            number: record.number,
+            line: record.line,
+            id: record.id.clone(),
+        })
+    }
+}
+
+/// Reads every record of a FASTA, CSV/TSV or `.smi` file (optionally gzipped).
+///
+/// `progress`, when given, is advanced by one per record.
+///
+/// ```
+/// use seddbio::io::{read_sequences, ReadOptions};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("x.fa");
+/// std::fs::write(&path, ">a first\nACGT\nAC\r\n>b\n>c\nGG\n").unwrap();
+/// let file = read_sequences(&path, &ReadOptions::default(), None).unwrap();
+/// assert_eq!(file.records.len(), 2);
+/// assert_eq!(file.records[0].sequence, b"ACGTAC");
+/// assert_eq!(file.empty[0].id, "b");
+/// ```
+pub fn read_sequences(
+    path: &Path,
+    options: &ReadOptions,
+    progress: Option<&ProgressBar>,
+) -> Result<SequenceFile> {
+    let format = match options.format {
+        Some(format) => format,
+        None => Format::from_path(path).ok_or_else(|| {
+            Error::Options(format!(
+                "{}: cannot tell the format from the file name; use --format fasta|csv|tsv|smi",
+                path.display()
+            ))
+        })?,
+    };
+    let reader = open_text(path)?;
+    let mut records = Vec::new();
+    let mut push = |record: SequenceRecord| {
+        if let Some(bar) = progress {
+            bar.inc(1);
+        }
+        records.push(record);
+    };
+    match format {
+        Format::Fasta => read_fasta(path, reader, &mut push)?,
+        Format::Csv => read_table(path, reader, b',', options, &mut push)?,
+        Format::Tsv => read_table(path, reader, b'\t', options, &mut push)?,
+        Format::Smi => read_smi(path, reader, &mut push)?,
+    }
+    if records.is_empty() {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!("no {format} records in the file"),
+        });
+    }
+    let (empty, records) = records.into_iter().partition(|r| r.sequence.is_empty());
+    Ok(SequenceFile {
+        path: path.to_path_buf(),
+        format,
+        records,
+        empty,
+    })
+}
+
+fn read_fasta(
+    path: &Path,
+    reader: Box<dyn BufRead>,
+    push: &mut dyn FnMut(SequenceRecord),
+) -> Result<()> {
+    let mut reader = fasta::io::Reader::new(reader);
+    let mut last_id = String::new();
+    for (index, result) in reader.records().enumerate() {
+        let number = index + 1;
+        let record = result.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData
+                && e.get_ref()
+                    .is_none_or(|i| !i.is::<super::open::GzipFailure>())
+            {
+                let message = match (number, e.to_string().as_str()) {
+                    (1, "invalid prefix" | "missing prefix") => {
+                        "line 1 does not start with '>': not FASTA, or FASTA without a header line"
+                            .to_string()
+                    }
+                    (_, "missing name") => {
+                        format!("record {number}: the header line has no name after '>'")
+                    }
+                    (_, other) => format!("record {number}: {other}"),
+                };
+                Error::Format {
+                    path: path.to_path_buf(),
+                    message,
+                }
+            } else {
+                let context = if number > 1 {
+                    format!(" after record {} ({last_id})", number - 1)
+                } else {
+                    " in the first record".to_string()
+                };
+                read_error(path, e, context)
+            }
+        })?;
+        let id = String::from_utf8_lossy(record.name()).into_owned();
+        last_id.clone_from(&id);
+        push(SequenceRecord {
+            number,
+            line: None,
+            id,
+            sequence: record.sequence().as_ref().to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// The separator-split, unquoted names of a table's header line.
+fn header_names(line: &str, separator: u8) -> Vec<String> {
+    line.trim_end_matches(['\r', '\n'])
+        .split(separator as char)
+        .map(|name| name.trim().trim_matches('"').to_string())
+        .collect()
+}
+
+fn read_table(
+    path: &Path,
+    mut reader: Box<dyn BufRead>,
+    separator: u8,
+    options: &ReadOptions,
+    push: &mut dyn FnMut(SequenceRecord),
+) -> Result<()> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| read_error(path, e, String::new()))?;
+    let format_error = |message: String| Error::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    let header_end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
+    let header = std::str::from_utf8(&bytes[..header_end])
+        .map_err(|_| format_error("line 1: the header line is not UTF-8 text".into()))?;
+    let names = header_names(header, separator);
+    if names.iter().all(String::is_empty) {
+        return Err(format_error(
+            "line 1: empty header line; a table needs a header naming its columns".into(),
+        ));
+    }
+    let column = match &options.column {
+        Some(column) => {
+            if !names.contains(column) {
+                return Err(Error::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: column.clone(),
+                    available: names,
+                });
+            }
+            column.clone()
+        }
+        None => {
+            let guesses: Vec<&String> = names
+                .iter()
+                .filter(|n| {
+                    matches!(
+                        n.to_ascii_lowercase().as_str(),
+                        "sequence" | "seq" | "smiles"
+                    )
+                })
+                .collect();
+            match guesses.as_slice() {
+                [one] => (*one).clone(),
+                _ => {
+                    return Err(Error::MissingColumn {
+                        path: path.to_path_buf(),
+                        column: "sequence".into(),
+                        available: names,
+                    })
+                }
+            }
+        }
+    };
+    if let Some(id_column) = &options.id_column {
+        if !names.contains(id_column) {
+            return Err(Error::MissingColumn {
+                path: path.to_path_buf(),
+                column: id_column.clone(),
+                available: names,
+            });
+        }
+    }
+    let mut wanted: Vec<PlSmallStr> = vec![column.as_str().into()];
+    if let Some(id_column) = &options.id_column {
+        if id_column != &column {
+            wanted.push(id_column.as_str().into());
+        }
+    }
+    // Every column as a string: sequences must never be parsed as numbers or dates.
+    let frame = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_columns(Some(Arc::from(wanted)))
+        .map_parse_options(|parse| parse.with_separator(separator))
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+        .map_err(|e| {
+            format_error(format!(
+                "cannot parse as {}: {e}",
+                if separator == b',' { "CSV" } else { "TSV" }
+            ))
+        })?;
+    let as_strings = |name: &str| {
+        frame
+            .column(name)
+            .and_then(|c| c.cast(&DataType::String))
+            .map_err(|e| format_error(e.to_string()))
+    };
+    let sequences = as_strings(&column)?;
+    let sequences = sequences.str().map_err(|e| format_error(e.to_string()))?;
+    let ids = match &options.id_column {
+        Some(id_column) => Some(as_strings(id_column)?),
+        None => None,
+    };
+    let ids = match &ids {
+        Some(ids) => Some(ids.str().map_err(|e| format_error(e.to_string()))?),
+        None => None,
+    };
+    for (row, sequence) in sequences.iter().enumerate() {
+        let number = row + 1;
+        let id = ids
+            .and_then(|ids| ids.get(row))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("record_{number}"));
+        push(SequenceRecord {
+            number,
+            // The header is line 1; tables with quoted multi-line fields are not expected here.
+            line: Some(number + 1),
+            id,
+            sequence: sequence.unwrap_or_default().trim().as_bytes().to_vec(),
+        });
+    }
+    Ok(())
+}
+
+fn read_smi(
+    path: &Path,
+    reader: Box<dyn BufRead>,
+    push: &mut dyn FnMut(SequenceRecord),
+) -> Result<()> {
+    let mut number = 0;
+    for (index, line) in reader.split(b'\n').enumerate() {
+        let line_number = index + 1;
+        let line = line.map_err(|e| read_error(path, e, format!(" at line {line_number}")))?;
+        let mut fields = line
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|field| !field.is_empty());
+        let Some(smiles) = fields.next() else {
+            continue; // blank line
+        };
+        if smiles.starts_with(b"#") || (number == 0 && smiles.eq_ignore_ascii_case(b"smiles")) {
+            continue; // comment or header line
+        }
+        number += 1;
+        let id = fields
+            .next()
+            .map(|id| String::from_utf8_lossy(id).into_owned())
+            .unwrap_or_else(|| format!("record_{number}"));
+        push(SequenceRecord {
+            number,
+            line: Some(line_number),
+            id,
+            sequence: smiles.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    fn gzip(content: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(content).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn read(path: &Path) -> Result<SequenceFile> {
+        read_sequences(path, &ReadOptions::default(), None)
+    }
+
+    #[test]
+    fn fasta_multiline_crlf_and_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = b">s1 desc\r\nACGT\r\nTT\r\n\r\n>s2\r\nGG\r\n";
+        for path in [
+            write(&dir, "a.fa", text),
+            write(&dir, "a.fa.gz", &gzip(text)),
+        ] {
+            let file = read(&path).unwrap();
+            assert_eq!(file.records[0].id, "s1");
+            assert_eq!(file.records[0].sequence, b"ACGTTT");
+            assert_eq!(file.records[1].sequence, b"GG");
+            assert_eq!(file.format, Format::Fasta);
+        }
+    }
+
+    #[test]
+    fn fasta_without_header_is_refused_on_line_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(&write(&dir, "x.fa", b"ACGT\n>s\nAC\n")).unwrap_err();
+        assert!(
+            err.to_string().contains("line 1 does not start with '>'"),
+            "{err}"
+        );
+        let err = read(&write(&dir, "y.fa", b">\nAC\n")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("record 1: the header line has no name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn truncated_gzip_names_the_last_good_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = Vec::new();
+        for i in 0..2000 {
+            text.extend_from_slice(format!(">r{i}\nACGTACGTTGCA{i}\n").as_bytes());
+        }
+        let gz = gzip(&text);
+        let path = write(&dir, "t.fa.gz", &gz[..gz.len() / 2]);
+        let err = read(&path).unwrap_err().to_string();
+        assert!(err.contains("truncated or corrupt gzip data"), "{err}");
+        assert!(err.contains("after record"), "{err}");
+    }
+
+    #[test]
+    fn binary_and_empty_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(&write(&dir, "b.fa", b"\x7fELF\x02\x01\x00\x00")).unwrap_err();
+        assert!(err.to_string().contains("not a text file"), "{err}");
+        let err = read(&write(&dir, "e.fa", b"")).unwrap_err();
+        assert!(err.to_string().contains("no fasta records"), "{err}");
+    }
+
+    #[test]
+    fn csv_and_tsv_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = write(
+            &dir,
+            "m.csv",
+            b"SMILES,name\nCCO,ethanol\n\"C(=O)O\",formic\n",
+        );
+        let file = read(&csv).unwrap();
+        assert_eq!(file.records[1].sequence, b"C(=O)O");
+        assert_eq!(file.records[1].line, Some(3));
+        let options = ReadOptions {
+            column: Some("SMILES".into()),
+            id_column: Some("name".into()),
+            ..ReadOptions::default()
+        };
+        let file = read_sequences(&csv, &options, None).unwrap();
+        assert_eq!(file.records[0].id, "ethanol");
+
+        let tsv = write(
+            &dir,
+            "d.tsv.gz",
+            &gzip(b"id\tsequence\tlabel\nx\tACGT\t1\ny\t0101\t0\n"),
+        );
+        let file = read(&tsv).unwrap();
+        assert_eq!(
+            file.records[1].sequence, b"0101",
+            "never parsed as a number"
+        );
+
+        let options = ReadOptions {
+            column: Some("seq".into()),
+            ..ReadOptions::default()
+        };
+        let err = read_sequences(&tsv, &options, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no column named 'seq' (columns: id, sequence, label)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn smi_first_field_is_the_smiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            "x.smi",
+            b"smiles id\nCCO\tethanol\n\n# note\nc1ccccc1 benzene\nC\n",
+        );
+        let file = read(&path).unwrap();
+        let ids: Vec<_> = file.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["ethanol", "benzene", "record_3"]);
+        assert_eq!(file.records[1].line, Some(5));
+    }
+}

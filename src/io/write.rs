@@ -1,0 +1,253 @@
+//! Writers for generated or prepared sequences: FASTA, CSV/TSV and Parquet.
+
+use std::{io::Write, path::Path, str::FromStr};
+
+use noodles_fasta as fasta;
+use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, SerWriter};
+
+use super::atomic::write_atomically;
+use crate::error::{Error, Result};
+
+/// One output sequence with its metadata (model, sampler, split, source...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputRecord {
+    /// Record id.
+    pub id: String,
+    /// The sequence text (pad tokens already stripped).
+    pub sequence: String,
+    /// Metadata as key-value pairs; keys become CSV/Parquet columns and FASTA `key=value` words.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// FASTA, 80 symbols per line, metadata in the description; gzipped for `.gz` names.
+    Fasta,
+    /// CSV with a header; gzipped for `.gz` names.
+    Csv,
+    /// TSV with a header; gzipped for `.gz` names.
+    Tsv,
+    /// Apache Parquet (zstd-compressed).
+    Parquet,
+}
+
+impl OutputFormat {
+    /// The format named by a path's extension (a trailing `.gz` is allowed for text formats).
+    ///
+    /// ```
+    /// use seddbio::io::OutputFormat;
+    /// use std::path::Path;
+    ///
+    /// assert_eq!(OutputFormat::from_path(Path::new("x.parquet")), Some(OutputFormat::Parquet));
+    /// assert_eq!(OutputFormat::from_path(Path::new("x.fa.gz")), Some(OutputFormat::Fasta));
+    /// ```
+    pub fn from_path(path: &Path) -> Option<OutputFormat> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        if name.ends_with(".parquet") || name.ends_with(".pq") {
+            return Some(OutputFormat::Parquet);
+        }
+        match super::Format::from_path(path)? {
+            super::Format::Fasta => Some(OutputFormat::Fasta),
+            super::Format::Csv => Some(OutputFormat::Csv),
+            super::Format::Tsv => Some(OutputFormat::Tsv),
+            super::Format::Smi => None,
+        }
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "fasta" | "fa" => Ok(OutputFormat::Fasta),
+            "csv" => Ok(OutputFormat::Csv),
+            "tsv" => Ok(OutputFormat::Tsv),
+            "parquet" => Ok(OutputFormat::Parquet),
+            other => Err(format!(
+                "unknown output format '{other}' (expected fasta, csv, tsv or parquet)"
+            )),
+        }
+    }
+}
+
+/// Writes records to `path` atomically, in `format` or the one its extension names.
+///
+/// ```
+/// use seddbio::io::{write_sequences, OutputRecord};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("samples.fa");
+/// let records = [OutputRecord {
+///     id: "sample_1".into(),
+///     sequence: "ACGT".into(),
+///     metadata: vec![("sampler".into(), "euler".into())],
+/// }];
+/// write_sequences(&path, None, &records).unwrap();
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), ">sample_1 sampler=euler\nACGT\n");
+/// ```
+pub fn write_sequences(
+    path: &Path,
+    format: Option<OutputFormat>,
+    records: &[OutputRecord],
+) -> Result<()> {
+    let format = match format.or_else(|| OutputFormat::from_path(path)) {
+        Some(format) => format,
+        None => {
+            return Err(Error::Options(format!(
+            "{}: cannot tell the output format from the name; use .fasta, .csv, .tsv or .parquet",
+            path.display()
+        )))
+        }
+    };
+    let gzipped = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    if gzipped && format == OutputFormat::Parquet {
+        return Err(Error::Options(format!(
+            "{}: Parquet is compressed already; drop the .gz",
+            path.display()
+        )));
+    }
+    write_atomically(path, |out| {
+        let mut sink: Box<dyn Write + '_> = if gzipped {
+            Box::new(flate2::write::GzEncoder::new(
+                out,
+                flate2::Compression::default(),
+            ))
+        } else {
+            Box::new(out)
+        };
+        match format {
+            OutputFormat::Fasta => write_fasta(&mut sink, records)?,
+            OutputFormat::Csv => CsvWriter::new(&mut sink).finish(&mut frame(records)?)?,
+            OutputFormat::Tsv => CsvWriter::new(&mut sink)
+                .with_separator(b'\t')
+                .finish(&mut frame(records)?)?,
+            OutputFormat::Parquet => {
+                ParquetWriter::new(&mut sink).finish(&mut frame(records)?)?;
+            }
+        }
+        sink.flush()?;
+        Ok(())
+    })
+}
+
+fn write_fasta(sink: &mut dyn Write, records: &[OutputRecord]) -> std::io::Result<()> {
+    let mut writer = fasta::io::Writer::new(sink);
+    for record in records {
+        let description = record
+            .metadata
+            .iter()
+            .map(|(key, value)| format!("{key}={}", value.replace(char::is_whitespace, "_")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let definition = fasta::record::Definition::new(
+            record.id.as_str(),
+            (!description.is_empty()).then(|| description.into()),
+        );
+        let sequence = fasta::record::Sequence::from(record.sequence.as_bytes().to_vec());
+        writer.write_record(&fasta::Record::new(definition, sequence))?;
+    }
+    Ok(())
+}
+
+/// A frame with columns `id`, `sequence`, then every metadata key in first-seen order
+/// (null where a record lacks the key).
+fn frame(records: &[OutputRecord]) -> polars::prelude::PolarsResult<DataFrame> {
+    let mut keys: Vec<&str> = Vec::new();
+    for record in records {
+        for (key, _) in &record.metadata {
+            if !keys.contains(&key.as_str()) {
+                keys.push(key);
+            }
+        }
+    }
+    let mut columns = vec![
+        Column::new(
+            "id".into(),
+            records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "sequence".into(),
+            records
+                .iter()
+                .map(|r| r.sequence.as_str())
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    for key in keys {
+        let values: Vec<Option<&str>> = records
+            .iter()
+            .map(|r| {
+                r.metadata
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.as_str())
+            })
+            .collect();
+        columns.push(Column::new(key.into(), values));
+    }
+    DataFrame::new_infer_height(columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{read_sequences, ReadOptions};
+
+    fn records() -> Vec<OutputRecord> {
+        vec![
+            OutputRecord {
+                id: "a".into(),
+                sequence: "ACGT".repeat(30),
+                metadata: vec![("split".into(), "train".into())],
+            },
+            OutputRecord {
+                id: "b".into(),
+                sequence: "GG".into(),
+                metadata: vec![("start".into(), "5".into())],
+            },
+        ]
+    }
+
+    #[test]
+    fn written_files_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["x.fa", "x.fa.gz", "x.csv", "x.tsv.gz"] {
+            let path = dir.path().join(name);
+            write_sequences(&path, None, &records()).unwrap();
+            let back = read_sequences(&path, &ReadOptions::default(), None).unwrap();
+            assert_eq!(back.records.len(), 2, "{name}");
+            assert_eq!(
+                back.records[0].sequence,
+                "ACGT".repeat(30).as_bytes(),
+                "{name}"
+            );
+        }
+        let text = std::fs::read_to_string(dir.path().join("x.csv")).unwrap();
+        assert_eq!(text.lines().next(), Some("id,sequence,split,start"));
+        assert!(text.contains("b,GG,,5"), "{text}");
+    }
+
+    #[test]
+    fn parquet_holds_every_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        write_sequences(&path, None, &records()).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        use polars::prelude::SerReader;
+        let frame = polars::prelude::ParquetReader::new(file).finish().unwrap();
+        assert_eq!(frame.shape(), (2, 4));
+        let starts = frame.column("start").unwrap().str().unwrap();
+        assert_eq!(starts.get(1), Some("5"));
+        assert_eq!(starts.get(0), None);
+    }
+
+    #[test]
+    fn unknown_output_names_are_refused() {
+        let err = write_sequences(Path::new("x.docx"), None, &records()).unwrap_err();
+        assert!(err.to_string().contains("cannot tell the output format"));
+    }
+}

@@ -1,0 +1,19 @@
+//! seddbio: Score Entropy Discrete Diffusion (SEDD) for DNA, RNA, protein and SMILES sequences.
+//!
+//! Data flows one way: text -> tokens -> model -> tokens -> text.
+//! - [`io`]: read FASTA / CSV / TSV / SMILES files (gzip transparently), write FASTA / CSV /
+//!   Parquet atomically.
+//! - [`alphabet`]: one [`Alphabet`](alphabet::Alphabet) type for every kind of sequence, loaded
+//!   from `alphabets/*.toml` or a user's file; the SMILES tokenizer.
+//! - [`data`]: unknown-symbol policies, train/validation splits, windows or padded records, and
+//!   the summary `seddbio data inspect` prints.
+//!
+//! The diffusion math it implements is Lou, Meng & Ermon, "Discrete Diffusion Modeling by
+//! Estimating the Ratios of the Data Distribution", ICML 2024 (<https://arxiv.org/abs/2310.16834>).
+
+pub mod alphabet;
+pub mod data;
+pub mod error;
+pub mod io;
+
+pub use error::{Error, Result};

@@ -1,0 +1,393 @@
+//! End-to-end tests of the `seddbio` binary: the committed datasets, and bad input of every
+//! kind, which must give one clear error line and a non-zero exit, never a panic.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+fn seddbio(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seddbio"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the seddbio binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs a command that must succeed and returns its stdout.
+fn ok(args: &[&str]) -> String {
+    let output = seddbio(args);
+    assert!(
+        output.status.success(),
+        "seddbio {args:?} failed: {}",
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// Runs a command that must fail cleanly and returns its single error line.
+fn fails(args: &[&str]) -> String {
+    let output = seddbio(args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "seddbio {args:?}: {err}");
+    assert!(
+        !err.contains("panicked"),
+        "seddbio {args:?} panicked: {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one error line expected: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, content).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn gzip(content: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(content).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn inspect_every_committed_dataset() {
+    let out = ok(&[
+        "data",
+        "inspect",
+        "datasets/dna/ecoli_k12_256x1kb.fa",
+        "--alphabet",
+        "dna",
+        "--seq-len",
+        "256",
+    ]);
+    assert!(out.contains("records           256"), "{out}");
+    assert!(out.contains("windows of 256 tokens, stride 256"), "{out}");
+    assert!(
+        out.contains("train             230 records -> 690 examples, 176,640 tokens"),
+        "{out}"
+    );
+    assert!(out.contains("GC content"), "{out}");
+
+    let out = ok(&[
+        "data",
+        "inspect",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+    ]);
+    assert!(out.contains("windows of 300 tokens"), "{out}");
+
+    let out = ok(&[
+        "data",
+        "inspect",
+        "datasets/protein/tiny_uniprot_128.fasta",
+        "-a",
+        "protein",
+    ]);
+    assert!(out.contains("min 8 / median"), "{out}");
+    assert!(out.contains("records padded to 253 tokens"), "{out}");
+    assert!(
+        out.contains("protein (21 tokens: 20 symbols + pad)"),
+        "{out}"
+    );
+
+    for file in [
+        "datasets/smiles/moses_tiny_train.smi",
+        "datasets/smiles/moses_tiny_test.smi",
+        "datasets/smiles/moses_test_2k.csv.gz",
+    ] {
+        let out = ok(&["data", "inspect", file, "-a", "smiles"]);
+        assert!(out.contains("unknown symbols   none"), "{file}: {out}");
+    }
+}
+
+#[test]
+fn export_writes_what_the_model_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("windows.csv");
+    let text = ok(&[
+        "data",
+        "export",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--stride",
+        "50",
+        "--split",
+        "last",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(text.contains("wrote 320 examples"), "{text}");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,sequence,split,source,start,length");
+    assert!(
+        lines[2].starts_with("train_2,") && lines[2].ends_with(",train,K-12-MG1655:1-300,51,100"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines.last().unwrap().contains(",valid,"),
+        "last records are validation"
+    );
+    // The exported windows are exact substrings of the input.
+    let fasta = std::fs::read_to_string("datasets/dna/tiny_ecoli_64x300.fa").unwrap();
+    let first: String = fasta
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('>'))
+        .collect();
+    assert_eq!(lines[2].split(',').nth(1).unwrap(), &first[50..150]);
+}
+
+#[test]
+fn unknown_symbols_under_each_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let fa = write(
+        &dir,
+        "n.fa",
+        b">chr1 soft-masked\nACGTacgtNNNNACGT\n>chr2\nAC-GT\n>chr3\nACGT\n",
+    );
+    let err = fails(&["data", "inspect", &fa, "-a", "dna", "--valid-fraction", "0"]);
+    assert!(
+        err.contains("n.fa: record 1 (chr1): position 9: 'N' is an ambiguity code for A/C/G/T"),
+        "{err}"
+    );
+
+    let base = [
+        "data",
+        "inspect",
+        &fa,
+        "-a",
+        "dna",
+        "--valid-fraction",
+        "0",
+        "--seq-len",
+        "2",
+        "--on-unknown",
+    ];
+    let run = |policy: &str| ok(&[&base[..], &[policy]].concat());
+    let out = run("skip");
+    assert!(
+        out.contains("- x1, N x4 (policy skip: 2 records skipped)"),
+        "{out}"
+    );
+    let out = run("split");
+    assert!(
+        out.contains("2 records split into 4 fragments, 5 symbols removed"),
+        "{out}"
+    );
+    assert!(out.contains("lowercase folded  4"), "{out}");
+    let out = run("strip");
+    assert!(out.contains("5 symbols stripped from 2 records"), "{out}");
+    assert!(out.contains("train             3 records"), "{out}");
+}
+
+#[test]
+fn bad_files_get_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(&dir, "empty.fa", b"");
+    assert!(fails(&["data", "inspect", &empty, "-a", "dna"]).contains("empty.fa: no fasta records"));
+
+    let binary = write(
+        &dir,
+        "reads.fa",
+        &[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0],
+    );
+    assert!(fails(&["data", "inspect", &binary, "-a", "dna"])
+        .contains("not a text file (NUL byte at offset 7)"));
+
+    let headerless = write(&dir, "plain.fasta", b"ACGTACGT\nACGT\n");
+    assert!(fails(&["data", "inspect", &headerless, "-a", "dna"])
+        .contains("plain.fasta: line 1 does not start with '>'"));
+
+    let mut records = Vec::new();
+    for i in 0..5000 {
+        records.extend_from_slice(format!(">r{i}\nACGTTGCAACGTTTGACCA\n").as_bytes());
+    }
+    let gz = gzip(&records);
+    let truncated = write(&dir, "cut.fa.gz", &gz[..gz.len() * 2 / 3]);
+    let err = fails(&["data", "inspect", &truncated, "-a", "dna"]);
+    assert!(
+        err.contains("cut.fa.gz: truncated or corrupt gzip data after record"),
+        "{err}"
+    );
+
+    let csv = write(&dir, "mols.csv", b"smiles_string,id\nCCO,1\n");
+    let err = fails(&[
+        "data", "inspect", &csv, "-a", "smiles", "--column", "SMILES",
+    ]);
+    assert!(
+        err.contains("mols.csv: no column named 'SMILES' (columns: smiles_string, id)"),
+        "{err}"
+    );
+
+    let unknown_ext = write(&dir, "seqs.dat", b">a\nAC\n");
+    assert!(fails(&["data", "inspect", &unknown_ext, "-a", "dna"]).contains("--format"));
+    ok(&[
+        "data",
+        "inspect",
+        &unknown_ext,
+        "-a",
+        "dna",
+        "--format",
+        "fasta",
+        "--valid-fraction",
+        "0",
+    ]);
+
+    let single = write(&dir, "genome.fa", b">g\nACGTACGTACGTACGTACGT\n");
+    assert!(fails(&["data", "inspect", &single, "-a", "dna"]).contains("--split region"));
+    let out = ok(&[
+        "data",
+        "inspect",
+        &single,
+        "-a",
+        "dna",
+        "--split",
+        "region",
+        "--seq-len",
+        "4",
+    ]);
+    assert!(
+        out.contains("validation        1 records -> 0 examples"),
+        "{out}"
+    );
+
+    assert!(fails(&["data", "inspect", "/no/such.fa", "-a", "dna"])
+        .contains("/no/such.fa: No such file"));
+    assert!(fails(&["data", "inspect", &single, "-a", "klingon"])
+        .contains("unknown alphabet 'klingon'"));
+    let bad_alphabet = write(
+        &dir,
+        "mine.toml",
+        b"name = 'x'\ntokenizer = 'char'\nsymbols = ['A', 'A']\n",
+    );
+    assert!(fails(&["data", "inspect", &single, "-a", &bad_alphabet]).contains("listed twice"));
+}
+
+#[test]
+fn smiles_with_charges_salts_and_two_digit_closures() {
+    let dir = tempfile::tempdir().unwrap();
+    let smi = write(
+        &dir,
+        "hard.smi",
+        b"CC(=O)[O-].[Na+] acetate\nC[N+](C)(C)C.[Cl-] tmac\nC1CC2CC3CC4CC5CC6CC7CC8CC9CC%10CC%11CC%12CC1C2C3C4C5C6C7C8C9%10%11%12 cage\nc1cc[nH]c1 pyrrole\nN[C@@H](C)C(=O)O ala\n",
+    );
+    let out = ok(&[
+        "data",
+        "inspect",
+        &smi,
+        "-a",
+        "smiles",
+        "--valid-fraction",
+        "0",
+    ]);
+    for token in ["[O-]", "[Na+]", "[N+]", "[Cl-]", "%10", "%12", "[C@@H]"] {
+        assert!(
+            out.contains(token),
+            "{token} should be added to the vocabulary: {out}"
+        );
+    }
+    let csv = dir.path().join("hard.csv");
+    ok(&[
+        "data",
+        "export",
+        &smi,
+        "-a",
+        "smiles",
+        "--valid-fraction",
+        "0",
+        "-o",
+        csv.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("C1CC2CC3CC4CC5CC6CC7CC8CC9CC%10CC%11CC%12CC1C2C3C4C5C6C7C8C9%10%11%12"));
+
+    // A validation file may hold tokens the training data never had.
+    let valid = write(&dir, "valid.smi", b"CC[K+]\n");
+    let err = fails(&["data", "inspect", &smi, "-a", "smiles", "--valid", &valid]);
+    assert!(err.contains("valid.smi: line 1 (record 1, record_1): position 3: '[K+]' is not in the smiles alphabet"), "{err}");
+    let bad = write(&dir, "bad.smi", b"CCO\nCC[NH3+ broken\n");
+    let err = fails(&[
+        "data",
+        "inspect",
+        &bad,
+        "-a",
+        "smiles",
+        "--valid-fraction",
+        "0",
+    ]);
+    assert!(
+        err.contains("bad.smi: line 2 (record 2, broken): position 3: '[' is never closed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn planned_commands_document_themselves_and_refuse_to_run() {
+    for command in ["train", "sample", "infill", "eval", "score", "baseline"] {
+        let help = ok(&[command, "--help"]);
+        assert!(help.contains("Usage: seddbio"), "{help}");
+    }
+    assert!(ok(&["infill", "--help"]).contains("[MASK:20]"));
+    let err = fails(&["train", "datasets/dna/tiny_ecoli_64x300.fa", "-a", "dna"]);
+    assert!(err.contains("not available in this version yet"), "{err}");
+}
+
+/// ../shared/datasets sits beside the checkout on developer machines and in CI; every DNA,
+/// protein and SMILES file there must inspect cleanly (with the options its content needs).
+#[test]
+fn inspect_every_shared_dataset() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");
+    if !shared.is_dir() {
+        eprintln!("skipped: {} is absent", shared.display());
+        return;
+    }
+    let mut files: Vec<PathBuf> = ["dna", "protein", "smiles"]
+        .iter()
+        .flat_map(|kind| std::fs::read_dir(shared.join(kind)).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.ends_with("PROVENANCE.md"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let kind = file
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let path = file.to_string_lossy().into_owned();
+        let mut args = vec!["data", "inspect", &path, "--alphabet", &kind];
+        if name.starts_with("ecoli_K12") {
+            args.extend(["--split", "region"]);
+        }
+        if name.contains("_aln") {
+            args.extend(["--on-unknown", "strip"]); // alignment gaps, one X
+        }
+        if name.starts_with("mmseqs2") {
+            args.extend(["--on-unknown", "skip"]); // rare X, B, Z
+        }
+        let out = ok(&args);
+        assert!(out.contains("train "), "{name}: {out}");
+        println!("== {name}\n{out}");
+    }
+}
