@@ -317,6 +317,15 @@ fn smiles_with_charges_salts_and_two_digit_closures() {
     ]);
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.contains("C1CC2CC3CC4CC5CC6CC7CC8CC9CC%10CC%11CC%12CC1C2C3C4C5C6C7C8C9%10%11%12"));
+    // The grown vocabulary is written beside the examples and reads back as an alphabet.
+    let stored = dir.path().join("hard.csv.alphabet.toml");
+    let alphabet = seddbio::alphabet::Alphabet::from_path(&stored).unwrap();
+    assert!(alphabet.id("[Na+]").is_some() && alphabet.id("%12").is_some());
+    assert!(
+        !alphabet.grows_vocabulary(),
+        "stored vocabularies are frozen"
+    );
+    assert_eq!(alphabet.pad_id(), Some(alphabet.num_symbols() as u16));
 
     // A validation file may hold tokens the training data never had.
     let valid = write(&dir, "valid.smi", b"CC[K+]\n");

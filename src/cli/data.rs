@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use seddbio::{
     alphabet::Alphabet,
     data::{prepare, PreparedData, TokenDataset},
-    io::{write_sequences, OutputRecord},
+    io::{write_atomically, write_sequences, OutputRecord},
 };
 
 use super::DataArgs;
@@ -19,7 +19,8 @@ pub enum DataCommand {
     /// tokens, length histogram, what the unknown-symbol policy did, examples per split.
     Inspect(InspectArgs),
     /// Prepare a file as `inspect` does and write the examples (one per window or padded
-    /// record, pads stripped) with split, source and start columns.
+    /// record, pads stripped) with split, source and start columns, and the alphabet they were
+    /// encoded with (SMILES: grown from the data) to OUT.alphabet.toml.
     Export(ExportArgs),
 }
 
@@ -55,11 +56,19 @@ pub fn run(command: DataCommand) -> Result<()> {
                 records.extend(export_records(valid, &prepared.alphabet, "valid"));
             }
             write_sequences(&args.out, None, &records)?;
+            // The vocabulary the examples were encoded with, grown from the data for SMILES.
+            let mut alphabet_path = args.out.clone().into_os_string();
+            alphabet_path.push(".alphabet.toml");
+            let alphabet_path = PathBuf::from(alphabet_path);
+            write_atomically(&alphabet_path, |w| {
+                Ok(w.write_all(prepared.alphabet.to_toml().as_bytes())?)
+            })?;
             print_stdout(&format!(
-                "{}wrote {} examples to {}\n",
+                "{}wrote {} examples to {} and their alphabet to {}\n",
                 prepared.summary,
                 records.len(),
-                args.out.display()
+                args.out.display(),
+                alphabet_path.display()
             ))
         }
     }
