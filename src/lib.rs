@@ -5,6 +5,8 @@
 //!   Parquet atomically.
 //! - [`alphabet`]: one [`Alphabet`](alphabet::Alphabet) type for every kind of sequence, loaded
 //!   from `alphabets/*.toml` or a user's file; the SMILES tokenizer.
+//! - [`diffusion`]: noise schedules, absorbing/uniform CTMCs in closed form, DSE loss, sampler
+//!   weights, ELBO bound.
 //! - [`data`]: unknown-symbol policies, train/validation splits, windows or padded records, and
 //!   the summary `seddbio data inspect` prints.
 //!
@@ -13,6 +15,7 @@
 
 pub mod alphabet;
 pub mod data;
+pub mod diffusion;
 pub mod error;
 pub mod io;
 

@@ -1,0 +1,96 @@
+//! Noise schedules: total noise `sigma_bar(t)` and its rate `sigma(t)` (sedd.md, "Noise schedule").
+
+use serde::{Deserialize, Serialize};
+
+/// A noise schedule on t in [0, 1].
+///
+/// ```
+/// use seddbio::diffusion::NoiseSchedule;
+///
+/// let schedule = NoiseSchedule::log_linear();
+/// // Log-linear: the probability of being masked at t is (1 - eps) t.
+/// let t = 0.5;
+/// assert!((1.0 - (-schedule.sigma_bar(t)).exp() - 0.999 * t).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum NoiseSchedule {
+    /// `sigma_bar(t) = -ln(1 - (1 - eps) t)`: the default for absorbing models.
+    #[serde(rename = "loglinear")]
+    LogLinear {
+        /// Keeps `sigma_bar(1)` finite: `-ln(eps)`.
+        eps: f64,
+    },
+    /// `sigma_bar(t) = sigma_min^(1-t) sigma_max^t`: the default for uniform models.
+    Geometric {
+        /// `sigma_bar(0)`.
+        sigma_min: f64,
+        /// `sigma_bar(1)`.
+        sigma_max: f64,
+    },
+}
+
+impl NoiseSchedule {
+    /// Log-linear with the reference eps = 1e-3.
+    pub fn log_linear() -> NoiseSchedule {
+        NoiseSchedule::LogLinear { eps: 1e-3 }
+    }
+
+    /// Geometric with the reference (1e-4, 20).
+    pub fn geometric() -> NoiseSchedule {
+        NoiseSchedule::Geometric {
+            sigma_min: 1e-4,
+            sigma_max: 20.0,
+        }
+    }
+
+    /// Total noise `sigma_bar(t)`.
+    pub fn sigma_bar(&self, t: f64) -> f64 {
+        match *self {
+            NoiseSchedule::LogLinear { eps } => -(-(1.0 - eps) * t).ln_1p(),
+            NoiseSchedule::Geometric {
+                sigma_min,
+                sigma_max,
+            } => sigma_min.powf(1.0 - t) * sigma_max.powf(t),
+        }
+    }
+
+    /// Noise rate `sigma(t) = d sigma_bar / dt`.
+    pub fn sigma(&self, t: f64) -> f64 {
+        match *self {
+            NoiseSchedule::LogLinear { eps } => (1.0 - eps) / (1.0 - (1.0 - eps) * t),
+            NoiseSchedule::Geometric {
+                sigma_min,
+                sigma_max,
+            } => self.sigma_bar(t) * (sigma_max.ln() - sigma_min.ln()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_is_the_derivative_of_total_noise() {
+        for schedule in [NoiseSchedule::log_linear(), NoiseSchedule::geometric()] {
+            for t in [0.01, 0.3, 0.7, 0.99] {
+                let h = 1e-6;
+                let numeric = (schedule.sigma_bar(t + h) - schedule.sigma_bar(t - h)) / (2.0 * h);
+                let exact = schedule.sigma(t);
+                assert!(
+                    (numeric - exact).abs() < 1e-6 * exact.max(1.0),
+                    "{schedule:?} t={t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn schedules_round_trip_through_toml() {
+        let text = toml::to_string(&NoiseSchedule::geometric()).unwrap();
+        assert!(text.contains("kind = \"geometric\""), "{text}");
+        let back: NoiseSchedule = toml::from_str(&text).unwrap();
+        assert_eq!(back, NoiseSchedule::geometric());
+    }
+}
