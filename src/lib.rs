@@ -7,6 +7,7 @@
 //!   from `alphabets/*.toml` or a user's file; the SMILES tokenizer.
 //! - [`diffusion`]: noise schedules, absorbing/uniform CTMCs in closed form, DSE loss, sampler
 //!   weights, ELBO bound.
+//! - [`baseline`]: the K-th order Markov chain every model must beat.
 //! - [`data`]: unknown-symbol policies, train/validation splits, windows or padded records, and
 //!   the summary `seddbio data inspect` prints.
 //!
@@ -14,6 +15,7 @@
 //! Estimating the Ratios of the Data Distribution", ICML 2024 (<https://arxiv.org/abs/2310.16834>).
 
 pub mod alphabet;
+pub mod baseline;
 pub mod data;
 pub mod diffusion;
 pub mod error;

@@ -400,3 +400,88 @@ fn inspect_every_shared_dataset() {
         println!("== {name}\n{out}");
     }
 }
+
+#[test]
+fn markov_baseline_fits_scores_and_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("markov.fa");
+    let text = ok(&[
+        "baseline",
+        "markov",
+        "datasets/dna/ecoli_k12_256x1kb.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "200",
+        "--order",
+        "4",
+        "-n",
+        "25",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(text.contains("order 4, add-0.5 smoothing"), "{text}");
+    let held_out: f64 = text
+        .lines()
+        .find(|l| l.starts_with("held-out"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(held_out > 1.85 && held_out < 2.0, "{held_out}");
+    let fasta = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(fasta.matches('>').count(), 25);
+    assert!(
+        fasta.starts_with(">markov4_1 model=markov-order-4 seed=0\n"),
+        "{fasta}"
+    );
+
+    let err = fails(&[
+        "baseline",
+        "markov",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "-n",
+        "5",
+    ]);
+    assert!(err.contains("needs --out"), "{err}");
+
+    // Protein: padded records, the pad token is part of the chain; samples end at the first pad.
+    let out = dir.path().join("protein.fa");
+    ok(&[
+        "baseline",
+        "markov",
+        "datasets/protein/tiny_uniprot_128.fasta",
+        "-a",
+        "protein",
+        "--order",
+        "1",
+        "-n",
+        "10",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let fasta = std::fs::read_to_string(&out).unwrap();
+    assert!(!fasta.contains("<pad>"), "{fasta}");
+}
+
+/// The figures the training issue quotes for the EPDnew split (first 90% train, last 10%
+/// held out): order 3 gives 1.931 and order 6 1.914 bits/base.
+#[test]
+fn markov_baseline_reproduces_the_published_epdnew_figures() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/datasets/dna/epdnew_human_TATA_300bp.fa");
+    if !path.is_file() {
+        eprintln!("skipped: {} is absent", path.display());
+        return;
+    }
+    let path = path.to_string_lossy().into_owned();
+    for (order, expected) in [("3", "1.931"), ("6", "1.914")] {
+        let text = ok(&[
+            "baseline", "markov", &path, "-a", "dna", "--split", "last", "--order", order,
+        ]);
+        let held_out = text.lines().find(|l| l.starts_with("held-out")).unwrap();
+        let value: f64 = held_out.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_eq!(format!("{value:.3}"), expected, "{held_out}");
+    }
+}

@@ -1,5 +1,6 @@
 //! Command-line definitions: one file per subcommand.
 
+mod baseline;
 mod data;
 mod planned;
 
@@ -39,9 +40,9 @@ enum Command {
     Eval(planned::EvalArgs),
     /// Likelihood bound of each sequence under a model (not available yet).
     Score(planned::ScoreArgs),
-    /// Fit and sample a baseline model (not available yet).
+    /// Fit a baseline model, report its held-out bits/token and sample from it.
     #[command(subcommand)]
-    Baseline(planned::BaselineCommand),
+    Baseline(baseline::BaselineCommand),
 }
 
 /// Runs a parsed command line.
@@ -53,7 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Infill(args) => planned::infill(args),
         Command::Eval(args) => planned::eval(args),
         Command::Score(args) => planned::score(args),
-        Command::Baseline(command) => planned::baseline(command),
+        Command::Baseline(command) => baseline::run(command),
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use clap::{Args, Subcommand};
+use clap::Args;
 
 use super::DataArgs;
 
@@ -134,33 +134,6 @@ pub struct ScoreArgs {
     pub out: PathBuf,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum BaselineCommand {
-    /// K-th order Markov chain with add-0.5 smoothing: held-out bits/token and samples.
-    Markov(MarkovArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct MarkovArgs {
-    /// Training sequences.
-    pub file: PathBuf,
-    /// Markov order.
-    #[arg(long, default_value_t = 3)]
-    pub order: usize,
-    /// Alphabet: dna, rna, protein, smiles, or a TOML file.
-    #[arg(long, short = 'a')]
-    pub alphabet: String,
-    /// Held-out sequences.
-    #[arg(long)]
-    pub valid: Option<PathBuf>,
-    /// Sequences to sample.
-    #[arg(short = 'n', long, default_value_t = 0)]
-    pub num: usize,
-    /// Output for samples.
-    #[arg(long, short = 'o')]
-    pub out: Option<PathBuf>,
-}
-
 fn not_yet(command: &str) -> Result<()> {
     bail!("`seddbio {command}` is not available in this version yet; `seddbio data inspect` and `seddbio data export` are")
 }
@@ -183,8 +156,4 @@ pub fn eval(_args: EvalArgs) -> Result<()> {
 
 pub fn score(_args: ScoreArgs) -> Result<()> {
     not_yet("score")
-}
-
-pub fn baseline(_command: BaselineCommand) -> Result<()> {
-    not_yet("baseline markov")
 }

@@ -1,0 +1,5 @@
+//! Baselines every model must beat.
+
+mod markov;
+
+pub use self::markov::MarkovChain;
