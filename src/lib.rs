@@ -8,6 +8,8 @@
 //! - [`diffusion`]: noise schedules, absorbing/uniform CTMCs in closed form, DSE loss, sampler
 //!   weights, ELBO bound.
 //! - [`baseline`]: the K-th order Markov chain every model must beat.
+//! - [`eval`]: k-mer spectra, Jensen-Shannon divergence, GC, novelty, diversity, motif scans,
+//!   SVG plots.
 //! - [`data`]: unknown-symbol policies, train/validation splits, windows or padded records, and
 //!   the summary `seddbio data inspect` prints.
 //!
@@ -19,6 +21,7 @@ pub mod baseline;
 pub mod data;
 pub mod diffusion;
 pub mod error;
+pub mod eval;
 pub mod io;
 
 pub use error::{Error, Result};

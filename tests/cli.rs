@@ -485,3 +485,114 @@ fn markov_baseline_reproduces_the_published_epdnew_figures() {
         assert_eq!(format!("{value:.3}"), expected, "{held_out}");
     }
 }
+
+#[test]
+fn eval_reports_divergences_beside_the_floor_with_csv_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = dir.path().join("markov.fa");
+    let report = dir.path().join("report");
+    ok(&[
+        "baseline",
+        "markov",
+        "datasets/dna/ecoli_k12_256x1kb.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "300",
+        "--order",
+        "3",
+        "-n",
+        "64",
+        "-o",
+        samples.to_str().unwrap(),
+    ]);
+    let text = ok(&[
+        "eval",
+        "--generated",
+        samples.to_str().unwrap(),
+        "--reference",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "--train",
+        "datasets/dna/ecoli_k12_256x1kb.fa",
+        "-a",
+        "dna",
+        "--k",
+        "1..4",
+        "--canonical",
+        "--motifs",
+        "datasets/motifs/tiny_JASPAR2024_12motifs.meme",
+        "--motif-profile",
+        "MA0108.3",
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    for expected in [
+        "k=1",
+        "k=4",
+        "mean GC",
+        "copies of training seqs",
+        "motifs: 12 from",
+        "floor: 64 training vs reference",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+    for file in [
+        "summary.csv",
+        "kmer.csv",
+        "motifs.csv",
+        "sequences.csv",
+        "kmer_scatter_k4.svg",
+        "lengths.svg",
+        "gc.svg",
+        "motif_profile_MA0108.3.svg",
+        "nearest_identity.svg",
+    ] {
+        assert!(report.join(file).is_file(), "{file} missing");
+    }
+    let summary = std::fs::read_to_string(report.join("summary.csv")).unwrap();
+    let js1: Vec<f64> = summary
+        .lines()
+        .find(|l| l.starts_with("kmer_1_js_bits,"))
+        .unwrap()
+        .split(',')
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(js1[0] >= 0.0 && js1[0] < 0.01 && js1[1] >= 0.0, "{summary}");
+    // Canonical 4-mers: 136 classes at most.
+    let kmers = std::fs::read_to_string(report.join("kmer.csv")).unwrap();
+    assert!(kmers.lines().filter(|l| l.starts_with("4,true,")).count() <= 136);
+
+    let err = fails(&[
+        "eval",
+        "--generated",
+        samples.to_str().unwrap(),
+        "--reference",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "protein",
+        "--canonical",
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("--canonical needs an alphabet with complements"),
+        "{err}"
+    );
+    let err = fails(&[
+        "eval",
+        "--generated",
+        samples.to_str().unwrap(),
+        "--reference",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "--motifs",
+        "datasets/motifs/tiny_JASPAR2024_12motifs.jaspar",
+        "--motif-profile",
+        "MA9999.1",
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert!(err.contains("no motif MA9999.1"), "{err}");
+}

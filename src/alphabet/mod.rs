@@ -93,6 +93,9 @@ pub struct AlphabetSpec {
     /// Other known symbols outside the alphabet, with a description.
     #[serde(default)]
     pub other: BTreeMap<String, String>,
+    /// Base pairing (nucleotides): each symbol's complement, for reverse complements.
+    #[serde(default)]
+    pub complement: BTreeMap<String, String>,
 }
 
 fn default_true() -> bool {
@@ -252,6 +255,19 @@ impl Alphabet {
                 )));
             }
         }
+        if !spec.complement.is_empty() {
+            for symbol in &spec.symbols {
+                match spec.complement.get(symbol) {
+                    Some(other) if index.contains_key(&fold(other)) => {}
+                    Some(other) => {
+                        return Err(fail(format!(
+                            "the complement of {symbol:?} is {other:?}, which is not a symbol"
+                        )))
+                    }
+                    None => return Err(fail(format!("symbol {symbol:?} has no complement"))),
+                }
+            }
+        }
         let mut byte_index = vec![NO_ID; 256];
         if spec.tokenizer == TokenizerKind::Char {
             for (id, symbol) in spec.symbols.iter().enumerate() {
@@ -401,6 +417,26 @@ impl Alphabet {
         ids.iter()
             .filter(|&&id| Some(id) != self.pad_id())
             .filter_map(|&id| self.token(id))
+            .collect()
+    }
+
+    /// The complement of each symbol id (nucleotide alphabets), indexed by id.
+    ///
+    /// ```
+    /// use seddbio::alphabet::Alphabet;
+    ///
+    /// let dna = Alphabet::builtin("dna").unwrap();
+    /// assert_eq!(dna.complements(), Some(vec![3, 2, 1, 0]));
+    /// assert_eq!(Alphabet::builtin("protein").unwrap().complements(), None);
+    /// ```
+    pub fn complements(&self) -> Option<Vec<TokenId>> {
+        if self.spec.complement.is_empty() {
+            return None;
+        }
+        self.spec
+            .symbols
+            .iter()
+            .map(|s| self.spec.complement.get(s).and_then(|c| self.id(c)))
             .collect()
     }
 

@@ -2,6 +2,7 @@
 
 mod baseline;
 mod data;
+mod eval;
 mod planned;
 
 use std::path::PathBuf;
@@ -36,8 +37,9 @@ enum Command {
     Sample(planned::SampleArgs),
     /// Fill in a template around fixed symbols or motifs (not available yet).
     Infill(planned::InfillArgs),
-    /// Compare generated sequences with real ones (not available yet).
-    Eval(planned::EvalArgs),
+    /// Compare generated sequences with real ones: k-mer spectra, GC, lengths, novelty,
+    /// diversity and motifs, each beside the real-vs-real floor; table, CSV files and plots.
+    Eval(eval::EvalArgs),
     /// Likelihood bound of each sequence under a model (not available yet).
     Score(planned::ScoreArgs),
     /// Fit a baseline model, report its held-out bits/token and sample from it.
@@ -52,7 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => planned::train(args),
         Command::Sample(args) => planned::sample(args),
         Command::Infill(args) => planned::infill(args),
-        Command::Eval(args) => planned::eval(args),
+        Command::Eval(args) => eval::run(args),
         Command::Score(args) => planned::score(args),
         Command::Baseline(command) => baseline::run(command),
     }

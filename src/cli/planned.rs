@@ -98,31 +98,6 @@ pub struct InfillArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EvalArgs {
-    /// Generated sequences.
-    #[arg(long)]
-    pub generated: PathBuf,
-    /// Reference (held-out real) sequences.
-    #[arg(long)]
-    pub reference: PathBuf,
-    /// Training sequences, for novelty.
-    #[arg(long)]
-    pub train: Option<PathBuf>,
-    /// Alphabet: dna, rna, protein, smiles, or a TOML file.
-    #[arg(long, short = 'a')]
-    pub alphabet: String,
-    /// k-mer sizes, e.g. 1..6 or 3.
-    #[arg(long, default_value = "1..6")]
-    pub k: String,
-    /// Motif file (JASPAR or MEME) to scan both sets with.
-    #[arg(long)]
-    pub motifs: Option<PathBuf>,
-    /// Report directory: table, CSV files, plots.
-    #[arg(long, short = 'o')]
-    pub out: PathBuf,
-}
-
-#[derive(Debug, Args)]
 pub struct ScoreArgs {
     /// Run directory of a trained model.
     #[arg(long)]
@@ -148,10 +123,6 @@ pub fn sample(_args: SampleArgs) -> Result<()> {
 
 pub fn infill(_args: InfillArgs) -> Result<()> {
     not_yet("infill")
-}
-
-pub fn eval(_args: EvalArgs) -> Result<()> {
-    not_yet("eval")
 }
 
 pub fn score(_args: ScoreArgs) -> Result<()> {

@@ -251,8 +251,9 @@ pub fn prepare(
 }
 
 /// Adds the tokens of the training records that the alphabet lacks (SMILES), most frequent
-/// first (ties by text, so the order is deterministic), and freezes the vocabulary.
-fn grow_vocabulary(alphabet: &mut Alphabet, records: &[SequenceRecord]) -> Vec<String> {
+/// first (ties by text, so the order is deterministic), and freezes the vocabulary. Returns
+/// the added tokens.
+pub fn grow_vocabulary(alphabet: &mut Alphabet, records: &[SequenceRecord]) -> Vec<String> {
     if !alphabet.grows_vocabulary() || alphabet.tokenizer() != TokenizerKind::Smiles {
         return Vec::new();
     }

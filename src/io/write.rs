@@ -30,6 +30,8 @@ pub enum OutputFormat {
     Tsv,
     /// Apache Parquet (zstd-compressed).
     Parquet,
+    /// One SMILES per line, a tab, then the id (metadata is not written).
+    Smi,
 }
 
 impl OutputFormat {
@@ -51,7 +53,7 @@ impl OutputFormat {
             super::Format::Fasta => Some(OutputFormat::Fasta),
             super::Format::Csv => Some(OutputFormat::Csv),
             super::Format::Tsv => Some(OutputFormat::Tsv),
-            super::Format::Smi => None,
+            super::Format::Smi => Some(OutputFormat::Smi),
         }
     }
 }
@@ -65,8 +67,9 @@ impl FromStr for OutputFormat {
             "csv" => Ok(OutputFormat::Csv),
             "tsv" => Ok(OutputFormat::Tsv),
             "parquet" => Ok(OutputFormat::Parquet),
+            "smi" | "smiles" => Ok(OutputFormat::Smi),
             other => Err(format!(
-                "unknown output format '{other}' (expected fasta, csv, tsv or parquet)"
+                "unknown output format '{other}' (expected fasta, csv, tsv, parquet or smi)"
             )),
         }
     }
@@ -96,7 +99,7 @@ pub fn write_sequences(
         Some(format) => format,
         None => {
             return Err(Error::Options(format!(
-            "{}: cannot tell the output format from the name; use .fasta, .csv, .tsv or .parquet",
+            "{}: cannot tell the output format from the name; use .fasta, .csv, .tsv, .parquet or .smi",
             path.display()
         )))
         }
@@ -127,6 +130,11 @@ pub fn write_sequences(
                 .finish(&mut frame(records)?)?,
             OutputFormat::Parquet => {
                 ParquetWriter::new(&mut sink).finish(&mut frame(records)?)?;
+            }
+            OutputFormat::Smi => {
+                for record in records {
+                    writeln!(sink, "{}\t{}", record.sequence, record.id)?;
+                }
             }
         }
         sink.flush()?;
@@ -215,7 +223,7 @@ mod tests {
     #[test]
     fn written_files_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["x.fa", "x.fa.gz", "x.csv", "x.tsv.gz"] {
+        for name in ["x.fa", "x.fa.gz", "x.csv", "x.tsv.gz", "x.smi"] {
             let path = dir.path().join(name);
             write_sequences(&path, None, &records()).unwrap();
             let back = read_sequences(&path, &ReadOptions::default(), None).unwrap();

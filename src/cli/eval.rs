@@ -1,0 +1,536 @@
+//! `seddbio eval`: generated versus reference sequences, beside the real-vs-real floor.
+
+use std::{
+    fmt::Write as _,
+    io::Write as _,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
+use seddbio::{
+    alphabet::{Alphabet, TokenId, TokenizerKind},
+    data::{encode_records, grow_vocabulary, LengthStats, UnknownPolicy},
+    eval::{
+        diversity, gc_fraction, histogram_svg, lines_svg, novelty, pearson, read_motifs,
+        scatter_log_svg, KmerSpectrum, PwmScanner,
+    },
+    io::{read_sequences, write_atomically, Format, ReadOptions, SequenceFile},
+};
+
+use super::{data::print_stdout, parse_with};
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Generated sequences (FASTA, CSV, TSV or SMILES; gzip allowed).
+    #[arg(long)]
+    pub generated: PathBuf,
+    /// Reference (held-out real) sequences.
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// Training sequences: novelty, and the floor (an equal-size training subset vs the
+    /// reference) instead of two halves of the reference.
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Alphabet: dna, rna, protein, smiles, or a TOML file.
+    #[arg(long, short = 'a')]
+    pub alphabet: String,
+    /// k-mer sizes: a range such as 1..6, or one k.
+    #[arg(long, default_value = "1..6")]
+    pub k: String,
+    /// Count a k-mer and its reverse complement as one (DNA, RNA).
+    #[arg(long)]
+    pub canonical: bool,
+    /// Motif file (JASPAR .jaspar or MEME) to scan every set with, both strands.
+    #[arg(long)]
+    pub motifs: Option<PathBuf>,
+    /// Relative PWM score (0-1) a site needs to count as a hit.
+    #[arg(long, default_value_t = 0.85)]
+    pub motif_threshold: f64,
+    /// Motif whose hits per position are profiled and plotted, e.g. MA0108.3.
+    #[arg(long)]
+    pub motif_profile: Option<String>,
+    /// Sequence column of CSV/TSV inputs [default: sequence, seq or smiles].
+    #[arg(long)]
+    pub column: Option<String>,
+    /// Input format of all files [default: from each extension].
+    #[arg(long, value_parser = parse_with::<Format>)]
+    pub format: Option<Format>,
+    /// Symbols outside the alphabet: error, skip, split or strip.
+    #[arg(long, default_value = "error", value_parser = parse_with::<UnknownPolicy>)]
+    pub on_unknown: UnknownPolicy,
+    /// Seed of the floor's random halves or subset.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Report directory: summary.csv, kmer.csv, motifs.csv, sequences.csv and SVG plots.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+}
+
+/// Nearest-neighbour identities compare with at most this many training sequences.
+const MAX_NEIGHBOURS: usize = 20_000;
+/// Pairs used for the mean pairwise identity within a set.
+const MAX_PAIRS: usize = 20_000;
+
+fn parse_k(text: &str) -> Result<Vec<usize>> {
+    let range = match text.split_once("..") {
+        Some((a, b)) => {
+            a.trim().parse::<usize>()?..=b.trim().trim_start_matches('=').parse::<usize>()?
+        }
+        None => {
+            let k = text.trim().parse::<usize>()?;
+            k..=k
+        }
+    };
+    if range.is_empty() || *range.start() == 0 || *range.end() > 12 {
+        bail!("--k {text}: expected k or a range a..b with 1 <= a <= b <= 12");
+    }
+    Ok(range.collect())
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomically(path, |w| Ok(w.write_all(text.as_bytes())?))?;
+    Ok(())
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let ks = parse_k(&args.k).with_context(|| format!("--k {}", args.k))?;
+    if !(0.0..=1.0).contains(&args.motif_threshold) {
+        bail!(
+            "--motif-threshold must be in [0, 1], got {}",
+            args.motif_threshold
+        );
+    }
+    let mut alphabet = Alphabet::resolve(&args.alphabet)?;
+    let options = ReadOptions {
+        format: args.format,
+        column: args.column.clone(),
+        id_column: None,
+    };
+    let read = |path: &Path| read_sequences(path, &options, None);
+    let generated_file = read(&args.generated)?;
+    let reference_file = read(&args.reference)?;
+    let train_file = args.train.as_deref().map(read).transpose()?;
+    let complements = if args.canonical {
+        Some(alphabet.complements().with_context(|| {
+            format!(
+                "--canonical needs an alphabet with complements; {} has none",
+                alphabet.name()
+            )
+        })?)
+    } else {
+        None
+    };
+    // SMILES: one vocabulary over every set, since evaluation has no model to match.
+    let all: Vec<_> = [&generated_file, &reference_file]
+        .into_iter()
+        .chain(train_file.as_ref())
+        .flat_map(|f| f.records.iter().cloned())
+        .collect();
+    grow_vocabulary(&mut alphabet, &all);
+    let encode = |file: &SequenceFile| -> Result<Vec<Vec<TokenId>>> {
+        let (records, _) = encode_records(&alphabet, file, args.on_unknown)?;
+        Ok(records.into_iter().map(|r| r.tokens).collect())
+    };
+    let generated = encode(&generated_file)?;
+    let reference = encode(&reference_file)?;
+    let train = train_file.as_ref().map(encode).transpose()?;
+    if generated.is_empty() || reference.len() < 2 {
+        bail!("need at least one generated and two reference sequences");
+    }
+
+    // The real-vs-real floor: what the same statistic gives between two real sets.
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let (floor_a, floor_b, floor_name) = match &train {
+        Some(train) => {
+            let mut subset = train.clone();
+            subset.shuffle(&mut rng);
+            subset.truncate(generated.len());
+            (
+                subset,
+                reference.clone(),
+                format!("{} training vs reference", generated.len().min(train.len())),
+            )
+        }
+        None => {
+            let mut shuffled = reference.clone();
+            shuffled.shuffle(&mut rng);
+            let half = shuffled.split_off(shuffled.len() / 2);
+            (shuffled, half, "two halves of the reference".to_string())
+        }
+    };
+
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut table = String::new();
+    let mut summary = String::from("metric,generated_vs_reference,real_vs_real_floor\n");
+    let _ = writeln!(
+        table,
+        "generated {} sequences ({}), reference {} ({}), floor: {floor_name}",
+        generated.len(),
+        args.generated.display(),
+        reference.len(),
+        args.reference.display()
+    );
+    let _ = writeln!(
+        table,
+        "\n{:<8}{:>12}{:>12}{:>10}{:>10}{:>9}{:>9}",
+        "k-mers", "JS bits", "floor", "L1", "floor", "r", "floor"
+    );
+    let mut kmer_csv = String::from("k,canonical,kmer,generated_frequency,reference_frequency\n");
+    let n = alphabet.num_symbols();
+    for &k in &ks {
+        let spectrum =
+            |set: &[Vec<TokenId>]| KmerSpectrum::count(set, k, n, complements.as_deref());
+        let (g, r) = (spectrum(&generated), spectrum(&reference));
+        let model = g.compare(&r);
+        let floor = spectrum(&floor_a).compare(&spectrum(&floor_b));
+        let _ = writeln!(
+            table,
+            "k={k:<6}{:>12.5}{:>12.5}{:>10.4}{:>10.4}{:>9.4}{:>9.4}",
+            model.js_bits, floor.js_bits, model.l1, floor.l1, model.pearson, floor.pearson
+        );
+        for (name, a, b) in [
+            ("js_bits", model.js_bits, floor.js_bits),
+            ("l1", model.l1, floor.l1),
+            ("pearson", model.pearson, floor.pearson),
+        ] {
+            let _ = writeln!(summary, "kmer_{k}_{name},{a},{b}");
+        }
+        let pairs = g.paired_frequencies(&r);
+        for &(code, gf, rf) in &pairs {
+            let kmer = alphabet.decode(&g.decode(code));
+            let _ = writeln!(
+                kmer_csv,
+                "{k},{},{},{gf},{rf}",
+                args.canonical,
+                csv_field(&kmer)
+            );
+        }
+        if k == *ks.last().unwrap_or(&k) {
+            let points: Vec<(f64, f64)> = pairs.iter().map(|&(_, gf, rf)| (rf, gf)).collect();
+            let title = format!(
+                "{k}-mer frequencies (JS {:.4} bits, floor {:.4})",
+                model.js_bits, floor.js_bits
+            );
+            write_text(
+                &args.out.join(format!("kmer_scatter_k{k}.svg")),
+                &scatter_log_svg(&points, &title, "reference", "generated"),
+            )?;
+        }
+    }
+    write_text(&args.out.join("kmer.csv"), &kmer_csv)?;
+
+    // Lengths, GC content, composition.
+    let lengths = |set: &[Vec<TokenId>]| set.iter().map(Vec::len).collect::<Vec<_>>();
+    let (gl, rl) = (
+        LengthStats::new(&lengths(&generated)),
+        LengthStats::new(&lengths(&reference)),
+    );
+    let _ = writeln!(table, "\n{:<28}{:>14}{:>14}", "", "generated", "reference");
+    let _ = writeln!(
+        table,
+        "{:<28}{:>14.1}{:>14.1}",
+        "mean length", gl.mean, rl.mean
+    );
+    let _ = writeln!(
+        table,
+        "{:<28}{:>14}{:>14}",
+        "length min-max",
+        format!("{}-{}", gl.min, gl.max),
+        format!("{}-{}", rl.min, rl.max)
+    );
+    let _ = writeln!(summary, "mean_length,{},{}", gl.mean, rl.mean);
+    let as_f64 = |v: Vec<usize>| v.into_iter().map(|x| x as f64).collect::<Vec<f64>>();
+    let (glf, rlf) = (as_f64(lengths(&generated)), as_f64(lengths(&reference)));
+    write_text(
+        &args.out.join("lengths.svg"),
+        &histogram_svg(
+            &[("generated", &glf), ("reference", &rlf)],
+            30,
+            "Sequence lengths",
+            "tokens",
+        ),
+    )?;
+    let gc_ids: Vec<TokenId> = ["G", "C"].iter().filter_map(|s| alphabet.id(s)).collect();
+    let is_nucleotide =
+        alphabet.tokenizer() == TokenizerKind::Char && alphabet.complements().is_some();
+    let gc = |set: &[Vec<TokenId>]| {
+        set.iter()
+            .filter_map(|s| gc_fraction(s, &gc_ids))
+            .collect::<Vec<f64>>()
+    };
+    let mut sequence_csv = String::from("set,index,length,gc\n");
+    if is_nucleotide {
+        let (ggc, rgc) = (gc(&generated), gc(&reference));
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let _ = writeln!(
+            table,
+            "{:<28}{:>13.2}%{:>13.2}%",
+            "mean GC",
+            100.0 * mean(&ggc),
+            100.0 * mean(&rgc)
+        );
+        let _ = writeln!(summary, "mean_gc,{},{}", mean(&ggc), mean(&rgc));
+        write_text(
+            &args.out.join("gc.svg"),
+            &histogram_svg(
+                &[("generated", &ggc), ("reference", &rgc)],
+                25,
+                "GC content per sequence",
+                "GC fraction",
+            ),
+        )?;
+    }
+    for (name, set) in [("generated", &generated), ("reference", &reference)] {
+        for (i, s) in set.iter().enumerate() {
+            let gc_text = if is_nucleotide {
+                gc_fraction(s, &gc_ids)
+                    .map(|g| g.to_string())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let _ = writeln!(sequence_csv, "{name},{},{},{gc_text}", i + 1, s.len());
+        }
+    }
+    write_text(&args.out.join("sequences.csv"), &sequence_csv)?;
+    if alphabet.name() == "protein" {
+        let composition = |set: &[Vec<TokenId>]| {
+            let mut counts = vec![0.0; n];
+            let mut total = 0.0;
+            for &t in set.iter().flatten() {
+                counts[t as usize] += 1.0;
+                total += 1.0;
+            }
+            counts
+                .into_iter()
+                .map(|c| c / f64::max(total, 1.0))
+                .collect::<Vec<f64>>()
+        };
+        let (gc_, rc) = (composition(&generated), composition(&reference));
+        let mut row = String::new();
+        for id in 0..n {
+            let _ = write!(
+                row,
+                " {}{:+.1}",
+                alphabet.token(id as TokenId).unwrap_or("?"),
+                100.0 * (gc_[id] - rc[id])
+            );
+        }
+        let _ = writeln!(
+            table,
+            "amino-acid composition, generated - reference (percentage points):\n {row}"
+        );
+    }
+
+    // Novelty and diversity.
+    let (g_distinct, g_identity) = diversity(&generated, MAX_PAIRS);
+    let (r_distinct, r_identity) = diversity(&reference, MAX_PAIRS);
+    let _ = writeln!(
+        table,
+        "{:<28}{:>14.4}{:>14.4}",
+        "distinct fraction", g_distinct, r_distinct
+    );
+    let _ = writeln!(
+        table,
+        "{:<28}{:>14.4}{:>14.4}",
+        "mean pairwise identity", g_identity, r_identity
+    );
+    let _ = writeln!(summary, "distinct_fraction,{g_distinct},{r_distinct}");
+    let _ = writeln!(summary, "mean_pairwise_identity,{g_identity},{r_identity}");
+    if let Some(train) = &train {
+        let mut neighbours = train.clone();
+        if neighbours.len() > MAX_NEIGHBOURS {
+            neighbours.shuffle(&mut rng);
+            neighbours.truncate(MAX_NEIGHBOURS);
+        }
+        let g = novelty(&generated, train, &neighbours);
+        let r = novelty(&reference, train, &neighbours);
+        let median = |v: &[f64]| {
+            let mut s = v.to_vec();
+            s.sort_by(f64::total_cmp);
+            s.get(s.len().saturating_sub(1) / 2).copied().unwrap_or(0.0)
+        };
+        let _ = writeln!(
+            table,
+            "{:<28}{:>14.4}{:>14.4}",
+            "copies of training seqs", g.copied_fraction, r.copied_fraction
+        );
+        let _ = writeln!(
+            table,
+            "{:<28}{:>14.4}{:>14.4}   ({} training sequences compared)",
+            "median nearest identity",
+            median(&g.nearest_identity),
+            median(&r.nearest_identity),
+            neighbours.len()
+        );
+        let _ = writeln!(
+            summary,
+            "copied_fraction,{},{}",
+            g.copied_fraction, r.copied_fraction
+        );
+        let _ = writeln!(
+            summary,
+            "median_nearest_train_identity,{},{}",
+            median(&g.nearest_identity),
+            median(&r.nearest_identity)
+        );
+        write_text(
+            &args.out.join("nearest_identity.svg"),
+            &histogram_svg(
+                &[
+                    ("generated", &g.nearest_identity),
+                    ("reference", &r.nearest_identity),
+                ],
+                25,
+                "Identity to the nearest training sequence",
+                "identity",
+            ),
+        )?;
+    }
+
+    if let Some(motif_path) = &args.motifs {
+        motif_report(
+            &args,
+            motif_path,
+            &alphabet,
+            &generated,
+            &reference,
+            &mut table,
+            &mut summary,
+        )?;
+    }
+    write_text(&args.out.join("summary.csv"), &summary)?;
+    let _ = writeln!(table, "\nreport written to {}", args.out.display());
+    print_stdout(&table)
+}
+
+fn motif_report(
+    args: &EvalArgs,
+    path: &Path,
+    alphabet: &Alphabet,
+    generated: &[Vec<TokenId>],
+    reference: &[Vec<TokenId>],
+    table: &mut String,
+    summary: &mut String,
+) -> Result<()> {
+    let motifs = read_motifs(path)?;
+    if let Some(id) = &args.motif_profile {
+        if !motifs.iter().any(|m| &m.id == id) {
+            bail!("{}: no motif {id} (--motif-profile)", path.display());
+        }
+    }
+    let mut csv = String::from("motif,name,consensus,generated_hit_rate,reference_hit_rate\n");
+    let mut rates = Vec::with_capacity(motifs.len());
+    for motif in &motifs {
+        let scanner = PwmScanner::new(motif, alphabet)?;
+        let rate = |set: &[Vec<TokenId>]| {
+            set.iter()
+                .filter(|s| !scanner.scan(s, args.motif_threshold).is_empty())
+                .count() as f64
+                / set.len() as f64
+        };
+        let (g, r) = (rate(generated), rate(reference));
+        let _ = writeln!(
+            csv,
+            "{},{},{},{g},{r}",
+            motif.id,
+            csv_field(&motif.name),
+            motif.consensus()
+        );
+        rates.push((motif, g, r));
+        if args.motif_profile.as_deref() == Some(motif.id.as_str()) {
+            let longest = generated
+                .iter()
+                .chain(reference)
+                .map(Vec::len)
+                .max()
+                .unwrap_or(0);
+            let profile = |set: &[Vec<TokenId>]| {
+                let mut counts = vec![0.0; longest];
+                for s in set {
+                    for hit in scanner.scan(s, args.motif_threshold) {
+                        counts[hit.start] += 1.0 / set.len() as f64;
+                    }
+                }
+                counts
+            };
+            let (gp, rp) = (profile(generated), profile(reference));
+            let mut profile_csv =
+                String::from("position,generated_hits_per_sequence,reference_hits_per_sequence\n");
+            for (i, (a, b)) in gp.iter().zip(&rp).enumerate() {
+                let _ = writeln!(profile_csv, "{i},{a},{b}");
+            }
+            write_text(
+                &args.out.join(format!("motif_profile_{}.csv", motif.id)),
+                &profile_csv,
+            )?;
+            let points = |v: &[f64]| {
+                v.iter()
+                    .enumerate()
+                    .map(|(i, &y)| (i as f64, y))
+                    .collect::<Vec<_>>()
+            };
+            let (gpts, rpts) = (points(&gp), points(&rp));
+            let title = format!(
+                "{} {} hits by start position (score >= {})",
+                motif.id, motif.name, args.motif_threshold
+            );
+            write_text(
+                &args.out.join(format!("motif_profile_{}.svg", motif.id)),
+                &lines_svg(
+                    &[("generated", &gpts), ("reference", &rpts)],
+                    &title,
+                    "0-based start",
+                    "hits per sequence",
+                ),
+            )?;
+        }
+    }
+    write_text(&args.out.join("motifs.csv"), &csv)?;
+    let g: Vec<f64> = rates.iter().map(|x| x.1).collect();
+    let r: Vec<f64> = rates.iter().map(|x| x.2).collect();
+    let correlation = pearson(&g, &r);
+    let _ = writeln!(table, "\nmotifs: {} from {}, relative score >= {}; hit-rate correlation generated vs reference r = {correlation:.4}", motifs.len(), path.display(), args.motif_threshold);
+    let _ = writeln!(summary, "motif_hit_rate_correlation,{correlation},");
+    rates.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let _ = writeln!(
+        table,
+        "{:<12}{:<12}{:>16}{:>16}",
+        "motif", "name", "generated hits", "reference hits"
+    );
+    for (motif, g, r) in rates.iter().take(12) {
+        let _ = writeln!(
+            table,
+            "{:<12}{:<12}{:>15.1}%{:>15.1}%",
+            motif.id,
+            motif.name,
+            100.0 * g,
+            100.0 * r
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k_ranges() {
+        assert_eq!(parse_k("1..6").unwrap(), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(parse_k("3").unwrap(), [3]);
+        assert!(parse_k("0..2").is_err());
+        assert!(parse_k("5..2").is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! Evaluation of generated sequences against real ones, computed without external models:
+//! k-mer spectra and their divergences, GC content, novelty and diversity, motif scans, and
+//! SVG plots for the report.
+
+mod kmer;
+mod motif;
+mod plot;
+mod similarity;
+
+pub use self::{
+    kmer::{js_divergence, pearson, KmerSpectrum, SpectrumComparison},
+    motif::{read_motifs, Motif, MotifHit, PwmScanner, PSEUDOCOUNT},
+    plot::{histogram_svg, lines_svg, scatter_log_svg},
+    similarity::{diversity, gc_fraction, identity, novelty, Novelty},
+};

@@ -1,0 +1,428 @@
+//! Position weight matrices from JASPAR and MEME files, and scanning sequences with them.
+
+use std::path::Path;
+
+use crate::{
+    alphabet::{Alphabet, TokenId},
+    error::{Error, Result},
+};
+
+/// Total pseudocount spread over the four bases when turning counts into probabilities
+/// (the TFBSTools / JASPAR default, 0.8), so that unseen bases are unlikely but possible.
+pub const PSEUDOCOUNT: f64 = 0.8;
+
+/// A DNA motif: counts (or weighted probabilities) of A, C, G, T at each position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Motif {
+    /// Matrix id, e.g. `MA0108.3`.
+    pub id: String,
+    /// Factor name, e.g. `TBP`.
+    pub name: String,
+    /// Per position, counts of A, C, G, T.
+    pub counts: Vec<[f64; 4]>,
+}
+
+impl Motif {
+    /// Width in bases.
+    pub fn width(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// The most frequent base at each position.
+    ///
+    /// ```
+    /// use seddbio::eval::Motif;
+    ///
+    /// let m = Motif { id: "x".into(), name: "x".into(), counts: vec![[0.0, 0.0, 0.0, 9.0], [9.0, 1.0, 0.0, 0.0]] };
+    /// assert_eq!(m.consensus(), "TA");
+    /// ```
+    pub fn consensus(&self) -> String {
+        self.counts
+            .iter()
+            .map(|column| {
+                let best = (0..4)
+                    .max_by(|&a, &b| column[a].total_cmp(&column[b]))
+                    .unwrap_or(0);
+                ['A', 'C', 'G', 'T'][best]
+            })
+            .collect()
+    }
+}
+
+/// Reads every motif of a JASPAR (`.jaspar`, count matrices) or MEME (letter-probability
+/// matrices) file; the format is told from the content.
+pub fn read_motifs(path: &Path) -> Result<Vec<Motif>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let motifs = if text.lines().any(|l| l.starts_with("MEME version")) {
+        parse_meme(&text)
+    } else {
+        parse_jaspar(&text)
+    }
+    .map_err(|(line, message)| Error::Format {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    })?;
+    if motifs.is_empty() {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: "no motifs (expected JASPAR '>ID NAME' blocks or MEME 'MOTIF' blocks)".into(),
+        });
+    }
+    Ok(motifs)
+}
+
+type ParseResult<T> = std::result::Result<T, (usize, String)>;
+
+fn parse_jaspar(text: &str) -> ParseResult<Vec<Motif>> {
+    let mut motifs: Vec<Motif> = Vec::new();
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    let mut header: Option<(usize, String, String)> = None;
+    let finish = |header: Option<(usize, String, String)>,
+                  rows: &mut Vec<Vec<f64>>,
+                  motifs: &mut Vec<Motif>|
+     -> ParseResult<()> {
+        if let Some((line, id, name)) = header {
+            if rows.len() != 4
+                || rows.iter().any(|r| r.len() != rows[0].len())
+                || rows[0].is_empty()
+            {
+                return Err((
+                    line,
+                    format!("motif {id}: expected four rows A, C, G, T of equal length"),
+                ));
+            }
+            let counts = (0..rows[0].len())
+                .map(|j| [rows[0][j], rows[1][j], rows[2][j], rows[3][j]])
+                .collect();
+            motifs.push(Motif { id, name, counts });
+        }
+        rows.clear();
+        Ok(())
+    };
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('>') {
+            finish(header.take(), &mut rows, &mut motifs)?;
+            let mut fields = rest.split_whitespace();
+            let id = fields
+                .next()
+                .ok_or((number, "header without a matrix id".to_string()))?;
+            header = Some((number, id.to_string(), fields.collect::<Vec<_>>().join(" ")));
+            continue;
+        }
+        if header.is_none() {
+            return Err((number, "expected a '>ID NAME' header line".into()));
+        }
+        let expected = ["A", "C", "G", "T"][rows.len().min(3)];
+        let values = line
+            .strip_prefix(expected)
+            .ok_or((number, format!("expected the {expected} row")))?
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let row = values
+            .split_whitespace()
+            .map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| (number, format!("'{v}' is not a number")))
+            })
+            .collect::<ParseResult<Vec<f64>>>()?;
+        rows.push(row);
+    }
+    finish(header, &mut rows, &mut motifs)?;
+    Ok(motifs)
+}
+
+fn parse_meme(text: &str) -> ParseResult<Vec<Motif>> {
+    let mut motifs = Vec::new();
+    let mut lines = text.lines().enumerate().peekable();
+    while let Some((index, line)) = lines.next() {
+        let Some(rest) = line.trim().strip_prefix("MOTIF") else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let id = fields
+            .next()
+            .ok_or((index + 1, "MOTIF without an id".to_string()))?
+            .to_string();
+        let name = fields.collect::<Vec<_>>().join(" ");
+        // Find the letter-probability header, then read `w` rows.
+        let (header_index, header) = loop {
+            match lines.next() {
+                Some((i, l)) if l.trim_start().starts_with("letter-probability matrix") => {
+                    break (i, l)
+                }
+                Some((_, l)) if l.trim_start().starts_with("MOTIF") => {
+                    return Err((
+                        index + 1,
+                        format!("motif {id} has no letter-probability matrix"),
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    return Err((
+                        index + 1,
+                        format!("motif {id} has no letter-probability matrix"),
+                    ))
+                }
+            }
+        };
+        let field = |key: &str| -> Option<f64> {
+            let after = header.split(key).nth(1)?;
+            after.split_whitespace().next()?.parse().ok()
+        };
+        let width = field("w=").ok_or((header_index + 1, "missing 'w='".to_string()))? as usize;
+        let nsites = field("nsites=").filter(|&n| n > 0.0).unwrap_or(100.0);
+        let mut counts = Vec::with_capacity(width);
+        while counts.len() < width {
+            let (i, l) = lines.next().ok_or((
+                header_index + 1,
+                format!("motif {id}: fewer than {width} rows"),
+            ))?;
+            if l.trim().is_empty() {
+                continue;
+            }
+            let values = l
+                .split_whitespace()
+                .map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| (i + 1, format!("'{v}' is not a number")))
+                })
+                .collect::<ParseResult<Vec<f64>>>()?;
+            if values.len() != 4 {
+                return Err((
+                    i + 1,
+                    format!("motif {id}: expected 4 probabilities (A C G T)"),
+                ));
+            }
+            counts.push([
+                values[0] * nsites,
+                values[1] * nsites,
+                values[2] * nsites,
+                values[3] * nsites,
+            ]);
+        }
+        motifs.push(Motif { id, name, counts });
+    }
+    Ok(motifs)
+}
+
+/// A log-odds scoring matrix for one motif over an alphabet's token ids, both strands.
+#[derive(Debug, Clone)]
+pub struct PwmScanner {
+    /// The motif's id.
+    pub id: String,
+    forward: Vec<Vec<f64>>,
+    reverse: Option<Vec<Vec<f64>>>,
+    min: f64,
+    max: f64,
+}
+
+/// One motif occurrence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MotifHit {
+    /// 0-based start on the forward strand.
+    pub start: usize,
+    /// Whether the site is on the reverse strand.
+    pub reverse: bool,
+    /// Relative score in [0, 1]: (score - min) / (max - min).
+    pub relative_score: f64,
+}
+
+impl PwmScanner {
+    /// Log2-odds of the motif's probabilities (counts plus [`PSEUDOCOUNT`]) against a
+    /// uniform background, laid out over `alphabet`'s token ids (A, C, G and T or U). Scans
+    /// both strands when the alphabet has complements.
+    ///
+    /// ```
+    /// use seddbio::{alphabet::Alphabet, eval::{Motif, PwmScanner}};
+    ///
+    /// let dna = Alphabet::builtin("dna").unwrap();
+    /// let tata = Motif { id: "t".into(), name: "t".into(), counts: vec![[0.0, 0.0, 0.0, 10.0], [10.0, 0.0, 0.0, 0.0]] };
+    /// let scanner = PwmScanner::new(&tata, &dna).unwrap();
+    /// // GTAC: TA on the forward strand at 1; GT = reverse complement of AC: no; TA reads TA on
+    /// // the reverse strand too (TA is its own reverse complement).
+    /// let hits = scanner.scan(&[2, 3, 0, 1], 0.99);
+    /// assert_eq!(hits.len(), 2);
+    /// assert_eq!(hits[0].start, 1);
+    /// ```
+    pub fn new(motif: &Motif, alphabet: &Alphabet) -> Result<PwmScanner> {
+        let letters: Vec<TokenId> = ["A", "C", "G", "T"]
+            .iter()
+            .map(|&l| {
+                alphabet
+                    .id(l)
+                    .or_else(|| if l == "T" { alphabet.id("U") } else { None })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                Error::Options(format!(
+                    "motif {} needs a nucleotide alphabet (A, C, G, T/U); {} has none",
+                    motif.id,
+                    alphabet.name()
+                ))
+            })?;
+        let n = alphabet.len();
+        let forward: Vec<Vec<f64>> = motif
+            .counts
+            .iter()
+            .map(|column| {
+                let total: f64 = column.iter().sum::<f64>() + PSEUDOCOUNT;
+                let mut row = vec![f64::NEG_INFINITY; n];
+                for (base, &id) in letters.iter().enumerate() {
+                    let p = (column[base] + PSEUDOCOUNT / 4.0) / total;
+                    row[id as usize] = (p / 0.25).log2();
+                }
+                row
+            })
+            .collect();
+        let reverse = alphabet.complements().map(|complement| {
+            forward
+                .iter()
+                .rev()
+                .map(|row| {
+                    (0..n)
+                        .map(|t| {
+                            if t < complement.len() {
+                                row[complement[t] as usize]
+                            } else {
+                                f64::NEG_INFINITY
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        let extreme = |pick: fn(f64, f64) -> f64, start: f64| -> f64 {
+            forward
+                .iter()
+                .map(|row| letters.iter().map(|&id| row[id as usize]).fold(start, pick))
+                .sum()
+        };
+        Ok(PwmScanner {
+            id: motif.id.clone(),
+            min: extreme(f64::min, f64::INFINITY),
+            max: extreme(f64::max, f64::NEG_INFINITY),
+            forward,
+            reverse,
+        })
+    }
+
+    /// Motif width.
+    pub fn width(&self) -> usize {
+        self.forward.len()
+    }
+
+    /// Every site with a relative score of at least `threshold`, both strands, by start.
+    pub fn scan(&self, sequence: &[TokenId], threshold: f64) -> Vec<MotifHit> {
+        let w = self.width();
+        let mut hits = Vec::new();
+        if sequence.len() < w {
+            return hits;
+        }
+        let relative = |matrix: &Vec<Vec<f64>>, start: usize| -> f64 {
+            let score: f64 = matrix
+                .iter()
+                .zip(&sequence[start..start + w])
+                .map(|(row, &t)| row.get(t as usize).copied().unwrap_or(f64::NEG_INFINITY))
+                .sum();
+            (score - self.min) / (self.max - self.min)
+        };
+        for start in 0..=sequence.len() - w {
+            let score = relative(&self.forward, start);
+            if score >= threshold {
+                hits.push(MotifHit {
+                    start,
+                    reverse: false,
+                    relative_score: score,
+                });
+            }
+            if let Some(reverse) = &self.reverse {
+                let score = relative(reverse, start);
+                if score >= threshold {
+                    hits.push(MotifHit {
+                        start,
+                        reverse: true,
+                        relative_score: score,
+                    });
+                }
+            }
+        }
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JASPAR: &str =
+        ">MA0108.3\tTBP\nA  [ 1 10  0 ]\nC  [ 2  0  0 ]\nG  [ 3  0  0 ]\nT  [ 4  0 10 ]\n";
+
+    #[test]
+    fn jaspar_and_meme_parse_to_the_same_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let jaspar = dir.path().join("m.jaspar");
+        std::fs::write(&jaspar, JASPAR).unwrap();
+        let meme = dir.path().join("m.meme");
+        std::fs::write(&meme, "MEME version 4\n\nALPHABET= ACGT\n\nMOTIF MA0108.3 TBP\nletter-probability matrix: alength= 4 w= 3 nsites= 10 E= 0\n 0.1 0.2 0.3 0.4\n 1 0 0 0\n 0 0 0 1\n").unwrap();
+        let a = read_motifs(&jaspar).unwrap();
+        let b = read_motifs(&meme).unwrap();
+        assert_eq!(a[0].id, "MA0108.3");
+        assert_eq!(a[0].name, "TBP");
+        for (x, y) in a[0]
+            .counts
+            .iter()
+            .flatten()
+            .zip(b[0].counts.iter().flatten())
+        {
+            assert!((x - y).abs() < 1e-12);
+        }
+        assert_eq!(a[0].consensus(), "TAT");
+    }
+
+    #[test]
+    fn the_score_of_a_known_site_by_hand() {
+        let motif = parse_jaspar(JASPAR).unwrap().remove(0);
+        let dna = Alphabet::builtin("dna").unwrap();
+        let scanner = PwmScanner::new(&motif, &dna).unwrap();
+        // Site TAT: T at position 1 has (4 + 0.2) / 10.8, A at 2 (10 + 0.2) / 10.8, T at 3 the same.
+        let p = |c: f64| ((c + 0.2) / 10.8 / 0.25f64).log2();
+        let score = p(4.0) + p(10.0) + p(10.0);
+        let min = p(1.0) + p(0.0) + p(0.0);
+        let max = score;
+        let hits = scanner.scan(&[3, 0, 3], 0.0);
+        let forward = hits.iter().find(|h| !h.reverse).unwrap();
+        assert!((forward.relative_score - (score - min) / (max - min)).abs() < 1e-12);
+        assert!((forward.relative_score - 1.0).abs() < 1e-12);
+        // The reverse strand of TAT is ATA: A(1) T(0) A(0).
+        let reverse = hits.iter().find(|h| h.reverse).unwrap();
+        let expected = (p(1.0) + p(0.0) + p(0.0) - min) / (max - min);
+        assert!((reverse.relative_score - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn malformed_motif_files_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.jaspar");
+        std::fs::write(&path, ">M1 x\nA [ 1 2 ]\nC [ 1 x ]\n").unwrap();
+        let err = read_motifs(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.jaspar: line 3: 'x' is not a number"),
+            "{err}"
+        );
+        std::fs::write(&path, ">M1 x\nA [ 1 2 ]\nC [ 1 2 ]\n").unwrap();
+        let err = read_motifs(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("line 1: motif M1: expected four rows"),
+            "{err}"
+        );
+    }
+}
