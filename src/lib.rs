@@ -18,6 +18,7 @@
 
 pub mod alphabet;
 pub mod baseline;
+mod choices;
 pub mod data;
 pub mod diffusion;
 pub mod error;

@@ -56,6 +56,11 @@ pub enum LayoutKind {
     Padded,
 }
 
+crate::choices::named_choices!(LayoutKind, "layout", {
+    Windows => "windows",
+    Padded => "padded",
+});
+
 /// The contents of an alphabet TOML file; see `alphabets/dna.toml` for a documented example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

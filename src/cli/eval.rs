@@ -97,6 +97,19 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// One statistic of the generated and the reference set: a table row and a summary.csv line.
+fn side_by_side(
+    table: &mut String,
+    summary: &mut String,
+    label: &str,
+    key: &str,
+    generated: f64,
+    reference: f64,
+) {
+    let _ = writeln!(table, "{label:<44}{generated:>12.4}{reference:>12.4}");
+    let _ = writeln!(summary, "{key},{generated},{reference}");
+}
+
 fn write_text(path: &Path, text: &str) -> Result<()> {
     write_atomically(path, |w| Ok(w.write_all(text.as_bytes())?))?;
     Ok(())
@@ -236,20 +249,22 @@ pub fn run(args: EvalArgs) -> Result<()> {
         LengthStats::new(&lengths(&generated)),
         LengthStats::new(&lengths(&reference)),
     );
-    let _ = writeln!(table, "\n{:<28}{:>14}{:>14}", "", "generated", "reference");
-    let _ = writeln!(
-        table,
-        "{:<28}{:>14.1}{:>14.1}",
-        "mean length", gl.mean, rl.mean
+    let _ = writeln!(table, "\n{:<44}{:>12}{:>12}", "", "generated", "reference");
+    side_by_side(
+        &mut table,
+        &mut summary,
+        "mean length",
+        "mean_length",
+        gl.mean,
+        rl.mean,
     );
     let _ = writeln!(
         table,
-        "{:<28}{:>14}{:>14}",
+        "{:<44}{:>12}{:>12}",
         "length min-max",
         format!("{}-{}", gl.min, gl.max),
         format!("{}-{}", rl.min, rl.max)
     );
-    let _ = writeln!(summary, "mean_length,{},{}", gl.mean, rl.mean);
     let as_f64 = |v: Vec<usize>| v.into_iter().map(|x| x as f64).collect::<Vec<f64>>();
     let (glf, rlf) = (as_f64(lengths(&generated)), as_f64(lengths(&reference)));
     write_text(
@@ -273,14 +288,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if is_nucleotide {
         let (ggc, rgc) = (gc(&generated), gc(&reference));
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let _ = writeln!(
-            table,
-            "{:<28}{:>13.2}%{:>13.2}%",
-            "mean GC",
-            100.0 * mean(&ggc),
-            100.0 * mean(&rgc)
+        side_by_side(
+            &mut table,
+            &mut summary,
+            "mean GC fraction",
+            "mean_gc",
+            mean(&ggc),
+            mean(&rgc),
         );
-        let _ = writeln!(summary, "mean_gc,{},{}", mean(&ggc), mean(&rgc));
         write_text(
             &args.out.join("gc.svg"),
             &histogram_svg(
@@ -336,18 +351,22 @@ pub fn run(args: EvalArgs) -> Result<()> {
     // Novelty and diversity.
     let (g_distinct, g_identity) = diversity(&generated, MAX_PAIRS);
     let (r_distinct, r_identity) = diversity(&reference, MAX_PAIRS);
-    let _ = writeln!(
-        table,
-        "{:<28}{:>14.4}{:>14.4}",
-        "distinct fraction", g_distinct, r_distinct
+    side_by_side(
+        &mut table,
+        &mut summary,
+        "distinct fraction",
+        "distinct_fraction",
+        g_distinct,
+        r_distinct,
     );
-    let _ = writeln!(
-        table,
-        "{:<28}{:>14.4}{:>14.4}",
-        "mean pairwise identity", g_identity, r_identity
+    side_by_side(
+        &mut table,
+        &mut summary,
+        "mean pairwise identity",
+        "mean_pairwise_identity",
+        g_identity,
+        r_identity,
     );
-    let _ = writeln!(summary, "distinct_fraction,{g_distinct},{r_distinct}");
-    let _ = writeln!(summary, "mean_pairwise_identity,{g_identity},{r_identity}");
     if let Some(train) = &train {
         let mut neighbours = train.clone();
         if neighbours.len() > MAX_NEIGHBOURS {
@@ -361,29 +380,25 @@ pub fn run(args: EvalArgs) -> Result<()> {
             s.sort_by(f64::total_cmp);
             s.get(s.len().saturating_sub(1) / 2).copied().unwrap_or(0.0)
         };
-        let _ = writeln!(
-            table,
-            "{:<28}{:>14.4}{:>14.4}",
-            "copies of training seqs", g.copied_fraction, r.copied_fraction
+        side_by_side(
+            &mut table,
+            &mut summary,
+            "copies of training seqs",
+            "copied_fraction",
+            g.copied_fraction,
+            r.copied_fraction,
         );
-        let _ = writeln!(
-            table,
-            "{:<28}{:>14.4}{:>14.4}   ({} training sequences compared)",
-            "median nearest identity",
-            median(&g.nearest_identity),
-            median(&r.nearest_identity),
+        let label = format!(
+            "median nearest identity ({} training seqs)",
             neighbours.len()
         );
-        let _ = writeln!(
-            summary,
-            "copied_fraction,{},{}",
-            g.copied_fraction, r.copied_fraction
-        );
-        let _ = writeln!(
-            summary,
-            "median_nearest_train_identity,{},{}",
+        side_by_side(
+            &mut table,
+            &mut summary,
+            &label,
+            "median_nearest_train_identity",
             median(&g.nearest_identity),
-            median(&r.nearest_identity)
+            median(&r.nearest_identity),
         );
         write_text(
             &args.out.join("nearest_identity.svg"),

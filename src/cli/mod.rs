@@ -81,7 +81,7 @@ pub struct DataArgs {
     pub on_unknown: UnknownPolicy,
     /// Fixed-length windows over records, or whole records padded to --seq-len
     /// [default: the alphabet's: windows for DNA, padded for RNA, protein, SMILES].
-    #[arg(long, value_parser = parse_layout)]
+    #[arg(long, value_parser = parse_with::<LayoutKind>)]
     pub layout: Option<LayoutKind>,
     /// Tokens per example [default: the longest record; windows: at most 1024].
     #[arg(long)]
@@ -135,14 +135,4 @@ impl DataArgs {
 
 fn parse_with<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
     s.parse()
-}
-
-fn parse_layout(s: &str) -> Result<LayoutKind, String> {
-    match s {
-        "windows" => Ok(LayoutKind::Windows),
-        "padded" => Ok(LayoutKind::Padded),
-        other => Err(format!(
-            "unknown layout '{other}' (expected windows or padded)"
-        )),
-    }
 }

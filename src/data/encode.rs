@@ -1,6 +1,6 @@
 //! Text records -> token ids, with the user's policy for symbols outside the alphabet.
 
-use std::{collections::BTreeMap, fmt, str::FromStr};
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
@@ -24,32 +24,12 @@ pub enum UnknownPolicy {
     Strip,
 }
 
-impl FromStr for UnknownPolicy {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "error" => Ok(UnknownPolicy::Error),
-            "skip" => Ok(UnknownPolicy::Skip),
-            "split" => Ok(UnknownPolicy::Split),
-            "strip" => Ok(UnknownPolicy::Strip),
-            other => Err(format!(
-                "unknown policy '{other}' (expected error, skip, split or strip)"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for UnknownPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            UnknownPolicy::Error => "error",
-            UnknownPolicy::Skip => "skip",
-            UnknownPolicy::Split => "split",
-            UnknownPolicy::Strip => "strip",
-        })
-    }
-}
+crate::choices::named_choices!(UnknownPolicy, "policy", {
+    Error => "error",
+    Skip => "skip",
+    Split => "split",
+    Strip => "strip",
+});
 
 /// A record (or a fragment of one) as token ids.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,5 @@
 //! Encoded records -> fixed-length training examples: windows or padded records.
 
-use std::{fmt, str::FromStr};
-
 use super::encode::EncodedRecord;
 use crate::{
     alphabet::{LayoutKind, TokenId},
@@ -20,30 +18,11 @@ pub enum TooLong {
     Window,
 }
 
-impl FromStr for TooLong {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "error" => Ok(TooLong::Error),
-            "skip" => Ok(TooLong::Skip),
-            "window" => Ok(TooLong::Window),
-            other => Err(format!(
-                "unknown choice '{other}' (expected error, skip or window)"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for TooLong {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TooLong::Error => "error",
-            TooLong::Skip => "skip",
-            TooLong::Window => "window",
-        })
-    }
-}
+crate::choices::named_choices!(TooLong, "choice", {
+    Error => "error",
+    Skip => "skip",
+    Window => "window",
+});
 
 /// How records become examples of exactly `seq_len` tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

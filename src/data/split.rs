@@ -1,7 +1,5 @@
 //! Deterministic train/validation splits.
 
-use std::{fmt, str::FromStr};
-
 use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
 
 use crate::{
@@ -21,30 +19,11 @@ pub enum SplitMode {
     Region,
 }
 
-impl FromStr for SplitMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "random" => Ok(SplitMode::Random),
-            "last" => Ok(SplitMode::Last),
-            "region" => Ok(SplitMode::Region),
-            other => Err(format!(
-                "unknown split '{other}' (expected random, last or region)"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for SplitMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SplitMode::Random => "random",
-            SplitMode::Last => "last",
-            SplitMode::Region => "region",
-        })
-    }
-}
+crate::choices::named_choices!(SplitMode, "split", {
+    Random => "random",
+    Last => "last",
+    Region => "region",
+});
 
 /// Splits records into (train, validation): `fraction` of the records (or, for
 /// [`SplitMode::Region`], of every record's length) goes to validation. The same seed, fraction
