@@ -18,6 +18,11 @@ pub enum GraphKind {
     Uniform,
 }
 
+crate::choices::named_choices!(GraphKind, "graph", {
+    Absorb => "absorb",
+    Uniform => "uniform",
+});
+
 /// A forward CTMC over `num_symbols` real tokens.
 ///
 /// Token ids `0..num_symbols` are the alphabet's; the absorbing graph adds MASK = `num_symbols`,

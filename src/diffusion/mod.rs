@@ -12,5 +12,5 @@ mod schedule;
 pub use self::{
     elbo::{elbo_bound, ElboEstimate},
     graph::{sample_categorical, Graph, GraphKind},
-    schedule::NoiseSchedule,
+    schedule::{NoiseSchedule, ScheduleKind},
 };

@@ -30,7 +30,39 @@ pub enum NoiseSchedule {
     },
 }
 
+/// The family of a [`NoiseSchedule`], as `--noise` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleKind {
+    /// [`NoiseSchedule::LogLinear`].
+    LogLinear,
+    /// [`NoiseSchedule::Geometric`].
+    Geometric,
+}
+
+crate::choices::named_choices!(ScheduleKind, "noise schedule", {
+    LogLinear => "loglinear",
+    Geometric => "geometric",
+});
+
+impl ScheduleKind {
+    /// The schedule with the reference parameters.
+    pub fn schedule(self) -> NoiseSchedule {
+        match self {
+            ScheduleKind::LogLinear => NoiseSchedule::log_linear(),
+            ScheduleKind::Geometric => NoiseSchedule::geometric(),
+        }
+    }
+}
+
 impl NoiseSchedule {
+    /// Its family.
+    pub fn kind(&self) -> ScheduleKind {
+        match self {
+            NoiseSchedule::LogLinear { .. } => ScheduleKind::LogLinear,
+            NoiseSchedule::Geometric { .. } => ScheduleKind::Geometric,
+        }
+    }
+
     /// Log-linear with the reference eps = 1e-3.
     pub fn log_linear() -> NoiseSchedule {
         NoiseSchedule::LogLinear { eps: 1e-3 }
@@ -52,6 +84,26 @@ impl NoiseSchedule {
                 sigma_min,
                 sigma_max,
             } => sigma_min.powf(1.0 - t) * sigma_max.powf(t),
+        }
+    }
+
+    /// The time at which the total noise is `sigma_bar` (inverse of [`sigma_bar`](Self::sigma_bar)).
+    ///
+    /// ```
+    /// use seddbio::diffusion::NoiseSchedule;
+    ///
+    /// for schedule in [NoiseSchedule::log_linear(), NoiseSchedule::geometric()] {
+    ///     let t = schedule.time_of(schedule.sigma_bar(0.37));
+    ///     assert!((t - 0.37).abs() < 1e-12);
+    /// }
+    /// ```
+    pub fn time_of(&self, sigma_bar: f64) -> f64 {
+        match *self {
+            NoiseSchedule::LogLinear { eps } => -(-sigma_bar).exp_m1() / (1.0 - eps),
+            NoiseSchedule::Geometric {
+                sigma_min,
+                sigma_max,
+            } => (sigma_bar / sigma_min).ln() / (sigma_max / sigma_min).ln(),
         }
     }
 

@@ -111,6 +111,15 @@ fn plain(v: f64) -> String {
     }
 }
 
+/// Three decimals below 100: ticks of a narrow fitted range stay distinct.
+fn fine(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 fn power_of_ten(v: f64) -> String {
     format!("1e{v:.1}")
 }
@@ -218,32 +227,75 @@ pub fn histogram_svg(series: &[(&str, &[f64])], bins: usize, title: &str, x_labe
     svg
 }
 
-/// Lines of `y` over `x` for several named series (e.g. motif hits per position).
+/// Lines of `y` over `x` for several named series (e.g. motif hits per position), y from 0.
 pub fn lines_svg(
     series: &[(&str, &[(f64, f64)])],
     title: &str,
     x_label: &str,
     y_label: &str,
 ) -> String {
-    let points = series.iter().flat_map(|(_, p)| p.iter().copied());
-    let (mut x_low, mut x_high, mut y_high) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    let (x, (_, y_high)) = extent(series);
+    let frame = Frame {
+        x,
+        y: (0.0, y_high.max(1e-9) * 1.1),
+    };
+    draw_lines(series, &frame, title, x_label, y_label, plain)
+}
+
+/// Lines with the y axis fitted to the data (loss curves, where the interesting part is a
+/// narrow band far from 0).
+pub fn curves_svg(
+    series: &[(&str, &[(f64, f64)])],
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+) -> String {
+    let (x, (y_low, y_high)) = extent(series);
+    let margin = ((y_high - y_low) * 0.05).max(1e-6);
+    let frame = Frame {
+        x,
+        y: (y_low - margin, y_high + margin),
+    };
+    draw_lines(series, &frame, title, x_label, y_label, fine)
+}
+
+/// x range and y range of the finite points.
+fn extent(series: &[(&str, &[(f64, f64)])]) -> ((f64, f64), (f64, f64)) {
+    let points = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().copied())
+        .filter(|(x, y)| x.is_finite() && y.is_finite());
+    let (mut x_low, mut x_high) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut y_low, mut y_high) = (f64::INFINITY, f64::NEG_INFINITY);
     for (x, y) in points {
         x_low = x_low.min(x);
         x_high = x_high.max(x);
+        y_low = y_low.min(y);
         y_high = y_high.max(y);
     }
     if !x_low.is_finite() || x_high <= x_low {
         (x_low, x_high) = (0.0, 1.0);
     }
-    let frame = Frame {
-        x: (x_low, x_high),
-        y: (0.0, y_high.max(1e-9) * 1.1),
-    };
+    if !y_low.is_finite() {
+        (y_low, y_high) = (0.0, 1.0);
+    }
+    ((x_low, x_high), (y_low, y_high))
+}
+
+fn draw_lines(
+    series: &[(&str, &[(f64, f64)])],
+    frame: &Frame,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    tick: fn(f64) -> String,
+) -> String {
     let mut svg = String::new();
-    header(&mut svg, &frame, title, x_label, y_label, plain);
+    header(&mut svg, frame, title, x_label, y_label, tick);
     for (i, (_, points)) in series.iter().enumerate() {
         let path: Vec<String> = points
             .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
             .enumerate()
             .map(|(j, &(x, y))| {
                 format!(
@@ -295,5 +347,14 @@ mod tests {
             "hits",
         );
         assert!(svg.contains("M70.0,"));
+        // Fitted axis: the lowest point sits near the bottom, not at a quarter height.
+        let svg = curves_svg(
+            &[("valid", &[(0.0, 1.99), (1.0, 1.93)])],
+            "loss",
+            "step",
+            "bits",
+        );
+        assert!(svg.contains("M70.0,54.8 L620.0,350.2"), "{svg}");
+        assert!(svg.contains(">1.927<") && svg.contains(">1.993<"), "{svg}");
     }
 }
