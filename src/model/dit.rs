@@ -1,0 +1,244 @@
+//! Bidirectional DiT score network (sedd.md, "The concrete score and the network").
+//!
+//! Peebles & Xie, "Scalable Diffusion Models with Transformers" (<https://arxiv.org/abs/2212.09748>)
+//! for the adaLN-zero blocks; Lou, Meng & Ermon (<https://arxiv.org/abs/2310.16834>) for the score
+//! parameterisation.
+
+use burn::{
+    config::Config,
+    module::Module,
+    nn::{
+        Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm,
+        LayerNormConfig, Linear, LinearConfig,
+    },
+    tensor::{
+        activation::{gelu_approximate, silu},
+        module::attention,
+        ops::AttentionModuleOptions,
+        Bool, Device, Int, Tensor, TensorData,
+    },
+};
+
+/// Sizes of the score network; presets live in `configs/`.
+#[derive(Config, Debug)]
+pub struct ScoreModelConfig {
+    /// Real tokens N.
+    pub num_symbols: usize,
+    /// Absorbing graph (output width N + 1, scale by sigma) or uniform (width N).
+    pub absorbing: bool,
+    /// Hidden size d.
+    #[config(default = 128)]
+    pub d_model: usize,
+    /// Transformer blocks.
+    #[config(default = 4)]
+    pub num_blocks: usize,
+    /// Attention heads; d_model must divide by it.
+    #[config(default = 4)]
+    pub num_heads: usize,
+    /// Width of the time conditioning vector.
+    #[config(default = 64)]
+    pub cond_dim: usize,
+    /// Dropout in training.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+}
+
+/// Frequencies of the sinusoidal time embedding (sedd.md: 256 features).
+const TIME_FREQUENCIES: usize = 128;
+
+impl ScoreModelConfig {
+    /// The model's input and output width.
+    pub fn width(&self) -> usize {
+        self.num_symbols + usize::from(self.absorbing)
+    }
+
+    /// A freshly initialised model on `device`.
+    pub fn init(&self, device: &Device) -> ScoreModel {
+        let d = self.d_model;
+        let zero = |d_in: usize, d_out: usize, bias: bool| {
+            LinearConfig::new(d_in, d_out)
+                .with_bias(bias)
+                .with_initializer(Initializer::Zeros)
+                .init(device)
+        };
+        let linear = |d_in: usize, d_out: usize, bias: bool| {
+            LinearConfig::new(d_in, d_out).with_bias(bias).init(device)
+        };
+        let norm = || {
+            LayerNormConfig::new(d)
+                .with_bias(false)
+                .with_epsilon(1e-5)
+                .init(device)
+        };
+        let blocks = (0..self.num_blocks)
+            .map(|_| DitBlock {
+                norm1: norm(),
+                qkv: linear(d, 3 * d, false),
+                attn_out: linear(d, d, false),
+                norm2: norm(),
+                mlp_in: linear(d, 4 * d, true),
+                mlp_out: linear(4 * d, d, true),
+                modulation: zero(self.cond_dim, 6 * d, true),
+                dropout: DropoutConfig::new(self.dropout).init(),
+                num_heads: self.num_heads,
+            })
+            .collect();
+        ScoreModel {
+            embedding: EmbeddingConfig::new(self.width(), d).init(device),
+            time_in: linear(2 * TIME_FREQUENCIES, self.cond_dim, true),
+            time_out: linear(self.cond_dim, self.cond_dim, true),
+            blocks,
+            final_norm: norm(),
+            final_modulation: zero(self.cond_dim, 2 * d, true),
+            final_linear: zero(d, self.width(), true),
+            num_heads: self.num_heads,
+            absorbing: self.absorbing,
+        }
+    }
+}
+
+/// One adaLN-zero transformer block with rotary attention and no causal mask.
+#[derive(Module, Debug)]
+pub struct DitBlock {
+    norm1: LayerNorm,
+    qkv: Linear,
+    attn_out: Linear,
+    norm2: LayerNorm,
+    mlp_in: Linear,
+    mlp_out: Linear,
+    modulation: Linear,
+    dropout: Dropout,
+    num_heads: usize,
+}
+
+/// `x * (1 + scale) + shift` with per-sequence [B, 1, d] modulation.
+fn modulate(x: Tensor<3>, shift: Tensor<3>, scale: Tensor<3>) -> Tensor<3> {
+    x * (scale + 1.0) + shift
+}
+
+/// Half-split rotary embedding ("rotate_half", sedd.md): `x * cos + rotate_half(x) * sin`
+/// with cos/sin of shape [1, 1, L, head_dim], frequencies 10000^(-2j/head_dim).
+fn rotary(x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
+    let half = x.dims()[3] / 2;
+    let x1 = x.clone().narrow(3, 0, half);
+    let x2 = x.clone().narrow(3, half, half);
+    let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+    x * cos.clone() + rotated * sin.clone()
+}
+
+impl DitBlock {
+    fn forward(&self, x: Tensor<3>, c: &Tensor<3>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<3> {
+        let [b, l, d] = x.dims();
+        let hd = d / self.num_heads;
+        let m = self.modulation.forward(c.clone()).chunk(6, 2);
+        let (shift1, scale1, gate1) = (m[0].clone(), m[1].clone(), m[2].clone());
+        let (shift2, scale2, gate2) = (m[3].clone(), m[4].clone(), m[5].clone());
+
+        let h = modulate(self.norm1.forward(x.clone()), shift1, scale1);
+        let qkv = self
+            .qkv
+            .forward(h)
+            .reshape([b, l, 3, self.num_heads, hd])
+            .permute([2, 0, 3, 1, 4]);
+        let q: Tensor<4> = qkv.clone().narrow(0, 0, 1).squeeze_dim(0);
+        let k: Tensor<4> = qkv.clone().narrow(0, 1, 1).squeeze_dim(0);
+        let v: Tensor<4> = qkv.narrow(0, 2, 1).squeeze_dim(0);
+        let (q, k) = (rotary(q, cos, sin), rotary(k, cos, sin));
+        let attended = attention(
+            q,
+            k,
+            v,
+            None::<Tensor<4, Bool>>,
+            None,
+            AttentionModuleOptions::default(),
+        )
+        .swap_dims(1, 2)
+        .reshape([b, l, d]);
+        let x = x + gate1 * self.dropout.forward(self.attn_out.forward(attended));
+
+        let h = modulate(self.norm2.forward(x.clone()), shift2, scale2);
+        let mlp = self
+            .mlp_out
+            .forward(gelu_approximate(self.mlp_in.forward(h)));
+        x + gate2 * self.dropout.forward(mlp)
+    }
+}
+
+/// The score network: tokens x_t and total noise sigma_bar -> log concrete scores.
+#[derive(Module, Debug)]
+pub struct ScoreModel {
+    embedding: Embedding,
+    time_in: Linear,
+    time_out: Linear,
+    blocks: Vec<DitBlock>,
+    final_norm: LayerNorm,
+    final_modulation: Linear,
+    final_linear: Linear,
+    num_heads: usize,
+    absorbing: bool,
+}
+
+impl ScoreModel {
+    /// The device its parameters live on.
+    pub fn device(&self) -> Device {
+        self.final_linear.weight.val().device()
+    }
+
+    /// Log scores [B, L, width] for tokens `x_t` [B, L] at total noise `sigma_bar` (one per
+    /// sequence). The current token's entry is 0 (ratio 1); absorbing models subtract
+    /// `ln(e^sigma_bar - 1) + ln(width - 1)` (scale by sigma).
+    pub fn forward(&self, x_t: Tensor<2, Int>, sigma_bar: &[f64]) -> Tensor<3> {
+        let device = x_t.device();
+        let [b, l] = x_t.dims();
+        let width = self.final_linear.weight.dims()[1];
+        let d = self.final_norm.gamma.dims()[0];
+
+        // Time conditioning: [cos, sin] of sigma_bar * 10000^(-k/128), MLP, SiLU.
+        let mut features = Vec::with_capacity(b * 2 * TIME_FREQUENCIES);
+        for &s in sigma_bar {
+            let args: Vec<f64> = (0..TIME_FREQUENCIES)
+                .map(|k| s * (-(10000f64).ln() * k as f64 / TIME_FREQUENCIES as f64).exp())
+                .collect();
+            features.extend(args.iter().map(|a| a.cos() as f32));
+            features.extend(args.iter().map(|a| a.sin() as f32));
+        }
+        let features = Tensor::<2>::from_data(
+            TensorData::new(features, [b, 2 * TIME_FREQUENCIES]),
+            &device,
+        );
+        let c =
+            silu(self.time_out.forward(silu(self.time_in.forward(features)))).unsqueeze_dim::<3>(1);
+
+        let hd = d / self.num_heads;
+        let mut cos = Vec::with_capacity(l * hd);
+        let mut sin = Vec::with_capacity(l * hd);
+        for position in 0..l {
+            for j in 0..hd {
+                let inv = (10000f64).powf(-2.0 * (j % (hd / 2)) as f64 / hd as f64);
+                cos.push((position as f64 * inv).cos() as f32);
+                sin.push((position as f64 * inv).sin() as f32);
+            }
+        }
+        let cos = Tensor::<2>::from_data(TensorData::new(cos, [l, hd]), &device).unsqueeze::<4>();
+        let sin = Tensor::<2>::from_data(TensorData::new(sin, [l, hd]), &device).unsqueeze::<4>();
+
+        let mut h = self.embedding.forward(x_t.clone());
+        for block in &self.blocks {
+            h = block.forward(h, &c, &cos, &sin);
+        }
+        let m = self.final_modulation.forward(c).chunk(2, 2);
+        let h = modulate(self.final_norm.forward(h), m[0].clone(), m[1].clone());
+        let mut out = self.final_linear.forward(h);
+        if self.absorbing {
+            let shift: Vec<f32> = sigma_bar
+                .iter()
+                .map(|&s| (s.exp_m1().ln() + ((width - 1) as f64).ln()) as f32)
+                .collect();
+            let shift =
+                Tensor::<1>::from_data(TensorData::new(shift, [b]), &device).reshape([b, 1, 1]);
+            out = out - shift;
+        }
+        let current: Tensor<3, Bool> = x_t.one_hot::<3>(width).bool();
+        out.mask_fill(current, 0.0)
+    }
+}

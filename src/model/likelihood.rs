@@ -1,0 +1,136 @@
+//! The DSE objective and the ELBO bound of whole sequences under a [`ScoreModel`]
+//! (sedd.md, "Loss": the DSE loss integrated over t plus the prior term bounds `-log p(x_0)`).
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::Rng;
+
+use super::{score_entropy, ScoreModel};
+use crate::{
+    alphabet::TokenId,
+    diffusion::{ElboEstimate, Graph, GraphKind, NoiseSchedule},
+    train::{NoisedBatch, TIME_EPS},
+};
+
+/// Token ids as an `[rows, len]` tensor.
+pub fn token_tensor(ids: &[i64], rows: usize, len: usize, device: &Device) -> Tensor<2, Int> {
+    Tensor::from_data(TensorData::new(ids.to_vec(), [rows, len]), device)
+}
+
+/// `sigma(t) * sum_i DSE_i` for each sequence of `batch` (shape `[batch]`): the Monte-Carlo
+/// integrand of the ELBO bound at the sequence's time, and the training loss before averaging.
+pub fn weighted_dse(model: &ScoreModel, batch: &NoisedBatch, graph: &Graph) -> Tensor<1> {
+    let device = model.device();
+    let x_t = token_tensor(&batch.x_t, batch.batch, batch.len, &device);
+    let x0 = token_tensor(&batch.x0, batch.batch, batch.len, &device);
+    let scores = model.forward(x_t.clone(), &batch.sigma_bar);
+    let per_position = score_entropy(
+        scores,
+        x_t,
+        x0,
+        &batch.sigma_bar,
+        graph.kind == GraphKind::Absorb,
+        graph.num_symbols,
+    );
+    let sigma: Vec<f32> = batch.sigma.iter().map(|&s| s as f32).collect();
+    let weight = Tensor::<1>::from_data(TensorData::new(sigma, [batch.batch]), &device);
+    per_position.sum_dim(1).reshape([batch.batch]) * weight
+}
+
+/// ELBO bounds of `sequences` (each `len` tokens; `real_tokens[i]` of them are not padding),
+/// with the times of sequence i in `times[i]`: the integral over `[TIME_EPS, 1]` is
+/// `(1 - TIME_EPS)` times the mean integrand, plus the prior KL at t = 1. Network calls are
+/// batched `batch_size` (sequence, time) pairs at a time.
+#[allow(clippy::too_many_arguments)]
+pub fn sequence_elbos<R: Rng + ?Sized>(
+    model: &ScoreModel,
+    sequences: &[Vec<TokenId>],
+    real_tokens: &[usize],
+    times: &[Vec<f64>],
+    graph: &Graph,
+    schedule: &NoiseSchedule,
+    batch_size: usize,
+    rng: &mut R,
+) -> Vec<ElboEstimate> {
+    let pairs: Vec<(usize, f64)> = times
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ts)| ts.iter().map(move |&t| (i, t)))
+        .collect();
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); sequences.len()];
+    for chunk in pairs.chunks(batch_size.max(1)) {
+        let len = sequences[chunk[0].0].len();
+        let clean: Vec<TokenId> = chunk
+            .iter()
+            .flat_map(|&(i, _)| sequences[i].iter().copied())
+            .collect();
+        let chunk_times: Vec<f64> = chunk.iter().map(|&(_, t)| t).collect();
+        let batch = NoisedBatch::draw(&clean, len, &chunk_times, graph, schedule, rng);
+        let integrand = weighted_dse(model, &batch, graph)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        for (&(i, _), value) in chunk.iter().zip(integrand) {
+            values[i].push((1.0 - TIME_EPS) * f64::from(value));
+        }
+    }
+    let sigma_bar_1 = schedule.sigma_bar(1.0);
+    sequences
+        .iter()
+        .zip(values)
+        .zip(real_tokens)
+        .map(|((sequence, values), &tokens)| {
+            let k = values.len().max(1) as f64;
+            let mean = values.iter().sum::<f64>() / k;
+            let variance = if values.len() > 1 {
+                values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0)
+            } else {
+                0.0
+            };
+            let prior: f64 = sequence
+                .iter()
+                .map(|&x| graph.prior_kl(usize::from(x), sigma_bar_1))
+                .sum();
+            ElboEstimate {
+                nats: mean + prior,
+                std_error: (variance / k).sqrt(),
+                tokens,
+            }
+        })
+        .collect()
+}
+
+/// Bits per real token over many sequences, with the standard error of the ratio estimate
+/// across sequences.
+///
+/// ```
+/// use seddbio::{diffusion::ElboEstimate, model::pooled_bits_per_token};
+///
+/// let ln2 = std::f64::consts::LN_2;
+/// let estimates = [
+///     ElboEstimate { nats: 100.0 * ln2, std_error: 0.0, tokens: 50 },
+///     ElboEstimate { nats: 300.0 * ln2, std_error: 0.0, tokens: 150 },
+/// ];
+/// let (bits, _) = pooled_bits_per_token(&estimates);
+/// assert!((bits - 2.0).abs() < 1e-12);
+/// ```
+pub fn pooled_bits_per_token(estimates: &[ElboEstimate]) -> (f64, f64) {
+    let n = estimates.len() as f64;
+    let nats: f64 = estimates.iter().map(|e| e.nats).sum();
+    let tokens: f64 = estimates.iter().map(|e| e.tokens as f64).sum();
+    if tokens == 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let ratio = nats / tokens;
+    let residual_variance = if n > 1.0 {
+        estimates
+            .iter()
+            .map(|e| (e.nats - ratio * e.tokens as f64).powi(2))
+            .sum::<f64>()
+            / (n - 1.0)
+    } else {
+        0.0
+    };
+    let std_error = (residual_variance / n).sqrt() / (tokens / n);
+    let ln2 = std::f64::consts::LN_2;
+    (ratio / ln2, std_error / ln2)
+}

@@ -1,0 +1,17 @@
+//! The score network and its loss on tensors (burn, CPU `flex` backend by default).
+//!
+//! [`ScoreModel`] maps noised tokens and the total noise to log concrete scores;
+//! [`score_entropy`] is the batched DSE loss, tested against the scalar reference in
+//! [`diffusion`](crate::diffusion).
+
+mod device;
+mod dit;
+mod likelihood;
+mod loss;
+
+pub use self::{
+    device::ComputeDevice,
+    dit::{DitBlock, ScoreModel, ScoreModelConfig},
+    likelihood::{pooled_bits_per_token, sequence_elbos, token_tensor, weighted_dse},
+    loss::score_entropy,
+};
