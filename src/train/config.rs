@@ -1,0 +1,207 @@
+//! Model and training presets (`configs/*.toml`) and the resolved configuration of a run.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    diffusion::{GraphKind, NoiseSchedule},
+    model::ScoreModelConfig,
+    Error, Result,
+};
+
+/// Sizes of the score network (the `[model]` table of a preset).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSize {
+    /// Hidden width.
+    pub d_model: usize,
+    /// DiT blocks.
+    pub num_blocks: usize,
+    /// Attention heads; `d_model` must divide by it into an even head size.
+    pub num_heads: usize,
+    /// Width of the time-conditioning vector.
+    pub cond_dim: usize,
+    /// Dropout inside the blocks while training.
+    pub dropout: f64,
+}
+
+impl ModelSize {
+    /// The network configuration for `num_symbols` real tokens on `graph`.
+    pub fn network(&self, num_symbols: usize, graph: GraphKind) -> ScoreModelConfig {
+        ScoreModelConfig::new(num_symbols, graph == GraphKind::Absorb)
+            .with_d_model(self.d_model)
+            .with_num_blocks(self.num_blocks)
+            .with_num_heads(self.num_heads)
+            .with_cond_dim(self.cond_dim)
+            .with_dropout(self.dropout)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |why: String| Err(Error::Options(format!("[model]: {why}")));
+        if self.d_model == 0 || self.num_blocks == 0 || self.num_heads == 0 || self.cond_dim == 0 {
+            return bad("d_model, num_blocks, num_heads and cond_dim must be at least 1".into());
+        }
+        if self.d_model % self.num_heads != 0 || (self.d_model / self.num_heads) % 2 != 0 {
+            return bad(format!(
+                "d_model {} must divide by num_heads {} into an even head size (rotary embedding)",
+                self.d_model, self.num_heads
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout {} is not in [0, 1)", self.dropout));
+        }
+        Ok(())
+    }
+}
+
+/// Optimiser and bookkeeping (the `[training]` table of a preset).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingOptions {
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Sequences per step.
+    pub batch_size: usize,
+    /// Peak AdamW learning rate.
+    pub lr: f64,
+    /// Linear warm-up from 0 to `lr` over this many steps.
+    pub warmup_steps: usize,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// Clip the global gradient norm to this value (0 turns clipping off).
+    pub grad_clip: f64,
+    /// Decay of the exponential moving average of the weights, used for validation and
+    /// sampling; early steps use `min(decay, (1 + step) / (10 + step))` so the average is not
+    /// dominated by the initial weights in short runs.
+    pub ema_decay: f64,
+    /// Validation ELBO every N steps.
+    pub eval_every: usize,
+    /// Checkpoint every N steps (and always at the end).
+    pub checkpoint_every: usize,
+    /// Validation sequences in each ELBO estimate (the first ones of the validation set, so
+    /// successive estimates are comparable).
+    pub valid_sequences: usize,
+}
+
+impl TrainingOptions {
+    fn validate(&self) -> Result<()> {
+        let bad = |why: &str| Err(Error::Options(format!("[training]: {why}")));
+        if self.steps == 0 || self.batch_size == 0 {
+            return bad("steps and batch_size must be at least 1");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("lr must be a positive number");
+        }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return bad("ema_decay must be in [0, 1)");
+        }
+        if self.grad_clip < 0.0 || self.weight_decay < 0.0 {
+            return bad("grad_clip and weight_decay must not be negative");
+        }
+        if self.eval_every == 0 || self.checkpoint_every == 0 || self.valid_sequences == 0 {
+            return bad("eval_every, checkpoint_every and valid_sequences must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// A preset: `[model]` and `[training]`.
+///
+/// ```
+/// use seddbio::train::TrainConfig;
+///
+/// let tiny = TrainConfig::resolve("tiny").unwrap();
+/// assert_eq!(tiny.model.d_model, 64);
+/// assert!(TrainConfig::resolve("huge").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Network sizes.
+    pub model: ModelSize,
+    /// Optimiser and bookkeeping.
+    pub training: TrainingOptions,
+}
+
+const PRESETS: [(&str, &str); 3] = [
+    ("tiny", include_str!("../../configs/tiny.toml")),
+    ("small", include_str!("../../configs/small.toml")),
+    ("medium", include_str!("../../configs/medium.toml")),
+];
+
+impl TrainConfig {
+    /// A built-in preset by name (`tiny`, `small`, `medium`) or a TOML file.
+    pub fn resolve(name_or_path: &str) -> Result<TrainConfig> {
+        if let Some((_, text)) = PRESETS.iter().find(|(name, _)| *name == name_or_path) {
+            return TrainConfig::parse(text, name_or_path);
+        }
+        let path = Path::new(name_or_path);
+        if !path.exists() {
+            return Err(Error::Options(format!(
+                "--config {name_or_path}: neither a preset (tiny, small, medium) nor an existing file"
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        TrainConfig::parse(&text, name_or_path)
+    }
+
+    /// Parses and validates preset text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<TrainConfig> {
+        let config: TrainConfig = toml::from_str(text)
+            .map_err(|e| Error::Options(format!("config {origin}: {}", e.message())))?;
+        config
+            .validate()
+            .map_err(|e| Error::Options(format!("config {origin}: {e}")))?;
+        Ok(config)
+    }
+
+    /// Checks sizes and options.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        self.training.validate()
+    }
+}
+
+/// The default noise schedule of a graph (sedd.md: log-linear for absorbing, geometric for
+/// uniform).
+pub fn default_schedule(graph: GraphKind) -> NoiseSchedule {
+    match graph {
+        GraphKind::Absorb => NoiseSchedule::log_linear(),
+        GraphKind::Uniform => NoiseSchedule::geometric(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_and_validates() {
+        for (name, _) in PRESETS {
+            let config = TrainConfig::resolve(name).unwrap();
+            assert!(config.model.d_model % config.model.num_heads == 0, "{name}");
+        }
+    }
+
+    #[test]
+    fn bad_presets_are_refused_with_the_reason() {
+        let tiny = include_str!("../../configs/tiny.toml");
+        let odd = tiny.replace("num_heads = 4", "num_heads = 3");
+        let error = TrainConfig::parse(&odd, "odd.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("odd.toml") && error.contains("num_heads 3"),
+            "{error}"
+        );
+        let typo = tiny.replace("lr = 2e-3", "learning_rate = 2e-3");
+        let error = TrainConfig::parse(&typo, "typo.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("learning_rate"), "{error}");
+    }
+}

@@ -1,0 +1,22 @@
+//! Training a score model: presets, batches, the optimiser loop, checkpoints and metrics
+//! (sedd.md, "Training"; architecture.md, "Run directory").
+//!
+//! Every random choice of a run is a function of its seed and the step it belongs to
+//! ([`stream_seed`]), so `N` steps, a checkpoint and a resume to `2N` reproduce the weights of
+//! `2N` uninterrupted steps.
+
+mod batch;
+mod checkpoint;
+mod config;
+mod metrics;
+mod params;
+mod trainer;
+
+pub use self::{
+    batch::{stratified_times, stream_rng, stream_seed, BatchOrder, NoisedBatch, Stream, TIME_EPS},
+    checkpoint::{CheckpointState, FileDigest, RunDir, RunSpec},
+    config::{default_schedule, ModelSize, TrainConfig, TrainingOptions},
+    metrics::{MetricsLog, MetricsRow},
+    params::{clip_global_norm, flat_parameters, update_ema},
+    trainer::{run, Observer, Outcome, StepStats, TrainedModel, Trainer, ValidationSet, Weights},
+};

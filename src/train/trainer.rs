@@ -1,0 +1,419 @@
+//! One training run: the score model under AdamW with linear warm-up, global gradient-norm
+//! clipping and an EMA of the weights; the validation ELBO; checkpoints that resume exactly.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use burn::{
+    module::Module,
+    optim::{AdamWConfig, GradientsParams, ModuleOptimizer},
+    store::ModuleRecord,
+    tensor::{Bytes, Device},
+};
+
+use super::{
+    batch::{stratified_times, stream_rng, stream_seed, BatchOrder, NoisedBatch, Stream},
+    checkpoint::{RunDir, RunSpec},
+    params::{clip_global_norm, update_ema},
+};
+use crate::{
+    alphabet::TokenId,
+    data::TokenDataset,
+    diffusion::Graph,
+    model::{pooled_bits_per_token, sequence_elbos, weighted_dse, ScoreModel, ScoreModelConfig},
+    Error, Result,
+};
+
+/// What one optimiser step measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepStats {
+    /// The step just done (1-based).
+    pub step: u64,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Training loss, `sigma(t)`-weighted DSE per position, in bits (an estimate of the ELBO
+    /// bound without its prior term).
+    pub loss_bits: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// Validation sequences and how many of their tokens are real.
+#[derive(Debug, Clone, Default)]
+pub struct ValidationSet {
+    /// Sequences, each `seq_len` tokens.
+    pub sequences: Vec<Vec<TokenId>>,
+    /// Real (non-pad) tokens of each.
+    pub real_tokens: Vec<usize>,
+}
+
+impl ValidationSet {
+    /// The first `limit` examples of `dataset`.
+    pub fn from_dataset(dataset: &TokenDataset, limit: usize) -> ValidationSet {
+        let n = dataset.len().min(limit);
+        ValidationSet {
+            sequences: (0..n).map(|i| dataset.example(i)).collect(),
+            real_tokens: dataset.examples()[..n]
+                .iter()
+                .map(|e| e.len as usize)
+                .collect(),
+        }
+    }
+
+    /// Whether there is nothing to validate on.
+    pub fn is_empty(&self) -> bool {
+        self.sequences.is_empty()
+    }
+}
+
+/// The model, its EMA and the optimiser of a run, at some step.
+pub struct Trainer {
+    spec: RunSpec,
+    graph: Graph,
+    network: ScoreModelConfig,
+    device: Device,
+    model: ScoreModel,
+    ema: ScoreModel,
+    optimizer: ModuleOptimizer,
+    step: u64,
+}
+
+const MODEL_FILE: &str = "model.bpk";
+const EMA_FILE: &str = "ema.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bpk";
+
+fn record_error(what: &str) -> impl Fn(burn::store::RecordError) -> Error + '_ {
+    move |e| Error::Options(format!("{what}: {e}"))
+}
+
+impl Trainer {
+    /// A fresh run on `device` (the plain device; training uses its autodiff twin). The
+    /// initial weights follow `spec.seed`.
+    pub fn new(spec: RunSpec, device: Device) -> Trainer {
+        let graph = Graph {
+            kind: spec.graph,
+            num_symbols: spec.num_symbols,
+        };
+        let network = spec.config.model.network(spec.num_symbols, spec.graph);
+        device.seed(stream_seed(spec.seed, Stream::Dropout, u64::MAX));
+        let model = network.init(&device.clone().autodiff());
+        let ema = model.valid();
+        let optimizer = AdamWConfig::new()
+            .with_weight_decay(spec.config.training.weight_decay as f32)
+            .with_epsilon(1e-8)
+            .init();
+        Trainer {
+            spec,
+            graph,
+            network,
+            device,
+            model,
+            ema,
+            optimizer,
+            step: 0,
+        }
+    }
+
+    /// The same run with a new total number of steps (resuming to go further).
+    pub fn with_steps(mut self, steps: usize) -> Trainer {
+        self.spec.config.training.steps = steps;
+        self
+    }
+
+    /// Steps done.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The run's specification.
+    pub fn spec(&self) -> &RunSpec {
+        &self.spec
+    }
+
+    /// The EMA weights (what validation and sampling use).
+    pub fn ema(&self) -> &ScoreModel {
+        &self.ema
+    }
+
+    /// The trained weights (inference copy).
+    pub fn model(&self) -> ScoreModel {
+        self.model.valid()
+    }
+
+    /// Trainable parameters.
+    pub fn num_params(&self) -> usize {
+        self.model.num_params()
+    }
+
+    /// Learning rate of the step after `done` steps: linear warm-up, then constant.
+    pub fn learning_rate(&self, done: u64) -> f64 {
+        let training = &self.spec.config.training;
+        let warmup = training.warmup_steps as f64;
+        if warmup > 0.0 {
+            training.lr * ((done + 1) as f64 / warmup).min(1.0)
+        } else {
+            training.lr
+        }
+    }
+
+    /// One optimiser step on `batch`.
+    pub fn train_step(&mut self, batch: &NoisedBatch) -> StepStats {
+        let training = self.spec.config.training.clone();
+        self.device
+            .seed(stream_seed(self.spec.seed, Stream::Dropout, self.step));
+        let loss = weighted_dse(&self.model, batch, &self.graph).mean();
+        let loss_nats = f64::from(loss.clone().into_scalar::<f32>());
+        let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let grad_norm = clip_global_norm(&self.model, &mut grads, training.grad_clip);
+        let lr = self.learning_rate(self.step);
+        self.model = self.optimizer.step(lr, self.model.clone(), grads);
+        // EMA warm-up: the average forgets the random initial weights within ~10 steps.
+        let decay = training
+            .ema_decay
+            .min((1.0 + self.step as f64) / (10.0 + self.step as f64));
+        self.ema = update_ema(self.ema.clone(), &self.model, decay);
+        self.step += 1;
+        StepStats {
+            step: self.step,
+            lr,
+            loss_bits: loss_nats / (batch.len as f64 * std::f64::consts::LN_2),
+            grad_norm,
+        }
+    }
+
+    /// ELBO bound of the validation set under the EMA weights, bits per real token and its
+    /// standard error. Times are stratified across the sequences and, like the noise, the same
+    /// at every call, so successive values differ only by what the model learned.
+    pub fn validate(&self, valid: &ValidationSet, batch_size: usize) -> (f64, f64) {
+        let mut rng = stream_rng(self.spec.seed, Stream::Validation, 0);
+        let times: Vec<Vec<f64>> = stratified_times(valid.sequences.len(), &mut rng)
+            .into_iter()
+            .map(|t| vec![t])
+            .collect();
+        let estimates = sequence_elbos(
+            &self.ema,
+            &valid.sequences,
+            &valid.real_tokens,
+            &times,
+            &self.graph,
+            &self.spec.noise,
+            batch_size,
+            &mut rng,
+        );
+        pooled_bits_per_token(&estimates)
+    }
+
+    /// Writes a checkpoint of the current step into `run`.
+    pub fn save(&self, run: &RunDir) -> Result<std::path::PathBuf> {
+        let bytes = |record: std::result::Result<Bytes, burn::store::RecordError>, what: &str| {
+            record
+                .map(|b| b.to_vec())
+                .map_err(|e| Error::Options(format!("saving the {what}: {e}")))
+        };
+        let files = [
+            (
+                MODEL_FILE,
+                bytes(self.model.clone().into_record().into_bytes(), "model")?,
+            ),
+            (
+                EMA_FILE,
+                bytes(self.ema.clone().into_record().into_bytes(), "EMA weights")?,
+            ),
+            (
+                OPTIMIZER_FILE,
+                bytes(self.optimizer.into_bytes(), "optimiser state")?,
+            ),
+        ];
+        run.save_checkpoint(self.step, &files)
+    }
+
+    /// The run in `run` at its latest checkpoint.
+    pub fn load(run: &RunDir, device: Device) -> Result<Trainer> {
+        let (spec, _) = run.read_spec()?;
+        let mut trainer = Trainer::new(spec, device);
+        let (state, files) = run.load_checkpoint()?;
+        let file = |name: &str| -> Result<Bytes> {
+            files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, b)| Bytes::from_bytes_vec(b.clone()))
+                .ok_or_else(|| {
+                    Error::Options(format!(
+                        "{}: the checkpoint has no {name}",
+                        run.root().display()
+                    ))
+                })
+        };
+        let where_ = run.root().display().to_string();
+        let what = |name: &str| format!("{where_}: {name} does not fit the model in run.toml");
+        let model_error = what(MODEL_FILE);
+        let record =
+            ModuleRecord::from_bytes(file(MODEL_FILE)?).map_err(record_error(&model_error))?;
+        trainer.model = trainer
+            .model
+            .try_load_record(record)
+            .map_err(record_error(&model_error))?;
+        let ema_error = what(EMA_FILE);
+        let record = ModuleRecord::from_bytes(file(EMA_FILE)?).map_err(record_error(&ema_error))?;
+        trainer.ema = trainer
+            .ema
+            .try_load_record(record)
+            .map_err(record_error(&ema_error))?;
+        let optimizer_error = what(OPTIMIZER_FILE);
+        trainer.optimizer = trainer
+            .optimizer
+            .clone()
+            .from_bytes(file(OPTIMIZER_FILE)?)
+            .map_err(record_error(&optimizer_error))?;
+        trainer.step = state.step;
+        Ok(trainer)
+    }
+
+    /// The network configuration.
+    pub fn network(&self) -> &ScoreModelConfig {
+        &self.network
+    }
+}
+
+/// Which weights of a run to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Weights {
+    /// The exponential moving average (what validation uses; the default).
+    #[default]
+    Ema,
+    /// The raw trained weights.
+    Raw,
+}
+
+crate::choices::named_choices!(Weights, "weights", {
+    Ema => "ema",
+    Raw => "raw",
+});
+
+/// A trained model ready for inference.
+pub struct TrainedModel {
+    /// The run's specification.
+    pub spec: RunSpec,
+    /// Its alphabet.
+    pub alphabet: crate::alphabet::Alphabet,
+    /// The network.
+    pub model: ScoreModel,
+    /// Steps trained.
+    pub step: u64,
+    /// The forward process.
+    pub graph: Graph,
+}
+
+impl TrainedModel {
+    /// The latest checkpoint of `run`, on `device`.
+    pub fn load(run: &RunDir, device: Device, weights: Weights) -> Result<TrainedModel> {
+        let (spec, alphabet) = run.read_spec()?;
+        let (state, files) = run.load_checkpoint()?;
+        let name = match weights {
+            Weights::Ema => EMA_FILE,
+            Weights::Raw => MODEL_FILE,
+        };
+        let bytes = files
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| Bytes::from_bytes_vec(b))
+            .ok_or_else(|| {
+                Error::Options(format!(
+                    "{}: the checkpoint has no {name}",
+                    run.root().display()
+                ))
+            })?;
+        let message = format!(
+            "{}: {name} does not fit the model in run.toml",
+            run.root().display()
+        );
+        let record = ModuleRecord::from_bytes(bytes).map_err(record_error(&message))?;
+        let model = spec
+            .config
+            .model
+            .network(spec.num_symbols, spec.graph)
+            .init(&device)
+            .try_load_record(record)
+            .map_err(record_error(&message))?;
+        let graph = Graph {
+            kind: spec.graph,
+            num_symbols: spec.num_symbols,
+        };
+        Ok(TrainedModel {
+            spec,
+            alphabet,
+            model,
+            step: state.step,
+            graph,
+        })
+    }
+}
+
+/// How a call to [`run`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// All steps done; the final checkpoint is written.
+    Finished,
+    /// `interrupt` was raised; a checkpoint of the last completed step is written.
+    Interrupted,
+}
+
+/// Observes a run: called after each step and each validation.
+pub trait Observer {
+    /// After every step, with the real tokens it trained on.
+    fn step(&mut self, stats: &StepStats, tokens: u64);
+    /// After every validation: bits/token and its standard error (NaN without validation
+    /// data).
+    fn validation(&mut self, step: u64, bits: f64, std_error: f64);
+    /// After every checkpoint.
+    fn checkpoint(&mut self, step: u64) -> Result<()>;
+}
+
+/// Trains until `spec.config.training.steps`, validating every `eval_every` steps and writing
+/// a checkpoint every `checkpoint_every` steps, at the end, and when `interrupt` is raised.
+pub fn run(
+    trainer: &mut Trainer,
+    train: &TokenDataset,
+    valid: &ValidationSet,
+    dir: &RunDir,
+    observer: &mut dyn Observer,
+    interrupt: &AtomicBool,
+) -> Result<Outcome> {
+    let training = trainer.spec.config.training.clone();
+    let (seed, graph, schedule) = (trainer.spec.seed, trainer.graph, trainer.spec.noise);
+    let mut order = BatchOrder::new(seed, train.len(), training.batch_size);
+    let total = training.steps as u64;
+    let eval_batch = training.batch_size.max(8);
+    while trainer.step < total {
+        if interrupt.load(Ordering::SeqCst) {
+            trainer.save(dir)?;
+            observer.checkpoint(trainer.step)?;
+            return Ok(Outcome::Interrupted);
+        }
+        let batch = NoisedBatch::for_step(train, &mut order, trainer.step, seed, &graph, &schedule);
+        let tokens = real_tokens(train, &mut order, trainer.step);
+        let stats = trainer.train_step(&batch);
+        observer.step(&stats, tokens);
+        let done = trainer.step;
+        if done % training.eval_every as u64 == 0 || done == total {
+            let (bits, se) = if valid.is_empty() {
+                (f64::NAN, f64::NAN)
+            } else {
+                trainer.validate(valid, eval_batch)
+            };
+            observer.validation(done, bits, se);
+        }
+        if done % training.checkpoint_every as u64 == 0 || done == total {
+            trainer.save(dir)?;
+            observer.checkpoint(done)?;
+        }
+    }
+    Ok(Outcome::Finished)
+}
+
+fn real_tokens(train: &TokenDataset, order: &mut BatchOrder, step: u64) -> u64 {
+    order
+        .indices(step)
+        .iter()
+        .map(|&i| u64::from(train.examples()[i].len))
+        .sum()
+}

@@ -1,0 +1,201 @@
+//! `seddbio train` end to end on committed data: exact resume, Ctrl-C, refusals, outputs.
+
+mod common;
+
+use std::{path::Path, process::Command, time::Duration};
+
+use common::{fails, ok, seddbio, stderr};
+use seddbio::{
+    model::ComputeDevice,
+    train::{flat_parameters, RunDir, Trainer},
+};
+
+const DNA: &str = "datasets/dna/tiny_ecoli_64x300.fa";
+
+fn train(out: &Path, extra: &[&str]) -> String {
+    let out = out.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--batch-size",
+        "8",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+fn weights(run: &Path) -> (u64, Vec<f32>, Vec<f32>) {
+    let trainer = Trainer::load(&RunDir::new(run), ComputeDevice::Cpu.device().unwrap()).unwrap();
+    (
+        trainer.step(),
+        flat_parameters(&trainer.model()),
+        flat_parameters(trainer.ema()),
+    )
+}
+
+#[test]
+fn n_steps_and_a_resume_to_2n_equal_2n_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, halves) = (dir.path().join("whole"), dir.path().join("halves"));
+    let printed = train(&whole, &["--steps", "6"]);
+    assert!(
+        printed.contains("done: 6 steps; validation ELBO bound"),
+        "{printed}"
+    );
+    train(&halves, &["--steps", "3"]);
+    let (step, model_3, _) = weights(&halves);
+    assert_eq!(step, 3);
+    train(&halves, &["--steps", "6", "--resume"]);
+    let (step_a, model_a, ema_a) = weights(&whole);
+    let (step_b, model_b, ema_b) = weights(&halves);
+    assert_eq!((step_a, step_b), (6, 6));
+    assert_ne!(model_3, model_b, "the resumed run trained");
+    assert_eq!(
+        model_a, model_b,
+        "weights after 3 + 3 steps differ from 6 steps"
+    );
+    assert_eq!(ema_a, ema_b, "EMA after 3 + 3 steps differs from 6 steps");
+    assert_ne!(model_a, ema_a, "the EMA is an average, not a copy");
+
+    // The run directory holds everything a user needs.
+    for file in [
+        "run.toml",
+        "alphabet.toml",
+        "metrics.csv",
+        "loss.svg",
+        "checkpoints/LATEST",
+    ] {
+        assert!(halves.join(file).exists(), "{file} missing");
+    }
+    let metrics = std::fs::read_to_string(halves.join("metrics.csv")).unwrap();
+    assert_eq!(
+        metrics.lines().count(),
+        3,
+        "header + steps 3 and 6: {metrics}"
+    );
+}
+
+#[test]
+fn resuming_refuses_what_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&run, &["--steps", "2"]);
+    let out = run.to_str().unwrap();
+    // Starting over a run would lose it.
+    let error = fails(&["train", DNA, "-a", "dna", "--out", out]);
+    assert!(
+        error.contains("already holds a run") && error.contains("--resume"),
+        "{error}"
+    );
+    // Another alphabet.
+    let error = fails(&[
+        "train",
+        DNA,
+        "-a",
+        "rna",
+        "--out",
+        out,
+        "--resume",
+        "--on-unknown",
+        "skip",
+    ]);
+    assert!(error.contains("alphabet 'dna'"), "{error}");
+    // Another model size.
+    let error = fails(&[
+        "train", DNA, "-a", "dna", "--out", out, "--resume", "--config", "small",
+    ]);
+    assert!(
+        error.contains("--config small has other model sizes"),
+        "{error}"
+    );
+    // A damaged checkpoint.
+    let latest = std::fs::read_to_string(run.join("checkpoints/LATEST")).unwrap();
+    let model = run
+        .join("checkpoints")
+        .join(latest.trim())
+        .join("model.bpk");
+    let mut bytes = std::fs::read(&model).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&model, bytes).unwrap();
+    let error = fails(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--out",
+        out,
+        "--resume",
+        "--seq-len",
+        "100",
+    ]);
+    assert!(
+        error.contains("model.bpk") && error.contains("altered"),
+        "{error}"
+    );
+}
+
+#[test]
+fn ctrl_c_writes_a_checkpoint_that_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = run.to_str().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_seddbio"))
+        .args([
+            "train",
+            DNA,
+            "-a",
+            "dna",
+            "--seq-len",
+            "100",
+            "--batch-size",
+            "8",
+            "--steps",
+            "100000",
+            "--out",
+            out,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until training has started (run.toml is written just before).
+    for _ in 0..600 {
+        if run.join("run.toml").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: checkpoint of step"), "{err}");
+    let (step, _, _) = weights(&run);
+    assert!(step > 0 && step < 100000);
+    let resumed = seddbio(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--out",
+        out,
+        "--resume",
+        "--steps",
+        &(step + 2).to_string(),
+    ]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(weights(&run).0, step + 2);
+}
