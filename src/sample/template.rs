@@ -1,0 +1,386 @@
+//! Infilling templates: which positions are fixed, constrained or free.
+//!
+//! Grammar (also in the README and `seddbio infill --help`):
+//! - a symbol of the alphabet is fixed (`ACGT`; protein letters; SMILES tokens such as `Cl` or
+//!   `[nH]`);
+//! - `[MASK]` is one free position, `[MASK:20]` a run of 20;
+//! - an ambiguity code of the alphabet (DNA IUPAC `R Y S W K M B D H V N`) allows its set at
+//!   that position, so `N` is free;
+//! - `{motif:MA0108.3}` places a motif from `--motifs FILE`, as its consensus or as an
+//!   instance drawn from its frequency matrix for each sample.
+
+use rand::{Rng, RngExt};
+
+use super::Slot;
+use crate::{
+    alphabet::{Alphabet, Symbol, TokenizerKind},
+    eval::Motif,
+    Error, Result,
+};
+
+/// How a `{motif:ID}` becomes bases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MotifMode {
+    /// The most frequent base of each column, the same in every sample.
+    #[default]
+    Consensus,
+    /// A fresh instance per sample, each base drawn from its column's frequencies.
+    Sample,
+}
+
+crate::choices::named_choices!(MotifMode, "motif mode", {
+    Consensus => "consensus",
+    Sample => "sample",
+});
+
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Slot(Slot),
+    /// Token ids of A, C, G, T and the column frequencies.
+    Motif {
+        bases: [usize; 4],
+        columns: Vec<[f64; 4]>,
+    },
+}
+
+/// A parsed template.
+///
+/// ```
+/// use seddbio::{alphabet::Alphabet, sample::{MotifMode, Slot, Template}};
+///
+/// let dna = Alphabet::builtin("dna").unwrap();
+/// let template = Template::parse("AC[MASK:2]R", &dna, &[]).unwrap();
+/// assert_eq!(template.len(), 5);
+/// let mut rng = rand::rngs::ChaCha8Rng::from_seed([0; 32]);
+/// # use rand::SeedableRng;
+/// let slots = template.slots(MotifMode::Consensus, &mut rng);
+/// assert_eq!(slots[0], Slot::Fixed(0));
+/// assert_eq!(slots[2], Slot::Free);
+/// assert_eq!(slots[4], Slot::OneOf(vec![0, 2]));
+/// assert!(Template::parse("AC[MASK", &dna, &[]).unwrap_err().to_string().contains("position 3"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pieces: Vec<Piece>,
+}
+
+fn fail(text: &str, position: usize, why: impl std::fmt::Display) -> Error {
+    Error::Options(format!("template '{text}': position {position}: {why}"))
+}
+
+impl Template {
+    /// Parses `text` for `alphabet`; `motifs` are what `{motif:ID}` may name. Errors give the
+    /// 1-based character position and the reason.
+    pub fn parse(text: &str, alphabet: &Alphabet, motifs: &[Motif]) -> Result<Template> {
+        let bytes = text.as_bytes();
+        let mut pieces = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let position = i + 1;
+            match bytes[i] {
+                b'[' if text[i..].starts_with("[MASK") => {
+                    let close = text[i..]
+                        .find(']')
+                        .ok_or_else(|| fail(text, position, "'[MASK' has no closing ']'"))?;
+                    let inner = &text[i + 1..i + close];
+                    let count = match inner.strip_prefix("MASK") {
+                        Some("") => 1,
+                        Some(rest) => rest
+                            .strip_prefix(':')
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .filter(|&n| n > 0)
+                            .ok_or_else(|| {
+                                fail(
+                                    text,
+                                    position,
+                                    format!("'[{inner}]' is not [MASK] or [MASK:n] with n >= 1"),
+                                )
+                            })?,
+                        None => unreachable!("starts with [MASK"),
+                    };
+                    pieces.extend(std::iter::repeat_n(Piece::Slot(Slot::Free), count));
+                    i += close + 1;
+                }
+                b'{' => {
+                    let close = text[i..]
+                        .find('}')
+                        .ok_or_else(|| fail(text, position, "'{' has no closing '}'"))?;
+                    let inner = &text[i + 1..i + close];
+                    let id = inner.strip_prefix("motif:").ok_or_else(|| {
+                        fail(text, position, format!("'{{{inner}}}' is not {{motif:ID}}"))
+                    })?;
+                    pieces.push(motif_piece(text, position, id, alphabet, motifs)?);
+                    i += close + 1;
+                }
+                b'}' => return Err(fail(text, position, "unbalanced '}'")),
+                b']' if alphabet.tokenizer() == TokenizerKind::Char => {
+                    return Err(fail(
+                        text,
+                        position,
+                        format!("unbalanced '{}'", bytes[i] as char),
+                    ));
+                }
+                b'[' if alphabet.tokenizer() == TokenizerKind::Char => {
+                    return Err(fail(
+                        text,
+                        position,
+                        "'[' starts neither [MASK] nor [MASK:n]",
+                    ));
+                }
+                _ => {
+                    // A run of literal symbols up to the next bracket ([MASK or { for SMILES,
+                    // whose bracket atoms are literal).
+                    let special: &[u8] = match alphabet.tokenizer() {
+                        TokenizerKind::Char => b"[]{}",
+                        TokenizerKind::Smiles => b"{}",
+                    };
+                    let end = [
+                        text[i..].find("[MASK"),
+                        bytes[i..].iter().position(|b| special.contains(b)),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .map_or(bytes.len(), |offset| i + offset);
+                    pieces.extend(literal_pieces(text, i, &text[i..end], alphabet)?);
+                    i = end;
+                }
+            }
+        }
+        if pieces.is_empty() {
+            return Err(Error::Options(format!("template '{text}' is empty")));
+        }
+        Ok(Template { pieces })
+    }
+
+    /// Positions.
+    pub fn len(&self) -> usize {
+        self.pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Slot(_) => 1,
+                Piece::Motif { columns, .. } => columns.len(),
+            })
+            .sum()
+    }
+
+    /// Whether it has no positions (never, once parsed).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The slots of one sample (motif instances drawn anew in [`MotifMode::Sample`]).
+    pub fn slots<R: Rng + ?Sized>(&self, mode: MotifMode, rng: &mut R) -> Vec<Slot> {
+        let mut slots = Vec::with_capacity(self.len());
+        for piece in &self.pieces {
+            match piece {
+                Piece::Slot(slot) => slots.push(slot.clone()),
+                Piece::Motif { bases, columns } => {
+                    for column in columns {
+                        let base = match mode {
+                            MotifMode::Consensus => (0..4)
+                                .max_by(|&a, &b| column[a].total_cmp(&column[b]))
+                                .unwrap_or(0),
+                            MotifMode::Sample => {
+                                let total: f64 = column.iter().sum();
+                                let mut u = rng.random::<f64>() * total;
+                                (0..4)
+                                    .find(|&b| {
+                                        u -= column[b];
+                                        u < 0.0
+                                    })
+                                    .unwrap_or(3)
+                            }
+                        };
+                        slots.push(Slot::Fixed(bases[base]));
+                    }
+                }
+            }
+        }
+        slots
+    }
+}
+
+fn motif_piece(
+    text: &str,
+    position: usize,
+    id: &str,
+    alphabet: &Alphabet,
+    motifs: &[Motif],
+) -> Result<Piece> {
+    if motifs.is_empty() {
+        return Err(fail(
+            text,
+            position,
+            format!("{{motif:{id}}} needs --motifs FILE (JASPAR or MEME)"),
+        ));
+    }
+    let motif = motifs.iter().find(|m| m.id == id).ok_or_else(|| {
+        let stem = id.split('.').next().unwrap_or(id);
+        let similar: Vec<&str> = motifs
+            .iter()
+            .filter(|m| m.id.starts_with(stem) || m.name.eq_ignore_ascii_case(id))
+            .map(|m| m.id.as_str())
+            .take(5)
+            .collect();
+        let hint = if similar.is_empty() {
+            String::new()
+        } else {
+            format!("; similar: {}", similar.join(", "))
+        };
+        fail(
+            text,
+            position,
+            format!(
+                "motif '{id}' is not among the {} motifs of --motifs{hint}",
+                motifs.len()
+            ),
+        )
+    })?;
+    let base = |symbols: &[&str]| symbols.iter().find_map(|s| alphabet.id(s)).map(usize::from);
+    let bases = match (base(&["A"]), base(&["C"]), base(&["G"]), base(&["T", "U"])) {
+        (Some(a), Some(c), Some(g), Some(t)) => [a, c, g, t],
+        _ => {
+            return Err(fail(
+                text,
+                position,
+                format!(
+                    "motifs need a nucleotide alphabet, not '{}'",
+                    alphabet.name()
+                ),
+            ));
+        }
+    };
+    Ok(Piece::Motif {
+        bases,
+        columns: motif.counts.clone(),
+    })
+}
+
+fn literal_pieces(text: &str, start: usize, run: &str, alphabet: &Alphabet) -> Result<Vec<Piece>> {
+    let symbols = alphabet
+        .symbols_of(run.as_bytes())
+        .map_err(|e| fail(text, start + 1, e))?;
+    let ambiguity = &alphabet.spec().ambiguity;
+    symbols
+        .into_iter()
+        .map(|symbol| match symbol {
+            Symbol::Known(id) => Ok(Piece::Slot(Slot::Fixed(usize::from(id)))),
+            Symbol::Unknown { offset, len } => {
+                let found = &run[offset..offset + len];
+                let key = if alphabet.spec().case_sensitive {
+                    found.to_string()
+                } else {
+                    found.to_ascii_uppercase()
+                };
+                match ambiguity.get(&key) {
+                    Some(set) => Ok(Piece::Slot(Slot::OneOf(
+                        set.iter()
+                            .filter_map(|s| alphabet.id(s))
+                            .map(usize::from)
+                            .collect(),
+                    ))),
+                    None => Err(fail(
+                        text,
+                        start + offset + 1,
+                        format!(
+                            "'{found}' is not a symbol of the {} alphabet ({})",
+                            alphabet.name(),
+                            alphabet.describe_unknown(found)
+                        ),
+                    )),
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn dna() -> Alphabet {
+        Alphabet::builtin("dna").unwrap()
+    }
+
+    fn tbp() -> Motif {
+        Motif {
+            id: "MA0108.3".into(),
+            name: "TBP".into(),
+            counts: vec![
+                [0.0, 0.0, 0.0, 10.0],
+                [10.0, 0.0, 0.0, 0.0],
+                [6.0, 0.0, 0.0, 4.0],
+            ],
+        }
+    }
+
+    #[test]
+    fn every_piece_of_the_grammar() {
+        let template =
+            Template::parse("acN[MASK:3]{motif:MA0108.3}[MASK]", &dna(), &[tbp()]).unwrap();
+        assert_eq!(template.len(), 3 + 3 + 3 + 1);
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
+        let slots = template.slots(MotifMode::Consensus, &mut rng);
+        assert_eq!(
+            slots[..3],
+            [
+                Slot::Fixed(0),
+                Slot::Fixed(1),
+                Slot::OneOf(vec![0, 1, 2, 3])
+            ]
+        );
+        assert_eq!(
+            slots[6..9],
+            [Slot::Fixed(3), Slot::Fixed(0), Slot::Fixed(0)]
+        );
+        // Sampled instances follow the column frequencies: the last column is A or T.
+        let mut seen = [0; 4];
+        for _ in 0..200 {
+            if let Slot::Fixed(t) = template.slots(MotifMode::Sample, &mut rng)[8] {
+                seen[t] += 1;
+            }
+        }
+        assert!(
+            seen[0] > 60 && seen[3] > 60 && seen[1] + seen[2] == 0,
+            "{seen:?}"
+        );
+    }
+
+    #[test]
+    fn smiles_templates_use_smiles_tokens() {
+        let smiles = Alphabet::builtin("smiles").unwrap();
+        let template = Template::parse("c1cc[nH]c1[MASK:4]Cl", &smiles, &[]).unwrap();
+        // c 1 c c [nH] c 1, four masks, Cl.
+        assert_eq!(template.len(), 7 + 4 + 1);
+    }
+
+    #[test]
+    fn errors_name_the_position_and_the_reason() {
+        let cases = [
+            ("ACGX", "position 4", "'X'"),
+            ("AC[MASK:0]", "position 3", "[MASK:n]"),
+            ("AC[MASK:3", "position 3", "no closing"),
+            ("AC{motif:MA0108.3", "position 3", "no closing"),
+            ("ACG]", "position 4", "unbalanced"),
+            ("A{motif:MA9999.1}", "position 2", "not among"),
+            ("A{motif:MA0108.2}", "position 2", "similar: MA0108.3"),
+            ("A[N]", "position 2", "neither"),
+        ];
+        for (text, position, reason) in cases {
+            let error = Template::parse(text, &dna(), &[tbp()])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(position) && error.contains(reason),
+                "{text}: {error}"
+            );
+        }
+        let error = Template::parse("A{motif:MA0108.3}", &dna(), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("needs --motifs"), "{error}");
+    }
+}
