@@ -10,6 +10,9 @@
 //! - [`baseline`]: the K-th order Markov chain every model must beat.
 //! - [`eval`]: k-mer spectra, Jensen-Shannon divergence, GC, novelty, diversity, motif scans,
 //!   SVG plots.
+//! - [`model`]: the bidirectional DiT score network and the batched DSE loss (burn).
+//! - [`sample`]: Euler, analytic and first-hitting samplers with fixed and constrained positions.
+//! - [`train`]: presets, batches, the AdamW loop with EMA, checkpoints that resume exactly.
 //! - [`data`]: unknown-symbol policies, train/validation splits, windows or padded records, and
 //!   the summary `seddbio data inspect` prints.
 //!
@@ -24,5 +27,8 @@ pub mod diffusion;
 pub mod error;
 pub mod eval;
 pub mod io;
+pub mod model;
+pub mod sample;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -76,7 +76,15 @@ pub fn run(command: DataCommand) -> Result<()> {
 
 /// Reads and prepares a file with a spinner showing records read, rate and elapsed time.
 pub fn load(file: &std::path::Path, args: &DataArgs) -> Result<PreparedData> {
-    let alphabet = Alphabet::resolve(&args.alphabet)?;
+    load_with(file, args, Alphabet::resolve(&args.alphabet)?)
+}
+
+/// [`load`] with an alphabet already resolved (a run's own, when it resumes).
+pub fn load_with(
+    file: &std::path::Path,
+    args: &DataArgs,
+    alphabet: Alphabet,
+) -> Result<PreparedData> {
     let spinner = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("{spinner} {msg}: {human_pos} records ({per_sec}) {elapsed}")
             .context("progress template")?,

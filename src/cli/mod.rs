@@ -1,9 +1,13 @@
 //! Command-line definitions: one file per subcommand.
 
 mod baseline;
+mod bench;
 mod data;
 mod eval;
-mod planned;
+mod infill;
+mod sample;
+mod score;
+mod train;
 
 use std::path::PathBuf;
 
@@ -31,17 +35,22 @@ enum Command {
     /// Read, inspect and export sequence data as the model will see it.
     #[command(subcommand)]
     Data(data::DataCommand),
-    /// Train a score model on a sequence file (not available yet).
-    Train(planned::TrainArgs),
-    /// Sample new sequences from a trained model (not available yet).
-    Sample(planned::SampleArgs),
-    /// Fill in a template around fixed symbols or motifs (not available yet).
-    Infill(planned::InfillArgs),
+    /// Train a score model on a sequence file: AdamW with warm-up, clipping and EMA, validation
+    /// ELBO in bits/token, metrics.csv and loss.svg, checkpoints that resume exactly.
+    Train(train::TrainArgs),
+    /// Sample whole sequences from a trained model (Euler, analytic or first-hitting sampler).
+    Sample(sample::SampleArgs),
+    /// Fill in templates around fixed symbols, IUPAC sets and motifs, with no left-to-right
+    /// bias.
+    Infill(infill::InfillArgs),
     /// Compare generated sequences with real ones: k-mer spectra, GC, lengths, novelty,
     /// diversity and motifs, each beside the real-vs-real floor; table, CSV files and plots.
     Eval(eval::EvalArgs),
-    /// Likelihood bound of each sequence under a model (not available yet).
-    Score(planned::ScoreArgs),
+    /// ELBO bound of each sequence under a model (nats, bits/token, standard error), to CSV.
+    Score(score::ScoreArgs),
+    /// Measure tokens/s of training steps and forward passes.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Fit a baseline model, report its held-out bits/token and sample from it.
     #[command(subcommand)]
     Baseline(baseline::BaselineCommand),
@@ -51,12 +60,13 @@ enum Command {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Data(command) => data::run(command),
-        Command::Train(args) => planned::train(args),
-        Command::Sample(args) => planned::sample(args),
-        Command::Infill(args) => planned::infill(args),
+        Command::Train(args) => train::train(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Infill(args) => infill::run(args),
         Command::Eval(args) => eval::run(args),
-        Command::Score(args) => planned::score(args),
+        Command::Score(args) => score::run(args),
         Command::Baseline(command) => baseline::run(command),
+        Command::Bench(command) => bench::run(command),
     }
 }
 

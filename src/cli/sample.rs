@@ -1,0 +1,176 @@
+//! `seddbio sample`: whole sequences from a trained model.
+
+use std::{path::PathBuf, time::Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
+use seddbio::{
+    alphabet::{LayoutKind, TokenId},
+    io::{write_sequences, OutputRecord},
+    model::ComputeDevice,
+    sample::{network_score, sample, SamplerKind, Slot},
+    train::{RunDir, RunSpec, TrainedModel, Weights},
+};
+
+use super::{data::print_stdout, parse_with};
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Run directory of a trained model.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Number of sequences.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    pub num: usize,
+    /// Reverse-diffusion steps.
+    #[arg(long, default_value_t = 128)]
+    pub steps: usize,
+    /// euler, analytic, or first-hitting (absorbing models: at most one network call per
+    /// position, whatever --steps is).
+    #[arg(long, default_value = "analytic", value_parser = parse_with::<SamplerKind>)]
+    pub sampler: SamplerKind,
+    /// Sequence length [default: the model's window; padded models: drawn from the training
+    /// lengths].
+    #[arg(long)]
+    pub length: Option<usize>,
+    /// Sequences per network call.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// ema (default) or raw trained weights.
+    #[arg(long, default_value = "ema", value_parser = parse_with::<Weights>)]
+    pub weights: Weights,
+    /// cpu, or cuda (builds with --features cuda).
+    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
+    pub device: ComputeDevice,
+    /// Output: .fasta, .csv, .tsv, .parquet or .smi.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+}
+
+/// Slots of one unconditional sequence: `length` free positions (never the pad token), then
+/// pads up to the model's length for padded models.
+pub fn unconditional_slots(spec: &RunSpec, pad: Option<TokenId>, length: usize) -> Vec<Slot> {
+    match (spec.layout, pad) {
+        (LayoutKind::Padded, Some(pad)) => {
+            let pad = usize::from(pad);
+            let real: Vec<usize> = (0..spec.num_symbols).filter(|&t| t != pad).collect();
+            let mut slots = vec![Slot::OneOf(real); length];
+            slots.resize(spec.seq_len, Slot::Fixed(pad));
+            slots
+        }
+        _ => vec![Slot::Free; length],
+    }
+}
+
+/// Draws a length from the training length distribution stored with the run.
+pub fn draw_length(spec: &RunSpec, rng: &mut ChaCha8Rng) -> usize {
+    let total: u64 = spec.length_counts.iter().map(|[_, c]| c).sum();
+    let mut pick = rng.random_range(0..total.max(1));
+    for &[length, count] in &spec.length_counts {
+        if pick < count {
+            return length as usize;
+        }
+        pick -= count;
+    }
+    spec.seq_len
+}
+
+pub fn run(args: SampleArgs) -> Result<()> {
+    if args.num == 0 || args.batch_size == 0 {
+        bail!("-n and --batch-size must be at least 1");
+    }
+    let trained = TrainedModel::load(
+        &RunDir::new(&args.model),
+        args.device.device()?,
+        args.weights,
+    )?;
+    let spec = &trained.spec;
+    if let Some(length) = args.length {
+        if length == 0 || length > spec.seq_len {
+            bail!(
+                "--length {length}: the model at {} was trained on {} positions; choose 1..={}",
+                args.model.display(),
+                spec.seq_len,
+                spec.seq_len
+            );
+        }
+    }
+    let pad = trained.alphabet.pad_id();
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let lengths: Vec<usize> = (0..args.num)
+        .map(|_| match (args.length, spec.layout) {
+            (Some(l), _) => l,
+            (None, LayoutKind::Padded) => draw_length(spec, &mut rng),
+            (None, LayoutKind::Windows) => spec.seq_len,
+        })
+        .collect();
+    let bar = ProgressBar::new(args.num as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}")
+            .context("progress template")?,
+    );
+    let start = Instant::now();
+    let mut records = Vec::with_capacity(args.num);
+    let (mut calls, mut nfe_total) = (0usize, 0usize);
+    let model_name = args.model.display().to_string();
+    for chunk in lengths.chunks(args.batch_size) {
+        let slots: Vec<Vec<Slot>> = chunk
+            .iter()
+            .map(|&l| unconditional_slots(spec, pad, l))
+            .collect();
+        let out = sample(
+            &trained.graph,
+            &spec.noise,
+            &slots,
+            args.steps,
+            args.sampler,
+            &mut rng,
+            network_score(&trained.model),
+        )?;
+        calls += out.network_calls;
+        for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
+            nfe_total += nfe;
+            let ids: Vec<TokenId> = tokens
+                .into_iter()
+                .map(|t| t as TokenId)
+                .filter(|&t| Some(t) != pad)
+                .collect();
+            let index = records.len() + 1;
+            records.push(OutputRecord {
+                id: format!("sample_{index}"),
+                sequence: trained.alphabet.decode(&ids),
+                metadata: vec![
+                    ("model".into(), model_name.clone()),
+                    ("model_step".into(), trained.step.to_string()),
+                    ("sampler".into(), args.sampler.to_string()),
+                    ("steps".into(), args.steps.to_string()),
+                    ("seed".into(), args.seed.to_string()),
+                    ("nfe".into(), nfe.to_string()),
+                    ("length".into(), ids.len().to_string()),
+                ],
+            });
+        }
+        bar.inc(chunk.len() as u64);
+        bar.set_message(format!("{calls} network calls"));
+    }
+    bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    write_sequences(&args.out, None, &records)?;
+    print_stdout(&format!(
+        "{} sequences written to {} ({} sampler, {} steps, {} weights of step {}): {:.1} network calls per sequence on average, {} calls in all; {:.1} s, {:.1} sequences/s\n",
+        records.len(),
+        args.out.display(),
+        args.sampler,
+        args.steps,
+        args.weights,
+        trained.step,
+        nfe_total as f64 / records.len() as f64,
+        calls,
+        seconds,
+        records.len() as f64 / seconds.max(1e-9)
+    ))
+}

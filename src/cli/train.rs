@@ -1,0 +1,355 @@
+//! `seddbio train`: a score model from a sequence file, into a run directory.
+
+use std::{
+    path::PathBuf,
+    sync::{atomic::AtomicBool, Arc},
+    time::Instant,
+};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use seddbio::{
+    alphabet::Alphabet,
+    data::PreparedData,
+    diffusion::{GraphKind, ScheduleKind},
+    model::ComputeDevice,
+    train::{
+        default_schedule, run, MetricsLog, Observer, Outcome, RunDir, RunSpec, StepStats,
+        TrainConfig, Trainer, ValidationSet,
+    },
+};
+
+use super::{
+    data::{load_with, print_stdout},
+    parse_with, DataArgs,
+};
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training sequences (FASTA, CSV, TSV or SMILES; gzip allowed).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Model and training preset: tiny, small, medium (see configs/), or a TOML file
+    /// [default: tiny].
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Forward process: absorb (mask) or uniform [default: absorb].
+    #[arg(long, value_parser = parse_with::<GraphKind>)]
+    pub graph: Option<GraphKind>,
+    /// Noise schedule: loglinear or geometric [default: loglinear for absorb, geometric for
+    /// uniform].
+    #[arg(long, value_parser = parse_with::<ScheduleKind>)]
+    pub noise: Option<ScheduleKind>,
+    /// Sequences per optimiser step [default: the preset's].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Optimiser steps [default: the preset's]; with --resume, the new total.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Peak learning rate (AdamW, after linear warm-up) [default: the preset's].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Run directory: run.toml, alphabet.toml, checkpoints, metrics.csv, loss.svg.
+    #[arg(long, default_value = "runs/latest")]
+    pub out: PathBuf,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// cpu, or cuda (builds with --features cuda).
+    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
+    pub device: ComputeDevice,
+}
+
+/// Progress bar plus metrics file.
+struct Report {
+    bar: ProgressBar,
+    metrics: MetricsLog,
+    dir: PathBuf,
+    title: String,
+    last_step: Instant,
+    last_lr: f64,
+    last_valid: Option<(f64, f64)>,
+}
+
+impl Observer for Report {
+    fn step(&mut self, stats: &StepStats, tokens: u64) {
+        let seconds = self.last_step.elapsed().as_secs_f64();
+        self.last_step = Instant::now();
+        self.metrics
+            .add_step(stats.loss_bits, stats.grad_norm, tokens, seconds);
+        self.last_lr = stats.lr;
+        let rate = tokens as f64 / seconds.max(1e-9);
+        let valid = match self.last_valid {
+            Some((bits, se)) => format!(" | valid {bits:.4} ± {se:.4} bits/token"),
+            None => String::new(),
+        };
+        self.bar.set_position(stats.step);
+        self.bar.set_message(format!(
+            "loss {:.3} bits/token | {rate:.0} tokens/s{valid}",
+            stats.loss_bits
+        ));
+    }
+
+    fn validation(&mut self, step: u64, bits: f64, std_error: f64) {
+        self.last_valid = Some((bits, std_error));
+        let row = self.metrics.close(step, self.last_lr, bits, std_error);
+        self.bar.println(format!(
+            "step {step:>6}: train {:.4} bits/token, validation ELBO {bits:.4} ± {std_error:.4} bits/token, {:.0} tokens/s",
+            row.train_bits, row.tokens_per_s
+        ));
+    }
+
+    fn checkpoint(&mut self, _step: u64) -> seddbio::Result<()> {
+        self.metrics.write(&self.dir, &self.title)
+    }
+}
+
+/// Options given on the command line that disagree with the run being resumed.
+fn check_resume(args: &TrainArgs, spec: &RunSpec) -> Result<()> {
+    let mut conflicts = Vec::new();
+    if let Some(config) = &args.config {
+        let wanted = TrainConfig::resolve(config)?;
+        if wanted.model != spec.config.model {
+            conflicts.push(format!(
+                "--config {config} has other model sizes than the run's"
+            ));
+        }
+    }
+    if let Some(graph) = args.graph.filter(|g| *g != spec.graph) {
+        conflicts.push(format!("--graph {graph} (the run uses {})", spec.graph));
+    }
+    if let Some(noise) = args.noise.filter(|n| *n != spec.noise.kind()) {
+        conflicts.push(format!(
+            "--noise {noise} (the run uses {})",
+            spec.noise.kind()
+        ));
+    }
+    if let Some(seq_len) = args.data.seq_len.filter(|l| *l != spec.seq_len) {
+        conflicts.push(format!(
+            "--seq-len {seq_len} (the run uses {})",
+            spec.seq_len
+        ));
+    }
+    let training = &spec.config.training;
+    if let Some(b) = args.batch_size.filter(|b| *b != training.batch_size) {
+        conflicts.push(format!(
+            "--batch-size {b} (the run uses {})",
+            training.batch_size
+        ));
+    }
+    if let Some(lr) = args.lr.filter(|lr| *lr != training.lr) {
+        conflicts.push(format!("--lr {lr} (the run uses {})", training.lr));
+    }
+    if args.data.seed != spec.seed {
+        conflicts.push(format!(
+            "--seed {} (the run uses {})",
+            args.data.seed, spec.seed
+        ));
+    }
+    if !conflicts.is_empty() {
+        bail!(
+            "{}: cannot resume with {}; leave them out to continue the run as it was",
+            args.out.display(),
+            conflicts.join(", ")
+        );
+    }
+    Ok(())
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    let device = args.device.device()?;
+    let dir = RunDir::new(&args.out);
+    let (mut trainer, data) = if args.resume {
+        let (mut spec, alphabet) = dir.read_spec()?;
+        let asked = Alphabet::resolve(&args.data.alphabet)?;
+        if asked.name() != spec.alphabet {
+            bail!(
+                "{}: the run was trained on alphabet '{}', not '{}'; resume with --alphabet {} or start a new run with another --out",
+                args.out.display(),
+                spec.alphabet,
+                asked.name(),
+                spec.alphabet
+            );
+        }
+        check_resume(&args, &spec)?;
+        let data = load_with(&args.file, &args.data, alphabet)?;
+        if data.alphabet.len() != spec.num_symbols {
+            bail!(
+                "{}: {} has tokens the run's vocabulary lacks ({} tokens, the model has {})",
+                args.out.display(),
+                args.file.display(),
+                data.alphabet.len(),
+                spec.num_symbols
+            );
+        }
+        let mut trainer = Trainer::load(&dir, device)?;
+        if let Some(steps) = args.steps {
+            if (steps as u64) < trainer.step() {
+                bail!(
+                    "{}: --steps {steps} is fewer than the {} steps already done",
+                    args.out.display(),
+                    trainer.step()
+                );
+            }
+            spec.config.training.steps = steps;
+            trainer = trainer.with_steps(steps);
+            dir.create(&spec, &data.alphabet)?;
+        }
+        eprintln!(
+            "resuming {} at step {} of {}",
+            args.out.display(),
+            trainer.step(),
+            trainer.spec().config.training.steps
+        );
+        (trainer, data)
+    } else {
+        if dir.exists() {
+            bail!(
+                "{} already holds a run; pass --resume to continue it, or choose another --out",
+                args.out.display()
+            );
+        }
+        let data = load_with(
+            &args.file,
+            &args.data,
+            Alphabet::resolve(&args.data.alphabet)?,
+        )?;
+        let spec = new_spec(&args, &data)?;
+        dir.create(&spec, &data.alphabet)?;
+        (Trainer::new(spec, device), data)
+    };
+    print_stdout(&data.summary.to_string())?;
+
+    let spec = trainer.spec().clone();
+    let training = &spec.config.training;
+    let valid = data
+        .valid
+        .as_ref()
+        .map(|v| ValidationSet::from_dataset(v, training.valid_sequences))
+        .unwrap_or_default();
+    print_stdout(&format!(
+        "model: {} parameters (d_model {}, {} blocks, {} heads, cond {}), {} graph, {:?} noise, {} tokens\n\
+         training: {} steps of {} x {} tokens, lr {}, warm-up {}, clip {}, EMA {}; validation on {} sequences\n",
+        trainer.num_params(),
+        spec.config.model.d_model,
+        spec.config.model.num_blocks,
+        spec.config.model.num_heads,
+        spec.config.model.cond_dim,
+        spec.graph,
+        spec.noise,
+        spec.num_symbols,
+        training.steps,
+        training.batch_size,
+        spec.seq_len,
+        training.lr,
+        training.warmup_steps,
+        training.grad_clip,
+        training.ema_decay,
+        valid.sequences.len(),
+    ))?;
+
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&interrupt))
+            .context("installing the Ctrl-C handler")?;
+    }
+    let bar = ProgressBar::new(training.steps as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {per_sec} ETA {eta} | {msg}")
+            .context("progress template")?,
+    );
+    bar.set_position(trainer.step());
+    bar.reset_eta();
+    let mut report = Report {
+        bar,
+        metrics: MetricsLog::read(&dir.path("metrics.csv"), trainer.step())?,
+        dir: args.out.clone(),
+        title: format!(
+            "{} · {} · {}",
+            spec.alphabet,
+            spec.graph,
+            args.out
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        last_step: Instant::now(),
+        last_lr: 0.0,
+        last_valid: None,
+    };
+    let outcome = run(
+        &mut trainer,
+        &data.train,
+        &valid,
+        &dir,
+        &mut report,
+        &interrupt,
+    )?;
+    report.bar.finish_and_clear();
+    match outcome {
+        Outcome::Interrupted => {
+            eprintln!(
+                "interrupted: checkpoint of step {} written to {}; continue with the same command and --resume",
+                trainer.step(),
+                args.out.display()
+            );
+            std::process::exit(130);
+        }
+        Outcome::Finished => {
+            let last = report.metrics.rows.last();
+            let valid_text = match last {
+                Some(row) if row.valid_bits.is_finite() => format!(
+                    "validation ELBO bound {:.4} ± {:.4} bits/token",
+                    row.valid_bits, row.valid_se
+                ),
+                _ => "no validation data".to_string(),
+            };
+            print_stdout(&format!(
+                "done: {} steps; {valid_text}; run in {} (metrics.csv, loss.svg, checkpoints/)\n",
+                trainer.step(),
+                args.out.display()
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+fn new_spec(args: &TrainArgs, data: &PreparedData) -> Result<RunSpec> {
+    let mut config = TrainConfig::resolve(args.config.as_deref().unwrap_or("tiny"))?;
+    if let Some(b) = args.batch_size {
+        config.training.batch_size = b;
+    }
+    if let Some(s) = args.steps {
+        config.training.steps = s;
+    }
+    if let Some(lr) = args.lr {
+        config.training.lr = lr;
+    }
+    config.validate()?;
+    if data.train.is_empty() {
+        bail!("{}: no training examples", args.file.display());
+    }
+    let graph = args.graph.unwrap_or(GraphKind::Absorb);
+    let noise = args
+        .noise
+        .map(ScheduleKind::schedule)
+        .unwrap_or_else(|| default_schedule(graph));
+    let mut counts = std::collections::BTreeMap::<u64, u64>::new();
+    for example in data.train.examples() {
+        *counts.entry(u64::from(example.len)).or_default() += 1;
+    }
+    Ok(RunSpec {
+        seddbio_version: env!("CARGO_PKG_VERSION").to_string(),
+        alphabet: data.alphabet.name().to_string(),
+        num_symbols: data.alphabet.len(),
+        graph,
+        noise,
+        seed: args.data.seed,
+        seq_len: data.train.seq_len(),
+        layout: data.layout.kind,
+        train_file: args.file.display().to_string(),
+        length_counts: counts.into_iter().map(|(l, c)| [l, c]).collect(),
+        config,
+    })
+}

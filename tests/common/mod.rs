@@ -1,0 +1,46 @@
+//! Helpers shared by the tests that run the `seddbio` binary.
+
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+pub fn seddbio(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seddbio"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the seddbio binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs a command that must succeed and returns its stdout.
+pub fn ok(args: &[&str]) -> String {
+    let output = seddbio(args);
+    assert!(
+        output.status.success(),
+        "seddbio {args:?} failed: {}",
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// Runs a command that must fail cleanly and returns its single error line.
+pub fn fails(args: &[&str]) -> String {
+    let output = seddbio(args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "seddbio {args:?}: {err}");
+    assert!(
+        !err.contains("panicked"),
+        "seddbio {args:?} panicked: {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one error line expected: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
