@@ -8,6 +8,7 @@
 //! - [`diffusion`]: noise schedules, absorbing/uniform CTMCs in closed form, DSE loss, sampler
 //!   weights, ELBO bound.
 //! - [`baseline`]: the K-th order Markov chain every model must beat.
+//! - [`chem`]: SMILES validity, uniqueness and novelty (RDKit with the `rdkit` feature).
 //! - [`eval`]: k-mer spectra, Jensen-Shannon divergence, GC, novelty, diversity, motif scans,
 //!   SVG plots.
 //! - [`model`]: the bidirectional DiT score network and the batched DSE loss (burn).
@@ -21,6 +22,7 @@
 
 pub mod alphabet;
 pub mod baseline;
+pub mod chem;
 mod choices;
 pub mod data;
 pub mod diffusion;
