@@ -11,15 +11,18 @@ use clap::Args;
 use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
 use seddbio::{
     alphabet::{Alphabet, TokenId, TokenizerKind},
+    chem::{default_checker, molecule_metrics},
     data::{encode_records, grow_vocabulary, LengthStats, UnknownPolicy},
     eval::{
         diversity, gc_fraction, histogram_svg, lines_svg, novelty, pearson, read_motifs,
         scatter_log_svg, KmerSpectrum, PwmScanner,
     },
     io::{read_sequences, write_atomically, Format, ReadOptions, SequenceFile},
+    model::{pooled_bits_per_token, ComputeDevice},
+    train::{RunDir, TrainedModel, Weights},
 };
 
-use super::{data::print_stdout, parse_with};
+use super::{data::print_stdout, parse_with, score::elbo_estimates};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -60,7 +63,17 @@ pub struct EvalArgs {
     /// Symbols outside the alphabet: error, skip, split or strip.
     #[arg(long, default_value = "error", value_parser = parse_with::<UnknownPolicy>)]
     pub on_unknown: UnknownPolicy,
-    /// Seed of the floor's random halves or subset.
+    /// Run directory of a trained model: adds the ELBO bound (bits/token) of the reference
+    /// (held-out bits/token) and of the generated set under it.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With --model: times per sequence of the stratified ELBO estimate.
+    #[arg(long, default_value_t = 16)]
+    pub num_t: usize,
+    /// With --model: score at most this many sequences of each set (the first ones).
+    #[arg(long, default_value_t = 500)]
+    pub model_sequences: usize,
+    /// Seed of the floor's random halves or subset and of --model's ELBO estimate.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Report directory: summary.csv, kmer.csv, motifs.csv, sequences.csv and SVG plots.
@@ -414,6 +427,27 @@ pub fn run(args: EvalArgs) -> Result<()> {
         )?;
     }
 
+    if alphabet.tokenizer() == TokenizerKind::Smiles {
+        chemistry_report(
+            &args,
+            &generated_file,
+            train_file.as_ref(),
+            &mut table,
+            &mut summary,
+        )?;
+    }
+    if let Some(model) = &args.model {
+        model_report(
+            &args,
+            model,
+            [
+                ("generated", &generated_file),
+                ("reference", &reference_file),
+            ],
+            &mut table,
+            &mut summary,
+        )?;
+    }
     if let Some(motif_path) = &args.motifs {
         motif_report(
             &args,
@@ -534,6 +568,139 @@ fn motif_report(
             100.0 * r
         );
     }
+    Ok(())
+}
+
+/// MOSES CharRNN on its test split (Polykovskiy et al. 2020, Table 2), printed beside ours.
+const MOSES_CHARRNN: [(&str, f64); 3] = [
+    ("validity", 0.975),
+    ("uniqueness", 0.999),
+    ("novelty", 0.842),
+];
+
+/// SMILES: validity, uniqueness and novelty (RDKit when built with it), beside MOSES CharRNN;
+/// molecules.csv holds each generated string with its canonical form.
+fn chemistry_report(
+    args: &EvalArgs,
+    generated: &SequenceFile,
+    train: Option<&SequenceFile>,
+    table: &mut String,
+    summary: &mut String,
+) -> Result<()> {
+    let text = |file: &SequenceFile| -> Vec<String> {
+        file.records
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.sequence).into_owned())
+            .collect()
+    };
+    let generated_smiles = text(generated);
+    let train_smiles = train.map(text);
+    let checker = default_checker();
+    let metrics = molecule_metrics(&generated_smiles, train_smiles.as_deref(), &*checker);
+    let _ = writeln!(
+        table,
+        "\nmolecules, checked by {}:\n{:<44}{:>12}{:>12}",
+        checker.describe(),
+        "",
+        "generated",
+        "MOSES CharRNN"
+    );
+    let ours = [
+        metrics.validity(),
+        metrics.uniqueness(),
+        if train.is_some() {
+            metrics.novelty()
+        } else {
+            f64::NAN
+        },
+    ];
+    for ((name, charrnn), value) in MOSES_CHARRNN.iter().zip(ours) {
+        if value.is_nan() {
+            let _ = writeln!(table, "{name:<44}{:>12}{charrnn:>12.3}", "(--train)");
+            continue;
+        }
+        let _ = writeln!(table, "{name:<44}{value:>12.4}{charrnn:>12.3}");
+        let key = if checker.is_chemistry() {
+            format!("molecule_{name}")
+        } else {
+            format!("smiles_syntax_{name}")
+        };
+        let _ = writeln!(summary, "{key},{value},{charrnn}");
+    }
+    let mut csv = String::from("index,smiles,valid,canonical_smiles\n");
+    for (i, (smiles, canonical)) in generated_smiles.iter().zip(&metrics.canonical).enumerate() {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{}",
+            i + 1,
+            csv_field(smiles),
+            canonical.is_some(),
+            csv_field(canonical.as_deref().unwrap_or(""))
+        );
+    }
+    write_text(&args.out.join("molecules.csv"), &csv)
+}
+
+/// The ELBO bound of each set under a trained model, encoded with the model's own vocabulary.
+fn model_report(
+    args: &EvalArgs,
+    model: &Path,
+    sets: [(&str, &SequenceFile); 2],
+    table: &mut String,
+    summary: &mut String,
+) -> Result<()> {
+    if args.num_t == 0 || args.model_sequences == 0 {
+        bail!("--num-t and --model-sequences must be at least 1");
+    }
+    let trained = TrainedModel::load(
+        &RunDir::new(model),
+        ComputeDevice::Cpu.device()?,
+        Weights::Ema,
+    )?;
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut bits = Vec::new();
+    for (name, file) in sets {
+        let (records, _) = encode_records(&trained.alphabet, file, UnknownPolicy::Error)
+            .with_context(|| {
+                format!(
+                    "encoding the {name} set with the vocabulary of {}",
+                    model.display()
+                )
+            })?;
+        let tokens: Vec<&[TokenId]> = records
+            .iter()
+            .take(args.model_sequences)
+            .map(|r| r.tokens.as_slice())
+            .filter(|t| t.len() <= trained.spec.seq_len)
+            .collect();
+        if tokens.is_empty() {
+            bail!(
+                "{}: no sequence fits the {} positions of the model at {}",
+                file.path.display(),
+                trained.spec.seq_len,
+                model.display()
+            );
+        }
+        let estimates = elbo_estimates(&trained, &tokens, args.num_t, 64, &mut rng)?;
+        bits.push((pooled_bits_per_token(&estimates), estimates.len()));
+    }
+    let ((g, g_se), g_n) = bits[0];
+    let ((r, r_se), r_n) = bits[1];
+    let _ = writeln!(
+        table,
+        "\nmodel {} (step {}), ELBO bound, {} times/sequence:\n{:<44}{:>12}{:>12}\n{:<44}{:>12}{:>12}",
+        model.display(),
+        trained.step,
+        args.num_t,
+        "",
+        format!("generated/{g_n}"),
+        format!("reference/{r_n}"),
+        "bits/token",
+        format!("{g:.4}±{g_se:.4}"),
+        format!("{r:.4}±{r_se:.4}")
+    );
+    let _ = writeln!(summary, "model_elbo_bits_per_token,{g},{r}");
+    let _ = writeln!(summary, "model_elbo_bits_per_token_se,{g_se},{r_se}");
     Ok(())
 }
 

@@ -72,61 +72,22 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     };
     let file = read_sequences(&args.file, &read, None)?;
     let (records, _) = encode_records(&trained.alphabet, &file, args.on_unknown)?;
-    let pad = trained.alphabet.pad_id();
-    // Sequences of one length are scored together; padded models see every record padded.
-    let mut by_length: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    let mut inputs: Vec<Vec<TokenId>> = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        if record.tokens.len() > spec.seq_len {
+    let tokens: Vec<&[TokenId]> = records.iter().map(|r| r.tokens.as_slice()).collect();
+    for (i, (record, t)) in records.iter().zip(&tokens).enumerate() {
+        if t.len() > spec.seq_len {
             bail!(
                 "{}: record {} ({}): {} tokens, longer than the {} the model at {} was trained on",
                 args.file.display(),
                 i + 1,
                 record.id,
-                record.tokens.len(),
+                t.len(),
                 spec.seq_len,
                 args.model.display()
             );
         }
-        let mut tokens = record.tokens.clone();
-        if let (LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
-            tokens.resize(spec.seq_len, pad);
-        }
-        by_length.entry(tokens.len()).or_default().push(i);
-        inputs.push(tokens);
     }
-    let bar = ProgressBar::new(records.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} sequences {per_sec} ETA {eta}")
-            .context("progress template")?,
-    );
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let mut estimates: Vec<Option<ElboEstimate>> = vec![None; records.len()];
-    for indices in by_length.values() {
-        for chunk in indices.chunks((args.batch_size / args.num_t).max(1)) {
-            let sequences: Vec<Vec<TokenId>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
-            let real: Vec<usize> = chunk.iter().map(|&i| records[i].tokens.len()).collect();
-            let times: Vec<Vec<f64>> = chunk
-                .iter()
-                .map(|_| stratified_times(args.num_t, &mut rng))
-                .collect();
-            let results = sequence_elbos(
-                &trained.model,
-                &sequences,
-                &real,
-                &times,
-                &trained.graph,
-                &spec.noise,
-                args.batch_size,
-                &mut rng,
-            );
-            for (&i, estimate) in chunk.iter().zip(results) {
-                estimates[i] = Some(estimate);
-            }
-            bar.inc(chunk.len() as u64);
-        }
-    }
-    bar.finish_and_clear();
-    let estimates: Vec<ElboEstimate> = estimates.into_iter().flatten().collect();
+    let estimates = elbo_estimates(&trained, &tokens, args.num_t, args.batch_size, &mut rng)?;
     let ln2 = std::f64::consts::LN_2;
     write_atomically(&args.out, |w| {
         use std::io::Write;
@@ -159,4 +120,65 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         args.num_t,
         args.out.display()
     ))
+}
+
+/// The stratified-t ELBO estimate (sedd.md, ELBO section) of each sequence under a trained model,
+/// with a progress bar. Sequences longer than the model's length are an error; padded models see
+/// every sequence padded to their length, but only its real tokens count.
+pub fn elbo_estimates(
+    trained: &TrainedModel,
+    sequences: &[&[TokenId]],
+    num_t: usize,
+    batch_size: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<ElboEstimate>> {
+    let spec = &trained.spec;
+    let pad = trained.alphabet.pad_id();
+    // Sequences of one length are scored together.
+    let mut by_length: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut inputs: Vec<Vec<TokenId>> = Vec::with_capacity(sequences.len());
+    for (i, sequence) in sequences.iter().enumerate() {
+        if sequence.len() > spec.seq_len {
+            bail!(
+                "sequence {}: {} tokens, longer than the model's {}",
+                i + 1,
+                sequence.len(),
+                spec.seq_len
+            );
+        }
+        let mut tokens = sequence.to_vec();
+        if let (LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
+            tokens.resize(spec.seq_len, pad);
+        }
+        by_length.entry(tokens.len()).or_default().push(i);
+        inputs.push(tokens);
+    }
+    let bar = ProgressBar::new(sequences.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}")
+            .context("progress template")?,
+    );
+    let mut estimates: Vec<Option<ElboEstimate>> = vec![None; sequences.len()];
+    for indices in by_length.values() {
+        for chunk in indices.chunks((batch_size / num_t).max(1)) {
+            let batch: Vec<Vec<TokenId>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
+            let real: Vec<usize> = chunk.iter().map(|&i| sequences[i].len()).collect();
+            let times: Vec<Vec<f64>> = chunk.iter().map(|_| stratified_times(num_t, rng)).collect();
+            let results = sequence_elbos(
+                &trained.model,
+                &batch,
+                &real,
+                &times,
+                &trained.graph,
+                &spec.noise,
+                batch_size,
+                rng,
+            );
+            for (&i, estimate) in chunk.iter().zip(results) {
+                estimates[i] = Some(estimate);
+            }
+            bar.inc(chunk.len() as u64);
+        }
+    }
+    bar.finish_and_clear();
+    Ok(estimates.into_iter().flatten().collect())
 }
