@@ -25,7 +25,7 @@ fn dna_model_samples_infills_and_scores() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let run = run.to_str().unwrap();
-    ok(&[
+    let trained = ok(&[
         "train",
         DNA,
         "-a",
@@ -36,9 +36,34 @@ fn dna_model_samples_infills_and_scores() {
         "20",
         "--batch-size",
         "8",
+        "--report-samples",
+        "12",
         "--out",
         run,
     ]);
+    // The main job ends with samples and their evaluation against the validation examples.
+    assert!(
+        trained.contains("k=6") && trained.contains("bits/token"),
+        "{trained}"
+    );
+    let run_dir = Path::new(run);
+    assert_eq!(fasta_sequences(&run_dir.join("samples.fasta")).len(), 12);
+    let summary = std::fs::read_to_string(run_dir.join("report/summary.csv")).unwrap();
+    let model_bits: Vec<f64> = summary
+        .lines()
+        .find(|l| l.starts_with("model_elbo_bits_per_token,"))
+        .unwrap()
+        .split(',')
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    // A 20-step model is near uniform guessing (2 bits/base) on both sets, and a bound on
+    // -log p can never be below 0.
+    assert!(
+        model_bits.iter().all(|b| (1.5..4.0).contains(b)),
+        "{summary}"
+    );
+    assert!(run_dir.join("report/kmer_scatter_k6.svg").exists());
 
     // Unconditional samples from every sampler, with ids and metadata.
     for sampler in ["euler", "analytic", "first-hitting"] {

@@ -23,6 +23,8 @@ fn train(out: &Path, extra: &[&str]) -> String {
         "100",
         "--batch-size",
         "8",
+        "--report-samples",
+        "0",
         "--out",
         out,
     ];

@@ -96,7 +96,8 @@ pub fn load_with(
     Ok(prepared?)
 }
 
-fn export_records(data: &TokenDataset, alphabet: &Alphabet, split: &str) -> Vec<OutputRecord> {
+/// The examples of one split as output records, ids `{split}_N`, with their source record.
+pub fn export_records(data: &TokenDataset, alphabet: &Alphabet, split: &str) -> Vec<OutputRecord> {
     data.examples()
         .iter()
         .enumerate()

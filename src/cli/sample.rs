@@ -80,6 +80,23 @@ pub fn draw_length(spec: &RunSpec, rng: &mut ChaCha8Rng) -> usize {
     spec.seq_len
 }
 
+/// Lengths of `num` sequences: `length` when given, else the model's window, or for padded
+/// models draws from the training length distribution.
+pub fn sample_lengths(
+    spec: &RunSpec,
+    length: Option<usize>,
+    num: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
+    (0..num)
+        .map(|_| match (length, spec.layout) {
+            (Some(l), _) => l,
+            (None, LayoutKind::Padded) => draw_length(spec, rng),
+            (None, LayoutKind::Windows) => spec.seq_len,
+        })
+        .collect()
+}
+
 pub fn run(args: SampleArgs) -> Result<()> {
     if args.num == 0 || args.batch_size == 0 {
         bail!("-n and --batch-size must be at least 1");
@@ -100,64 +117,17 @@ pub fn run(args: SampleArgs) -> Result<()> {
             );
         }
     }
-    let pad = trained.alphabet.pad_id();
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let lengths: Vec<usize> = (0..args.num)
-        .map(|_| match (args.length, spec.layout) {
-            (Some(l), _) => l,
-            (None, LayoutKind::Padded) => draw_length(spec, &mut rng),
-            (None, LayoutKind::Windows) => spec.seq_len,
-        })
-        .collect();
-    let bar = ProgressBar::new(args.num as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}")
-            .context("progress template")?,
-    );
+    let lengths = sample_lengths(spec, args.length, args.num, &mut rng);
+    let settings = Generation {
+        model_name: args.model.display().to_string(),
+        steps: args.steps,
+        sampler: args.sampler,
+        batch_size: args.batch_size,
+        seed: args.seed,
+    };
     let start = Instant::now();
-    let mut records = Vec::with_capacity(args.num);
-    let (mut calls, mut nfe_total) = (0usize, 0usize);
-    let model_name = args.model.display().to_string();
-    for chunk in lengths.chunks(args.batch_size) {
-        let slots: Vec<Vec<Slot>> = chunk
-            .iter()
-            .map(|&l| unconditional_slots(spec, pad, l))
-            .collect();
-        let out = sample(
-            &trained.graph,
-            &spec.noise,
-            &slots,
-            args.steps,
-            args.sampler,
-            &mut rng,
-            network_score(&trained.model),
-        )?;
-        calls += out.network_calls;
-        for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
-            nfe_total += nfe;
-            let ids: Vec<TokenId> = tokens
-                .into_iter()
-                .map(|t| t as TokenId)
-                .filter(|&t| Some(t) != pad)
-                .collect();
-            let index = records.len() + 1;
-            records.push(OutputRecord {
-                id: format!("sample_{index}"),
-                sequence: trained.alphabet.decode(&ids),
-                metadata: vec![
-                    ("model".into(), model_name.clone()),
-                    ("model_step".into(), trained.step.to_string()),
-                    ("sampler".into(), args.sampler.to_string()),
-                    ("steps".into(), args.steps.to_string()),
-                    ("seed".into(), args.seed.to_string()),
-                    ("nfe".into(), nfe.to_string()),
-                    ("length".into(), ids.len().to_string()),
-                ],
-            });
-        }
-        bar.inc(chunk.len() as u64);
-        bar.set_message(format!("{calls} network calls"));
-    }
-    bar.finish_and_clear();
+    let (records, calls, nfe_total) = generate(&trained, &lengths, &settings, &mut rng)?;
     let seconds = start.elapsed().as_secs_f64();
     write_sequences(&args.out, None, &records)?;
     print_stdout(&format!(
@@ -173,4 +143,76 @@ pub fn run(args: SampleArgs) -> Result<()> {
         seconds,
         records.len() as f64 / seconds.max(1e-9)
     ))
+}
+
+/// How [`generate`] samples: the sampler, its steps and what goes into each record's metadata.
+pub struct Generation {
+    /// Written into each record's `model` field.
+    pub model_name: String,
+    pub steps: usize,
+    pub sampler: SamplerKind,
+    /// Sequences per network call.
+    pub batch_size: usize,
+    /// Written into each record's `seed` field (the caller seeded `rng` with it).
+    pub seed: u64,
+}
+
+/// Unconditional samples of the given lengths, with a progress bar; returns the records (pads
+/// stripped, ids `sample_1..`), the network calls and the summed per-sequence NFE.
+pub fn generate(
+    trained: &TrainedModel,
+    lengths: &[usize],
+    settings: &Generation,
+    rng: &mut ChaCha8Rng,
+) -> Result<(Vec<OutputRecord>, usize, usize)> {
+    let spec = &trained.spec;
+    let pad = trained.alphabet.pad_id();
+    let bar = ProgressBar::new(lengths.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}")
+            .context("progress template")?,
+    );
+    let mut records = Vec::with_capacity(lengths.len());
+    let (mut calls, mut nfe_total) = (0usize, 0usize);
+    for chunk in lengths.chunks(settings.batch_size.max(1)) {
+        let slots: Vec<Vec<Slot>> = chunk
+            .iter()
+            .map(|&l| unconditional_slots(spec, pad, l))
+            .collect();
+        let out = sample(
+            &trained.graph,
+            &spec.noise,
+            &slots,
+            settings.steps,
+            settings.sampler,
+            rng,
+            network_score(&trained.model),
+        )?;
+        calls += out.network_calls;
+        for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
+            nfe_total += nfe;
+            let ids: Vec<TokenId> = tokens
+                .into_iter()
+                .map(|t| t as TokenId)
+                .filter(|&t| Some(t) != pad)
+                .collect();
+            let index = records.len() + 1;
+            records.push(OutputRecord {
+                id: format!("sample_{index}"),
+                sequence: trained.alphabet.decode(&ids),
+                metadata: vec![
+                    ("model".into(), settings.model_name.clone()),
+                    ("model_step".into(), trained.step.to_string()),
+                    ("sampler".into(), settings.sampler.to_string()),
+                    ("steps".into(), settings.steps.to_string()),
+                    ("seed".into(), settings.seed.to_string()),
+                    ("nfe".into(), nfe.to_string()),
+                    ("length".into(), ids.len().to_string()),
+                ],
+            });
+        }
+        bar.inc(chunk.len() as u64);
+        bar.set_message(format!("{calls} network calls"));
+    }
+    bar.finish_and_clear();
+    Ok((records, calls, nfe_total))
 }

@@ -9,20 +9,26 @@ use std::{
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     alphabet::Alphabet,
-    data::PreparedData,
+    data::{PreparedData, UnknownPolicy},
     diffusion::{GraphKind, ScheduleKind},
+    io::write_sequences,
     model::ComputeDevice,
+    sample::SamplerKind,
     train::{
         default_schedule, run, MetricsLog, Observer, Outcome, RunDir, RunSpec, StepStats,
-        TrainConfig, Trainer, ValidationSet,
+        TrainConfig, TrainedModel, Trainer, ValidationSet, Weights,
     },
 };
 
 use super::{
-    data::{load_with, print_stdout},
-    parse_with, DataArgs,
+    data::{export_records, load_with, print_stdout},
+    eval::EvalArgs,
+    parse_with,
+    sample::{generate, sample_lengths, Generation},
+    DataArgs,
 };
 
 #[derive(Debug, Args)]
@@ -60,6 +66,11 @@ pub struct TrainArgs {
     /// cpu, or cuda (builds with --features cuda).
     #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
     pub device: ComputeDevice,
+    /// At the end, sample this many sequences (analytic sampler, 128 steps, EMA weights) and
+    /// write an evaluation against the validation set into the run's report/ directory;
+    /// 0 skips it.
+    #[arg(long, default_value_t = 100)]
+    pub report_samples: usize,
 }
 
 /// Progress bar plus metrics file.
@@ -174,7 +185,10 @@ pub fn train(args: TrainArgs) -> Result<()> {
             );
         }
         check_resume(&args, &spec)?;
-        let data = load_with(&args.file, &args.data, alphabet)?;
+        // The run's window, not the default (longest record), so resumed batches match.
+        let mut data_args = args.data.clone();
+        data_args.seq_len = Some(spec.seq_len);
+        let data = load_with(&args.file, &data_args, alphabet)?;
         if data.alphabet.len() != spec.num_symbols {
             bail!(
                 "{}: {} has tokens the run's vocabulary lacks ({} tokens, the model has {})",
@@ -310,9 +324,68 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 trainer.step(),
                 args.out.display()
             ))?;
+            if args.report_samples > 0 {
+                final_report(&args, &dir, &data)?;
+            }
         }
     }
     Ok(())
+}
+
+/// The end of the main job: samples from the EMA model, then `seddbio eval` of them against
+/// the validation examples (or the training ones when there is no validation set), with the
+/// model's held-out bits/token, into `report/`.
+fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<()> {
+    let trained = TrainedModel::load(dir, args.device.device()?, Weights::Ema)?;
+    let spec = &trained.spec;
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let lengths = sample_lengths(spec, None, args.report_samples, &mut rng);
+    let settings = Generation {
+        model_name: args.out.display().to_string(),
+        steps: 128,
+        sampler: SamplerKind::Analytic,
+        batch_size: 64,
+        seed: spec.seed,
+    };
+    eprintln!(
+        "sampling {} sequences for the report ({} sampler, {} steps)",
+        lengths.len(),
+        settings.sampler,
+        settings.steps
+    );
+    let (samples, _, _) = generate(&trained, &lengths, &settings, &mut rng)?;
+    let samples_path = dir.path("samples.fasta");
+    write_sequences(&samples_path, None, &samples)?;
+    let (reference, split) = match &data.valid {
+        Some(valid) if valid.len() >= 2 => (valid, "valid"),
+        _ => (&data.train, "train"),
+    };
+    let reference_path = dir.path(&format!("{split}.fasta"));
+    write_sequences(
+        &reference_path,
+        None,
+        &export_records(reference, &data.alphabet, split),
+    )?;
+    let nucleotide = data.alphabet.complements().is_some();
+    super::eval::run(EvalArgs {
+        generated: samples_path,
+        reference: reference_path,
+        train: None,
+        alphabet: dir.path("alphabet.toml").display().to_string(),
+        k: if nucleotide { "1..6" } else { "1..3" }.to_string(),
+        canonical: false,
+        motifs: None,
+        motif_threshold: 0.85,
+        motif_profile: None,
+        model: Some(args.out.clone()),
+        num_t: 16,
+        model_sequences: 200,
+        column: None,
+        format: None,
+        on_unknown: UnknownPolicy::Error,
+        seed: spec.seed,
+        out: dir.path("report"),
+    })
 }
 
 fn new_spec(args: &TrainArgs, data: &PreparedData) -> Result<RunSpec> {
