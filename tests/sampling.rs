@@ -20,6 +20,8 @@ fn exact_scores(graph: &Graph, x: &[usize], sigma_bar: f64) -> Vec<f32> {
     let marginal = |y: usize| keep * P[y] + (1.0 - keep) / n as f64;
     let mut out = Vec::with_capacity(x.len() * width);
     for &token in x {
+        // y runs over the mask column too (width = N + 1 for absorbing), where P has no entry.
+        #[allow(clippy::needless_range_loop)]
         for y in 0..width {
             let s = match graph.kind {
                 GraphKind::Absorb if token == n && y < n => P[y].ln() - sigma_bar.exp_m1().ln(),

@@ -210,12 +210,12 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
                 (k.max(0.0) as usize).min(steps)
             })
             .collect();
-        for k in 0..=steps {
+        for (k, &t) in grid.iter().enumerate().take(steps + 1) {
             let due: Vec<usize> = (0..x.len()).filter(|&i| event_step[i] == k).collect();
             if due.is_empty() {
                 continue;
             }
-            let scores = score.log_scores(&x, batch, schedule.sigma_bar(grid[k]));
+            let scores = score.log_scores(&x, batch, schedule.sigma_bar(t));
             calls += 1;
             let mut touched = vec![false; batch];
             for i in due {

@@ -82,6 +82,9 @@ pub struct CheckpointState {
     pub files: Vec<FileDigest>,
 }
 
+/// A checkpoint's files: name and bytes.
+pub type NamedFiles = Vec<(String, Vec<u8>)>;
+
 /// Paths of a run directory.
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -220,7 +223,7 @@ impl RunDir {
     }
 
     /// The latest checkpoint's state and files, each checked against its digest.
-    pub fn load_checkpoint(&self) -> Result<(CheckpointState, Vec<(String, Vec<u8>)>)> {
+    pub fn load_checkpoint(&self) -> Result<(CheckpointState, NamedFiles)> {
         let latest = self.checkpoints().join("LATEST");
         let corrupt = |what: String| {
             Error::Options(format!(
