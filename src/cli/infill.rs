@@ -7,15 +7,17 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
-    alphabet::{LayoutKind, TokenId},
     eval::read_motifs,
     io::{read_sequences, write_sequences, OutputRecord, ReadOptions},
-    model::ComputeDevice,
     sample::{network_score, sample, MotifMode, SamplerKind, Slot, Template},
-    train::{RunDir, TrainedModel, Weights},
 };
 
-use super::{data::print_stdout, parse_with};
+use super::{
+    data::print_stdout,
+    parse_with,
+    sample::{decode_sampled, pad_to_model},
+    ModelArgs,
+};
 
 /// Template grammar, shown by `--help`.
 const GRAMMAR: &str = "Template grammar:
@@ -34,9 +36,8 @@ Example: seddbio infill --model runs/epdnew --motifs JASPAR.jaspar -n 10 -o tata
 #[derive(Debug, Args)]
 #[command(after_help = GRAMMAR)]
 pub struct InfillArgs {
-    /// Run directory of a trained model.
-    #[arg(long)]
-    pub model: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Template (grammar below).
     #[arg(
         long,
@@ -68,12 +69,6 @@ pub struct InfillArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// ema (default) or raw trained weights.
-    #[arg(long, default_value = "ema", value_parser = parse_with::<Weights>)]
-    pub weights: Weights,
-    /// cpu, or cuda (builds with --features cuda).
-    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
-    pub device: ComputeDevice,
     /// Output: .fasta, .csv, .tsv, .parquet or .smi.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
@@ -83,11 +78,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
     if args.num == 0 || args.batch_size == 0 {
         bail!("-n and --batch-size must be at least 1");
     }
-    let trained = TrainedModel::load(
-        &RunDir::new(&args.model),
-        args.device.device()?,
-        args.weights,
-    )?;
+    let trained = args.model.load()?;
     let spec = &trained.spec;
     let motifs = match &args.motifs {
         Some(path) => read_motifs(path)?,
@@ -111,7 +102,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
             bail!(
                 "template {id} has {} positions; the model at {} was trained on {}",
                 template.len(),
-                args.model.display(),
+                args.model.model.display(),
                 spec.seq_len
             );
         }
@@ -130,13 +121,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
         while done < args.num {
             let count = args.batch_size.min(args.num - done);
             let slots: Vec<Vec<Slot>> = (0..count)
-                .map(|_| {
-                    let mut slots = template.slots(args.motif_mode, &mut rng);
-                    if let (LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
-                        slots.resize(spec.seq_len, Slot::Fixed(usize::from(pad)));
-                    }
-                    slots
-                })
+                .map(|_| pad_to_model(spec, pad, template.slots(args.motif_mode, &mut rng)))
                 .collect();
             let out = sample(
                 &trained.graph,
@@ -150,18 +135,13 @@ pub fn run(args: InfillArgs) -> Result<()> {
             for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
                 done += 1;
                 nfe_total += nfe;
-                let ids: Vec<TokenId> = tokens
-                    .into_iter()
-                    .map(|t| t as TokenId)
-                    .filter(|&t| Some(t) != pad)
-                    .collect();
                 records.push(OutputRecord {
                     id: format!("{id}_sample_{done}"),
-                    sequence: trained.alphabet.decode(&ids),
+                    sequence: decode_sampled(&trained, tokens).0,
                     metadata: vec![
                         ("template_id".into(), id.to_string()),
                         ("template".into(), text.to_string()),
-                        ("model".into(), args.model.display().to_string()),
+                        ("model".into(), args.model.model.display().to_string()),
                         ("sampler".into(), args.sampler.to_string()),
                         ("steps".into(), args.steps.to_string()),
                         ("seed".into(), args.seed.to_string()),

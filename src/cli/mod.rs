@@ -17,6 +17,8 @@ use seddbio::{
     alphabet::LayoutKind,
     data::{PrepareOptions, SplitMode, TooLong, UnknownPolicy},
     io::{Format, ReadOptions},
+    model::ComputeDevice,
+    train::{RunDir, TrainedModel, Weights},
 };
 
 /// Score Entropy Discrete Diffusion for DNA, RNA, protein and SMILES sequences.
@@ -67,6 +69,31 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Score(args) => score::run(args),
         Command::Baseline(command) => baseline::run(command),
         Command::Bench(command) => bench::run(command),
+    }
+}
+
+/// Which trained model to load and where to run it; shared by `sample`, `infill` and `score`.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Run directory of a trained model.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// ema (default) or raw trained weights.
+    #[arg(long, default_value = "ema", value_parser = parse_with::<Weights>)]
+    pub weights: Weights,
+    /// cpu, or cuda (builds with --features cuda).
+    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
+    pub device: ComputeDevice,
+}
+
+impl ModelArgs {
+    /// The model's latest checkpoint, with the chosen weights, on the chosen device.
+    pub fn load(&self) -> Result<TrainedModel> {
+        Ok(TrainedModel::load(
+            &RunDir::new(&self.model),
+            self.device.device()?,
+            self.weights,
+        )?)
     }
 }
 

@@ -9,18 +9,16 @@ use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
     io::{write_sequences, OutputRecord},
-    model::ComputeDevice,
     sample::{network_score, sample, SamplerKind, Slot},
-    train::{RunDir, RunSpec, TrainedModel, Weights},
+    train::{RunSpec, TrainedModel},
 };
 
-use super::{data::print_stdout, parse_with};
+use super::{data::print_stdout, parse_with, ModelArgs};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// Run directory of a trained model.
-    #[arg(long)]
-    pub model: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Number of sequences.
     #[arg(short = 'n', long, default_value_t = 100)]
     pub num: usize,
@@ -41,12 +39,6 @@ pub struct SampleArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// ema (default) or raw trained weights.
-    #[arg(long, default_value = "ema", value_parser = parse_with::<Weights>)]
-    pub weights: Weights,
-    /// cpu, or cuda (builds with --features cuda).
-    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
-    pub device: ComputeDevice,
     /// Output: .fasta, .csv, .tsv, .parquet or .smi.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
@@ -55,16 +47,34 @@ pub struct SampleArgs {
 /// Slots of one unconditional sequence: `length` free positions (never the pad token), then
 /// pads up to the model's length for padded models.
 pub fn unconditional_slots(spec: &RunSpec, pad: Option<TokenId>, length: usize) -> Vec<Slot> {
-    match (spec.layout, pad) {
+    let slots = match (spec.layout, pad) {
         (LayoutKind::Padded, Some(pad)) => {
             let pad = usize::from(pad);
             let real: Vec<usize> = (0..spec.num_symbols).filter(|&t| t != pad).collect();
-            let mut slots = vec![Slot::OneOf(real); length];
-            slots.resize(spec.seq_len, Slot::Fixed(pad));
-            slots
+            vec![Slot::OneOf(real); length]
         }
         _ => vec![Slot::Free; length],
+    };
+    pad_to_model(spec, pad, slots)
+}
+
+/// Fixes pad tokens after a sequence's slots, up to the model's length, for padded models.
+pub fn pad_to_model(spec: &RunSpec, pad: Option<TokenId>, mut slots: Vec<Slot>) -> Vec<Slot> {
+    if let (LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
+        slots.resize(spec.seq_len, Slot::Fixed(usize::from(pad)));
     }
+    slots
+}
+
+/// A sampled sequence as text, pad tokens stripped, with its length in tokens.
+pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<usize>) -> (String, usize) {
+    let pad = trained.alphabet.pad_id();
+    let ids: Vec<TokenId> = tokens
+        .into_iter()
+        .map(|t| t as TokenId)
+        .filter(|&t| Some(t) != pad)
+        .collect();
+    (trained.alphabet.decode(&ids), ids.len())
 }
 
 /// Draws a length from the training length distribution stored with the run.
@@ -101,17 +111,13 @@ pub fn run(args: SampleArgs) -> Result<()> {
     if args.num == 0 || args.batch_size == 0 {
         bail!("-n and --batch-size must be at least 1");
     }
-    let trained = TrainedModel::load(
-        &RunDir::new(&args.model),
-        args.device.device()?,
-        args.weights,
-    )?;
+    let trained = args.model.load()?;
     let spec = &trained.spec;
     if let Some(length) = args.length {
         if length == 0 || length > spec.seq_len {
             bail!(
                 "--length {length}: the model at {} was trained on {} positions; choose 1..={}",
-                args.model.display(),
+                args.model.model.display(),
                 spec.seq_len,
                 spec.seq_len
             );
@@ -120,7 +126,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let lengths = sample_lengths(spec, args.length, args.num, &mut rng);
     let settings = Generation {
-        model_name: args.model.display().to_string(),
+        model_name: args.model.model.display().to_string(),
         steps: args.steps,
         sampler: args.sampler,
         batch_size: args.batch_size,
@@ -136,7 +142,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
         args.out.display(),
         args.sampler,
         args.steps,
-        args.weights,
+        args.model.weights,
         trained.step,
         nfe_total as f64 / records.len() as f64,
         calls,
@@ -190,15 +196,11 @@ pub fn generate(
         calls += out.network_calls;
         for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
             nfe_total += nfe;
-            let ids: Vec<TokenId> = tokens
-                .into_iter()
-                .map(|t| t as TokenId)
-                .filter(|&t| Some(t) != pad)
-                .collect();
+            let (sequence, length) = decode_sampled(trained, tokens);
             let index = records.len() + 1;
             records.push(OutputRecord {
                 id: format!("sample_{index}"),
-                sequence: trained.alphabet.decode(&ids),
+                sequence,
                 metadata: vec![
                     ("model".into(), settings.model_name.clone()),
                     ("model_step".into(), trained.step.to_string()),
@@ -206,7 +208,7 @@ pub fn generate(
                     ("steps".into(), settings.steps.to_string()),
                     ("seed".into(), settings.seed.to_string()),
                     ("nfe".into(), nfe.to_string()),
-                    ("length".into(), ids.len().to_string()),
+                    ("length".into(), length.to_string()),
                 ],
             });
         }

@@ -11,17 +11,16 @@ use seddbio::{
     data::{encode_records, UnknownPolicy},
     diffusion::ElboEstimate,
     io::{read_sequences, write_atomically, ReadOptions},
-    model::{pooled_bits_per_token, sequence_elbos, ComputeDevice},
-    train::{stratified_times, RunDir, TrainedModel, Weights},
+    model::{pooled_bits_per_token, sequence_elbos},
+    train::{stratified_times, TrainedModel},
 };
 
-use super::{data::print_stdout, parse_with};
+use super::{data::print_stdout, parse_with, ModelArgs};
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// Run directory of a trained model.
-    #[arg(long)]
-    pub model: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// Sequences to score (FASTA, CSV, TSV or SMILES; gzip allowed).
     pub file: PathBuf,
     /// Output CSV: id, length, ELBO bound (nats), bits/token, standard error.
@@ -42,12 +41,6 @@ pub struct ScoreArgs {
     /// Seed of the times and noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// ema (default) or raw trained weights.
-    #[arg(long, default_value = "ema", value_parser = parse_with::<Weights>)]
-    pub weights: Weights,
-    /// cpu, or cuda (builds with --features cuda).
-    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
-    pub device: ComputeDevice,
 }
 
 pub fn run(args: ScoreArgs) -> Result<()> {
@@ -60,11 +53,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             args.on_unknown
         );
     }
-    let trained = TrainedModel::load(
-        &RunDir::new(&args.model),
-        args.device.device()?,
-        args.weights,
-    )?;
+    let trained = args.model.load()?;
     let spec = &trained.spec;
     let read = ReadOptions {
         column: args.column.clone(),
@@ -82,7 +71,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
                 record.id,
                 t.len(),
                 spec.seq_len,
-                args.model.display()
+                args.model.model.display()
             );
         }
     }
