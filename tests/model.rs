@@ -119,17 +119,25 @@ fn tensor_loss_equals_the_scalar_reference_on_the_reference_vectors() {
 }
 
 /// Sequences of period 2 ("ACAC..." or "GTGT...", chosen per sequence): one unmasked token
-/// tells the model every masked one, so 200 steps must cut the loss sharply (its floor,
+/// tells the model every masked one, so training must cut the loss sharply (its floor,
 /// ln 2 per sequence, is 0.06 nats per token against 1.39 at the start).
+///
+/// Learning goes in two stages: the loss first sits near ln 2 = 0.69 per token (the model knows
+/// each position's two candidates but not which pair the sequence uses) until attention learns
+/// to copy from unmasked tokens. Measured over seeds 0..6 at lr 3e-3, 200 steps ended between
+/// 0.25 and 0.67 (too close to the bound to be a reliable test) and 600 steps between 0.14 and
+/// 0.36, so the test trains 600 steps. Burn's initialisation is seeded so a failure reproduces.
 #[test]
 fn a_short_training_run_learns_and_the_model_sees_both_directions() {
     let device = Device::default().autodiff();
+    device.seed(0);
     let config = ScoreModelConfig::new(4, true)
         .with_d_model(32)
         .with_num_blocks(2)
         .with_num_heads(4)
         .with_cond_dim(16)
         .with_dropout(0.0);
+    let (steps, learning_rate) = (600, 3e-3);
     let mut model = config.init(&device);
     let mut optimizer = AdamWConfig::new().init();
     let graph = Graph::absorbing(4);
@@ -155,7 +163,7 @@ fn a_short_training_run_learns_and_the_model_sees_both_directions() {
         (x0, x_t, sigma_bar, sigma)
     };
     let mut losses = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..steps {
         let (x0, x_t, sigma_bar, sigma) = draw(&mut rng);
         let scores = model.forward(tokens(&x_t, batch, length, &device), &sigma_bar);
         let per_position = score_entropy(
@@ -171,10 +179,10 @@ fn a_short_training_run_learns_and_the_model_sees_both_directions() {
         let loss = (per_position.sum_dim(1) * weight).mean();
         losses.push(loss.clone().into_scalar::<f32>() / length as f32);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(1e-2, model, grads);
+        model = optimizer.step(learning_rate, model, grads);
     }
     let first: f32 = losses[..10].iter().sum::<f32>() / 10.0;
-    let last: f32 = losses[190..].iter().sum::<f32>() / 10.0;
+    let last: f32 = losses[steps - 10..].iter().sum::<f32>() / 10.0;
     assert!(
         last < 0.5 * first,
         "loss per token {first} -> {last}: {losses:?}"
