@@ -110,8 +110,8 @@ pub fn time_grid(steps: usize) -> Vec<f64> {
 /// Draws one sequence per entry of `slots` (a slot per position; every entry as long).
 ///
 /// Euler and analytic make `steps` calls plus the final denoising call; first-hitting makes one
-/// call per step in which some position of the batch unmasks, plus one at the end if a
-/// position is still masked.
+/// call per step in which some position of the batch unmasks (plus one at the end if a
+/// position is still masked), and each call carries only the sequences with a position due.
 ///
 /// ```
 /// use rand::SeedableRng;
@@ -215,22 +215,29 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
             if due.is_empty() {
                 continue;
             }
-            let scores = score.log_scores(&x, batch, schedule.sigma_bar(t));
+            // Only the sequences with a position due go through the network, so the work
+            // (not just the per-sequence NFE) shrinks with the number of unmasking events.
+            let mut rows: Vec<usize> = due.iter().map(|&i| i / len).collect();
+            rows.dedup();
+            let sub: Vec<usize> = rows
+                .iter()
+                .flat_map(|&r| x[r * len..(r + 1) * len].iter().copied())
+                .collect();
+            let scores = score.log_scores(&sub, rows.len(), schedule.sigma_bar(t));
             calls += 1;
-            let mut touched = vec![false; batch];
+            for &r in &rows {
+                nfe[r] += 1;
+            }
             for i in due {
                 let slot = flat[i];
-                let row = row_of(&scores, i);
+                let sub_row = rows.partition_point(|&r| r < i / len);
+                let row = row_of(&scores, sub_row * len + i % len);
                 // The normalised exp(s_v) over real tokens is p_0(v | unmasked context).
                 let mut weights: Vec<f64> = row[..n].iter().map(|s| s.exp()).collect();
                 restrict(&mut weights, slot, n);
                 x[i] = sample_categorical(&weights, rng)
                     .unwrap_or_else(|| best_allowed(&row, slot, n));
                 event_step[i] = usize::MAX;
-                touched[i / len] = true;
-            }
-            for (count, t) in nfe.iter_mut().zip(touched) {
-                *count += usize::from(t);
             }
         }
     } else {
@@ -278,4 +285,54 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
         network_calls: calls,
         nfe,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    /// First-hitting sends a sequence through the network only when one of its positions
+    /// unmasks, so the rows of all calls add up to the summed NFE rather than batch x calls.
+    #[test]
+    fn first_hitting_calls_carry_only_sequences_with_a_position_due() {
+        let graph = Graph::absorbing(4);
+        let (batch, len) = (6, 5);
+        let slots = vec![vec![Slot::Free; len]; batch];
+        let mut rows_seen = 0;
+        let score = |x: &[usize], rows: usize, sigma_bar: f64| -> Vec<f32> {
+            assert_eq!(x.len(), rows * len);
+            assert!(rows >= 1 && rows <= batch);
+            rows_seen += rows;
+            let s = ((0.25f64).ln() - sigma_bar.exp_m1().ln()) as f32;
+            x.iter().flat_map(|_| [s, s, s, s, 0.0]).collect()
+        };
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
+        let out = sample(
+            &graph,
+            &NoiseSchedule::log_linear(),
+            &slots,
+            1024,
+            SamplerKind::FirstHitting,
+            &mut rng,
+            score,
+        )
+        .unwrap();
+        let nfe: usize = out.nfe.iter().sum();
+        assert_eq!(rows_seen, nfe);
+        // With 1024 steps the 5 positions of a sequence almost surely unmask at distinct
+        // steps, so each sequence needs about 5 calls, far fewer than the batch's calls.
+        assert!(
+            out.nfe.iter().all(|&n| (1..=len).contains(&n)),
+            "{:?}",
+            out.nfe
+        );
+        assert!(
+            nfe < batch * out.network_calls,
+            "{nfe} vs {}",
+            out.network_calls
+        );
+        assert!(out.sequences.iter().flatten().all(|&t| t < 4));
+    }
 }
