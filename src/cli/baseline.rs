@@ -48,12 +48,16 @@ pub fn run(command: BaselineCommand) -> Result<()> {
     }
 }
 
-/// Total nats and token count of a dataset's examples under the chain.
+/// Total nats of a dataset's examples under the chain, and their real (not pad) tokens.
+///
+/// Pads are scored (the first one says where the sequence ends) but not counted, the
+/// convention of the diffusion model's ELBO, so the two bits/token figures compare directly.
 fn nats_and_tokens(chain: &MarkovChain, data: &TokenDataset) -> (f64, usize) {
     let nats: f64 = (0..data.len())
         .map(|i| -chain.log_prob(&data.example(i)))
         .sum();
-    (nats, data.len() * data.seq_len())
+    let real: usize = data.examples().iter().map(|e| e.len as usize).sum();
+    (nats, real)
 }
 
 fn markov(args: MarkovArgs) -> Result<()> {
@@ -82,14 +86,19 @@ fn markov(args: MarkovArgs) -> Result<()> {
         bits(nats_and_tokens(&chain, train))
     ));
     match &prepared.valid {
-        Some(valid) => report.push_str(&format!(
-            "held-out           {:.4} bits/token over {} examples x {} tokens (uniform guessing: {:.4})\n",
-            bits(nats_and_tokens(&chain, valid)),
-            valid.len(),
-            valid.seq_len(),
-            (alphabet.len() as f64).log2()
-        )),
-        None => report.push_str("held-out           none (give --valid FILE or --valid-fraction)\n"),
+        Some(valid) => {
+            let (nats, tokens) = nats_and_tokens(&chain, valid);
+            report.push_str(&format!(
+                "held-out           {:.4} bits/token over {} examples, {} real tokens (uniform guessing: {:.4})\n",
+                bits((nats, tokens)),
+                valid.len(),
+                tokens,
+                (alphabet.len() as f64).log2()
+            ));
+        }
+        None => {
+            report.push_str("held-out           none (give --valid FILE or --valid-fraction)\n")
+        }
     }
 
     if let (Some(out), true) = (&args.out, args.num > 0) {
