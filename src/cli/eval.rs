@@ -599,7 +599,7 @@ fn chemistry_report(
     let metrics = molecule_metrics(&generated_smiles, train_smiles.as_deref(), &*checker);
     let _ = writeln!(
         table,
-        "\nmolecules, checked by {}:\n{:<44}{:>12}{:>12}",
+        "\nmolecules, checked by {}:\n{:<40}{:>12}{:>16}",
         checker.describe(),
         "",
         "generated",
@@ -616,10 +616,10 @@ fn chemistry_report(
     ];
     for ((name, charrnn), value) in MOSES_CHARRNN.iter().zip(ours) {
         if value.is_nan() {
-            let _ = writeln!(table, "{name:<44}{:>12}{charrnn:>12.3}", "(--train)");
+            let _ = writeln!(table, "{name:<40}{:>12}{charrnn:>16.3}", "(--train)");
             continue;
         }
-        let _ = writeln!(table, "{name:<44}{value:>12.4}{charrnn:>12.3}");
+        let _ = writeln!(table, "{name:<40}{value:>12.4}{charrnn:>16.3}");
         let key = if checker.is_chemistry() {
             format!("molecule_{name}")
         } else {
@@ -688,13 +688,13 @@ fn model_report(
     let ((r, r_se), r_n) = bits[1];
     let _ = writeln!(
         table,
-        "\nmodel {} (step {}), ELBO bound, {} times/sequence:\n{:<44}{:>12}{:>12}\n{:<44}{:>12}{:>12}",
+        "\nmodel {} (step {}), ELBO bound, {} times/sequence:\n{:<32}{:>18}{:>18}\n{:<32}{:>18}{:>18}",
         model.display(),
         trained.step,
         args.num_t,
         "",
-        format!("generated/{g_n}"),
-        format!("reference/{r_n}"),
+        format!("generated ({g_n})"),
+        format!("reference ({r_n})"),
         "bits/token",
         format!("{g:.4}±{g_se:.4}"),
         format!("{r:.4}±{r_se:.4}")
