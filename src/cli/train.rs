@@ -376,6 +376,7 @@ fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<(
         canonical: false,
         motifs: None,
         motif_threshold: 0.85,
+        motif_p_value: None,
         motif_profile: None,
         model: Some(args.out.clone()),
         num_t: 16,

@@ -9,7 +9,7 @@ mod similarity;
 
 pub use self::{
     kmer::{js_divergence, pearson, KmerSpectrum, SpectrumComparison},
-    motif::{read_motifs, Motif, MotifHit, PwmScanner, PSEUDOCOUNT},
+    motif::{read_motifs, Motif, MotifHit, PwmScanner, PSEUDOCOUNT, PVALUE_RESOLUTION},
     plot::{curves_svg, histogram_svg, lines_svg, scatter_log_svg},
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},
 };

@@ -214,6 +214,9 @@ fn parse_meme(text: &str) -> ParseResult<Vec<Motif>> {
     Ok(motifs)
 }
 
+/// Bits per step of the score grid [`PwmScanner::relative_threshold_for_p_value`] works on.
+pub const PVALUE_RESOLUTION: f64 = 0.01;
+
 /// A log-odds scoring matrix for one motif over an alphabet's token ids, both strands.
 #[derive(Debug, Clone)]
 pub struct PwmScanner {
@@ -320,6 +323,91 @@ impl PwmScanner {
         self.forward.len()
     }
 
+    /// The relative score at or above which a random site has probability at most `p_value`
+    /// (one strand, i.i.d. uniform bases: the scoring background), the threshold FIMO-style
+    /// p-values stand for.
+    ///
+    /// The distribution of the site score is computed exactly by convolving the columns,
+    /// with each column score rounded to [`PVALUE_RESOLUTION`] bits, so the threshold is
+    /// exact up to that rounding.
+    ///
+    /// ```
+    /// use seddbio::{alphabet::Alphabet, eval::{Motif, PwmScanner}};
+    ///
+    /// let dna = Alphabet::builtin("dna").unwrap();
+    /// let ta = Motif { id: "t".into(), name: "t".into(), counts: vec![[0.0, 0.0, 0.0, 10.0], [10.0, 0.0, 0.0, 0.0]] };
+    /// let scanner = PwmScanner::new(&ta, &dna).unwrap();
+    /// // Only TA, 1 site in 16, reaches p <= 1/16: the threshold is the top score.
+    /// assert!((scanner.relative_threshold_for_p_value(1.0 / 16.0) - 1.0).abs() < 2e-3);
+    /// // p = 1 admits every site, the weakest ones (relative score 0) included.
+    /// let all = scanner.relative_threshold_for_p_value(1.0);
+    /// assert_eq!(scanner.scan(&[1, 1], all).len(), 2); // CC: relative score 0 on both strands
+    /// ```
+    pub fn relative_threshold_for_p_value(&self, p_value: f64) -> f64 {
+        let columns: Vec<Vec<i64>> = self
+            .forward
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .filter(|v| v.is_finite())
+                    .map(|v| (v / PVALUE_RESOLUTION).round() as i64)
+                    .collect()
+            })
+            .collect();
+        let low: i64 = columns
+            .iter()
+            .map(|c| c.iter().min().copied().unwrap_or(0))
+            .sum();
+        let high: i64 = columns
+            .iter()
+            .map(|c| c.iter().max().copied().unwrap_or(0))
+            .sum();
+        // probability[k] = P(rounded score = low + k).
+        let mut probability = vec![0.0f64; (high - low + 1) as usize];
+        probability[0] = 1.0;
+        let mut span = 0usize;
+        for column in &columns {
+            let column_low = column.iter().min().copied().unwrap_or(0);
+            let column_span = (column.iter().max().copied().unwrap_or(0) - column_low) as usize;
+            let mut next = vec![0.0f64; span + column_span + 1];
+            for (k, &p) in probability.iter().take(span + 1).enumerate() {
+                if p == 0.0 {
+                    continue;
+                }
+                for &v in column {
+                    next[k + (v - column_low) as usize] += p / column.len() as f64;
+                }
+            }
+            span += column_span;
+            probability[..next.len()].copy_from_slice(&next);
+        }
+        // The lowest score a site can have whose upper tail is still <= p_value (the weakest
+        // admitted site, not an empty grid cell below it).
+        let mut tail = 0.0;
+        let mut threshold = high + 1;
+        for k in (0..=span).rev() {
+            tail += probability[k];
+            if tail > p_value * (1.0 + 1e-12) {
+                break;
+            }
+            if probability[k] > 0.0 {
+                threshold = low + k as i64;
+            }
+        }
+        if threshold > high {
+            return f64::INFINITY;
+        }
+        if threshold == low {
+            // Every site, the weakest included (whatever the rounding did to the bottom cell).
+            return -1e-9;
+        }
+        // Back to bits: the boundary between the grid cells below and at the threshold. A
+        // site's rounded sum can be off by up to width x resolution / 2, so sites that close
+        // to the threshold may fall on either side.
+        let bits = (threshold as f64 - 0.5) * PVALUE_RESOLUTION;
+        ((bits - self.min) / (self.max - self.min)).max(0.0)
+    }
+
     /// Every site with a relative score of at least `threshold`, both strands, by start.
     pub fn scan(&self, sequence: &[TokenId], threshold: f64) -> Vec<MotifHit> {
         let w = self.width();
@@ -424,5 +512,61 @@ mod tests {
             err.contains("line 1: motif M1: expected four rows"),
             "{err}"
         );
+    }
+
+    /// Against brute force: every site of a width-4 motif enumerated (256 sites), its exact
+    /// upper-tail probability compared with the p-value threshold.
+    #[test]
+    fn p_value_thresholds_match_an_enumeration_of_all_sites() {
+        let dna = Alphabet::builtin("dna").unwrap();
+        let motif = Motif {
+            id: "m".into(),
+            name: "m".into(),
+            counts: vec![
+                [7.0, 1.0, 1.0, 1.0],
+                [1.0, 2.0, 6.0, 1.0],
+                [3.0, 3.0, 1.0, 3.0],
+                [0.0, 1.0, 1.0, 8.0],
+            ],
+        };
+        let scanner = PwmScanner::new(&motif, &dna).unwrap();
+        let relative = |site: &[TokenId]| -> f64 {
+            let score: f64 = scanner
+                .forward
+                .iter()
+                .zip(site)
+                .map(|(row, &t)| row[t as usize])
+                .sum();
+            (score - scanner.min) / (scanner.max - scanner.min)
+        };
+        let sites: Vec<[TokenId; 4]> = (0..256u32)
+            .map(|i| std::array::from_fn(|j| ((i >> (2 * j)) & 3) as TokenId))
+            .collect();
+        let scores: Vec<f64> = sites.iter().map(|s| relative(s)).collect();
+        let tail = |x: f64| scores.iter().filter(|&&y| y >= x - 1e-12).count() as f64 / 256.0;
+        for p in [1.0 / 256.0, 3.0 / 256.0, 0.01, 0.05, 0.2, 0.5] {
+            let threshold = scanner.relative_threshold_for_p_value(p);
+            let slack = 4.0 * PVALUE_RESOLUTION / (scanner.max - scanner.min);
+            for &score in &scores {
+                // Admitted sites have a tail <= p, rejected ones a tail > p, except within the
+                // rounding slack of the score grid around the threshold.
+                if (score - threshold).abs() <= slack {
+                    continue;
+                }
+                if score >= threshold {
+                    assert!(
+                        tail(score) <= p + 1e-12,
+                        "p {p}: admitted {score} tail {}",
+                        tail(score)
+                    );
+                } else {
+                    assert!(
+                        tail(score) > p,
+                        "p {p}: rejected {score} tail {}",
+                        tail(score)
+                    );
+                }
+            }
+        }
     }
 }
