@@ -8,7 +8,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use common::{fails, ok};
+use common::{fails, ok, summary_values};
 
 fn write(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> String {
     let path = dir.path().join(name);
@@ -519,14 +519,7 @@ fn eval_reports_divergences_beside_the_floor_with_csv_and_plots() {
         assert!(report.join(file).is_file(), "{file} missing");
     }
     let summary = std::fs::read_to_string(report.join("summary.csv")).unwrap();
-    let js1: Vec<f64> = summary
-        .lines()
-        .find(|l| l.starts_with("kmer_1_js_bits,"))
-        .unwrap()
-        .split(',')
-        .skip(1)
-        .map(|v| v.parse().unwrap())
-        .collect();
+    let js1 = summary_values(&summary, "kmer_1_js_bits");
     assert!(js1[0] >= 0.0 && js1[0] < 0.01 && js1[1] >= 0.0, "{summary}");
     // Canonical 4-mers: 136 classes at most.
     let kmers = std::fs::read_to_string(report.join("kmer.csv")).unwrap();

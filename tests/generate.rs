@@ -4,7 +4,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails, ok};
+use common::{fails, ok, summary_values};
 
 const DNA: &str = "datasets/dna/tiny_ecoli_64x300.fa";
 const MOTIFS: &str = "datasets/motifs/tiny_JASPAR2024_12motifs.jaspar";
@@ -49,14 +49,7 @@ fn dna_model_samples_infills_and_scores() {
     let run_dir = Path::new(run);
     assert_eq!(fasta_sequences(&run_dir.join("samples.fasta")).len(), 12);
     let summary = std::fs::read_to_string(run_dir.join("report/summary.csv")).unwrap();
-    let model_bits: Vec<f64> = summary
-        .lines()
-        .find(|l| l.starts_with("model_elbo_bits_per_token,"))
-        .unwrap()
-        .split(',')
-        .skip(1)
-        .map(|v| v.parse().unwrap())
-        .collect();
+    let model_bits = summary_values(&summary, "model_elbo_bits_per_token");
     // A 20-step model is near uniform guessing (2 bits/base) on both sets, and a bound on
     // -log p can never be below 0.
     assert!(

@@ -344,43 +344,38 @@ impl PwmScanner {
     /// assert_eq!(scanner.scan(&[1, 1], all).len(), 2); // CC: relative score 0 on both strands
     /// ```
     pub fn relative_threshold_for_p_value(&self, p_value: f64) -> f64 {
-        let columns: Vec<Vec<i64>> = self
+        // Each column as its lowest grid score and every letter's offset above it.
+        let columns: Vec<(i64, Vec<usize>)> = self
             .forward
             .iter()
             .map(|row| {
-                row.iter()
+                let grid: Vec<i64> = row
+                    .iter()
                     .filter(|v| v.is_finite())
                     .map(|v| (v / PVALUE_RESOLUTION).round() as i64)
-                    .collect()
+                    .collect();
+                let lowest = grid.iter().min().copied().unwrap_or(0);
+                (
+                    lowest,
+                    grid.iter().map(|&g| (g - lowest) as usize).collect(),
+                )
             })
             .collect();
-        let low: i64 = columns
-            .iter()
-            .map(|c| c.iter().min().copied().unwrap_or(0))
-            .sum();
-        let high: i64 = columns
-            .iter()
-            .map(|c| c.iter().max().copied().unwrap_or(0))
-            .sum();
-        // probability[k] = P(rounded score = low + k).
-        let mut probability = vec![0.0f64; (high - low + 1) as usize];
-        probability[0] = 1.0;
-        let mut span = 0usize;
-        for column in &columns {
-            let column_low = column.iter().min().copied().unwrap_or(0);
-            let column_span = (column.iter().max().copied().unwrap_or(0) - column_low) as usize;
-            let mut next = vec![0.0f64; span + column_span + 1];
-            for (k, &p) in probability.iter().take(span + 1).enumerate() {
-                if p == 0.0 {
-                    continue;
-                }
-                for &v in column {
-                    next[k + (v - column_low) as usize] += p / column.len() as f64;
+        let low: i64 = columns.iter().map(|(lowest, _)| lowest).sum();
+        // probability[k] = P(rounded score = low + k), one column convolved in at a time.
+        let mut probability = vec![1.0f64];
+        for (_, offsets) in &columns {
+            let widest = offsets.iter().max().copied().unwrap_or(0);
+            let mut next = vec![0.0f64; probability.len() + widest];
+            for (k, &p) in probability.iter().enumerate().filter(|(_, &p)| p > 0.0) {
+                for &offset in offsets {
+                    next[k + offset] += p / offsets.len() as f64;
                 }
             }
-            span += column_span;
-            probability[..next.len()].copy_from_slice(&next);
+            probability = next;
         }
+        let span = probability.len() - 1;
+        let high = low + span as i64;
         // The lowest score a site can have whose upper tail is still <= p_value (the weakest
         // admitted site, not an empty grid cell below it).
         let mut tail = 0.0;

@@ -44,3 +44,16 @@ pub fn fails(args: &[&str]) -> String {
     assert!(err.starts_with("error: "), "{err}");
     err
 }
+
+/// The values of one metric row of an `eval` report's `summary.csv` (generated, floor or
+/// reference, as that row has them).
+pub fn summary_values(summary: &str, metric: &str) -> Vec<f64> {
+    summary
+        .lines()
+        .find(|l| l.split(',').next() == Some(metric))
+        .unwrap_or_else(|| panic!("no {metric} row in: {summary}"))
+        .split(',')
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
