@@ -12,7 +12,7 @@ use burn::{
         LayerNormConfig, Linear, LinearConfig,
     },
     tensor::{
-        activation::{gelu_approximate, silu},
+        activation::{sigmoid, silu},
         module::attention,
         ops::AttentionModuleOptions,
         Bool, Device, Int, Tensor, TensorData,
@@ -111,6 +111,22 @@ pub struct DitBlock {
     num_heads: usize,
 }
 
+/// The tanh approximation of GELU (as in the SEDD reference's `nn.GELU(approximate="tanh")`),
+/// written through the identity `(1 + tanh(u)) / 2 = sigmoid(2u)`:
+/// `x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3))`.
+///
+/// Same function as burn's `gelu_approximate`, cheaper on CPU: it costs one `exp` per
+/// element and its backward none, where the `tanh` form costs a `powf`, a `tanh` (itself an
+/// `expm1`) and a second `tanh` in the backward pass. On `seddbio bench train` the tanh form
+/// took about a seventh of the step.
+fn gelu_tanh(x: Tensor<3>) -> Tensor<3> {
+    const TWO_SQRT_2_OVER_PI: f64 =
+        2.0 * core::f64::consts::FRAC_2_SQRT_PI * core::f64::consts::FRAC_1_SQRT_2;
+    let inner = (x.clone() * x.clone() * (0.044715 * TWO_SQRT_2_OVER_PI) + TWO_SQRT_2_OVER_PI)
+        * x.clone();
+    x * sigmoid(inner)
+}
+
 /// `x * (1 + scale) + shift` with per-sequence [B, 1, d] modulation.
 fn modulate(x: Tensor<3>, shift: Tensor<3>, scale: Tensor<3>) -> Tensor<3> {
     x * (scale + 1.0) + shift
@@ -159,7 +175,7 @@ impl DitBlock {
         let h = modulate(self.norm2.forward(x.clone()), shift2, scale2);
         let mlp = self
             .mlp_out
-            .forward(gelu_approximate(self.mlp_in.forward(h)));
+            .forward(gelu_tanh(self.mlp_in.forward(h)));
         x + gate2 * self.dropout.forward(mlp)
     }
 }
@@ -240,5 +256,34 @@ impl ScoreModel {
         }
         let current: Tensor<3, Bool> = x_t.one_hot::<3>(width).bool();
         out.mask_fill(current, 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::activation::gelu_approximate;
+
+    use super::*;
+
+    /// Values and gradients of [`gelu_tanh`] against burn's tanh-form `gelu_approximate`,
+    /// over [-8, 8] (both tails and the curved middle).
+    #[test]
+    fn sigmoid_form_gelu_equals_the_tanh_form() {
+        let device = Device::flex().autodiff();
+        let points: Vec<f32> = (0..=320).map(|i| -8.0 + 0.05 * i as f32).collect();
+        let input = || {
+            Tensor::<1>::from_data(TensorData::new(points.clone(), [points.len()]), &device)
+                .reshape([1, 1, points.len()])
+                .require_grad()
+        };
+        let (ours_x, burns_x) = (input(), input());
+        let ours = gelu_tanh(ours_x.clone());
+        let burns = gelu_approximate(burns_x.clone());
+        let value_gap: f32 = (ours.clone() - burns.clone()).abs().max().into_scalar();
+        let ours_grad = ours_x.grad(&ours.sum().backward()).expect("gradient");
+        let burns_grad = burns_x.grad(&burns.sum().backward()).expect("gradient");
+        let grad_gap: f32 = (ours_grad - burns_grad).abs().max().into_scalar();
+        assert!(value_gap < 2e-6, "values differ by {value_gap}");
+        assert!(grad_gap < 1e-5, "gradients differ by {grad_gap}");
     }
 }
