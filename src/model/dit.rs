@@ -146,9 +146,12 @@ fn rotary(x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
 ///
 /// Inference uses burn's fused CPU kernel. Under autodiff burn would fall back to a
 /// decomposition built for masked attention (a scale pass over the [B, H, L, L] scores, two
-/// clamps and a differentiated max), whose backward costs several more passes over the scores;
-/// here the scale goes on `q` ([B, H, L, hd], a quarter of the size at L = 4 hd) and the softmax
-/// shifts by a detached max, which changes no gradient because softmax is shift-invariant.
+/// clamps, a differentiated max, and an `exp` evaluated element by element on one thread).
+/// Training instead scales `q` ([B, H, L, hd], a quarter of the scores' size at L = 4 hd) and
+/// takes the softmax value `P` from burn's fused, multi-threaded kernel on the detached scores.
+/// The gradient comes from `P * (1 + D - sum_j P_j D_j)` with `D = s - detach(s)`: `D` is
+/// exactly 0, so the value is exactly `P`, and its Jacobian in `s` is `diag(P) - P P^T`, the
+/// softmax's. (`seddbio bench train --config tiny --seq-len 300`: 10,800 -> 12,100 tokens/s.)
 fn bidirectional_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
     if !q.is_autodiff() {
         return attention(
@@ -161,7 +164,11 @@ fn bidirectional_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4
         );
     }
     let scale = (q.dims()[3] as f64).powf(-0.5);
-    softmax((q * scale).matmul(k.swap_dims(2, 3)), 3).matmul(v)
+    let scores = (q * scale).matmul(k.swap_dims(2, 3));
+    let p = softmax(scores.clone().inner(), 3).autodiff();
+    let d = scores.clone() - scores.detach();
+    let mean_d = (p.clone() * d.clone()).sum_dim(3);
+    (p * (d - mean_d + 1.0)).matmul(v)
 }
 
 impl DitBlock {
