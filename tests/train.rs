@@ -75,6 +75,9 @@ fn n_steps_and_a_resume_to_2n_equal_2n_steps() {
     ] {
         assert!(halves.join(file).exists(), "{file} missing");
     }
+    // The resolved configuration, graph-dependent defaults included.
+    let spec = std::fs::read_to_string(halves.join("run.toml")).unwrap();
+    assert!(spec.contains("valid_times = 1"), "{spec}");
     let metrics = std::fs::read_to_string(halves.join("metrics.csv")).unwrap();
     assert_eq!(
         metrics.lines().count(),

@@ -405,6 +405,8 @@ fn new_spec(args: &TrainArgs, data: &PreparedData) -> Result<RunSpec> {
         bail!("{}: no training examples", args.file.display());
     }
     let graph = args.graph.unwrap_or(GraphKind::Absorb);
+    // The run directory records the resolved value, not the graph-dependent default.
+    config.training.valid_times = Some(config.training.valid_times_for(graph));
     let noise = args
         .noise
         .map(ScheduleKind::schedule)

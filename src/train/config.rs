@@ -82,9 +82,33 @@ pub struct TrainingOptions {
     /// Validation sequences in each ELBO estimate (the first ones of the validation set, so
     /// successive estimates are comparable).
     pub valid_sequences: usize,
+    /// Times per validation sequence in each ELBO estimate, stratified within the sequence.
+    /// Unset: 1 for the absorbing graph (times then stratified across the sequences; its
+    /// integrand is smooth enough) and 8 for the uniform graph, whose one-time estimate has a
+    /// standard error near 0.15 bits/token on 256 EPDnew promoters against 0.02 with 8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_times: Option<usize>,
 }
 
 impl TrainingOptions {
+    /// Times per validation sequence for `graph` (see [`TrainingOptions::valid_times`]).
+    ///
+    /// ```
+    /// use seddbio::{diffusion::GraphKind, train::TrainConfig};
+    ///
+    /// let mut tiny = TrainConfig::resolve("tiny").unwrap().training;
+    /// assert_eq!(tiny.valid_times_for(GraphKind::Absorb), 1);
+    /// assert_eq!(tiny.valid_times_for(GraphKind::Uniform), 8);
+    /// tiny.valid_times = Some(4);
+    /// assert_eq!(tiny.valid_times_for(GraphKind::Uniform), 4);
+    /// ```
+    pub fn valid_times_for(&self, graph: GraphKind) -> usize {
+        self.valid_times.unwrap_or(match graph {
+            GraphKind::Absorb => 1,
+            GraphKind::Uniform => 8,
+        })
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |why: &str| Err(Error::Options(format!("[training]: {why}")));
         if self.steps == 0 || self.batch_size == 0 {
@@ -101,6 +125,9 @@ impl TrainingOptions {
         }
         if self.eval_every == 0 || self.checkpoint_every == 0 || self.valid_sequences == 0 {
             return bad("eval_every, checkpoint_every and valid_sequences must be at least 1");
+        }
+        if self.valid_times == Some(0) {
+            return bad("valid_times must be at least 1");
         }
         Ok(())
     }
@@ -203,5 +230,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("learning_rate"), "{error}");
+    }
+
+    #[test]
+    fn valid_times_is_optional_positive_and_round_trips() {
+        let tiny = include_str!("../../configs/tiny.toml");
+        // Run directories written before the field existed still parse.
+        assert_eq!(
+            TrainConfig::parse(tiny, "tiny")
+                .unwrap()
+                .training
+                .valid_times,
+            None
+        );
+        let with = tiny.replace(
+            "valid_sequences = 256",
+            "valid_sequences = 256\nvalid_times = 4",
+        );
+        let config = TrainConfig::parse(&with, "four.toml").unwrap();
+        assert_eq!(config.training.valid_times_for(GraphKind::Absorb), 4);
+        let written = toml::to_string(&config).unwrap();
+        assert_eq!(TrainConfig::parse(&written, "again").unwrap(), config);
+        let zero = tiny.replace(
+            "valid_sequences = 256",
+            "valid_sequences = 256\nvalid_times = 0",
+        );
+        let error = TrainConfig::parse(&zero, "zero.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("valid_times"), "{error}");
     }
 }

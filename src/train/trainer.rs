@@ -181,14 +181,23 @@ impl Trainer {
     }
 
     /// ELBO bound of the validation set under the EMA weights, bits per real token and its
-    /// standard error. Times are stratified across the sequences and, like the noise, the same
-    /// at every call, so successive values differ only by what the model learned.
+    /// standard error. With one time per sequence the times are stratified across the
+    /// sequences, with several ([`valid_times_for`](super::TrainingOptions::valid_times_for)) within each sequence;
+    /// like the noise they are the same at every call, so successive values differ only by
+    /// what the model learned.
     pub fn validate(&self, valid: &ValidationSet, batch_size: usize) -> (f64, f64) {
         let mut rng = stream_rng(self.spec.seed, Stream::Validation, 0);
-        let times: Vec<Vec<f64>> = stratified_times(valid.sequences.len(), &mut rng)
-            .into_iter()
-            .map(|t| vec![t])
-            .collect();
+        let per_sequence = self.spec.config.training.valid_times_for(self.graph.kind);
+        let times: Vec<Vec<f64>> = if per_sequence == 1 {
+            stratified_times(valid.sequences.len(), &mut rng)
+                .into_iter()
+                .map(|t| vec![t])
+                .collect()
+        } else {
+            (0..valid.sequences.len())
+                .map(|_| stratified_times(per_sequence, &mut rng))
+                .collect()
+        };
         let estimates = sequence_elbos(
             &self.ema,
             &valid.sequences,
