@@ -56,8 +56,7 @@ fn nats_and_tokens(chain: &MarkovChain, data: &TokenDataset) -> (f64, usize) {
     let nats: f64 = (0..data.len())
         .map(|i| -chain.log_prob(&data.example(i)))
         .sum();
-    let real: usize = data.examples().iter().map(|e| e.len as usize).sum();
-    (nats, real)
+    (nats, data.num_tokens() as usize)
 }
 
 fn markov(args: MarkovArgs) -> Result<()> {
