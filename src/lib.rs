@@ -31,6 +31,8 @@ pub mod eval;
 pub mod io;
 pub mod model;
 pub mod sample;
+#[cfg(test)]
+mod test_dir;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -10,7 +10,7 @@ use std::{
 
 use common::{fails, ok, summary_values};
 
-fn write(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> String {
+fn write(dir: &common::TempDir, name: &str, content: &[u8]) -> String {
     let path = dir.path().join(name);
     std::fs::write(&path, content).unwrap();
     path.to_string_lossy().into_owned()
@@ -76,7 +76,7 @@ fn inspect_every_committed_dataset() {
 
 #[test]
 fn export_writes_what_the_model_sees() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let out = dir.path().join("windows.csv");
     let text = ok(&[
         "data",
@@ -118,7 +118,7 @@ fn export_writes_what_the_model_sees() {
 
 #[test]
 fn unknown_symbols_under_each_policy() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let fa = write(
         &dir,
         "n.fa",
@@ -161,7 +161,7 @@ fn unknown_symbols_under_each_policy() {
 
 #[test]
 fn bad_files_get_one_clear_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let empty = write(&dir, "empty.fa", b"");
     assert!(fails(&["data", "inspect", &empty, "-a", "dna"]).contains("empty.fa: no fasta records"));
 
@@ -244,7 +244,7 @@ fn bad_files_get_one_clear_line() {
 
 #[test]
 fn smiles_with_charges_salts_and_two_digit_closures() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let smi = write(
         &dir,
         "hard.smi",
@@ -378,7 +378,7 @@ fn held_out_bits(text: &str) -> f64 {
 
 #[test]
 fn markov_baseline_fits_scores_and_samples() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let out = dir.path().join("markov.fa");
     let text = ok(&[
         "baseline",
@@ -457,7 +457,7 @@ fn markov_baseline_reproduces_the_published_epdnew_figures() {
 
 #[test]
 fn eval_reports_divergences_beside_the_floor_with_csv_and_plots() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let samples = dir.path().join("markov.fa");
     let report = dir.path().join("report");
     ok(&[

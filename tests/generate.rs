@@ -22,7 +22,7 @@ fn fasta_sequences(path: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn dna_model_samples_infills_and_scores() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let run = dir.path().join("run");
     let run = run.to_str().unwrap();
     let trained = ok(&[

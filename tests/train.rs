@@ -43,7 +43,7 @@ fn weights(run: &Path) -> (u64, Vec<f32>, Vec<f32>) {
 
 #[test]
 fn n_steps_and_a_resume_to_2n_equal_2n_steps() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let (whole, halves) = (dir.path().join("whole"), dir.path().join("halves"));
     let printed = train(&whole, &["--steps", "6"]);
     assert!(
@@ -88,7 +88,7 @@ fn n_steps_and_a_resume_to_2n_equal_2n_steps() {
 
 #[test]
 fn resuming_refuses_what_does_not_fit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let run = dir.path().join("run");
     train(&run, &["--steps", "2"]);
     let out = run.to_str().unwrap();
@@ -148,7 +148,7 @@ fn resuming_refuses_what_does_not_fit() {
 
 #[test]
 fn ctrl_c_writes_a_checkpoint_that_resumes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let run = dir.path().join("run");
     let out = run.to_str().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_seddbio"))

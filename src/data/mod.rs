@@ -3,8 +3,7 @@
 //! ```
 //! use seddbio::{alphabet::Alphabet, data::{prepare, PrepareOptions}};
 //!
-//! let dir = tempfile::tempdir().unwrap();
-//! let path = dir.path().join("promoters.fa");
+//! let path = std::env::temp_dir().join(format!("seddbio-doc-{}-promoters.fa", std::process::id()));
 //! let fasta: String = (0..20).map(|i| format!(">p{i}\nACGTTGCAACGT\n")).collect();
 //! std::fs::write(&path, fasta).unwrap();
 //!
@@ -12,6 +11,7 @@
 //! let prepared = prepare(&path, Alphabet::builtin("dna").unwrap(), &options, None).unwrap();
 //! assert_eq!(prepared.train.len() + prepared.valid.as_ref().unwrap().len(), 40);
 //! println!("{}", prepared.summary);
+//! # std::fs::remove_file(&path).unwrap();
 //! ```
 
 mod encode;

@@ -451,7 +451,7 @@ mod tests {
 
     #[test]
     fn jaspar_and_meme_parse_to_the_same_counts() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let jaspar = dir.path().join("m.jaspar");
         std::fs::write(&jaspar, JASPAR).unwrap();
         let meme = dir.path().join("m.meme");
@@ -493,7 +493,7 @@ mod tests {
 
     #[test]
     fn malformed_motif_files_name_the_line() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let path = dir.path().join("bad.jaspar");
         std::fs::write(&path, ">M1 x\nA [ 1 2 ]\nC [ 1 x ]\n").unwrap();
         let err = read_motifs(&path).unwrap_err().to_string();

@@ -15,10 +15,10 @@ use crate::error::{Error, Result};
 /// ```
 /// use std::io::Write;
 ///
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("out.txt");
+/// let path = std::env::temp_dir().join(format!("seddbio-doc-{}-out.txt", std::process::id()));
 /// seddbio::io::write_atomically(&path, |w| Ok(w.write_all(b"ACGT\n")?)).unwrap();
 /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "ACGT\n");
+/// # std::fs::remove_file(&path).unwrap();
 /// ```
 pub fn write_atomically<F>(path: &Path, write: F) -> Result<()>
 where
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn a_failed_write_leaves_the_old_file_and_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let path = dir.path().join("keep.txt");
         fs::write(&path, "old").unwrap();
         let err = write_atomically(&path, |w| {

@@ -73,13 +73,13 @@ impl SequenceFile {
 /// ```
 /// use seddbio::io::{read_sequences, ReadOptions};
 ///
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("x.fa");
+/// let path = std::env::temp_dir().join(format!("seddbio-doc-{}-x.fa", std::process::id()));
 /// std::fs::write(&path, ">a first\nACGT\nAC\r\n>b\n>c\nGG\n").unwrap();
 /// let file = read_sequences(&path, &ReadOptions::default(), None).unwrap();
 /// assert_eq!(file.records.len(), 2);
 /// assert_eq!(file.records[0].sequence, b"ACGTAC");
 /// assert_eq!(file.empty[0].id, "b");
+/// # std::fs::remove_file(&path).unwrap();
 /// ```
 pub fn read_sequences(
     path: &Path,
@@ -341,7 +341,7 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn write(dir: &tempfile::TempDir, name: &str, content: &[u8]) -> PathBuf {
+    fn write(dir: &crate::test_dir::TempDir, name: &str, content: &[u8]) -> PathBuf {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
         path
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn fasta_multiline_crlf_and_gzip() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let text = b">s1 desc\r\nACGT\r\nTT\r\n\r\n>s2\r\nGG\r\n";
         for path in [
             write(&dir, "a.fa", text),
@@ -375,7 +375,7 @@ mod tests {
 
     #[test]
     fn fasta_without_header_is_refused_on_line_1() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let err = read(&write(&dir, "x.fa", b"ACGT\n>s\nAC\n")).unwrap_err();
         assert!(
             err.to_string().contains("line 1 does not start with '>'"),
@@ -391,7 +391,7 @@ mod tests {
 
     #[test]
     fn truncated_gzip_names_the_last_good_record() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let mut text = Vec::new();
         for i in 0..2000 {
             text.extend_from_slice(format!(">r{i}\nACGTACGTTGCA{i}\n").as_bytes());
@@ -405,7 +405,7 @@ mod tests {
 
     #[test]
     fn binary_and_empty_files_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let err = read(&write(&dir, "b.fa", b"\x7fELF\x02\x01\x00\x00")).unwrap_err();
         assert!(err.to_string().contains("not a text file"), "{err}");
         let err = read(&write(&dir, "e.fa", b"")).unwrap_err();
@@ -414,7 +414,7 @@ mod tests {
 
     #[test]
     fn csv_and_tsv_columns() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let csv = write(
             &dir,
             "m.csv",
@@ -457,7 +457,7 @@ mod tests {
 
     #[test]
     fn smi_first_field_is_the_smiles() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let path = write(
             &dir,
             "x.smi",

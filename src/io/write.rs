@@ -80,8 +80,7 @@ impl FromStr for OutputFormat {
 /// ```
 /// use seddbio::io::{write_sequences, OutputRecord};
 ///
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("samples.fa");
+/// let path = std::env::temp_dir().join(format!("seddbio-doc-{}-samples.fa", std::process::id()));
 /// let records = [OutputRecord {
 ///     id: "sample_1".into(),
 ///     sequence: "ACGT".into(),
@@ -89,6 +88,7 @@ impl FromStr for OutputFormat {
 /// }];
 /// write_sequences(&path, None, &records).unwrap();
 /// assert_eq!(std::fs::read_to_string(&path).unwrap(), ">sample_1 sampler=euler\nACGT\n");
+/// # std::fs::remove_file(&path).unwrap();
 /// ```
 pub fn write_sequences(
     path: &Path,
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn written_files_read_back() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         for name in ["x.fa", "x.fa.gz", "x.csv", "x.tsv.gz", "x.smi"] {
             let path = dir.path().join(name);
             write_sequences(&path, None, &records()).unwrap();
@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn parquet_holds_every_column() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let path = dir.path().join("x.parquet");
         write_sequences(&path, None, &records()).unwrap();
         let file = std::fs::File::open(&path).unwrap();

@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn a_checkpoint_round_trips_and_an_altered_one_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let run = RunDir::new(dir.path());
         for step in [10, 20, 30] {
             run.save_checkpoint(step, &[("a.bin", vec![step as u8; 100])])

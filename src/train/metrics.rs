@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn rows_round_trip_and_resume_drops_later_rows() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::test_dir::tempdir().unwrap();
         let mut log = MetricsLog::default();
         for step in [10, 20, 30] {
             log.add_step(1.5, 2.0, 100, 0.5);

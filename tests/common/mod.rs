@@ -4,6 +4,12 @@
 
 use std::process::{Command, Output};
 
+#[path = "../../src/test_dir.rs"]
+mod test_dir;
+// Each test binary compiles this module and not all of them name the type.
+#[allow(unused_imports)]
+pub use test_dir::{tempdir, TempDir};
+
 pub fn seddbio(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_seddbio"))
         .args(args)
