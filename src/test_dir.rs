@@ -10,7 +10,6 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A directory under the system temporary directory, removed with its contents when dropped.
 #[derive(Debug)]
@@ -35,15 +34,12 @@ impl Drop for TempDir {
 /// Creates a new, empty directory with a name no other test (in this process or another) holds.
 pub fn tempdir() -> io::Result<TempDir> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.subsec_nanos());
     let base = std::env::temp_dir();
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = base.join(format!("seddbio-test-{}-{nanos}-{n}", std::process::id()));
-        // `create_dir` fails on an existing name, so a leftover from an earlier process with the
-        // same id is skipped rather than shared.
+        let path = base.join(format!("seddbio-test-{}-{n}", std::process::id()));
+        // The process id and counter keep live tests apart; `create_dir` fails on an existing
+        // name, so a leftover from an earlier process with the same id is skipped, not shared.
         match std::fs::create_dir(&path) {
             Ok(()) => return Ok(TempDir { path }),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
