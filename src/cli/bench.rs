@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
     diffusion::{Graph, GraphKind},
-    model::{weighted_dse, ComputeDevice},
+    model::{weighted_dse_with, ComputeDevice, Kernels},
     train::{default_schedule, stratified_times, NoisedBatch, RunSpec, TrainConfig, Trainer},
 };
 
@@ -51,6 +51,10 @@ pub struct BenchArgs {
     /// cpu or cuda.
     #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
     pub device: ComputeDevice,
+    /// fused: the CPU kernels of seddbio::model::fused (cpu only); burn: burn's own tensor
+    /// operations, the reference they are tested against [default: fused on cpu].
+    #[arg(long, value_parser = parse_with::<Kernels>)]
+    pub kernels: Option<Kernels>,
 }
 
 pub fn run(command: BenchCommand) -> Result<()> {
@@ -74,12 +78,18 @@ pub fn run(command: BenchCommand) -> Result<()> {
         train_file: String::new(),
         length_counts: vec![[args.seq_len as u64, 1]],
         config,
+        threads: rayon::current_num_threads(),
     };
     let graph = Graph {
         kind: args.graph,
         num_symbols: args.num_symbols,
     };
-    let mut trainer = Trainer::new(spec.clone(), args.device.device()?);
+    let device = args.device.device()?;
+    let kernels = args.kernels.unwrap_or_else(|| Kernels::for_device(&device));
+    if kernels == Kernels::Fused && !seddbio::model::fused::available(&device) {
+        anyhow::bail!("--kernels fused runs on --device cpu only");
+    }
+    let mut trainer = Trainer::new(spec.clone(), device).with_kernels(kernels);
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(0);
     let mut batch = || {
         let clean: Vec<TokenId> = (0..args.batch_size * args.seq_len)
@@ -94,7 +104,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         "forward pass"
     };
     print_stdout(&format!(
-        "bench {what}: {} parameters (d_model {}, {} blocks, {} heads, cond {}), batch {} x {} tokens, {} graph, {} threads, device {}\n",
+        "bench {what}: {} parameters (d_model {}, {} blocks, {} heads, cond {}), batch {} x {} tokens, {} graph, {} threads, device {}, {kernels} kernels\n",
         trainer.num_params(),
         spec.config.model.d_model,
         spec.config.model.num_blocks,
@@ -118,7 +128,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
             trainer.train_step(&b);
         } else {
             // Reading the result back forces the computation to finish.
-            let _ = weighted_dse(&model, &b, &graph).into_data();
+            let _ = weighted_dse_with(&model, &b, &graph, kernels).into_data();
         }
         if i >= args.warmup {
             timings.push(start.elapsed().as_secs_f64());

@@ -11,7 +11,7 @@ mod train;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use seddbio::{
     alphabet::LayoutKind,
@@ -30,6 +30,17 @@ use seddbio::{
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Worker threads for the computation (one pool for the network, data and evaluation)
+    /// [default: one per core].
+    #[arg(long, global = true, value_parser = parse_threads)]
+    threads: Option<usize>,
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{s}' is not a number of threads (1 or more)")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +71,12 @@ enum Command {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    if let Some(threads) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .context("starting the worker threads")?;
+    }
     match cli.command {
         Command::Data(command) => data::run(command),
         Command::Train(args) => train::train(args),

@@ -4,6 +4,7 @@
 //! for the adaLN-zero blocks; Lou, Meng & Ermon (<https://arxiv.org/abs/2310.16834>) for the score
 //! parameterisation.
 
+use super::fused;
 use burn::{
     config::Config,
     module::Module,
@@ -46,6 +47,35 @@ pub struct ScoreModelConfig {
 /// Frequencies of the sinusoidal time embedding (sedd.md: 256 features).
 const TIME_FREQUENCIES: usize = 128;
 
+/// The layer norms' epsilon.
+const NORM_EPSILON: f64 = 1e-5;
+
+/// Which implementation of the network's operations a forward pass uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernels {
+    /// The fused CPU operations of [`fused`](super::fused) (burn's CPU backend only).
+    Fused,
+    /// burn's own tensor operations, on any device: the reference the fused operations are
+    /// tested against.
+    Burn,
+}
+
+impl Kernels {
+    /// The fused kernels where the device has them, else burn's operations.
+    pub fn for_device(device: &Device) -> Kernels {
+        if fused::available(device) {
+            Kernels::Fused
+        } else {
+            Kernels::Burn
+        }
+    }
+}
+
+crate::choices::named_choices!(Kernels, "kernels", {
+    Fused => "fused",
+    Burn => "burn",
+});
+
 impl ScoreModelConfig {
     /// The model's input and output width.
     pub fn width(&self) -> usize {
@@ -67,7 +97,7 @@ impl ScoreModelConfig {
         let norm = || {
             LayerNormConfig::new(d)
                 .with_bias(false)
-                .with_epsilon(1e-5)
+                .with_epsilon(NORM_EPSILON)
                 .init(device)
         };
         let blocks = (0..self.num_blocks)
@@ -171,7 +201,54 @@ fn bidirectional_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4
     (p * (d - mean_d + 1.0)).matmul(v)
 }
 
+/// `x [batch, len, d_in] @ weight [d_in, d_out]` as one `[batch * len, d_in]` product
+/// ([`fused::linear`]): one large product split across threads instead of `batch` broadcast
+/// ones, and a weight gradient without a sum over the batch.
+fn matmul_rows(x: Tensor<3>, weight: Tensor<2>) -> Tensor<3> {
+    fused::linear(x, weight)
+}
+
 impl DitBlock {
+    /// The block through the fused CPU operations; the same function as [`Self::forward`].
+    fn forward_fused(&self, x: Tensor<3>, c: &Tensor<3>) -> Tensor<3> {
+        let m = self.modulation.forward(c.clone()).chunk(6, 2);
+        let h = fused::layer_norm_modulate(
+            x.clone(),
+            self.norm1.gamma.val(),
+            m[0].clone(),
+            m[1].clone(),
+            NORM_EPSILON,
+        );
+        let qkv = matmul_rows(h, self.qkv.weight.val());
+        let attended = fused::attention(qkv, self.num_heads);
+        let projected = self
+            .dropout
+            .forward(matmul_rows(attended, self.attn_out.weight.val()));
+        let x = fused::gated_residual(x, projected, None, m[2].clone());
+
+        let h = fused::layer_norm_modulate(
+            x.clone(),
+            self.norm2.gamma.val(),
+            m[3].clone(),
+            m[4].clone(),
+            NORM_EPSILON,
+        );
+        let mlp_in_bias = self.mlp_in.bias.as_ref().map(|b| b.val());
+        let mlp_out_bias = self.mlp_out.bias.as_ref().map(|b| b.val());
+        let (Some(mlp_in_bias), Some(mlp_out_bias)) = (mlp_in_bias, mlp_out_bias) else {
+            unreachable!("the MLP layers are built with biases")
+        };
+        let hidden = fused::bias_gelu(matmul_rows(h, self.mlp_in.weight.val()), mlp_in_bias);
+        let y = matmul_rows(hidden, self.mlp_out.weight.val());
+        if self.dropout.prob > 0.0 && x.is_autodiff() {
+            // Dropout acts on the projection with its bias.
+            let y = self.dropout.forward(y + mlp_out_bias.unsqueeze());
+            fused::gated_residual(x, y, None, m[5].clone())
+        } else {
+            fused::gated_residual(x, y, Some(mlp_out_bias), m[5].clone())
+        }
+    }
+
     fn forward(&self, x: Tensor<3>, c: &Tensor<3>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<3> {
         let [b, l, d] = x.dims();
         let hd = d / self.num_heads;
@@ -222,11 +299,58 @@ impl ScoreModel {
 
     /// Log scores [B, L, width] for tokens `x_t` [B, L] at total noise `sigma_bar` (one per
     /// sequence). The current token's entry is 0 (ratio 1); absorbing models subtract
-    /// `ln(e^sigma_bar - 1) + ln(width - 1)` (scale by sigma).
+    /// `ln(e^sigma_bar - 1) + ln(width - 1)` (scale by sigma). Runs the fused CPU kernels
+    /// where the device has them ([`Kernels::for_device`]).
     pub fn forward(&self, x_t: Tensor<2, Int>, sigma_bar: &[f64]) -> Tensor<3> {
+        let kernels = Kernels::for_device(&x_t.device());
+        self.forward_with(x_t, sigma_bar, kernels)
+    }
+
+    /// [`Self::forward`] through the chosen kernels.
+    pub fn forward_with(
+        &self,
+        x_t: Tensor<2, Int>,
+        sigma_bar: &[f64],
+        kernels: Kernels,
+    ) -> Tensor<3> {
+        let device = x_t.device();
+        let [b, _] = x_t.dims();
+        let width = self.width();
+        let mut out = self.output_layer(x_t.clone(), sigma_bar, kernels);
+        if self.absorbing {
+            let shift: Vec<f32> = sigma_bar
+                .iter()
+                .map(|&s| (s.exp_m1().ln() + ((width - 1) as f64).ln()) as f32)
+                .collect();
+            let shift =
+                Tensor::<1>::from_data(TensorData::new(shift, [b]), &device).reshape([b, 1, 1]);
+            out = out - shift;
+        }
+        let current: Tensor<3, Bool> = x_t.one_hot::<3>(width).bool();
+        out.mask_fill(current, 0.0)
+    }
+
+    /// The output width: N + 1 for absorbing models, N for uniform ones.
+    pub fn width(&self) -> usize {
+        self.final_linear.weight.dims()[1]
+    }
+
+    /// Whether the model is for the absorbing graph (scale by sigma).
+    pub fn is_absorbing(&self) -> bool {
+        self.absorbing
+    }
+
+    /// The network up to and including its last linear layer, `[B, L, width]`: what
+    /// [`Self::forward`] turns into log scores, and what
+    /// [`fused::weighted_score_entropy`] takes.
+    pub fn output_layer(
+        &self,
+        x_t: Tensor<2, Int>,
+        sigma_bar: &[f64],
+        kernels: Kernels,
+    ) -> Tensor<3> {
         let device = x_t.device();
         let [b, l] = x_t.dims();
-        let width = self.final_linear.weight.dims()[1];
         let d = self.final_norm.gamma.dims()[0];
 
         // Time conditioning: [cos, sin] of sigma_bar * 10000^(-k/128), MLP, SiLU.
@@ -245,37 +369,48 @@ impl ScoreModel {
         let c =
             silu(self.time_out.forward(silu(self.time_in.forward(features)))).unsqueeze_dim::<3>(1);
 
-        let hd = d / self.num_heads;
-        let mut cos = Vec::with_capacity(l * hd);
-        let mut sin = Vec::with_capacity(l * hd);
-        for position in 0..l {
-            for j in 0..hd {
-                let inv = (10000f64).powf(-2.0 * (j % (hd / 2)) as f64 / hd as f64);
-                cos.push((position as f64 * inv).cos() as f32);
-                sin.push((position as f64 * inv).sin() as f32);
+        let mut h = self.embedding.forward(x_t);
+        let m = self.final_modulation.forward(c.clone()).chunk(2, 2);
+        match kernels {
+            Kernels::Fused => {
+                for block in &self.blocks {
+                    h = block.forward_fused(h, &c);
+                }
+                let h = fused::layer_norm_modulate(
+                    h,
+                    self.final_norm.gamma.val(),
+                    m[0].clone(),
+                    m[1].clone(),
+                    NORM_EPSILON,
+                );
+                let out = matmul_rows(h, self.final_linear.weight.val());
+                match &self.final_linear.bias {
+                    Some(bias) => out + bias.val().unsqueeze(),
+                    None => out,
+                }
+            }
+            Kernels::Burn => {
+                let hd = d / self.num_heads;
+                let mut cos = Vec::with_capacity(l * hd);
+                let mut sin = Vec::with_capacity(l * hd);
+                for position in 0..l {
+                    for j in 0..hd {
+                        let inv = (10000f64).powf(-2.0 * (j % (hd / 2)) as f64 / hd as f64);
+                        cos.push((position as f64 * inv).cos() as f32);
+                        sin.push((position as f64 * inv).sin() as f32);
+                    }
+                }
+                let cos =
+                    Tensor::<2>::from_data(TensorData::new(cos, [l, hd]), &device).unsqueeze::<4>();
+                let sin =
+                    Tensor::<2>::from_data(TensorData::new(sin, [l, hd]), &device).unsqueeze::<4>();
+                for block in &self.blocks {
+                    h = block.forward(h, &c, &cos, &sin);
+                }
+                let h = modulate(self.final_norm.forward(h), m[0].clone(), m[1].clone());
+                self.final_linear.forward(h)
             }
         }
-        let cos = Tensor::<2>::from_data(TensorData::new(cos, [l, hd]), &device).unsqueeze::<4>();
-        let sin = Tensor::<2>::from_data(TensorData::new(sin, [l, hd]), &device).unsqueeze::<4>();
-
-        let mut h = self.embedding.forward(x_t.clone());
-        for block in &self.blocks {
-            h = block.forward(h, &c, &cos, &sin);
-        }
-        let m = self.final_modulation.forward(c).chunk(2, 2);
-        let h = modulate(self.final_norm.forward(h), m[0].clone(), m[1].clone());
-        let mut out = self.final_linear.forward(h);
-        if self.absorbing {
-            let shift: Vec<f32> = sigma_bar
-                .iter()
-                .map(|&s| (s.exp_m1().ln() + ((width - 1) as f64).ln()) as f32)
-                .collect();
-            let shift =
-                Tensor::<1>::from_data(TensorData::new(shift, [b]), &device).reshape([b, 1, 1]);
-            out = out - shift;
-        }
-        let current: Tensor<3, Bool> = x_t.one_hot::<3>(width).bool();
-        out.mask_fill(current, 0.0)
     }
 }
 
@@ -347,6 +482,127 @@ mod tests {
                 burns.grad(&burn_grads).expect("gradient"),
             );
             assert!(g < 1e-4, "gradient of {name} differs by {g}");
+        }
+    }
+
+    /// Adds N(0, 0.3) noise to every parameter, so that the zero-initialised adaLN and output
+    /// layers take part in the comparison below.
+    struct Jitter;
+
+    impl burn::module::ModuleMapper for Jitter {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            param.map(|t| {
+                let noise = t.random_like(burn::tensor::Distribution::Normal(0.0, 0.3));
+                (t + noise).detach().require_grad()
+            })
+        }
+    }
+
+    /// Gradients of every parameter, in visiting order.
+    struct Collect<'a> {
+        grads: &'a burn::tensor::Gradients,
+        out: Vec<Tensor<1>>,
+    }
+
+    impl burn::module::ModuleVisitor for Collect<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let index = self.out.len();
+            let grad = param.val().grad(self.grads).unwrap_or_else(|| {
+                panic!("parameter {index} {:?} has no gradient", param.val().dims())
+            });
+            self.out.push(grad.reshape([-1]));
+        }
+    }
+
+    /// The whole network and loss through the fused kernels against burn's operations: the
+    /// log scores of `forward`, the weighted DSE, and the gradient of every parameter, for
+    /// both graphs, a batch of 3 and an odd length.
+    #[test]
+    fn fused_network_matches_burns_operations() {
+        use crate::{
+            diffusion::{Graph, GraphKind, NoiseSchedule},
+            model::weighted_dse_with,
+            train::NoisedBatch,
+        };
+        use rand::{RngExt, SeedableRng};
+
+        let device = Device::flex().autodiff();
+        for (kind, schedule) in [
+            (GraphKind::Absorb, NoiseSchedule::LogLinear { eps: 1e-3 }),
+            (
+                GraphKind::Uniform,
+                NoiseSchedule::Geometric {
+                    sigma_min: 1e-4,
+                    sigma_max: 20.0,
+                },
+            ),
+        ] {
+            let graph = Graph {
+                kind,
+                num_symbols: 4,
+            };
+            let config = ScoreModelConfig::new(4, kind == GraphKind::Absorb)
+                .with_d_model(32)
+                .with_num_blocks(2)
+                .with_num_heads(2)
+                .with_cond_dim(16)
+                .with_dropout(0.0);
+            device.seed(3);
+            let model = config.init(&device).map(&mut Jitter);
+            let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
+            let (b, l) = (3, 37);
+            let clean: Vec<crate::alphabet::TokenId> =
+                (0..b * l).map(|_| rng.random_range(0..4)).collect();
+            let batch =
+                NoisedBatch::draw(&clean, l, &[0.2, 0.55, 0.9], &graph, &schedule, &mut rng);
+
+            let x_t = super::super::token_tensor(&batch.x_t, b, l, &device);
+            let fused_scores = model.forward_with(x_t.clone(), &batch.sigma_bar, Kernels::Fused);
+            let burn_scores = model.forward_with(x_t, &batch.sigma_bar, Kernels::Burn);
+            let scale: f32 = burn_scores.clone().inner().abs().max().into_scalar();
+            let gap: f32 = (fused_scores.inner() - burn_scores.inner())
+                .abs()
+                .max()
+                .into_scalar();
+            assert!(
+                gap < 1e-5 * scale,
+                "{kind}: log scores differ by {gap} (scale {scale})"
+            );
+
+            let mut gradients = Vec::new();
+            for kernels in [Kernels::Fused, Kernels::Burn] {
+                let loss = weighted_dse_with(&model, &batch, &graph, kernels);
+                let grads = loss.clone().sum().backward();
+                let mut collect = Collect {
+                    grads: &grads,
+                    out: Vec::new(),
+                };
+                model.visit(&mut collect);
+                gradients.push((loss.inner(), collect.out));
+            }
+            let (fused, burn) = (&gradients[0], &gradients[1]);
+            let scale: f32 = burn.0.clone().abs().max().into_scalar();
+            let gap: f32 = (fused.0.clone() - burn.0.clone()).abs().max().into_scalar();
+            assert!(
+                gap < 1e-5 * scale,
+                "{kind}: losses differ by {gap} (scale {scale})"
+            );
+            assert_eq!(fused.1.len(), burn.1.len());
+            for (i, (f, r)) in fused.1.iter().zip(&burn.1).enumerate() {
+                let scale: f32 = r.clone().inner().abs().max().into_scalar();
+                let gap: f32 = (f.clone().inner() - r.clone().inner())
+                    .abs()
+                    .max()
+                    .into_scalar();
+                assert!(scale > 0.0, "{kind}: parameter {i} has a zero gradient");
+                assert!(
+                    gap < 1e-4 * scale,
+                    "{kind}: gradient of parameter {i} differs by {gap} (scale {scale})"
+                );
+            }
         }
     }
 }

@@ -4,7 +4,10 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
 
-use super::{score_entropy, ScoreModel};
+use super::{
+    fused::{self, DseTerms},
+    score_entropy, Kernels, ScoreModel,
+};
 use crate::{
     alphabet::TokenId,
     diffusion::{ElboEstimate, Graph, GraphKind, NoiseSchedule},
@@ -18,11 +21,36 @@ pub fn token_tensor(ids: &[i64], rows: usize, len: usize, device: &Device) -> Te
 
 /// `sigma(t) * sum_i DSE_i` for each sequence of `batch` (shape `[batch]`): the Monte-Carlo
 /// integrand of the ELBO bound at the sequence's time, and the training loss before averaging.
+/// Runs the fused CPU kernels where the model's device has them.
 pub fn weighted_dse(model: &ScoreModel, batch: &NoisedBatch, graph: &Graph) -> Tensor<1> {
+    weighted_dse_with(model, batch, graph, Kernels::for_device(&model.device()))
+}
+
+/// [`weighted_dse`] through the chosen kernels.
+pub fn weighted_dse_with(
+    model: &ScoreModel,
+    batch: &NoisedBatch,
+    graph: &Graph,
+    kernels: Kernels,
+) -> Tensor<1> {
     let device = model.device();
     let x_t = token_tensor(&batch.x_t, batch.batch, batch.len, &device);
+    if kernels == Kernels::Fused {
+        let z = model.output_layer(x_t, &batch.sigma_bar, kernels);
+        return fused::weighted_score_entropy(
+            z,
+            DseTerms {
+                absorbing: graph.kind == GraphKind::Absorb,
+                num_symbols: graph.num_symbols,
+                x_t: batch.x_t.clone(),
+                x0: batch.x0.clone(),
+                sigma_bar: batch.sigma_bar.clone(),
+                weight: batch.sigma.clone(),
+            },
+        );
+    }
     let x0 = token_tensor(&batch.x0, batch.batch, batch.len, &device);
-    let scores = model.forward(x_t.clone(), &batch.sigma_bar);
+    let scores = model.forward_with(x_t.clone(), &batch.sigma_bar, kernels);
     let per_position = score_entropy(
         scores,
         x_t,

@@ -6,12 +6,15 @@
 
 mod device;
 mod dit;
+pub mod fused;
 mod likelihood;
 mod loss;
 
 pub use self::{
     device::ComputeDevice,
-    dit::{DitBlock, ScoreModel, ScoreModelConfig},
-    likelihood::{pooled_bits_per_token, sequence_elbos, token_tensor, weighted_dse},
+    dit::{DitBlock, Kernels, ScoreModel, ScoreModelConfig},
+    likelihood::{
+        pooled_bits_per_token, sequence_elbos, token_tensor, weighted_dse, weighted_dse_with,
+    },
     loss::score_entropy,
 };

@@ -49,6 +49,11 @@ pub struct RunSpec {
     pub length_counts: Vec<[u64; 2]>,
     /// Model sizes and training options.
     pub config: TrainConfig,
+    /// Worker threads of the run (`--threads`; 0 in runs from before it was recorded). The
+    /// kernels' results do not depend on it, but burn's own parallel operations may round
+    /// differently with another count.
+    #[serde(default)]
+    pub threads: usize,
 }
 
 /// FNV-1a 64: enough to tell a truncated or altered checkpoint file from the one written.

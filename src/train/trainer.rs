@@ -19,7 +19,10 @@ use crate::{
     alphabet::TokenId,
     data::TokenDataset,
     diffusion::Graph,
-    model::{pooled_bits_per_token, sequence_elbos, weighted_dse, ScoreModel, ScoreModelConfig},
+    model::{
+        pooled_bits_per_token, sequence_elbos, weighted_dse_with, Kernels, ScoreModel,
+        ScoreModelConfig,
+    },
     Error, Result,
 };
 
@@ -75,6 +78,7 @@ pub struct Trainer {
     ema: ScoreModel,
     optimizer: ModuleOptimizer,
     step: u64,
+    kernels: Kernels,
 }
 
 const MODEL_FILE: &str = "model.bpk";
@@ -94,6 +98,7 @@ impl Trainer {
             num_symbols: spec.num_symbols,
         };
         let network = spec.config.model.network(spec.num_symbols, spec.graph);
+        let device_kernels = device.clone();
         device.seed(stream_seed(spec.seed, Stream::Dropout, u64::MAX));
         let model = network.init(&device.clone().autodiff());
         let ema = model.valid();
@@ -110,7 +115,15 @@ impl Trainer {
             ema,
             optimizer,
             step: 0,
+            kernels: Kernels::for_device(&device_kernels),
         }
+    }
+
+    /// The same run computed with other kernels (`seddbio bench --kernels`); the default is
+    /// [`Kernels::for_device`].
+    pub fn with_kernels(mut self, kernels: Kernels) -> Trainer {
+        self.kernels = kernels;
+        self
     }
 
     /// The same run with a new total number of steps (resuming to go further).
@@ -160,7 +173,7 @@ impl Trainer {
         let training = self.spec.config.training.clone();
         self.device
             .seed(stream_seed(self.spec.seed, Stream::Dropout, self.step));
-        let loss = weighted_dse(&self.model, batch, &self.graph).mean();
+        let loss = weighted_dse_with(&self.model, batch, &self.graph, self.kernels).mean();
         let loss_nats = f64::from(loss.clone().into_scalar::<f32>());
         let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
         let grad_norm = clip_global_norm(&self.model, &mut grads, training.grad_clip);

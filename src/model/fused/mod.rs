@@ -1,0 +1,725 @@
+//! Fused CPU kernels for the score network's hot paths, as a burn backend extension.
+//!
+//! burn 0.22's CPU backend (`flex`) runs elementwise operations one at a time on one thread, and
+//! its autodiff decomposes attention, softmax and layer norm into primitive operations, each
+//! with its own pass over memory and its own node in the graph. [`FusedBackend`] replaces the
+//! network's hot paths with one operation each, implemented for `Flex` (rayon over rows or
+//! heads, AVX2/FMA loops, see [`vector`]) and for `Autodiff<Flex>` with a hand-written
+//! backward pass:
+//!
+//! | operation | forward | module |
+//! |---|---|---|
+//! | [`layer_norm_modulate`] | `LN(x) * gamma * (1 + scale) + shift` | [`norm`] |
+//! | [`linear`] | `x @ w` (no bias; the biases are fused into the next operation) | [`matmul`](mod@matmul) |
+//! | [`attention`] | rotary embedding, `softmax(q k^T / sqrt(hd)) v` for all heads | [`attention`](mod@attention) |
+//! | [`bias_gelu`] | `gelu_tanh(u + bias)` | [`gelu`] |
+//! | [`gated_residual`] | `x + gate * (y + bias)` | [`residual`] |
+//! | [`weighted_score_entropy`] | scale by sigma, DSE loss, per-sequence weighted sum | [`score_entropy`] |
+//!
+//! Each is tested against the same computation written with burn's tensor operations, values
+//! and gradients. Other devices (CUDA) keep that decomposed form: [`available`] says which
+//! path a device takes.
+
+pub mod attention;
+pub mod gelu;
+pub mod matmul;
+pub mod norm;
+pub mod residual;
+pub mod rows;
+pub mod score_entropy;
+pub mod vector;
+
+use burn::{
+    backend::{
+        autodiff::{
+            checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+            grads::Gradients,
+            ops::{Backward, Ops, OpsKind},
+        },
+        backend_extension,
+        flex::{FlexTensor, Layout},
+        tensor::FloatTensor,
+        Autodiff, Backend, DType, Dispatch, Flex, Shape,
+    },
+    tensor::{Bytes, Device, Tensor},
+};
+
+use self::{
+    attention::AttentionShape,
+    matmul::{MatrixRef, Threads},
+    rows::RowShape,
+};
+pub use self::{score_entropy::DseTerms, vector::exp};
+
+/// The fused operations. Called through the [`Tensor`] functions of this module.
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedBackend: Backend {
+    /// See [`layer_norm_modulate`].
+    fn fused_layer_norm_modulate(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        epsilon: f32,
+    ) -> FloatTensor<Self>;
+    /// See [`linear`].
+    fn fused_linear(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// See [`attention`](fn@attention).
+    fn fused_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self>;
+    /// See [`bias_gelu`].
+    fn fused_bias_gelu(u: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// See [`gated_residual`] (without a bias).
+    fn fused_gated_residual(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        gate: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+    /// See [`gated_residual`] (with a bias).
+    fn fused_gated_residual_bias(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        gate: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+    /// See [`weighted_score_entropy`].
+    fn fused_score_entropy(z: FloatTensor<Self>, terms: DseTerms) -> FloatTensor<Self>;
+}
+
+/// Whether tensors on `device` take the fused kernels (burn's CPU backend, with or without
+/// autodiff); elsewhere the network uses burn's own operations.
+///
+/// ```
+/// use burn::tensor::Device;
+/// use seddbio::model::fused::available;
+///
+/// assert!(available(&Device::flex()));
+/// assert!(available(&Device::flex().autodiff()));
+/// ```
+pub fn available(device: &Device) -> bool {
+    *device == Device::flex()
+}
+
+/// `LN(x) * gamma * (1 + scale) + shift`: layer norm over the last axis (no bias, biased
+/// variance plus `epsilon`) and the adaLN modulation, for `x` `[batch, len, d]`, `gamma`
+/// `[d]`, and one shift and scale per sequence (`[batch, 1, d]`).
+pub fn layer_norm_modulate(
+    x: Tensor<3>,
+    gamma: Tensor<1>,
+    shift: Tensor<3>,
+    scale: Tensor<3>,
+    epsilon: f64,
+) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as FusedBackend>::fused_layer_norm_modulate(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        shift.into_dispatch(),
+        scale.into_dispatch(),
+        epsilon as f32,
+    ))
+}
+
+/// `x @ weight` for `x` `[batch, len, k]` and `weight` `[k, n]`: one `[batch * len, k]`
+/// product on all threads (see [`matmul`](mod@matmul)).
+pub fn linear(x: Tensor<3>, weight: Tensor<2>) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as FusedBackend>::fused_linear(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+    ))
+}
+
+/// Multi-head bidirectional attention with rotary positions: `qkv` `[batch, len, 3 d]` holds
+/// q, k and v in thirds, each split into `heads` consecutive head slices; the result is the
+/// heads' outputs side by side, `[batch, len, d]`.
+pub fn attention(qkv: Tensor<3>, heads: usize) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as FusedBackend>::fused_attention(
+        qkv.into_dispatch(),
+        heads,
+    ))
+}
+
+/// `gelu_tanh(u + bias)` for `u` `[batch, len, f]`, `bias` `[f]`.
+pub fn bias_gelu(u: Tensor<3>, bias: Tensor<1>) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as FusedBackend>::fused_bias_gelu(
+        u.into_dispatch(),
+        bias.into_dispatch(),
+    ))
+}
+
+/// `x + gate * (y + bias)` for `x`, `y` `[batch, len, d]`, `gate` `[batch, 1, d]` and an
+/// optional `bias` `[d]`.
+pub fn gated_residual(
+    x: Tensor<3>,
+    y: Tensor<3>,
+    bias: Option<Tensor<1>>,
+    gate: Tensor<3>,
+) -> Tensor<3> {
+    Tensor::from_dispatch(match bias {
+        Some(bias) => <Dispatch as FusedBackend>::fused_gated_residual_bias(
+            x.into_dispatch(),
+            y.into_dispatch(),
+            bias.into_dispatch(),
+            gate.into_dispatch(),
+        ),
+        None => <Dispatch as FusedBackend>::fused_gated_residual(
+            x.into_dispatch(),
+            y.into_dispatch(),
+            gate.into_dispatch(),
+        ),
+    })
+}
+
+/// `weight_b * sum_i DSE_i` per sequence (`[batch]`) from the output `z` (`[batch, len, width]`)
+/// of the network's last linear layer; see [`score_entropy`].
+pub fn weighted_score_entropy(z: Tensor<3>, terms: DseTerms) -> Tensor<1> {
+    Tensor::from_dispatch(<Dispatch as FusedBackend>::fused_score_entropy(
+        z.into_dispatch(),
+        terms,
+    ))
+}
+
+/// The tensor's values in row-major order (a copy only when it is a strided view).
+fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    assert_eq!(
+        tensor.dtype(),
+        DType::F32,
+        "the fused kernels compute in f32"
+    );
+    match tensor.as_slice::<f32>() {
+        Some(values) => values.into(),
+        None => tensor
+            .to_contiguous()
+            .as_slice::<f32>()
+            .expect("contiguous")
+            .to_vec()
+            .into(),
+    }
+}
+
+/// A contiguous f32 tensor.
+fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
+    debug_assert_eq!(values.len(), shape.num_elements());
+    FlexTensor::new(
+        Bytes::from_elems(values),
+        Layout::contiguous(shape),
+        DType::F32,
+    )
+}
+
+fn shape_of(tensor: &FlexTensor) -> Shape {
+    tensor.layout().shape().clone()
+}
+
+/// `[k, n]` of a weight matrix.
+fn weight_dims(weight: &FlexTensor) -> [usize; 2] {
+    let shape = weight.layout().shape();
+    assert_eq!(shape.num_dims(), 2, "a linear layer's weight is [in, out]");
+    [shape[0], shape[1]]
+}
+
+/// `[batch, len, width]` of a rank-3 tensor.
+fn row_shape(tensor: &FlexTensor) -> RowShape {
+    let shape = tensor.layout().shape();
+    assert_eq!(
+        shape.num_dims(),
+        3,
+        "fused kernels take [batch, len, width] activations"
+    );
+    RowShape {
+        batch: shape[0],
+        len: shape[1],
+        width: shape[2],
+    }
+}
+
+/// Forward passes on plain `Flex` tensors; the autodiff implementation reuses them.
+mod flex_forward {
+    use super::*;
+
+    pub fn layer_norm_modulate(
+        x: &FlexTensor,
+        gamma: &FlexTensor,
+        shift: &FlexTensor,
+        scale: &FlexTensor,
+        epsilon: f32,
+    ) -> FlexTensor {
+        let rows = row_shape(x);
+        let out = norm::forward(
+            &values(x),
+            &values(gamma),
+            &values(shift),
+            &values(scale),
+            rows,
+            epsilon,
+        );
+        tensor(out, shape_of(x))
+    }
+
+    pub fn linear(x: &FlexTensor, weight: &FlexTensor) -> FlexTensor {
+        let [k, n] = weight_dims(weight);
+        let x_values = values(x);
+        let rows = x_values.len() / k;
+        let mut out = vec![0f32; rows * n];
+        let w = values(weight);
+        // SAFETY: x is [rows, k], w [k, n] and out [rows, n], all row-major and distinct.
+        unsafe {
+            matmul::matmul(
+                (rows, n, k),
+                MatrixRef::row_major(&x_values, k),
+                MatrixRef::row_major(&w, n),
+                out.as_mut_ptr(),
+                n,
+                false,
+                Threads::Pool,
+            );
+        }
+        let mut shape = shape_of(x);
+        let last = shape.num_dims() - 1;
+        shape[last] = n;
+        tensor(out, shape)
+    }
+
+    pub fn attention(qkv: &FlexTensor, heads: usize) -> (FlexTensor, FlexTensor) {
+        let rows = row_shape(qkv);
+        let shape = AttentionShape {
+            batch: rows.batch,
+            len: rows.len,
+            width: rows.width / 3,
+            heads,
+        };
+        let (out, lse) = attention::forward(&values(qkv), shape);
+        (
+            tensor(out, Shape::new([shape.batch, shape.len, shape.width])),
+            tensor(lse, Shape::new([shape.batch, heads, shape.len])),
+        )
+    }
+
+    pub fn bias_gelu(u: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
+        let out = gelu::forward(&values(u), &values(bias), row_shape(u));
+        tensor(out, shape_of(u))
+    }
+
+    pub fn gated_residual(
+        x: &FlexTensor,
+        y: &FlexTensor,
+        bias: Option<&FlexTensor>,
+        gate: &FlexTensor,
+    ) -> FlexTensor {
+        let rows = row_shape(x);
+        let bias = match bias {
+            Some(bias) => values(bias).into_owned(),
+            None => vec![0f32; rows.width],
+        };
+        let out = residual::forward(&values(x), &values(y), &bias, &values(gate), rows);
+        tensor(out, shape_of(x))
+    }
+
+    pub fn score_entropy(z: &FlexTensor, terms: &DseTerms) -> FlexTensor {
+        let rows = row_shape(z);
+        let out = score_entropy::forward(&values(z), terms, rows.batch, rows.len);
+        tensor(out, Shape::new([rows.batch]))
+    }
+}
+
+impl FusedBackend for Flex {
+    fn fused_layer_norm_modulate(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        shift: FlexTensor,
+        scale: FlexTensor,
+        epsilon: f32,
+    ) -> FlexTensor {
+        flex_forward::layer_norm_modulate(&x, &gamma, &shift, &scale, epsilon)
+    }
+
+    fn fused_linear(x: FlexTensor, weight: FlexTensor) -> FlexTensor {
+        flex_forward::linear(&x, &weight)
+    }
+
+    fn fused_attention(qkv: FlexTensor, heads: usize) -> FlexTensor {
+        flex_forward::attention(&qkv, heads).0
+    }
+
+    fn fused_bias_gelu(u: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        flex_forward::bias_gelu(&u, &bias)
+    }
+
+    fn fused_gated_residual(x: FlexTensor, y: FlexTensor, gate: FlexTensor) -> FlexTensor {
+        flex_forward::gated_residual(&x, &y, None, &gate)
+    }
+
+    fn fused_gated_residual_bias(
+        x: FlexTensor,
+        y: FlexTensor,
+        bias: FlexTensor,
+        gate: FlexTensor,
+    ) -> FlexTensor {
+        flex_forward::gated_residual(&x, &y, Some(&bias), &gate)
+    }
+
+    fn fused_score_entropy(z: FlexTensor, terms: DseTerms) -> FlexTensor {
+        flex_forward::score_entropy(&z, &terms)
+    }
+}
+
+/// Registers the gradient `values` of a parent node, if the parent is tracked (computing it
+/// only then).
+macro_rules! register {
+    ($grads:expr, $parent:expr, $values:expr) => {
+        if let Some(node) = $parent {
+            $grads.register::<Flex>(node.id, $values);
+        }
+    };
+}
+
+#[derive(Debug)]
+struct LayerNormModulateBackward;
+
+impl Backward<Flex, 4> for LayerNormModulateBackward {
+    /// x, gamma, scale, the shape of shift, epsilon.
+    type State = (FlexTensor, FlexTensor, FlexTensor, Shape, f32);
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, gamma_node, shift_node, scale_node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, gamma, scale, shift_shape, epsilon) = ops.state;
+        let g = norm::backward(
+            &values(&x),
+            &values(&gamma),
+            &values(&scale),
+            &values(&grad),
+            row_shape(&x),
+            epsilon,
+        );
+        register!(grads, x_node, tensor(g.x, shape_of(&x)));
+        register!(grads, gamma_node, tensor(g.gamma, shape_of(&gamma)));
+        register!(grads, shift_node, tensor(g.shift, shift_shape));
+        register!(grads, scale_node, tensor(g.scale, shape_of(&scale)));
+    }
+}
+
+#[derive(Debug)]
+struct LinearBackward;
+
+impl Backward<Flex, 2> for LinearBackward {
+    /// x, weight.
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, weight_node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, weight) = ops.state;
+        let [k, n] = weight_dims(&weight);
+        let g = values(&grad);
+        let rows = g.len() / n;
+        register!(grads, x_node, {
+            // dX = dY W^T
+            let w = values(&weight);
+            let mut dx = vec![0f32; rows * k];
+            // SAFETY: dY is [rows, n], W [k, n] read as W^T [n, k], dX [rows, k].
+            unsafe {
+                matmul::matmul(
+                    (rows, k, n),
+                    MatrixRef::row_major(&g, n),
+                    MatrixRef::transposed(&w, n),
+                    dx.as_mut_ptr(),
+                    k,
+                    false,
+                    Threads::Pool,
+                );
+            }
+            tensor(dx, shape_of(&x))
+        });
+        register!(grads, weight_node, {
+            // dW = X^T dY
+            let x = values(&x);
+            let mut dw = vec![0f32; k * n];
+            // SAFETY: X is [rows, k] read as X^T [k, rows], dY [rows, n], dW [k, n].
+            unsafe {
+                matmul::matmul(
+                    (k, n, rows),
+                    MatrixRef::transposed(&x, k),
+                    MatrixRef::row_major(&g, n),
+                    dw.as_mut_ptr(),
+                    n,
+                    false,
+                    Threads::Pool,
+                );
+            }
+            tensor(dw, shape_of(&weight))
+        });
+    }
+}
+
+#[derive(Debug)]
+struct AttentionBackward;
+
+impl Backward<Flex, 1> for AttentionBackward {
+    /// qkv, the output, the row log-sum-exps, heads.
+    type State = (FlexTensor, FlexTensor, FlexTensor, usize);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [qkv_node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (qkv, out, lse, heads) = ops.state;
+        let rows = row_shape(&qkv);
+        let shape = AttentionShape {
+            batch: rows.batch,
+            len: rows.len,
+            width: rows.width / 3,
+            heads,
+        };
+        register!(grads, qkv_node, {
+            let d_qkv = attention::backward(
+                &values(&qkv),
+                &values(&out),
+                &values(&lse),
+                &values(&grad),
+                shape,
+            );
+            tensor(d_qkv, shape_of(&qkv))
+        });
+    }
+}
+
+#[derive(Debug)]
+struct BiasGeluBackward;
+
+impl Backward<Flex, 2> for BiasGeluBackward {
+    /// u, bias.
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [u_node, bias_node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (u, bias) = ops.state;
+        let (du, d_bias) =
+            gelu::backward(&values(&u), &values(&bias), &values(&grad), row_shape(&u));
+        register!(grads, u_node, tensor(du, shape_of(&u)));
+        register!(grads, bias_node, tensor(d_bias, shape_of(&bias)));
+    }
+}
+
+/// `x + gate * y` (`N = 3`: x, y, gate) or `x + gate * (y + bias)` (`N = 4`: x, y, bias,
+/// gate).
+#[derive(Debug)]
+struct GatedResidualBackward;
+
+impl GatedResidualBackward {
+    fn gradients(
+        state: (FlexTensor, Option<FlexTensor>, FlexTensor),
+        grad: &FlexTensor,
+    ) -> (FlexTensor, FlexTensor, Option<FlexTensor>) {
+        let (y, bias, gate) = state;
+        let rows = row_shape(&y);
+        let bias_values = match &bias {
+            Some(bias) => values(bias).into_owned(),
+            None => vec![0f32; rows.width],
+        };
+        let (dy, d_gate, d_bias) = residual::backward(
+            &values(&y),
+            &bias_values,
+            &values(&gate),
+            &values(grad),
+            rows,
+        );
+        (
+            tensor(dy, shape_of(&y)),
+            tensor(d_gate, shape_of(&gate)),
+            bias.map(|b| tensor(d_bias, shape_of(&b))),
+        )
+    }
+}
+
+type ResidualState = (FlexTensor, Option<FlexTensor>, FlexTensor);
+
+impl Backward<Flex, 3> for GatedResidualBackward {
+    type State = ResidualState;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, y_node, gate_node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (dy, d_gate, _) = Self::gradients(ops.state, &grad);
+        register!(grads, y_node, dy);
+        register!(grads, gate_node, d_gate);
+        register!(grads, x_node, grad);
+    }
+}
+
+impl Backward<Flex, 4> for GatedResidualBackward {
+    type State = ResidualState;
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, y_node, bias_node, gate_node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (dy, d_gate, d_bias) = Self::gradients(ops.state, &grad);
+        register!(grads, y_node, dy);
+        register!(grads, gate_node, d_gate);
+        if let Some(d_bias) = d_bias {
+            register!(grads, bias_node, d_bias);
+        }
+        register!(grads, x_node, grad);
+    }
+}
+
+#[derive(Debug)]
+struct ScoreEntropyBackward;
+
+impl Backward<Flex, 1> for ScoreEntropyBackward {
+    type State = (FlexTensor, DseTerms);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [z_node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (z, terms) = ops.state;
+        let rows = row_shape(&z);
+        register!(grads, z_node, {
+            let dz =
+                score_entropy::backward(&values(&z), &terms, &values(&grad), rows.batch, rows.len);
+            tensor(dz, shape_of(&z))
+        });
+    }
+}
+
+impl<C: CheckpointStrategy> FusedBackend for Autodiff<Flex, C> {
+    fn fused_layer_norm_modulate(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        epsilon: f32,
+    ) -> FloatTensor<Self> {
+        let out = flex_forward::layer_norm_modulate(
+            x.primitive(),
+            gamma.primitive(),
+            shift.primitive(),
+            scale.primitive(),
+            epsilon,
+        );
+        match LayerNormModulateBackward
+            .prepare::<C>([x.node(), gamma.node(), shift.node(), scale.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    x.primitive().clone(),
+                    gamma.primitive().clone(),
+                    scale.primitive().clone(),
+                    shape_of(shift.primitive()),
+                    epsilon,
+                ),
+                out,
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn fused_linear(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        let out = flex_forward::linear(x.primitive(), weight.primitive());
+        match LinearBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                prep.finish((x.primitive().clone(), weight.primitive().clone()), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn fused_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self> {
+        let (out, lse) = flex_forward::attention(qkv.primitive(), heads);
+        match AttentionBackward
+            .prepare::<C>([qkv.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                prep.finish((qkv.primitive().clone(), out.clone(), lse, heads), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn fused_bias_gelu(u: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        let out = flex_forward::bias_gelu(u.primitive(), bias.primitive());
+        match BiasGeluBackward
+            .prepare::<C>([u.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                prep.finish((u.primitive().clone(), bias.primitive().clone()), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn fused_gated_residual(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        gate: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let out =
+            flex_forward::gated_residual(x.primitive(), y.primitive(), None, gate.primitive());
+        match <GatedResidualBackward as Backward<Flex, 3>>::prepare::<C>(
+            GatedResidualBackward,
+            [x.node(), y.node(), gate.node()],
+        )
+        .compute_bound()
+        .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                prep.finish((y.primitive().clone(), None, gate.primitive().clone()), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn fused_gated_residual_bias(
+        x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        gate: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let out = flex_forward::gated_residual(
+            x.primitive(),
+            y.primitive(),
+            Some(bias.primitive()),
+            gate.primitive(),
+        );
+        match <GatedResidualBackward as Backward<Flex, 4>>::prepare::<C>(
+            GatedResidualBackward,
+            [x.node(), y.node(), bias.node(), gate.node()],
+        )
+        .compute_bound()
+        .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    y.primitive().clone(),
+                    Some(bias.primitive().clone()),
+                    gate.primitive().clone(),
+                ),
+                out,
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+
+    fn fused_score_entropy(z: FloatTensor<Self>, terms: DseTerms) -> FloatTensor<Self> {
+        let out = flex_forward::score_entropy(z.primitive(), &terms);
+        match ScoreEntropyBackward
+            .prepare::<C>([z.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((z.primitive().clone(), terms), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
