@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::{
     matmul::{matmul as product, MatrixRef, Threads},
-    vector::{dot, exp, vectorized, SendPtr, LANES},
+    vector::{dot, exp, vectorized, written_by, zeros, SendPtr, LANES},
 };
 
 /// Sizes of one attention call.
@@ -117,14 +117,16 @@ vectorized! {
     fn unrotate_rows(src: &[f32], dst: SendPtr, dst_rs: usize, cos: &[f32], sin: &[f32], hd: usize, factor: f32) {
         let half = hd / 2;
         for (p, g) in src.chunks_exact(hd).enumerate() {
-            // SAFETY: per this function's contract.
-            let row = unsafe { std::slice::from_raw_parts_mut(dst.get().add(p * dst_rs), hd) };
+            let row = dst.get().wrapping_add(p * dst_rs);
             let (g1, g2) = g.split_at(half);
             let (c, s) = (&cos[p * half..(p + 1) * half], &sin[p * half..(p + 1) * half]);
-            let (y1, y2) = row.split_at_mut(half);
             for j in 0..half {
-                y1[j] = g1[j].mul_add(c[j], g2[j] * s[j]) * factor;
-                y2[j] = g2[j].mul_add(c[j], -(g1[j] * s[j])) * factor;
+                // SAFETY: per this function's contract; plain writes (the row may not hold
+                // values yet).
+                unsafe {
+                    row.add(j).write(g1[j].mul_add(c[j], g2[j] * s[j]) * factor);
+                    row.add(half + j).write(g2[j].mul_add(c[j], -(g1[j] * s[j])) * factor);
+                }
             }
         }
     }
@@ -180,6 +182,7 @@ vectorized! {
 }
 
 /// Per-thread buffers of one (sequence, head) task.
+#[derive(Default)]
 struct Scratch {
     q: Vec<f32>,
     k: Vec<f32>,
@@ -190,19 +193,40 @@ struct Scratch {
     row_dot: Vec<f32>,
 }
 
+thread_local! {
+    /// Each thread's buffers, kept between calls (a new `len x len` pair per call would be
+    /// allocated and zeroed for nothing).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 impl Scratch {
-    fn new(shape: AttentionShape, backward: bool) -> Scratch {
+    /// Runs `f` with this thread's buffers sized for `shape`.
+    fn with<R>(shape: AttentionShape, backward: bool, f: impl FnOnce(&mut Scratch) -> R) -> R {
         let (l, hd) = (shape.len, shape.head_dim());
         let b = usize::from(backward);
-        Scratch {
-            q: vec![0f32; l * hd],
-            k: vec![0f32; l * hd],
-            scores: vec![0f32; l * l],
-            d_scores: vec![0f32; b * l * l],
-            d_q: vec![0f32; b * l * hd],
-            d_k: vec![0f32; b * l * hd],
-            row_dot: vec![0f32; b * l],
-        }
+        let fit = |v: &mut Vec<f32>, len: usize| {
+            if v.len() != len {
+                *v = vec![0f32; len];
+            }
+        };
+        SCRATCH.with(|cell| {
+            let mut fresh = Scratch::default();
+            let mut borrowed = cell.try_borrow_mut();
+            let scratch = match borrowed.as_deref_mut() {
+                Ok(scratch) => scratch,
+                Err(_) => &mut fresh,
+            };
+            fit(&mut scratch.q, l * hd);
+            fit(&mut scratch.k, l * hd);
+            fit(&mut scratch.scores, l * l);
+            if backward {
+                fit(&mut scratch.d_scores, b * l * l);
+                fit(&mut scratch.d_q, b * l * hd);
+                fit(&mut scratch.d_k, b * l * hd);
+                fit(&mut scratch.row_dot, b * l);
+            }
+            f(scratch)
+        })
     }
 
     /// Rotated q (times `scale`) and rotated k of head `h` of sequence `b`, and the scores
@@ -259,33 +283,35 @@ pub fn forward(qkv: &[f32], shape: AttentionShape) -> (Vec<f32>, Vec<f32>) {
     let (l, d, hd) = (shape.len, shape.width, shape.head_dim());
     assert_eq!(qkv.len(), shape.batch * l * 3 * d, "attention: qkv size");
     let tables = rotary_tables(l, hd);
-    let mut out = vec![0f32; shape.batch * l * d];
-    let mut lse = vec![0f32; shape.batch * shape.heads * l];
-    let out_ptr = SendPtr(out.as_mut_ptr());
-    lse.par_chunks_mut(l).enumerate().for_each_init(
-        || Scratch::new(shape, false),
-        |scratch, (task, lse)| {
-            let (b, h) = (task / shape.heads, task % shape.heads);
-            scratch.scores(qkv, shape, (b, h), &tables);
-            softmax_rows(&mut scratch.scores, lse, l);
-            let v = &qkv[b * l * 3 * d + 2 * d + h * hd..];
-            // SAFETY: the task writes the rows of its own sequence b in the columns of its own
-            // head h of `out` ([batch, len, width]): no other task writes them. `v` reaches
-            // (l - 1) * 3d + hd elements from its start, inside qkv.
-            unsafe {
-                matmul(
-                    (l, hd, l),
-                    out_ptr.get().add(b * l * d + h * hd),
-                    d,
-                    false,
-                    scratch.scores.as_ptr(),
-                    (l, 1),
-                    v.as_ptr(),
-                    (3 * d, 1),
-                );
-            }
-        },
-    );
+    let mut lse = zeros(shape.batch * shape.heads * l);
+    let fill = |out: *mut f32| {
+        let out_ptr = SendPtr(out);
+        lse.par_chunks_mut(l).enumerate().for_each(|(task, lse)| {
+            Scratch::with(shape, false, |scratch| {
+                let (b, h) = (task / shape.heads, task % shape.heads);
+                scratch.scores(qkv, shape, (b, h), &tables);
+                softmax_rows(&mut scratch.scores, lse, l);
+                let v = &qkv[b * l * 3 * d + 2 * d + h * hd..];
+                // SAFETY: the task writes the rows of its own sequence b in the columns of its own
+                // head h of `out` ([batch, len, width]): no other task writes them. `v` reaches
+                // (l - 1) * 3d + hd elements from its start, inside qkv.
+                unsafe {
+                    matmul(
+                        (l, hd, l),
+                        out_ptr.get().add(b * l * d + h * hd),
+                        d,
+                        false,
+                        scratch.scores.as_ptr(),
+                        (l, 1),
+                        v.as_ptr(),
+                        (3 * d, 1),
+                    );
+                }
+            })
+        });
+    };
+    // SAFETY: the tasks write every head's columns of every row of `out` (one product each).
+    let out = unsafe { written_by(shape.batch * l * d, fill) };
     (out, lse)
 }
 
@@ -301,99 +327,101 @@ pub fn backward(
     let (l, d, hd) = (shape.len, shape.width, shape.head_dim());
     let tables = rotary_tables(l, hd);
     let scale = (hd as f32).powf(-0.5);
-    let mut d_qkv = vec![0f32; qkv.len()];
-    let d_ptr = SendPtr(d_qkv.as_mut_ptr());
-    (0..shape.batch * shape.heads)
-        .into_par_iter()
-        .for_each_init(
-            || Scratch::new(shape, true),
-            |scratch, task| {
-                let (b, h) = (task / shape.heads, task % shape.heads);
-                let lse = &lse[task * l..(task + 1) * l];
-                let head = b * l * d + h * hd; // row 0 of this head in out and grad
-                let v = &qkv[b * l * 3 * d + 2 * d + h * hd..];
-                scratch.scores(qkv, shape, (b, h), &tables);
-                for i in 0..l {
-                    let row = head + i * d;
-                    scratch.row_dot[i] = dot(&grad[row..row + hd], &out[row..row + hd]);
-                }
-                let d_base = b * l * 3 * d + h * hd;
-                // SAFETY: reads stay inside grad [b, l, d], v (inside qkv) and the scratch
-                // buffers ([l, l] and [l, hd]); the writes go to the rows of sequence b in the
-                // q, k and v columns of head h of d_qkv, which no other task writes.
-                unsafe {
-                    // dP = dO V^T
-                    matmul(
-                        (l, l, hd),
-                        scratch.d_scores.as_mut_ptr(),
-                        l,
-                        false,
-                        grad.as_ptr().add(head),
-                        (d, 1),
-                        v.as_ptr(),
-                        (1, 3 * d),
-                    );
-                    softmax_backward_rows(
-                        &mut scratch.scores,
-                        &mut scratch.d_scores,
-                        lse,
-                        &scratch.row_dot,
-                        l,
-                    );
-                    // dV = P^T dO
-                    matmul(
-                        (l, hd, l),
-                        d_ptr.get().add(d_base + 2 * d),
+    let fill = |d_qkv: *mut f32| {
+        let d_ptr = SendPtr(d_qkv);
+        (0..shape.batch * shape.heads)
+            .into_par_iter()
+            .for_each(|task| {
+                Scratch::with(shape, true, |scratch| {
+                    let (b, h) = (task / shape.heads, task % shape.heads);
+                    let lse = &lse[task * l..(task + 1) * l];
+                    let head = b * l * d + h * hd; // row 0 of this head in out and grad
+                    let v = &qkv[b * l * 3 * d + 2 * d + h * hd..];
+                    scratch.scores(qkv, shape, (b, h), &tables);
+                    for i in 0..l {
+                        let row = head + i * d;
+                        scratch.row_dot[i] = dot(&grad[row..row + hd], &out[row..row + hd]);
+                    }
+                    let d_base = b * l * 3 * d + h * hd;
+                    // SAFETY: reads stay inside grad [b, l, d], v (inside qkv) and the scratch
+                    // buffers ([l, l] and [l, hd]); the writes go to the rows of sequence b in the
+                    // q, k and v columns of head h of d_qkv, which no other task writes.
+                    unsafe {
+                        // dP = dO V^T
+                        matmul(
+                            (l, l, hd),
+                            scratch.d_scores.as_mut_ptr(),
+                            l,
+                            false,
+                            grad.as_ptr().add(head),
+                            (d, 1),
+                            v.as_ptr(),
+                            (1, 3 * d),
+                        );
+                        softmax_backward_rows(
+                            &mut scratch.scores,
+                            &mut scratch.d_scores,
+                            lse,
+                            &scratch.row_dot,
+                            l,
+                        );
+                        // dV = P^T dO
+                        matmul(
+                            (l, hd, l),
+                            d_ptr.get().add(d_base + 2 * d),
+                            3 * d,
+                            false,
+                            scratch.scores.as_ptr(),
+                            (1, l),
+                            grad.as_ptr().add(head),
+                            (d, 1),
+                        );
+                        // dQ' = dS K', dK' = dS^T Q'
+                        matmul(
+                            (l, hd, l),
+                            scratch.d_q.as_mut_ptr(),
+                            hd,
+                            false,
+                            scratch.d_scores.as_ptr(),
+                            (l, 1),
+                            scratch.k.as_ptr(),
+                            (hd, 1),
+                        );
+                        matmul(
+                            (l, hd, l),
+                            scratch.d_k.as_mut_ptr(),
+                            hd,
+                            false,
+                            scratch.d_scores.as_ptr(),
+                            (1, l),
+                            scratch.q.as_ptr(),
+                            (hd, 1),
+                        );
+                    }
+                    let (cos, sin) = &tables;
+                    // q' = rotate(q) * scale, so dq = rotate^T(dQ') * scale; k' = rotate(k).
+                    unrotate_rows(
+                        &scratch.d_q,
+                        SendPtr(d_ptr.get().wrapping_add(d_base)),
                         3 * d,
-                        false,
-                        scratch.scores.as_ptr(),
-                        (1, l),
-                        grad.as_ptr().add(head),
-                        (d, 1),
-                    );
-                    // dQ' = dS K', dK' = dS^T Q'
-                    matmul(
-                        (l, hd, l),
-                        scratch.d_q.as_mut_ptr(),
+                        cos,
+                        sin,
                         hd,
-                        false,
-                        scratch.d_scores.as_ptr(),
-                        (l, 1),
-                        scratch.k.as_ptr(),
-                        (hd, 1),
+                        scale,
                     );
-                    matmul(
-                        (l, hd, l),
-                        scratch.d_k.as_mut_ptr(),
+                    unrotate_rows(
+                        &scratch.d_k,
+                        SendPtr(d_ptr.get().wrapping_add(d_base + d)),
+                        3 * d,
+                        cos,
+                        sin,
                         hd,
-                        false,
-                        scratch.d_scores.as_ptr(),
-                        (1, l),
-                        scratch.q.as_ptr(),
-                        (hd, 1),
+                        1.0,
                     );
-                }
-                let (cos, sin) = &tables;
-                // q' = rotate(q) * scale, so dq = rotate^T(dQ') * scale; k' = rotate(k).
-                unrotate_rows(
-                    &scratch.d_q,
-                    SendPtr(d_ptr.get().wrapping_add(d_base)),
-                    3 * d,
-                    cos,
-                    sin,
-                    hd,
-                    scale,
-                );
-                unrotate_rows(
-                    &scratch.d_k,
-                    SendPtr(d_ptr.get().wrapping_add(d_base + d)),
-                    3 * d,
-                    cos,
-                    sin,
-                    hd,
-                    1.0,
-                );
-            },
-        );
-    d_qkv
+                })
+            });
+    };
+    // SAFETY: the tasks write the q, k and v columns of every head of every row (the v
+    // columns by a product, q and k by `unrotate_rows`).
+    unsafe { written_by(qkv.len(), fill) }
 }

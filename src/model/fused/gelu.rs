@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::{
     rows::RowShape,
-    vector::{sigmoid, vectorized},
+    vector::{sigmoid, vectorized, zeros},
 };
 
 /// `2 sqrt(2 / pi)`.
@@ -33,7 +33,7 @@ vectorized! {
 /// `gelu(u + bias)` for `u` `[rows, width]`, `bias` `[width]`.
 pub fn forward(u: &[f32], bias: &[f32], shape: RowShape) -> Vec<f32> {
     let w = shape.width;
-    let mut out = vec![0f32; u.len()];
+    let mut out = zeros(u.len());
     let tasks = shape.tasks();
     shape
         .split(&tasks, &mut out)
@@ -70,7 +70,7 @@ vectorized! {
 pub fn backward(u: &[f32], bias: &[f32], grad: &[f32], shape: RowShape) -> (Vec<f32>, Vec<f32>) {
     let w = shape.width;
     let tasks = shape.tasks();
-    let mut du = vec![0f32; u.len()];
+    let mut du = zeros(u.len());
     let mut partials = vec![0f32; tasks.len() * w];
     shape
         .split(&tasks, &mut du)

@@ -80,7 +80,8 @@ pub enum Threads {
 }
 
 /// `C (m x n, row stride c_row_stride, unit column stride) = A (m x k) * B (k x n)`, or
-/// `C += A * B` with `accumulate`.
+/// `C += A * B` with `accumulate`. Without `accumulate`, C is only written (it may be
+/// uninitialised memory).
 ///
 /// # Safety
 /// `a`, `b` must be readable over their `m x k` and `k x n` extents, `c` writable over
@@ -101,8 +102,10 @@ pub unsafe fn matmul(
     if k == 0 {
         if !accumulate {
             for i in 0..m {
-                // SAFETY: row i of C is writable per the contract.
-                unsafe { std::slice::from_raw_parts_mut(c.add(i * c_row_stride), n).fill(0.0) };
+                for j in 0..n {
+                    // SAFETY: (i, j) of C is writable per the contract.
+                    unsafe { c.add(i * c_row_stride + j).write(0.0) };
+                }
             }
         }
         return;
@@ -288,36 +291,48 @@ mod packed {
         // SAFETY: a reaches MR rows x kc depths, b holds kc * NR floats, 32-byte aligned; c
         // is a full tile.
         unsafe {
-            // Depth stride: the packed panels' constant MR, or A's own.
+            // Depth stride: the packed panels' constant MR, or A's own. The loop steps raw
+            // pointers with wrapping arithmetic and loads through intrinsics, so that the dev
+            // profile's overflow and alignment checks stay out of it.
             let cs = if CS == 0 { a.col_stride } else { CS };
             let r = a.row_stride;
-            let (a0, a1, a2) = (a.ptr, a.ptr.add(r), a.ptr.add(2 * r));
-            let (a3, a4, a5) = (a.ptr.add(3 * r), a.ptr.add(4 * r), a.ptr.add(5 * r));
+            let mut a0 = a.ptr;
+            let (mut a1, mut a2) = (a0.wrapping_add(r), a0.wrapping_add(2 * r));
+            let (mut a3, mut a4) = (a0.wrapping_add(3 * r), a0.wrapping_add(4 * r));
+            let mut a5 = a0.wrapping_add(5 * r);
+            let mut bp = b;
             let z = _mm256_setzero_ps();
             let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21) = (z, z, z, z, z, z);
             let (mut c30, mut c31, mut c40, mut c41, mut c50, mut c51) = (z, z, z, z, z, z);
-            for p in 0..kc {
-                let b0 = _mm256_load_ps(b.add(p * NR));
-                let b1 = _mm256_load_ps(b.add(p * NR + 8));
-                let o = p * cs;
-                let x = _mm256_broadcast_ss(&*a0.add(o));
+            let broadcast = |p: *const f32| _mm256_broadcastss_ps(_mm_load_ss(p));
+            for _ in 0..kc {
+                let b0 = _mm256_load_ps(bp);
+                let b1 = _mm256_load_ps(bp.wrapping_add(8));
+                let x = broadcast(a0);
                 c00 = _mm256_fmadd_ps(x, b0, c00);
                 c01 = _mm256_fmadd_ps(x, b1, c01);
-                let x = _mm256_broadcast_ss(&*a1.add(o));
+                let x = broadcast(a1);
                 c10 = _mm256_fmadd_ps(x, b0, c10);
                 c11 = _mm256_fmadd_ps(x, b1, c11);
-                let x = _mm256_broadcast_ss(&*a2.add(o));
+                let x = broadcast(a2);
                 c20 = _mm256_fmadd_ps(x, b0, c20);
                 c21 = _mm256_fmadd_ps(x, b1, c21);
-                let x = _mm256_broadcast_ss(&*a3.add(o));
+                let x = broadcast(a3);
                 c30 = _mm256_fmadd_ps(x, b0, c30);
                 c31 = _mm256_fmadd_ps(x, b1, c31);
-                let x = _mm256_broadcast_ss(&*a4.add(o));
+                let x = broadcast(a4);
                 c40 = _mm256_fmadd_ps(x, b0, c40);
                 c41 = _mm256_fmadd_ps(x, b1, c41);
-                let x = _mm256_broadcast_ss(&*a5.add(o));
+                let x = broadcast(a5);
                 c50 = _mm256_fmadd_ps(x, b0, c50);
                 c51 = _mm256_fmadd_ps(x, b1, c51);
+                a0 = a0.wrapping_add(cs);
+                a1 = a1.wrapping_add(cs);
+                a2 = a2.wrapping_add(cs);
+                a3 = a3.wrapping_add(cs);
+                a4 = a4.wrapping_add(cs);
+                a5 = a5.wrapping_add(cs);
+                bp = bp.wrapping_add(NR);
             }
             let rows = [
                 (c00, c01),
@@ -327,14 +342,15 @@ mod packed {
                 (c40, c41),
                 (c50, c51),
             ];
-            for (i, (mut lo, mut hi)) in rows.into_iter().enumerate() {
-                let dst = c.add(i * rs);
+            let mut dst = c;
+            for (mut lo, mut hi) in rows {
                 if accumulate {
                     lo = _mm256_add_ps(lo, _mm256_loadu_ps(dst));
-                    hi = _mm256_add_ps(hi, _mm256_loadu_ps(dst.add(8)));
+                    hi = _mm256_add_ps(hi, _mm256_loadu_ps(dst.wrapping_add(8)));
                 }
                 _mm256_storeu_ps(dst, lo);
-                _mm256_storeu_ps(dst.add(8), hi);
+                _mm256_storeu_ps(dst.wrapping_add(8), hi);
+                dst = dst.wrapping_add(rs);
             }
         }
     }
@@ -432,11 +448,13 @@ mod packed {
                         kernel(kc, panel, b_panel, dst, rs, accumulate);
                     } else {
                         kernel(kc, panel, b_panel, tile.as_mut_ptr(), NR, false);
+                        // Element writes through the pointer: without `accumulate`, C
+                        // may not hold values yet.
                         for ii in 0..rows {
-                            let row = std::slice::from_raw_parts_mut(dst.add(ii * rs), cols);
-                            for (jj, v) in row.iter_mut().enumerate() {
+                            for jj in 0..cols {
                                 let t = tile[ii * NR + jj];
-                                *v = if accumulate { *v + t } else { t };
+                                let out = dst.add(ii * rs + jj);
+                                out.write(if accumulate { out.read() + t } else { t });
                             }
                         }
                     }

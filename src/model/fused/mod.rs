@@ -48,6 +48,7 @@ use self::{
     attention::AttentionShape,
     matmul::{MatrixRef, Threads},
     rows::RowShape,
+    vector::written_by,
 };
 pub use self::{score_entropy::DseTerms, vector::exp};
 
@@ -258,20 +259,22 @@ mod flex_forward {
         let [k, n] = weight_dims(weight);
         let x_values = values(x);
         let rows = x_values.len() / k;
-        let mut out = vec![0f32; rows * n];
         let w = values(weight);
-        // SAFETY: x is [rows, k], w [k, n] and out [rows, n], all row-major and distinct.
-        unsafe {
-            matmul::matmul(
-                (rows, n, k),
-                MatrixRef::row_major(&x_values, k),
-                MatrixRef::row_major(&w, n),
-                out.as_mut_ptr(),
-                n,
-                false,
-                Threads::Pool,
-            );
-        }
+        // SAFETY: x is [rows, k], w [k, n] and out [rows, n], all row-major and distinct;
+        // the product writes every element of out.
+        let out = unsafe {
+            written_by(rows * n, |out| {
+                matmul::matmul(
+                    (rows, n, k),
+                    MatrixRef::row_major(&x_values, k),
+                    MatrixRef::row_major(&w, n),
+                    out,
+                    n,
+                    false,
+                    Threads::Pool,
+                )
+            })
+        };
         let mut shape = shape_of(x);
         let last = shape.num_dims() - 1;
         shape[last] = n;
@@ -414,37 +417,41 @@ impl Backward<Flex, 2> for LinearBackward {
         register!(grads, x_node, {
             // dX = dY W^T
             let w = values(&weight);
-            let mut dx = vec![0f32; rows * k];
-            // SAFETY: dY is [rows, n], W [k, n] read as W^T [n, k], dX [rows, k].
-            unsafe {
-                matmul::matmul(
-                    (rows, k, n),
-                    MatrixRef::row_major(&g, n),
-                    MatrixRef::transposed(&w, n),
-                    dx.as_mut_ptr(),
-                    k,
-                    false,
-                    Threads::Pool,
-                );
-            }
+            // SAFETY: dY is [rows, n], W [k, n] read as W^T [n, k], dX [rows, k]; the
+            // product writes every element of dX.
+            let dx = unsafe {
+                written_by(rows * k, |dx| {
+                    matmul::matmul(
+                        (rows, k, n),
+                        MatrixRef::row_major(&g, n),
+                        MatrixRef::transposed(&w, n),
+                        dx,
+                        k,
+                        false,
+                        Threads::Pool,
+                    )
+                })
+            };
             tensor(dx, shape_of(&x))
         });
         register!(grads, weight_node, {
             // dW = X^T dY
             let x = values(&x);
-            let mut dw = vec![0f32; k * n];
-            // SAFETY: X is [rows, k] read as X^T [k, rows], dY [rows, n], dW [k, n].
-            unsafe {
-                matmul::matmul(
-                    (k, n, rows),
-                    MatrixRef::transposed(&x, k),
-                    MatrixRef::row_major(&g, n),
-                    dw.as_mut_ptr(),
-                    n,
-                    false,
-                    Threads::Pool,
-                );
-            }
+            // SAFETY: X is [rows, k] read as X^T [k, rows], dY [rows, n], dW [k, n]; the
+            // product writes every element of dW.
+            let dw = unsafe {
+                written_by(k * n, |dw| {
+                    matmul::matmul(
+                        (k, n, rows),
+                        MatrixRef::transposed(&x, k),
+                        MatrixRef::row_major(&g, n),
+                        dw,
+                        n,
+                        false,
+                        Threads::Pool,
+                    )
+                })
+            };
             tensor(dw, shape_of(&weight))
         });
     }

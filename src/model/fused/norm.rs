@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::{
     rows::RowShape,
-    vector::{dot, sum, vectorized, LANES},
+    vector::{dot, sum, vectorized, zeros, LANES},
 };
 
 /// Mean and `1 / sqrt(var + eps)` of one row (biased variance, as burn's `layer_norm`).
@@ -64,7 +64,7 @@ pub fn forward(
     epsilon: f32,
 ) -> Vec<f32> {
     let w = shape.width;
-    let mut out = vec![0f32; x.len()];
+    let mut out = zeros(x.len());
     let tasks = shape.tasks();
     shape
         .split(&tasks, &mut out)
@@ -150,7 +150,7 @@ pub fn backward(
 ) -> Gradients {
     let w = shape.width;
     let tasks = shape.tasks();
-    let mut dx = vec![0f32; x.len()];
+    let mut dx = zeros(x.len());
     let mut partials = vec![0f32; tasks.len() * 3 * w];
     shape
         .split(&tasks, &mut dx)

@@ -4,7 +4,10 @@
 
 use rayon::prelude::*;
 
-use super::{rows::RowShape, vector::vectorized};
+use super::{
+    rows::RowShape,
+    vector::{vectorized, zeros},
+};
 
 vectorized! {
     fn forward_rows(x: &[f32], y: &[f32], bias: &[f32], gate: &[f32], out: &mut [f32]) {
@@ -25,7 +28,7 @@ vectorized! {
 /// `bias` `[width]` (zeros when the projection has none).
 pub fn forward(x: &[f32], y: &[f32], bias: &[f32], gate: &[f32], shape: RowShape) -> Vec<f32> {
     let w = shape.width;
-    let mut out = vec![0f32; x.len()];
+    let mut out = zeros(x.len());
     let tasks = shape.tasks();
     shape
         .split(&tasks, &mut out)
@@ -82,7 +85,7 @@ pub fn backward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let w = shape.width;
     let tasks = shape.tasks();
-    let mut dy = vec![0f32; y.len()];
+    let mut dy = zeros(y.len());
     let mut partials = vec![0f32; tasks.len() * 2 * w];
     shape
         .split(&tasks, &mut dy)

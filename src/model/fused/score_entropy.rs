@@ -162,7 +162,7 @@ pub fn backward(z: &[f32], terms: &DseTerms, grad: &[f32], batch: usize, len: us
         batch * len * w,
         "score entropy: network output size"
     );
-    let mut dz = vec![0f32; z.len()];
+    let mut dz = super::vector::zeros(z.len());
     dz.par_chunks_mut(len * w).enumerate().for_each(|(b, dz)| {
         let seq = terms.sequence(b);
         let scale = f64::from(grad[b]) * terms.weight[b];
