@@ -519,7 +519,10 @@ mod tests {
 
     /// The whole network and loss through the fused kernels against burn's operations: the
     /// log scores of `forward`, the weighted DSE, and the gradient of every parameter, for
-    /// both graphs, a batch of 3 and an odd length.
+    /// both graphs, a batch of 3 and an odd length. Each operation agrees to 1e-5 on its own
+    /// (`fused::tests`); through two blocks of jittered weights the rounding of two f32
+    /// computations in different orders adds up to a few 1e-5, so values are held to 5e-5
+    /// and gradients to 2e-4 of their largest entry.
     #[test]
     fn fused_network_matches_burns_operations() {
         use crate::{
@@ -568,7 +571,7 @@ mod tests {
                 .max()
                 .into_scalar();
             assert!(
-                gap < 1e-5 * scale,
+                gap < 5e-5 * scale,
                 "{kind}: log scores differ by {gap} (scale {scale})"
             );
 
@@ -587,7 +590,7 @@ mod tests {
             let scale: f32 = burn.0.clone().abs().max().into_scalar();
             let gap: f32 = (fused.0.clone() - burn.0.clone()).abs().max().into_scalar();
             assert!(
-                gap < 1e-5 * scale,
+                gap < 5e-5 * scale,
                 "{kind}: losses differ by {gap} (scale {scale})"
             );
             assert_eq!(fused.1.len(), burn.1.len());
@@ -599,7 +602,7 @@ mod tests {
                     .into_scalar();
                 assert!(scale > 0.0, "{kind}: parameter {i} has a zero gradient");
                 assert!(
-                    gap < 1e-4 * scale,
+                    gap < 2e-4 * scale,
                     "{kind}: gradient of parameter {i} differs by {gap} (scale {scale})"
                 );
             }

@@ -171,12 +171,14 @@ fn reference_attention(qkv: Tensor<3>, heads: usize, shift_keys: bool) -> Tensor
 
 #[test]
 fn attention_matches_burn() {
+    // Length 600: several blocks of query rows (see `block_rows`).
     for (b, l, d, heads) in [
         (1, 1, 8, 1),
         (2, 7, 24, 3),
         (1, 33, 16, 1),
         (3, 40, 64, 4),
         (2, 65, 36, 2),
+        (1, 600, 16, 2),
     ] {
         let qkv = random([b, l, 3 * d], 1.5);
         check(
