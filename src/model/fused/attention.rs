@@ -188,6 +188,56 @@ vectorized! {
     }
 }
 
+vectorized! {
+    /// [`softmax_backward_rows`] from the forward pass's kept exponentials: probabilities
+    /// `p = e * inverse` into `probs`, score gradients `p * (dp - row_dot)` into `d_scores`.
+    fn softmax_backward_kept_rows(
+        exps: &[f32],
+        inverse: &[f32],
+        probs: &mut [f32],
+        d_scores: &mut [f32],
+        row_dot: &[f32],
+        len: usize,
+    ) {
+        for ((((e, p), dp), &inv), &r) in exps
+            .chunks_exact(len)
+            .zip(probs.chunks_exact_mut(len))
+            .zip(d_scores.chunks_exact_mut(len))
+            .zip(inverse)
+            .zip(row_dot)
+        {
+            for j in 0..len {
+                let prob = e[j] * inv;
+                p[j] = prob;
+                dp[j] = prob * (dp[j] - r);
+            }
+        }
+    }
+}
+
+/// Bytes of kept exponentials per attention layer up to which training keeps them for the
+/// backward pass instead of recomputing the scores and their exponentials (one product and
+/// one `exp` per score, about a seventh of the attention's work): 32 x 256 with 4 heads
+/// keeps 34 MB a layer, 8 x 1024 134 MB; the medium preset at 16 x 1024 (537 MB a layer)
+/// recomputes.
+pub const KEEP_BYTES: usize = 256 << 20;
+
+/// Whether training keeps the exponentials of `shape` (see [`KEEP_BYTES`]).
+pub fn keeps(shape: AttentionShape) -> bool {
+    shape.batch * shape.heads * shape.len * shape.len * 4 <= KEEP_BYTES
+}
+
+/// What the forward pass leaves for the backward pass.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// Log-sum-exp of every score row, `[batch, heads, len]`.
+    pub lse: Vec<f32>,
+    /// `1 / sum_j exp(s_ij - max_i)` of every row, `[batch, heads, len]`.
+    pub inverse: Vec<f32>,
+    /// `exp(s_ij - max_i)`, `[batch, heads, len, len]`, when kept.
+    pub exps: Option<Vec<f32>>,
+}
+
 /// Floats of one block of scores (4 MB): longer sequences are processed in blocks of query
 /// rows, so that a thread's scratch stays bounded (two blocks in the backward pass) instead of
 /// growing with the square of the length. Up to 1,024 positions a head is one block: smaller
@@ -292,13 +342,16 @@ impl Scratch {
         );
     }
 
-    /// Scores `q k^T` of query rows `first..first + rows` into `self.scores`.
-    fn scores(&mut self, l: usize, hd: usize, first: usize, rows: usize) {
-        // SAFETY: q and k are [l, hd], scores holds at least rows x l; all owned here.
+    /// Scores `q k^T` of query rows `first..first + rows` into `dst` (row stride `l`).
+    ///
+    /// # Safety
+    /// `dst` must be writable for `rows x l` floats that nothing else touches meanwhile.
+    unsafe fn scores_into(&self, dst: *mut f32, l: usize, hd: usize, first: usize, rows: usize) {
+        // SAFETY: q and k are [l, hd]; dst per the contract.
         unsafe {
             matmul(
                 (rows, l, hd),
-                self.scores.as_mut_ptr(),
+                dst,
                 l,
                 false,
                 self.q.as_ptr().add(first * hd),
@@ -310,57 +363,81 @@ impl Scratch {
     }
 }
 
-/// Attention output `[batch, len, width]` and the log-sum-exp of every score row
-/// `[batch, heads, len]` for the packed projections `qkv` `[batch, len, 3 width]`
-/// (q, k, v in thirds, heads in consecutive slices of each).
-pub fn forward(qkv: &[f32], shape: AttentionShape) -> (Vec<f32>, Vec<f32>) {
+/// Attention output `[batch, len, width]` for the packed projections `qkv`
+/// `[batch, len, 3 width]` (q, k, v in thirds, heads in consecutive slices of each), and what
+/// the backward pass needs: the rows' log-sum-exps and, with `keep`, the exponentials.
+pub fn forward(qkv: &[f32], shape: AttentionShape, keep: bool) -> (Vec<f32>, Saved) {
     let (l, d, hd) = (shape.len, shape.width, shape.head_dim());
     assert_eq!(qkv.len(), shape.batch * l * 3 * d, "attention: qkv size");
     let tables = rotary_tables(l, hd);
-    let block = block_rows(l);
+    let block = if keep { l } else { block_rows(l) };
     let mut lse = zeros(shape.batch * shape.heads * l);
-    let fill = |out: *mut f32| {
-        let out_ptr = SendPtr(out);
-        lse.par_chunks_mut(l).enumerate().for_each(|(task, lse)| {
-            Scratch::with(shape, false, |scratch| {
-                let (b, h) = (task / shape.heads, task % shape.heads);
-                scratch.rotate(qkv, shape, (b, h), &tables);
-                let v = &qkv[b * l * 3 * d + 2 * d + h * hd..];
-                for first in (0..l).step_by(block) {
-                    let rows = block.min(l - first);
-                    scratch.scores(l, hd, first, rows);
-                    softmax_rows(
-                        &mut scratch.scores[..rows * l],
-                        &mut lse[first..first + rows],
-                        &mut scratch.inverse[..rows],
-                        l,
-                    );
-                    // SAFETY: the task writes rows first.. of its own sequence b in the columns
-                    // of its own head h of `out` ([batch, len, width]): no other task writes
-                    // them. `v` reaches (l - 1) * 3d + hd elements from its start, inside qkv.
-                    unsafe {
-                        matmul(
-                            (rows, hd, l),
-                            out_ptr.get().add((b * l + first) * d + h * hd),
-                            d,
-                            false,
-                            scratch.scores.as_ptr(),
-                            (l, 1),
-                            v.as_ptr(),
-                            (3 * d, 1),
+    let mut inverse = zeros(shape.batch * shape.heads * l);
+    let mut run = |out: SendPtr, exps: Option<SendPtr>| {
+        lse.par_chunks_mut(l)
+            .zip(inverse.par_chunks_mut(l))
+            .enumerate()
+            .for_each(|(task, (lse, inverse))| {
+                Scratch::with(shape, false, |scratch| {
+                    let (b, h) = (task / shape.heads, task % shape.heads);
+                    scratch.rotate(qkv, shape, (b, h), &tables);
+                    let v = &qkv[b * l * 3 * d + 2 * d + h * hd..];
+                    for first in (0..l).step_by(block) {
+                        let rows = block.min(l - first);
+                        let scores = match exps {
+                            // SAFETY: task `task` owns the [l, l] slab at task * l * l.
+                            Some(exps) => unsafe { exps.get().add(task * l * l + first * l) },
+                            None => scratch.scores.as_mut_ptr(),
+                        };
+                        // SAFETY: `scores` holds rows x l floats owned by this task; they are
+                        // written by the product before the slice is made.
+                        let scores = unsafe {
+                            scratch.scores_into(scores, l, hd, first, rows);
+                            std::slice::from_raw_parts_mut(scores, rows * l)
+                        };
+                        softmax_rows(
+                            scores,
+                            &mut lse[first..first + rows],
+                            &mut inverse[first..first + rows],
+                            l,
                         );
+                        let rows_out = out.get().wrapping_add((b * l + first) * d + h * hd);
+                        // SAFETY: the task writes rows first.. of its own sequence b in the
+                        // columns of its own head h of `out` ([batch, len, width]): no other
+                        // task writes them. `v` reaches (l - 1) * 3d + hd elements from its
+                        // start, inside qkv.
+                        unsafe {
+                            matmul(
+                                (rows, hd, l),
+                                rows_out,
+                                d,
+                                false,
+                                scores.as_ptr(),
+                                (l, 1),
+                                v.as_ptr(),
+                                (3 * d, 1),
+                            );
+                        }
+                        scale_rows(SendPtr(rows_out), d, hd, &inverse[first..first + rows]);
                     }
-                    let rows_out =
-                        SendPtr(out_ptr.get().wrapping_add((b * l + first) * d + h * hd));
-                    scale_rows(rows_out, d, hd, &scratch.inverse[..rows]);
-                }
-            })
-        });
+                })
+            });
     };
+    let mut exps = None;
     // SAFETY: the tasks write every head's columns of every row of `out` (one product per
-    // block of rows).
-    let out = unsafe { written_by(shape.batch * l * d, fill) };
-    (out, lse)
+    // block of rows), and, when kept, every task's [l, l] slab of exponentials.
+    let out = unsafe {
+        written_by(shape.batch * l * d, |out| {
+            if keep {
+                exps = Some(written_by(shape.batch * shape.heads * l * l, |e| {
+                    run(SendPtr(out), Some(SendPtr(e)))
+                }));
+            } else {
+                run(SendPtr(out), None);
+            }
+        })
+    };
+    (out, Saved { lse, inverse, exps })
 }
 
 /// Gradient with respect to `qkv` (`[batch, len, 3 width]`) of [`forward`], given its inputs,
@@ -368,7 +445,7 @@ pub fn forward(qkv: &[f32], shape: AttentionShape) -> (Vec<f32>, Vec<f32>) {
 pub fn backward(
     qkv: &[f32],
     out: &[f32],
-    lse: &[f32],
+    saved: &Saved,
     grad: &[f32],
     shape: AttentionShape,
 ) -> Vec<f32> {
@@ -376,6 +453,7 @@ pub fn backward(
     let tables = rotary_tables(l, hd);
     let scale = (hd as f32).powf(-0.5);
     let block = block_rows(l);
+    let (lse, inverse) = (&saved.lse, &saved.inverse);
     let fill = |d_qkv: *mut f32| {
         let d_ptr = SendPtr(d_qkv);
         (0..shape.batch * shape.heads)
@@ -384,6 +462,11 @@ pub fn backward(
                 Scratch::with(shape, true, |scratch| {
                     let (b, h) = (task / shape.heads, task % shape.heads);
                     let lse = &lse[task * l..(task + 1) * l];
+                    let inverse = &inverse[task * l..(task + 1) * l];
+                    let exps = saved
+                        .exps
+                        .as_ref()
+                        .map(|e| &e[task * l * l..(task + 1) * l * l]);
                     let head = b * l * d + h * hd; // row 0 of this head in out and grad
                     let v = &qkv[b * l * 3 * d + 2 * d + h * hd..];
                     let d_base = b * l * 3 * d + h * hd; // row 0, q column of this head in d_qkv
@@ -391,7 +474,11 @@ pub fn backward(
                     for first in (0..l).step_by(block) {
                         let rows = block.min(l - first);
                         let later = first > 0;
-                        scratch.scores(l, hd, first, rows);
+                        if exps.is_none() {
+                            let dst = scratch.scores.as_mut_ptr();
+                            // SAFETY: the scratch holds a block of rows x l scores.
+                            unsafe { scratch.scores_into(dst, l, hd, first, rows) };
+                        }
                         for i in 0..rows {
                             let row = head + (first + i) * d;
                             scratch.row_dot[i] = dot(&grad[row..row + hd], &out[row..row + hd]);
@@ -412,13 +499,23 @@ pub fn backward(
                                 v.as_ptr(),
                                 (1, 3 * d),
                             );
-                            softmax_backward_rows(
-                                &mut scratch.scores[..rows * l],
-                                &mut scratch.d_scores[..rows * l],
-                                &lse[first..first + rows],
-                                &scratch.row_dot[..rows],
-                                l,
-                            );
+                            match exps {
+                                Some(exps) => softmax_backward_kept_rows(
+                                    &exps[first * l..(first + rows) * l],
+                                    &inverse[first..first + rows],
+                                    &mut scratch.scores[..rows * l],
+                                    &mut scratch.d_scores[..rows * l],
+                                    &scratch.row_dot[..rows],
+                                    l,
+                                ),
+                                None => softmax_backward_rows(
+                                    &mut scratch.scores[..rows * l],
+                                    &mut scratch.d_scores[..rows * l],
+                                    &lse[first..first + rows],
+                                    &scratch.row_dot[..rows],
+                                    l,
+                                ),
+                            }
                             // dV = sum over blocks of P^T dO
                             matmul(
                                 (l, hd, rows),
@@ -479,4 +576,32 @@ pub fn backward(
     // SAFETY: the tasks write the q, k and v columns of every head of every row (the v
     // columns by the first block's product, q and k by `unrotate_rows`).
     unsafe { written_by(qkv.len(), fill) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backward pass from kept exponentials and the one that recomputes them (the path of
+    /// long sequences, see [`KEEP_BYTES`]) give the same gradient; the autodiff tests in
+    /// `fused::tests` run the first.
+    #[test]
+    fn kept_and_recomputed_probabilities_give_the_same_gradient() {
+        // Length 1100: several blocks of query rows when recomputing (see `block_rows`).
+        for (batch, len, width, heads) in [(2, 37, 16, 2), (1, 1100, 8, 1)] {
+            let shape = AttentionShape { batch, len, width, heads };
+            let wave = |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * f).sin()).collect() };
+            let qkv = wave(batch * len * 3 * width, 0.37);
+            let grad = wave(batch * len * width, 0.11);
+            let (out_kept, kept) = forward(&qkv, shape, true);
+            let (out, recomputed) = forward(&qkv, shape, false);
+            assert!(kept.exps.is_some() && recomputed.exps.is_none());
+            assert_eq!(out_kept, out, "the forward pass does not depend on keeping");
+            let a = backward(&qkv, &out, &kept, &grad, shape);
+            let b = backward(&qkv, &out, &recomputed, &grad, shape);
+            let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let gap = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(gap <= 1e-5 * scale, "len {len}: gradients differ by {gap} (scale {scale})");
+        }
+    }
 }

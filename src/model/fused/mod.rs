@@ -281,7 +281,12 @@ mod flex_forward {
         tensor(out, shape)
     }
 
-    pub fn attention(qkv: &FlexTensor, heads: usize) -> (FlexTensor, FlexTensor) {
+    /// The output, and with `training` what the backward pass needs.
+    pub fn attention(
+        qkv: &FlexTensor,
+        heads: usize,
+        training: bool,
+    ) -> (FlexTensor, attention::Saved) {
         let rows = row_shape(qkv);
         let shape = AttentionShape {
             batch: rows.batch,
@@ -289,10 +294,11 @@ mod flex_forward {
             width: rows.width / 3,
             heads,
         };
-        let (out, lse) = attention::forward(&values(qkv), shape);
+        let (out, saved) =
+            attention::forward(&values(qkv), shape, training && attention::keeps(shape));
         (
             tensor(out, Shape::new([shape.batch, shape.len, shape.width])),
-            tensor(lse, Shape::new([shape.batch, heads, shape.len])),
+            saved,
         )
     }
 
@@ -339,7 +345,7 @@ impl FusedBackend for Flex {
     }
 
     fn fused_attention(qkv: FlexTensor, heads: usize) -> FlexTensor {
-        flex_forward::attention(&qkv, heads).0
+        flex_forward::attention(&qkv, heads, false).0
     }
 
     fn fused_bias_gelu(u: FlexTensor, bias: FlexTensor) -> FlexTensor {
@@ -461,13 +467,18 @@ impl Backward<Flex, 2> for LinearBackward {
 struct AttentionBackward;
 
 impl Backward<Flex, 1> for AttentionBackward {
-    /// qkv, the output, the row log-sum-exps, heads.
-    type State = (FlexTensor, FlexTensor, FlexTensor, usize);
+    /// qkv, the output, what the forward pass saved, heads.
+    type State = (
+        FlexTensor,
+        FlexTensor,
+        std::sync::Arc<attention::Saved>,
+        usize,
+    );
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [qkv_node] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
-        let (qkv, out, lse, heads) = ops.state;
+        let (qkv, out, saved, heads) = ops.state;
         let rows = row_shape(&qkv);
         let shape = AttentionShape {
             batch: rows.batch,
@@ -476,13 +487,8 @@ impl Backward<Flex, 1> for AttentionBackward {
             heads,
         };
         register!(grads, qkv_node, {
-            let d_qkv = attention::backward(
-                &values(&qkv),
-                &values(&out),
-                &values(&lse),
-                &values(&grad),
-                shape,
-            );
+            let d_qkv =
+                attention::backward(&values(&qkv), &values(&out), &saved, &values(&grad), shape);
             tensor(d_qkv, shape_of(&qkv))
         });
     }
@@ -636,16 +642,24 @@ impl<C: CheckpointStrategy> FusedBackend for Autodiff<Flex, C> {
     }
 
     fn fused_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self> {
-        let (out, lse) = flex_forward::attention(qkv.primitive(), heads);
         match AttentionBackward
             .prepare::<C>([qkv.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                prep.finish((qkv.primitive().clone(), out.clone(), lse, heads), out)
+                let (out, saved) = flex_forward::attention(qkv.primitive(), heads, true);
+                let state = (
+                    qkv.primitive().clone(),
+                    out.clone(),
+                    std::sync::Arc::new(saved),
+                    heads,
+                );
+                prep.finish(state, out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(out),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(flex_forward::attention(qkv.primitive(), heads, false).0)
+            }
         }
     }
 
