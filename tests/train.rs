@@ -86,6 +86,25 @@ fn n_steps_and_a_resume_to_2n_equal_2n_steps() {
     );
 }
 
+/// `--threads` sets the worker pool, is recorded in run.toml, and does not change the result:
+/// the fused kernels cut work into fixed tasks and sum in a fixed order.
+#[test]
+fn thread_count_is_recorded_and_does_not_change_the_weights() {
+    let dir = common::tempdir().unwrap();
+    let (one, three) = (dir.path().join("one"), dir.path().join("three"));
+    train(&one, &["--steps", "4", "--threads", "1"]);
+    train(&three, &["--steps", "4", "--threads", "3"]);
+    let spec = std::fs::read_to_string(one.join("run.toml")).unwrap();
+    assert!(spec.contains("threads = 1"), "{spec}");
+    let spec = std::fs::read_to_string(three.join("run.toml")).unwrap();
+    assert!(spec.contains("threads = 3"), "{spec}");
+    assert_eq!(weights(&one), weights(&three), "1 and 3 threads trained different weights");
+    // A usage error, from clap: exit status 2.
+    let output = seddbio(&["--threads", "0", "bench", "forward"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("'0' is not a number of threads"));
+}
+
 #[test]
 fn resuming_refuses_what_does_not_fit() {
     let dir = common::tempdir().unwrap();

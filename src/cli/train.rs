@@ -185,13 +185,6 @@ pub fn train(args: TrainArgs) -> Result<()> {
             );
         }
         check_resume(&args, &spec)?;
-        let threads = rayon::current_num_threads();
-        if spec.threads != 0 && spec.threads != threads {
-            eprintln!(
-                "note: the run was started with {} threads and continues with {threads} (--threads): burn's parallel sums may round differently, so the weights can differ in the last bits from a run on one thread count",
-                spec.threads
-            );
-        }
         // The run's window, not the default (longest record), so resumed batches match.
         let mut data_args = args.data.clone();
         data_args.seq_len = Some(spec.seq_len);

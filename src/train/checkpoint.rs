@@ -49,9 +49,9 @@ pub struct RunSpec {
     pub length_counts: Vec<[u64; 2]>,
     /// Model sizes and training options.
     pub config: TrainConfig,
-    /// Worker threads of the run (`--threads`; 0 in runs from before it was recorded). The
-    /// kernels' results do not depend on it, but burn's own parallel operations may round
-    /// differently with another count.
+    /// Worker threads the run started with (`--threads`; 0 in runs from before it was
+    /// recorded). For the record: the weights do not depend on it (`tests/train.rs` trains
+    /// with 1 and 3 threads and compares them bit for bit), so a resume may use another count.
     #[serde(default)]
     pub threads: usize,
 }
