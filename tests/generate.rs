@@ -102,6 +102,27 @@ fn dna_model_samples_infills_and_scores() {
             }
         }
     }
+    // Without --sampler an absorbing model samples first-hitting (its default), and so does
+    // the end-of-training report.
+    let out = dir.path().join("default.fa");
+    ok(&[
+        "sample",
+        "--model",
+        run,
+        "-n",
+        "2",
+        "--steps",
+        "16",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    for (header, _) in fasta_sequences(&out) {
+        assert!(header.contains("sampler=first-hitting"), "{header}");
+    }
+    for (header, _) in fasta_sequences(&run_dir.join("samples.fasta")) {
+        assert!(header.contains("sampler=first-hitting"), "{header}");
+    }
+
     // The same seed gives the same sequences.
     let a = dir.path().join("a.fa");
     let b = dir.path().join("b.fa");

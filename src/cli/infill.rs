@@ -60,9 +60,11 @@ pub struct InfillArgs {
     /// Reverse-diffusion steps.
     #[arg(long, default_value_t = 128)]
     pub steps: usize,
-    /// euler, analytic, or first-hitting (absorbing models).
-    #[arg(long, default_value = "analytic", value_parser = parse_with::<SamplerKind>)]
-    pub sampler: SamplerKind,
+    /// euler, analytic, or first-hitting (absorbing models only: at most one network call
+    /// per position, whatever --steps is) [default: first-hitting for absorbing models,
+    /// analytic for uniform ones].
+    #[arg(long, value_parser = parse_with::<SamplerKind>)]
+    pub sampler: Option<SamplerKind>,
     /// Sequences per network call.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
@@ -79,6 +81,9 @@ pub fn run(args: InfillArgs) -> Result<()> {
         bail!("-n and --batch-size must be at least 1");
     }
     let trained = args.model.load()?;
+    let sampler = args
+        .sampler
+        .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind));
     let spec = &trained.spec;
     let motifs = match &args.motifs {
         Some(path) => read_motifs(path)?,
@@ -128,7 +133,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
                 &spec.noise,
                 &slots,
                 args.steps,
-                args.sampler,
+                sampler,
                 &mut rng,
                 network_score(&trained.model),
             )?;
@@ -142,7 +147,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
                         ("template_id".into(), id.to_string()),
                         ("template".into(), text.to_string()),
                         ("model".into(), args.model.model.display().to_string()),
-                        ("sampler".into(), args.sampler.to_string()),
+                        ("sampler".into(), sampler.to_string()),
                         ("steps".into(), args.steps.to_string()),
                         ("seed".into(), args.seed.to_string()),
                         ("nfe".into(), nfe.to_string()),
@@ -160,7 +165,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
         records.len(),
         templates.len(),
         args.out.display(),
-        args.sampler,
+        sampler,
         args.steps,
         nfe_total as f64 / records.len().max(1) as f64,
         seconds

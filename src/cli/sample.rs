@@ -25,10 +25,11 @@ pub struct SampleArgs {
     /// Reverse-diffusion steps.
     #[arg(long, default_value_t = 128)]
     pub steps: usize,
-    /// euler, analytic, or first-hitting (absorbing models: at most one network call per
-    /// position, whatever --steps is).
-    #[arg(long, default_value = "analytic", value_parser = parse_with::<SamplerKind>)]
-    pub sampler: SamplerKind,
+    /// euler, analytic, or first-hitting (absorbing models only: at most one network call
+    /// per position, whatever --steps is) [default: first-hitting for absorbing models,
+    /// analytic for uniform ones].
+    #[arg(long, value_parser = parse_with::<SamplerKind>)]
+    pub sampler: Option<SamplerKind>,
     /// Sequence length [default: the model's window; padded models: drawn from the training
     /// lengths].
     #[arg(long)]
@@ -112,6 +113,9 @@ pub fn run(args: SampleArgs) -> Result<()> {
         bail!("-n and --batch-size must be at least 1");
     }
     let trained = args.model.load()?;
+    let sampler = args
+        .sampler
+        .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind));
     let spec = &trained.spec;
     if let Some(length) = args.length {
         if length == 0 || length > spec.seq_len {
@@ -128,7 +132,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let settings = Generation {
         model_name: args.model.model.display().to_string(),
         steps: args.steps,
-        sampler: args.sampler,
+        sampler,
         batch_size: args.batch_size,
         seed: args.seed,
     };
@@ -140,7 +144,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
         "{} sequences written to {} ({} sampler, {} steps, {} weights of step {}): {:.1} network calls per sequence on average, {} calls in all; {:.1} s, {:.1} sequences/s\n",
         records.len(),
         args.out.display(),
-        args.sampler,
+        sampler,
         args.steps,
         args.model.weights,
         trained.step,

@@ -66,9 +66,9 @@ pub struct TrainArgs {
     /// cpu, or cuda (builds with --features cuda).
     #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
     pub device: ComputeDevice,
-    /// At the end, sample this many sequences (analytic sampler, 128 steps, EMA weights) and
-    /// write an evaluation against the validation set into the run's report/ directory;
-    /// 0 skips it.
+    /// At the end, sample this many sequences (the model's default sampler, 128 steps, EMA
+    /// weights) and write an evaluation against the validation set into the run's report/
+    /// directory; 0 skips it.
     #[arg(long, default_value_t = 100)]
     pub report_samples: usize,
 }
@@ -343,7 +343,7 @@ fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<(
     let settings = Generation {
         model_name: args.out.display().to_string(),
         steps: 128,
-        sampler: SamplerKind::Analytic,
+        sampler: SamplerKind::default_for(spec.graph),
         batch_size: 64,
         seed: spec.seed,
     };

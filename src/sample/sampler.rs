@@ -27,6 +27,26 @@ pub enum SamplerKind {
     FirstHitting,
 }
 
+impl SamplerKind {
+    /// The default for a graph: first-hitting for absorbing models (the same quality as Euler
+    /// and analytic steps at fewer network calls: on EPDnew promoters at 128 steps 116 calls
+    /// per sequence instead of 129, at 1,024 steps 261 instead of 1,025, with equal k-mer
+    /// divergences and ELBO of the samples; README, Samplers), analytic for uniform ones.
+    ///
+    /// ```
+    /// use seddbio::{diffusion::GraphKind, sample::SamplerKind};
+    ///
+    /// assert_eq!(SamplerKind::default_for(GraphKind::Absorb), SamplerKind::FirstHitting);
+    /// assert_eq!(SamplerKind::default_for(GraphKind::Uniform), SamplerKind::Analytic);
+    /// ```
+    pub fn default_for(graph: GraphKind) -> SamplerKind {
+        match graph {
+            GraphKind::Absorb => SamplerKind::FirstHitting,
+            GraphKind::Uniform => SamplerKind::Analytic,
+        }
+    }
+}
+
 crate::choices::named_choices!(SamplerKind, "sampler", {
     Euler => "euler",
     Analytic => "analytic",
