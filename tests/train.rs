@@ -98,7 +98,11 @@ fn thread_count_is_recorded_and_does_not_change_the_weights() {
     assert!(spec.contains("threads = 1"), "{spec}");
     let spec = std::fs::read_to_string(three.join("run.toml")).unwrap();
     assert!(spec.contains("threads = 3"), "{spec}");
-    assert_eq!(weights(&one), weights(&three), "1 and 3 threads trained different weights");
+    assert_eq!(
+        weights(&one),
+        weights(&three),
+        "1 and 3 threads trained different weights"
+    );
     // A usage error, from clap: exit status 2.
     let output = seddbio(&["--threads", "0", "bench", "forward"]);
     assert_eq!(output.status.code(), Some(2));

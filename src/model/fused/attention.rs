@@ -589,8 +589,14 @@ mod tests {
     fn kept_and_recomputed_probabilities_give_the_same_gradient() {
         // Length 1100: several blocks of query rows when recomputing (see `block_rows`).
         for (batch, len, width, heads) in [(2, 37, 16, 2), (1, 1100, 8, 1)] {
-            let shape = AttentionShape { batch, len, width, heads };
-            let wave = |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * f).sin()).collect() };
+            let shape = AttentionShape {
+                batch,
+                len,
+                width,
+                heads,
+            };
+            let wave =
+                |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * f).sin()).collect() };
             let qkv = wave(batch * len * 3 * width, 0.37);
             let grad = wave(batch * len * width, 0.11);
             let (out_kept, kept) = forward(&qkv, shape, true);
@@ -600,8 +606,14 @@ mod tests {
             let a = backward(&qkv, &out, &kept, &grad, shape);
             let b = backward(&qkv, &out, &recomputed, &grad, shape);
             let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let gap = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
-            assert!(gap <= 1e-5 * scale, "len {len}: gradients differ by {gap} (scale {scale})");
+            let gap = a
+                .iter()
+                .zip(&b)
+                .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(
+                gap <= 1e-5 * scale,
+                "len {len}: gradients differ by {gap} (scale {scale})"
+            );
         }
     }
 }
