@@ -31,11 +31,46 @@ impl ComputeDevice {
         match self {
             ComputeDevice::Cpu => Ok(Device::flex()),
             #[cfg(feature = "cuda")]
-            ComputeDevice::Cuda => Ok(Device::cuda(0)),
+            ComputeDevice::Cuda => probe(Device::cuda(0)),
             #[cfg(not(feature = "cuda"))]
             ComputeDevice::Cuda => Err(Error::Options(
                 "--device cuda: this seddbio was built without CUDA; rebuild with `cargo build --release --features cuda`".into(),
             )),
+        }
+    }
+}
+
+/// `device` if a one-element round trip through it works. burn's GPU runtimes panic when no
+/// device or driver is there (on first use, deep inside the runtime); this turns that into an
+/// error line, with the runtime's own message, instead of a panic trace.
+#[cfg(feature = "cuda")]
+fn probe(device: Device) -> Result<Device> {
+    use burn::tensor::Tensor;
+
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| {
+        Tensor::<1>::from_floats([1.0], &device)
+            .into_data()
+            .try_to_vec::<f32>()
+            .ok()
+    });
+    std::panic::set_hook(hook);
+    match outcome {
+        Ok(Some(values)) if values == [1.0] => Ok(device),
+        Ok(_) => Err(Error::Options(
+            "--device cuda: the GPU returned wrong data for a one-element test".into(),
+        )),
+        Err(payload) => {
+            let reason = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown failure");
+            Err(Error::Options(format!(
+                "--device cuda: no usable CUDA device ({}); check `nvidia-smi`, or run with --device cpu",
+                reason.lines().next().unwrap_or(reason)
+            )))
         }
     }
 }
