@@ -227,3 +227,136 @@ fn ctrl_c_writes_a_checkpoint_that_resumes() {
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert_eq!(weights(&run).0, step + 2);
 }
+
+/// `--time-budget`: the steps are fixed once the first ones are timed and recorded in
+/// run.toml, the learning rate decays to its floor at the last step, and a resume from the
+/// checkpoint written when the steps were fixed finishes the same schedule to the same
+/// weights.
+#[test]
+fn a_time_budget_fixes_the_steps_and_a_resume_keeps_its_schedule() {
+    let dir = common::tempdir().unwrap();
+    // Checkpoints only when the steps are fixed and at the end (two are kept).
+    let preset = include_str!("../configs/tiny.toml")
+        .replace("eval_every = 100 ", "eval_every = 100000 ")
+        .replace("checkpoint_every = 200 ", "checkpoint_every = 100000 ");
+    let config = dir.path().join("budget.toml");
+    std::fs::write(&config, preset).unwrap();
+    let whole = dir.path().join("whole");
+    let config = config.to_str().unwrap();
+    let printed = train(
+        &whole,
+        &[
+            "--config",
+            config,
+            "--time-budget",
+            "3s",
+            "--lr-schedule",
+            "linear",
+        ],
+    );
+    let spec: seddbio::train::RunSpec =
+        toml::from_str(&std::fs::read_to_string(whole.join("run.toml")).unwrap()).unwrap();
+    let training = &spec.config.training;
+    let fixed_at = training
+        .time_budget
+        .and_then(|b| b.calibrated_at_step)
+        .expect("run.toml records when the steps were fixed");
+    let steps = training.steps as u64;
+    assert!(fixed_at >= 10 && steps > fixed_at, "{fixed_at} {steps}");
+    assert!(
+        printed.contains(&format!("done: {steps} steps")),
+        "{printed}"
+    );
+    // The last step ran at the floor: lr 2e-3 x lr_floor 0.1.
+    let metrics = std::fs::read_to_string(whole.join("metrics.csv")).unwrap();
+    let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
+    assert_eq!(last[0], steps.to_string(), "{metrics}");
+    let lr: f64 = last[1].parse().unwrap();
+    assert!((lr - 2e-4).abs() < 1e-12, "{metrics}");
+
+    // The same run, interrupted right after its steps were fixed, then resumed.
+    let resumed = dir.path().join("resumed");
+    let fixed_name = format!("step-{fixed_at:08}");
+    std::fs::create_dir_all(resumed.join("checkpoints")).unwrap();
+    for file in ["run.toml", "alphabet.toml"] {
+        std::fs::copy(whole.join(file), resumed.join(file)).unwrap();
+    }
+    let from = whole.join("checkpoints").join(&fixed_name);
+    let to = resumed.join("checkpoints").join(&fixed_name);
+    std::fs::create_dir(&to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(
+        resumed.join("checkpoints/LATEST"),
+        format!("{fixed_name}\n"),
+    )
+    .unwrap();
+    train(&resumed, &["--resume"]);
+    assert_eq!(
+        weights(&whole),
+        weights(&resumed),
+        "the resumed budget run differs"
+    );
+    // A resumed run finishes its steps; a new budget would change them.
+    let err = fails(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--out",
+        resumed.to_str().unwrap(),
+        "--resume",
+        "--time-budget",
+        "1m",
+    ]);
+    assert!(err.contains("--time-budget"), "{err}");
+}
+
+/// `--config auto` measures the presets and states its choice; it needs a budget.
+#[test]
+fn config_auto_measures_the_presets_for_a_budget() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("auto");
+    let err = fails(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--config",
+        "auto",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(err.contains("--time-budget"), "{err}");
+    let output = seddbio(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--batch-size",
+        "8",
+        "--report-samples",
+        "0",
+        "--config",
+        "auto",
+        "--time-budget",
+        "2s",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    // Two seconds buy far fewer than 20 tokens per parameter of even the tiny preset: tiny
+    // is the fallback, and the larger presets are not measured.
+    assert!(err.contains("--config auto: tiny"), "{err}");
+    assert!(
+        err.contains("(too few)") && !err.contains("small "),
+        "{err}"
+    );
+    let spec = std::fs::read_to_string(run.join("run.toml")).unwrap();
+    assert!(spec.contains("d_model = 64"), "{spec}");
+}

@@ -1,6 +1,7 @@
 //! `seddbio train`: a score model from a sequence file, into a run directory.
 
 use std::{
+    io::IsTerminal,
     path::PathBuf,
     sync::{atomic::AtomicBool, Arc},
     time::Instant,
@@ -18,8 +19,9 @@ use seddbio::{
     model::ComputeDevice,
     sample::SamplerKind,
     train::{
-        default_schedule, run, MetricsLog, Observer, Outcome, RunDir, RunSpec, StepStats,
-        TrainConfig, TrainedModel, Trainer, ValidationSet, Weights,
+        choose_preset, default_schedule, run, LrSchedule, MetricsLog, Observer, Outcome, RunDir,
+        RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel, Trainer, ValidationSet, Weights,
+        TOKENS_PER_PARAMETER,
     },
 };
 
@@ -37,8 +39,9 @@ pub struct TrainArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Model and training preset: tiny, small, medium (see configs/), or a TOML file
-    /// [default: tiny].
+    /// Model and training preset: tiny, small, medium (see configs/), a TOML file, or auto
+    /// (with --time-budget: the largest preset the budget trains long enough, measured on
+    /// this data and machine in a few steps each before the budget starts) [default: tiny].
     #[arg(long)]
     pub config: Option<String>,
     /// Forward process: absorb (mask) or uniform [default: absorb].
@@ -54,6 +57,16 @@ pub struct TrainArgs {
     /// Optimiser steps [default: the preset's]; with --resume, the new total.
     #[arg(long)]
     pub steps: Option<usize>,
+    /// Train for this long instead of a number of steps (90s, 30m, 1.5h, 1h30m; validations
+    /// and checkpoints included, the end-of-run report not): the steps that fit are fixed
+    /// after the first minute and recorded in run.toml, and the learning rate decays over
+    /// them.
+    #[arg(long, value_parser = parse_budget, conflicts_with = "steps")]
+    pub time_budget: Option<TimeBudget>,
+    /// Learning rate after the warm-up: constant, or a cosine or linear decay to the
+    /// preset's lr_floor at the last step [default: the preset's].
+    #[arg(long, value_parser = parse_with::<LrSchedule>)]
+    pub lr_schedule: Option<LrSchedule>,
     /// Peak learning rate (AdamW, after linear warm-up) [default: the preset's].
     #[arg(long)]
     pub lr: Option<f64>,
@@ -76,12 +89,31 @@ pub struct TrainArgs {
 /// Progress bar plus metrics file.
 struct Report {
     bar: ProgressBar,
+    /// stderr is not a terminal (nohup, a batch scheduler, `2>log`): indicatif draws nothing
+    /// there, so evaluations and a progress line every [`PLAIN_PROGRESS_EVERY`] go out as
+    /// plain lines.
+    plain: bool,
+    last_line: Instant,
     metrics: MetricsLog,
     dir: PathBuf,
     title: String,
     last_step: Instant,
     last_lr: f64,
     last_valid: Option<(f64, f64)>,
+}
+
+/// How often a log that is not a terminal gets a progress line.
+const PLAIN_PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Report {
+    /// A line above the bar, or a plain line on stderr when there is no bar.
+    fn say(&self, line: String) {
+        if self.plain {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
 }
 
 impl Observer for Report {
@@ -97,16 +129,28 @@ impl Observer for Report {
             None => String::new(),
         };
         self.bar.set_position(stats.step);
-        self.bar.set_message(format!(
+        let message = format!(
             "loss {:.3} bits/token | {rate:.0} tokens/s{valid}",
             stats.loss_bits
-        ));
+        );
+        if self.plain && self.last_line.elapsed() >= PLAIN_PROGRESS_EVERY {
+            self.last_line = Instant::now();
+            let eta = self.bar.eta().as_secs();
+            eprintln!(
+                "step {}/{} | {message} | ETA {}:{:02}",
+                stats.step,
+                self.bar.length().unwrap_or_default(),
+                eta / 60,
+                eta % 60
+            );
+        }
+        self.bar.set_message(message);
     }
 
     fn validation(&mut self, step: u64, bits: f64, std_error: f64) {
         self.last_valid = Some((bits, std_error));
         let row = self.metrics.close(step, self.last_lr, bits, std_error);
-        self.bar.println(format!(
+        self.say(format!(
             "step {step:>6}: train {:.4} bits/token, validation ELBO {bits:.4} ± {std_error:.4} bits/token, {:.0} tokens/s",
             row.train_bits, row.tokens_per_s
         ));
@@ -115,6 +159,18 @@ impl Observer for Report {
     fn checkpoint(&mut self, _step: u64) -> seddbio::Result<()> {
         self.metrics.write(&self.dir, &self.title)
     }
+
+    fn steps_fixed(&mut self, steps: u64) {
+        self.bar.set_length(steps);
+        self.bar.reset_eta();
+        self.say(format!(
+            "time budget: {steps} steps fit; the learning rate decays over them"
+        ));
+    }
+}
+
+fn parse_budget(text: &str) -> std::result::Result<TimeBudget, String> {
+    TimeBudget::parse(text).map_err(|e| e.to_string())
 }
 
 /// Options given on the command line that disagree with the run being resumed.
@@ -152,6 +208,18 @@ fn check_resume(args: &TrainArgs, spec: &RunSpec) -> Result<()> {
     }
     if let Some(lr) = args.lr.filter(|lr| *lr != training.lr) {
         conflicts.push(format!("--lr {lr} (the run uses {})", training.lr));
+    }
+    if let Some(schedule) = args.lr_schedule.filter(|s| *s != training.lr_schedule) {
+        conflicts.push(format!(
+            "--lr-schedule {schedule} (the run uses {})",
+            training.lr_schedule
+        ));
+    }
+    if args.time_budget.is_some() {
+        conflicts.push(
+            "--time-budget (a resumed run finishes the steps in run.toml; --steps changes them)"
+                .to_string(),
+        );
     }
     if args.data.seed != spec.seed {
         conflicts.push(format!(
@@ -230,7 +298,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             &args.data,
             Alphabet::resolve(&args.data.alphabet)?,
         )?;
-        let spec = new_spec(&args, &data)?;
+        let spec = new_spec(&args, &data, &device)?;
         dir.create(&spec, &data.alphabet)?;
         (Trainer::new(spec, device), data)
     };
@@ -245,7 +313,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         .unwrap_or_default();
     print_stdout(&format!(
         "model: {} parameters (d_model {}, {} blocks, {} heads, cond {}), {} graph, {:?} noise, {} tokens\n\
-         training: {} steps of {} x {} tokens, lr {}, warm-up {}, clip {}, EMA {}; validation on {} sequences\n",
+         training: {} of {} x {} tokens, lr {} ({} after a warm-up of {}), clip {}, EMA {}; validation on {} sequences\n",
         trainer.num_params(),
         spec.config.model.d_model,
         spec.config.model.num_blocks,
@@ -254,10 +322,15 @@ pub fn train(args: TrainArgs) -> Result<()> {
         spec.graph,
         spec.noise,
         spec.num_symbols,
-        training.steps,
+        match training.time_budget {
+            Some(b) if b.calibrated_at_step.is_none() =>
+                format!("{} s (steps fixed once the first ones are timed)", b.seconds),
+            _ => format!("{} steps", training.steps),
+        },
         training.batch_size,
         spec.seq_len,
         training.lr,
+        training.lr_schedule,
         training.warmup_steps,
         training.grad_clip,
         training.ema_decay,
@@ -276,6 +349,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
     bar.set_position(trainer.step());
     bar.reset_eta();
     let mut report = Report {
+        plain: !std::io::stderr().is_terminal(),
+        last_line: Instant::now(),
         bar,
         metrics: MetricsLog::read(&dir.path("metrics.csv"), trainer.step())?,
         dir: args.out.clone(),
@@ -302,6 +377,15 @@ pub fn train(args: TrainArgs) -> Result<()> {
     )?;
     report.bar.finish_and_clear();
     match outcome {
+        Outcome::OutOfTime => {
+            eprintln!(
+                "time budget spent at step {} of {} (the machine ran slower than when the steps were fixed): checkpoint written to {}; finish with --resume",
+                trainer.step(),
+                trainer.spec().config.training.steps,
+                args.out.display()
+            );
+            std::process::exit(3);
+        }
         Outcome::Interrupted => {
             eprintln!(
                 "interrupted: checkpoint of step {} written to {}; continue with the same command and --resume",
@@ -389,8 +473,50 @@ fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<(
     })
 }
 
-fn new_spec(args: &TrainArgs, data: &PreparedData) -> Result<RunSpec> {
-    let mut config = TrainConfig::resolve(args.config.as_deref().unwrap_or("tiny"))?;
+fn new_spec(
+    args: &TrainArgs,
+    data: &PreparedData,
+    device: &burn::tensor::Device,
+) -> Result<RunSpec> {
+    if args.config.as_deref() != Some("auto") {
+        let config = TrainConfig::resolve(args.config.as_deref().unwrap_or("tiny"))?;
+        return spec_with(args, data, config);
+    }
+    let Some(budget) = args.time_budget else {
+        bail!(
+            "--config auto chooses the model for a time budget: give --time-budget too (e.g. 30m)"
+        );
+    };
+    eprintln!("--config auto: measuring the presets on this data (4 steps each)");
+    let choice = choose_preset(&budget, |config| {
+        let spec = spec_with(args, data, config.clone())
+            .map_err(|e| seddbio::Error::Options(format!("{e:#}")))?;
+        Ok(Trainer::measure_throughput(
+            spec,
+            device.clone(),
+            &data.train,
+            3,
+        ))
+    })?;
+    for probe in &choice.probes {
+        eprintln!(
+            "  {:<6} {:>9} parameters, {:>7.0} tokens/s: {:.1} tokens per parameter in the budget{}",
+            probe.preset,
+            probe.parameters,
+            probe.tokens_per_s,
+            probe.budget_tokens / probe.parameters as f64,
+            if probe.qualifies() { "" } else { " (too few)" }
+        );
+    }
+    eprintln!(
+        "--config auto: {} (the largest preset with at least {TOKENS_PER_PARAMETER} tokens per parameter; configs/README.md)",
+        choice.preset
+    );
+    spec_with(args, data, choice.config)
+}
+
+/// The run's specification from a preset and the command line's overrides.
+fn spec_with(args: &TrainArgs, data: &PreparedData, mut config: TrainConfig) -> Result<RunSpec> {
     if let Some(b) = args.batch_size {
         config.training.batch_size = b;
     }
@@ -400,6 +526,10 @@ fn new_spec(args: &TrainArgs, data: &PreparedData) -> Result<RunSpec> {
     if let Some(lr) = args.lr {
         config.training.lr = lr;
     }
+    if let Some(schedule) = args.lr_schedule {
+        config.training.lr_schedule = schedule;
+    }
+    config.training.time_budget = args.time_budget;
     config.validate()?;
     if data.train.is_empty() {
         bail!("{}: no training examples", args.file.display());

@@ -133,15 +133,20 @@ impl RunDir {
     /// Creates the folder and writes `run.toml` and `alphabet.toml`.
     pub fn create(&self, spec: &RunSpec, alphabet: &Alphabet) -> Result<()> {
         fs::create_dir_all(self.checkpoints()).map_err(io_error(&self.root))?;
-        let text = toml::to_string(spec).map_err(|e| Error::Options(format!("run.toml: {e}")))?;
-        write_atomically(
-            &self.path("run.toml"),
-            |w| Ok(w.write_all(text.as_bytes())?),
-        )?;
+        self.write_spec(spec)?;
         let alphabet_text = alphabet.to_toml();
         write_atomically(&self.path("alphabet.toml"), |w| {
             Ok(w.write_all(alphabet_text.as_bytes())?)
         })
+    }
+
+    /// Rewrites `run.toml` (atomically), e.g. when a time budget has fixed the steps.
+    pub fn write_spec(&self, spec: &RunSpec) -> Result<()> {
+        let text = toml::to_string(spec).map_err(|e| Error::Options(format!("run.toml: {e}")))?;
+        write_atomically(
+            &self.path("run.toml"),
+            |w| Ok(w.write_all(text.as_bytes())?),
+        )
     }
 
     /// Reads `run.toml` and `alphabet.toml`.

@@ -67,6 +67,16 @@ pub struct TrainingOptions {
     pub lr: f64,
     /// Linear warm-up from 0 to `lr` over this many steps.
     pub warmup_steps: usize,
+    /// What the learning rate does after the warm-up (see [`LrSchedule`]); runs from before
+    /// the field existed kept it constant.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    /// The learning rate at the last step of a decaying schedule, as a fraction of `lr`.
+    #[serde(default = "default_lr_floor")]
+    pub lr_floor: f64,
+    /// Train for a wall-clock budget instead of a fixed `steps` (`train --time-budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_budget: Option<TimeBudget>,
     /// AdamW decoupled weight decay.
     pub weight_decay: f64,
     /// Clip the global gradient norm to this value (0 turns clipping off).
@@ -90,7 +100,161 @@ pub struct TrainingOptions {
     pub valid_times: Option<usize>,
 }
 
+fn default_lr_floor() -> f64 {
+    0.1
+}
+
+/// The learning rate after the warm-up: `lr` throughout (the SEDD reference's choice), or a
+/// decay over the remaining steps to `lr_floor * lr` at the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// `lr` after the warm-up.
+    #[default]
+    Constant,
+    /// Half a cosine period from `lr` down to the floor.
+    Cosine,
+    /// A straight line from `lr` down to the floor.
+    Linear,
+}
+
+crate::choices::named_choices!(LrSchedule, "learning-rate schedule", {
+    Constant => "constant",
+    Cosine => "cosine",
+    Linear => "linear",
+});
+
+/// A wall-clock budget for training (`train --time-budget 30m`).
+///
+/// The number of steps is fixed once, early in the run: after the first steps (at least 10,
+/// and at least a minute or a twentieth of the budget), one validation and one checkpoint are
+/// timed, and `steps` becomes the count that fits the rest of the budget with its validations
+/// and checkpoints. Until then the learning rate stays at its peak; from then on the run is
+/// an ordinary run of that many steps whose schedule decays from `calibrated_at_step` to
+/// `steps`. `run.toml` records both, so a resume finishes the same schedule whatever the
+/// clock says, and the weights remain a function of `run.toml` and the data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeBudget {
+    /// The budget in seconds, validations and checkpoints included (the end-of-run report
+    /// is not).
+    pub seconds: f64,
+    /// The step at which `steps` was fixed; unset until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated_at_step: Option<u64>,
+}
+
+impl TimeBudget {
+    /// Parses `90s`, `30m`, `1.5h` or `1h30m` (a bare number is minutes).
+    ///
+    /// ```
+    /// use seddbio::train::TimeBudget;
+    ///
+    /// assert_eq!(TimeBudget::parse("30m").unwrap().seconds, 1800.0);
+    /// assert_eq!(TimeBudget::parse("1h30m").unwrap().seconds, 5400.0);
+    /// assert_eq!(TimeBudget::parse("45").unwrap().seconds, 2700.0);
+    /// assert!(TimeBudget::parse("soon").is_err());
+    /// assert!(TimeBudget::parse("0m").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<TimeBudget> {
+        let bad = || {
+            Error::Options(format!(
+                "--time-budget {text:?}: expected a duration such as 90s, 30m, 1.5h or 1h30m"
+            ))
+        };
+        let trimmed = text.trim();
+        let mut seconds = 0.0;
+        let mut number = String::new();
+        for c in trimmed.chars() {
+            if c.is_ascii_digit() || c == '.' {
+                number.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1.0,
+                'm' => 60.0,
+                'h' => 3600.0,
+                _ => return Err(bad()),
+            };
+            let value: f64 = number.parse().map_err(|_| bad())?;
+            seconds += value * unit;
+            number.clear();
+        }
+        if !number.is_empty() {
+            if trimmed.chars().any(|c| c.is_ascii_alphabetic()) {
+                return Err(bad());
+            }
+            seconds += number.parse::<f64>().map_err(|_| bad())? * 60.0;
+        }
+        if !(seconds.is_finite() && seconds > 0.0) {
+            return Err(bad());
+        }
+        Ok(TimeBudget {
+            seconds,
+            calibrated_at_step: None,
+        })
+    }
+}
+
 impl TrainingOptions {
+    /// Learning rate of the step after `done` steps: a linear warm-up over `warmup_steps`,
+    /// then [`lr_schedule`](Self::lr_schedule) over the rest of `steps`. Under a time budget
+    /// the rate stays at `lr` until the step count is fixed and decays from that step on.
+    ///
+    /// ```
+    /// use seddbio::train::{LrSchedule, TimeBudget, TrainConfig};
+    ///
+    /// let mut t = TrainConfig::resolve("tiny").unwrap().training;
+    /// (t.steps, t.warmup_steps, t.lr, t.lr_floor) = (110, 10, 1.0, 0.1);
+    /// t.lr_schedule = LrSchedule::Cosine;
+    /// assert_eq!(t.learning_rate(4), 0.5);
+    /// assert_eq!(t.learning_rate(9), 1.0);
+    /// assert!((t.learning_rate(59) - 0.55).abs() < 1e-12);
+    /// assert!((t.learning_rate(109) - 0.1).abs() < 1e-12);
+    /// t.lr_schedule = LrSchedule::Linear;
+    /// assert!((t.learning_rate(59) - 0.55).abs() < 1e-12);
+    /// t.lr_schedule = LrSchedule::Constant;
+    /// assert_eq!(t.learning_rate(109), 1.0);
+    /// // A budget not yet turned into steps keeps the peak; once fixed, the decay starts there.
+    /// t.lr_schedule = LrSchedule::Linear;
+    /// t.time_budget = Some(TimeBudget::parse("10m").unwrap());
+    /// assert_eq!(t.learning_rate(59), 1.0);
+    /// t.time_budget.as_mut().unwrap().calibrated_at_step = Some(60);
+    /// assert_eq!(t.learning_rate(59), 1.0);
+    /// assert!((t.learning_rate(84) - 0.55).abs() < 1e-12);
+    /// ```
+    pub fn learning_rate(&self, done: u64) -> f64 {
+        let step = (done + 1) as f64;
+        let warmup = self.warmup_steps as f64;
+        if step < warmup {
+            return self.lr * step / warmup;
+        }
+        let decay_from = match self.time_budget {
+            Some(TimeBudget {
+                calibrated_at_step: None,
+                ..
+            }) => return self.lr,
+            Some(TimeBudget {
+                calibrated_at_step: Some(at),
+                ..
+            }) => warmup.max(at as f64),
+            None => warmup,
+        }
+        .max(1.0);
+        // Progress through the decay: 0 at its first step, 1 at the last step of the run.
+        let span = (self.steps as f64 - decay_from).max(1.0);
+        let progress = ((step - decay_from) / span).clamp(0.0, 1.0);
+        let floor = self.lr_floor;
+        let fraction = match self.lr_schedule {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                floor + (1.0 - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+            LrSchedule::Linear => floor + (1.0 - floor) * (1.0 - progress),
+        };
+        self.lr * fraction
+    }
+
     /// Times per validation sequence for `graph` (see [`TrainingOptions::valid_times`]).
     ///
     /// ```
@@ -128,6 +292,9 @@ impl TrainingOptions {
         }
         if self.valid_times == Some(0) {
             return bad("valid_times must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.lr_floor) {
+            return bad("lr_floor must be in [0, 1] (a fraction of lr)");
         }
         Ok(())
     }

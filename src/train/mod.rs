@@ -5,6 +5,7 @@
 //! ([`stream_seed`]), so `N` steps, a checkpoint and a resume to `2N` reproduce the weights of
 //! `2N` uninterrupted steps.
 
+mod auto;
 mod batch;
 mod checkpoint;
 mod config;
@@ -13,9 +14,10 @@ mod params;
 mod trainer;
 
 pub use self::{
+    auto::{choose_preset, AutoChoice, PresetProbe, AUTO_PRESETS, TOKENS_PER_PARAMETER},
     batch::{stratified_times, stream_rng, stream_seed, BatchOrder, NoisedBatch, Stream, TIME_EPS},
     checkpoint::{CheckpointState, FileDigest, RunDir, RunSpec},
-    config::{default_schedule, ModelSize, TrainConfig, TrainingOptions},
+    config::{default_schedule, LrSchedule, ModelSize, TimeBudget, TrainConfig, TrainingOptions},
     metrics::{MetricsLog, MetricsRow},
     params::{clip_global_norm, flat_parameters, update_ema},
     trainer::{run, Observer, Outcome, StepStats, TrainedModel, Trainer, ValidationSet, Weights},

@@ -1,7 +1,10 @@
 //! One training run: the score model under AdamW with linear warm-up, global gradient-norm
 //! clipping and an EMA of the weights; the validation ELBO; checkpoints that resume exactly.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Instant,
+};
 
 use burn::{
     module::Module,
@@ -157,15 +160,10 @@ impl Trainer {
         self.model.num_params()
     }
 
-    /// Learning rate of the step after `done` steps: linear warm-up, then constant.
+    /// Learning rate of the step after `done` steps
+    /// ([`TrainingOptions::learning_rate`](super::TrainingOptions::learning_rate)).
     pub fn learning_rate(&self, done: u64) -> f64 {
-        let training = &self.spec.config.training;
-        let warmup = training.warmup_steps as f64;
-        if warmup > 0.0 {
-            training.lr * ((done + 1) as f64 / warmup).min(1.0)
-        } else {
-            training.lr
-        }
+        self.spec.config.training.learning_rate(done)
     }
 
     /// One optimiser step on `batch`.
@@ -294,6 +292,32 @@ impl Trainer {
     pub fn network(&self) -> &ScoreModelConfig {
         &self.network
     }
+
+    /// Trainable parameters and training throughput (real tokens per second) of a fresh run
+    /// of `spec` on `train`: one untimed step, then `steps` timed ones on the run's own
+    /// batches; the weights are thrown away. For `train --config auto`.
+    pub fn measure_throughput(
+        spec: RunSpec,
+        device: Device,
+        train: &TokenDataset,
+        steps: usize,
+    ) -> (usize, f64) {
+        let (seed, noise) = (spec.seed, spec.noise);
+        let mut order = BatchOrder::new(seed, train.len(), spec.config.training.batch_size);
+        let mut trainer = Trainer::new(spec, device);
+        let graph = trainer.graph;
+        let (mut tokens, mut seconds) = (0, 0.0);
+        for step in 0..=steps as u64 {
+            let batch = NoisedBatch::for_step(train, &mut order, step, seed, &graph, &noise);
+            let started = Instant::now();
+            trainer.train_step(&batch);
+            if step > 0 {
+                seconds += started.elapsed().as_secs_f64();
+                tokens += real_tokens(train, &mut order, step);
+            }
+        }
+        (trainer.num_params(), tokens as f64 / seconds.max(1e-9))
+    }
 }
 
 /// Which weights of a run to use.
@@ -377,6 +401,10 @@ pub enum Outcome {
     Finished,
     /// `interrupt` was raised; a checkpoint of the last completed step is written.
     Interrupted,
+    /// The time budget ran out before the steps fixed for it (the machine slowed down after
+    /// the calibration); a checkpoint of the last completed step is written, and a resume
+    /// finishes the schedule.
+    OutOfTime,
 }
 
 /// Observes a run: called after each step and each validation.
@@ -388,10 +416,30 @@ pub trait Observer {
     fn validation(&mut self, step: u64, bits: f64, std_error: f64);
     /// After every checkpoint.
     fn checkpoint(&mut self, step: u64) -> Result<()>;
+    /// When a time budget has been turned into a number of steps.
+    fn steps_fixed(&mut self, _steps: u64) {}
+}
+
+/// How far past its time budget a run may go to finish the steps fixed for it, in seconds:
+/// a tenth of the budget, at least a minute (short budgets vary most).
+fn budget_grace(budget: f64) -> f64 {
+    (0.1 * budget).max(60.0)
+}
+
+/// Timing of the steps, validations and checkpoints of this call to [`run`], for turning a
+/// time budget into steps.
+#[derive(Debug, Default)]
+struct Clock {
+    steps: u64,
+    step_seconds: f64,
 }
 
 /// Trains until `spec.config.training.steps`, validating every `eval_every` steps and writing
 /// a checkpoint every `checkpoint_every` steps, at the end, and when `interrupt` is raised.
+///
+/// Under a time budget not yet turned into steps ([`TimeBudget`](super::TimeBudget)), the
+/// steps are fixed once the first ones are timed, and `run.toml` in `dir` is rewritten with
+/// them.
 pub fn run(
     trainer: &mut Trainer,
     train: &TokenDataset,
@@ -400,36 +448,113 @@ pub fn run(
     observer: &mut dyn Observer,
     interrupt: &AtomicBool,
 ) -> Result<Outcome> {
-    let training = trainer.spec.config.training.clone();
+    let started = Instant::now();
+    let mut clock = Clock::default();
     let (seed, graph, schedule) = (trainer.spec.seed, trainer.graph, trainer.spec.noise);
-    let mut order = BatchOrder::new(seed, train.len(), training.batch_size);
-    let total = training.steps as u64;
-    let eval_batch = training.batch_size.max(8);
-    while trainer.step < total {
+    let batch_size = trainer.spec.config.training.batch_size;
+    let mut order = BatchOrder::new(seed, train.len(), batch_size);
+    let eval_batch = batch_size.max(8);
+    let validate = |trainer: &Trainer, observer: &mut dyn Observer, done: u64| {
+        let (bits, se) = if valid.is_empty() {
+            (f64::NAN, f64::NAN)
+        } else {
+            trainer.validate(valid, eval_batch)
+        };
+        observer.validation(done, bits, se);
+    };
+    // Set when this call fixes the steps of a budget: only then does the clock it started
+    // measure the budget (a resumed run finishes its steps whatever the time).
+    let mut budget_clock = false;
+    loop {
+        let training = trainer.spec.config.training.clone();
+        let budget = training.time_budget;
+        let calibrating = budget.is_some_and(|b| b.calibrated_at_step.is_none());
+        if !calibrating && trainer.step >= training.steps as u64 {
+            return Ok(Outcome::Finished);
+        }
         if interrupt.load(Ordering::SeqCst) {
             trainer.save(dir)?;
             observer.checkpoint(trainer.step)?;
             return Ok(Outcome::Interrupted);
         }
+        if let Some(budget) = budget.filter(|_| budget_clock) {
+            if started.elapsed().as_secs_f64() > budget.seconds + budget_grace(budget.seconds) {
+                trainer.save(dir)?;
+                observer.checkpoint(trainer.step)?;
+                return Ok(Outcome::OutOfTime);
+            }
+        }
         let batch = NoisedBatch::for_step(train, &mut order, trainer.step, seed, &graph, &schedule);
         let tokens = real_tokens(train, &mut order, trainer.step);
+        let step_started = Instant::now();
         let stats = trainer.train_step(&batch);
+        clock.step_seconds += step_started.elapsed().as_secs_f64();
+        clock.steps += 1;
         observer.step(&stats, tokens);
         let done = trainer.step;
-        if done % training.eval_every as u64 == 0 || done == total {
-            let (bits, se) = if valid.is_empty() {
-                (f64::NAN, f64::NAN)
-            } else {
-                trainer.validate(valid, eval_batch)
-            };
-            observer.validation(done, bits, se);
+        if let Some(budget) = budget.filter(|_| calibrating) {
+            if clock.steps >= 10 && clock.step_seconds >= (budget.seconds / 20.0).min(60.0) {
+                let steps = fix_budget_steps(
+                    trainer,
+                    budget.seconds,
+                    &started,
+                    &clock,
+                    dir,
+                    observer,
+                    |t, o| validate(t, o, done),
+                )?;
+                observer.steps_fixed(steps);
+                budget_clock = true;
+                continue;
+            }
         }
-        if done % training.checkpoint_every as u64 == 0 || done == total {
+        // While calibrating, the total is not known yet: no final validation.
+        let last = !calibrating && done == training.steps as u64;
+        if done % training.eval_every as u64 == 0 || last {
+            validate(trainer, observer, done);
+        }
+        if done % training.checkpoint_every as u64 == 0 || last {
             trainer.save(dir)?;
             observer.checkpoint(done)?;
         }
     }
-    Ok(Outcome::Finished)
+}
+
+/// Times one validation and one checkpoint, fixes the run's steps to what fits the rest of
+/// `budget` seconds at the pace of `clock`, and rewrites `run.toml`; returns the steps.
+fn fix_budget_steps(
+    trainer: &mut Trainer,
+    budget: f64,
+    started: &Instant,
+    clock: &Clock,
+    dir: &RunDir,
+    observer: &mut dyn Observer,
+    validate: impl Fn(&Trainer, &mut dyn Observer),
+) -> Result<u64> {
+    let done = trainer.step;
+    let training = &trainer.spec.config.training;
+    let timed = Instant::now();
+    validate(trainer, observer);
+    let valid_seconds = timed.elapsed().as_secs_f64();
+    let timed = Instant::now();
+    trainer.save(dir)?;
+    observer.checkpoint(done)?;
+    let checkpoint_seconds = timed.elapsed().as_secs_f64();
+    let per_step = clock.step_seconds / clock.steps as f64
+        + valid_seconds / training.eval_every as f64
+        + checkpoint_seconds / training.checkpoint_every as f64;
+    // What this call has spent already, and a 4 % margin for the final validation and
+    // checkpoint and the machine's drift (with 2 %, an 8-minute EPDnew run took 8 min 13 s:
+    // its later steps ran about 10 % slower than the timed first ones).
+    let left = 0.96 * budget - started.elapsed().as_secs_f64();
+    let steps = done + (left / per_step).floor().max(1.0) as u64;
+    let options = &mut trainer.spec.config.training;
+    options.steps = steps as usize;
+    if let Some(b) = options.time_budget.as_mut() {
+        b.calibrated_at_step = Some(done);
+    }
+    dir.write_spec(&trainer.spec)?;
+    Ok(steps)
 }
 
 fn real_tokens(train: &TokenDataset, order: &mut BatchOrder, step: u64) -> u64 {
