@@ -235,10 +235,22 @@ fn ctrl_c_writes_a_checkpoint_that_resumes() {
 #[test]
 fn a_time_budget_fixes_the_steps_and_a_resume_keeps_its_schedule() {
     let dir = common::tempdir().unwrap();
-    // Checkpoints only when the steps are fixed and at the end (two are kept).
+    // Checkpoints only when the steps are fixed and at the end (two are kept); no warm-up, so
+    // that even a loaded machine that fits one step after the timing ends at the floor.
     let preset = include_str!("../configs/tiny.toml")
+        .replace("warmup_steps = 50 ", "warmup_steps = 0 ")
         .replace("eval_every = 100 ", "eval_every = 100000 ")
         .replace("checkpoint_every = 200 ", "checkpoint_every = 100000 ");
+    for changed in [
+        "warmup_steps = 0 ",
+        "eval_every = 100000 ",
+        "checkpoint_every = 100000 ",
+    ] {
+        assert!(
+            preset.contains(changed),
+            "tiny.toml no longer has the line for {changed}"
+        );
+    }
     let config = dir.path().join("budget.toml");
     std::fs::write(&config, preset).unwrap();
     let whole = dir.path().join("whole");

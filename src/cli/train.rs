@@ -94,6 +94,10 @@ struct Report {
     /// plain lines.
     plain: bool,
     last_line: Instant,
+    /// The run's total steps are known (false while a time budget is being timed).
+    steps_known: bool,
+    /// The learning rate decays after the warm-up (not `constant`).
+    decays: bool,
     metrics: MetricsLog,
     dir: PathBuf,
     title: String,
@@ -101,6 +105,9 @@ struct Report {
     last_lr: f64,
     last_valid: Option<(f64, f64)>,
 }
+
+/// The training bar once the total steps are known.
+const BAR_TEMPLATE: &str = "{bar:30} {pos}/{len} steps {per_sec} ETA {eta} | {msg}";
 
 /// How often a log that is not a terminal gets a progress line.
 const PLAIN_PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -135,14 +142,15 @@ impl Observer for Report {
         );
         if self.plain && self.last_line.elapsed() >= PLAIN_PROGRESS_EVERY {
             self.last_line = Instant::now();
-            let eta = self.bar.eta().as_secs();
-            eprintln!(
-                "step {}/{} | {message} | ETA {}:{:02}",
-                stats.step,
-                self.bar.length().unwrap_or_default(),
-                eta / 60,
-                eta % 60
-            );
+            let of = match self.steps_known {
+                true => {
+                    let eta = self.bar.eta().as_secs();
+                    let total = self.bar.length().unwrap_or_default();
+                    format!("/{total} | {message} | ETA {}:{:02}", eta / 60, eta % 60)
+                }
+                false => format!(" (timing the steps for the budget) | {message}"),
+            };
+            eprintln!("step {}{of}", stats.step);
         }
         self.bar.set_message(message);
     }
@@ -161,11 +169,17 @@ impl Observer for Report {
     }
 
     fn steps_fixed(&mut self, steps: u64) {
+        self.steps_known = true;
+        if let Ok(style) = ProgressStyle::with_template(BAR_TEMPLATE) {
+            self.bar.set_style(style);
+        }
         self.bar.set_length(steps);
         self.bar.reset_eta();
-        self.say(format!(
-            "time budget: {steps} steps fit; the learning rate decays over them"
-        ));
+        let decay = match self.decays {
+            true => "; the learning rate decays over them",
+            false => "",
+        };
+        self.say(format!("time budget: {steps} steps fit{decay}"));
     }
 }
 
@@ -342,15 +356,23 @@ pub fn train(args: TrainArgs) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&interrupt))
             .context("installing the Ctrl-C handler")?;
     }
-    let bar = ProgressBar::new(training.steps as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {per_sec} ETA {eta} | {msg}")
-            .context("progress template")?,
-    );
+    let steps_known = training
+        .time_budget
+        .is_none_or(|b| b.calibrated_at_step.is_some());
+    // Without a known total (a budget being timed) the bar shows steps and rate only.
+    let template = match steps_known {
+        true => BAR_TEMPLATE,
+        false => "{spinner} {pos} steps {per_sec} (timing the steps for the budget) | {msg}",
+    };
+    let bar = ProgressBar::new(training.steps as u64)
+        .with_style(ProgressStyle::with_template(template).context("progress template")?);
     bar.set_position(trainer.step());
     bar.reset_eta();
     let mut report = Report {
         plain: !std::io::stderr().is_terminal(),
         last_line: Instant::now(),
+        steps_known,
+        decays: training.lr_schedule != LrSchedule::Constant,
         bar,
         metrics: MetricsLog::read(&dir.path("metrics.csv"), trainer.step())?,
         dir: args.out.clone(),
