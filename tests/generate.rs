@@ -210,6 +210,22 @@ fn dna_model_samples_infills_and_scores() {
         error.contains("position 2") && error.contains("MA9.1"),
         "{error}"
     );
+    // Non-ASCII text and absurd mask counts: one error line, no panic, no huge allocation.
+    for (template, reason) in [
+        ("ACGTé[MASK:5]", "position 5"),
+        ("AC[MASK:4000000000]", "more than 1048576 positions"),
+    ] {
+        let error = fails(&[
+            "infill",
+            "--model",
+            run,
+            "--template",
+            template,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(error.contains(reason), "{template}: {error}");
+    }
 
     // Score: one row per sequence with a finite bound near 2 bits/base for an untrained-ish model.
     let scores = dir.path().join("scores.csv");

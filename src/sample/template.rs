@@ -64,6 +64,10 @@ pub struct Template {
     pieces: Vec<Piece>,
 }
 
+/// The most positions a template may expand to: far beyond any model's length, small enough
+/// that a typo such as `[MASK:4000000000]` is an error rather than an allocation of gigabytes.
+pub const MAX_TEMPLATE_POSITIONS: usize = 1 << 20;
+
 fn fail(text: &str, position: usize, why: impl std::fmt::Display) -> Error {
     Error::Options(format!("template '{text}': position {position}: {why}"))
 }
@@ -72,6 +76,18 @@ impl Template {
     /// Parses `text` for `alphabet`; `motifs` are what `{motif:ID}` may name. Errors give the
     /// 1-based character position and the reason.
     pub fn parse(text: &str, alphabet: &Alphabet, motifs: &[Motif]) -> Result<Template> {
+        // Every alphabet symbol and every piece of the grammar is ASCII; checking first keeps
+        // the byte offsets below on character boundaries.
+        if let Some((index, c)) = text.chars().enumerate().find(|(_, c)| !c.is_ascii()) {
+            return Err(fail(
+                text,
+                index + 1,
+                format!(
+                    "{c:?} (U+{:04X}) is not ASCII; a template holds alphabet symbols, [MASK], [MASK:n] and {{motif:ID}}",
+                    u32::from(c)
+                ),
+            ));
+        }
         let bytes = text.as_bytes();
         let mut pieces = Vec::new();
         let mut i = 0;
@@ -98,6 +114,15 @@ impl Template {
                             })?,
                         None => unreachable!("starts with [MASK"),
                     };
+                    if pieces.len().saturating_add(count) > MAX_TEMPLATE_POSITIONS {
+                        return Err(fail(
+                            text,
+                            position,
+                            format!(
+                                "the template would have more than {MAX_TEMPLATE_POSITIONS} positions"
+                            ),
+                        ));
+                    }
                     pieces.extend(std::iter::repeat_n(Piece::Slot(Slot::Free), count));
                     i += close + 1;
                 }
@@ -368,6 +393,17 @@ mod tests {
             ("A{motif:MA9999.1}", "position 2", "not among"),
             ("A{motif:MA0108.2}", "position 2", "similar: MA0108.3"),
             ("A[N]", "position 2", "neither"),
+            // Non-ASCII text: once a panic at a character boundary.
+            ("ACGTé[MASK:5]", "position 5", "not ASCII"),
+            ("🧬ACG", "position 1", "U+1F9EC"),
+            ("AC\u{FFFE}", "position 3", "not ASCII"),
+            // Once an attempt to allocate 224 GB.
+            (
+                "AC[MASK:4000000000]",
+                "position 3",
+                "more than 1048576 positions",
+            ),
+            ("[MASK:1048576][MASK]", "position 15", "more than"),
         ];
         for (text, position, reason) in cases {
             let error = Template::parse(text, &dna(), &[tbp()])
