@@ -558,3 +558,49 @@ fn eval_reports_divergences_beside_the_floor_with_csv_and_plots() {
     ]);
     assert!(err.contains("no motif MA9999.1"), "{err}");
 }
+
+/// No command writes over one of its inputs, however the path is spelled; the input is left
+/// as it was.
+#[test]
+fn outputs_never_overwrite_inputs() {
+    let dir = common::tempdir().unwrap();
+    let content = b">a\nACGTACGTAC\n>b\nTTGACCAGTA\n>c\nGGGCCCAATT\n";
+    let input = write(&dir, "in.fa", content);
+    let other_spelling = dir.path().join(".").join("in.fa");
+    let other_spelling = other_spelling.to_str().unwrap();
+    for args in [
+        vec![
+            "data",
+            "export",
+            &input,
+            "-a",
+            "dna",
+            "--out",
+            other_spelling,
+        ],
+        vec![
+            "baseline",
+            "markov",
+            &input,
+            "-a",
+            "dna",
+            "--valid-fraction",
+            "0.34",
+            "-n",
+            "2",
+            "--out",
+            &input,
+        ],
+    ] {
+        let error = fails(&args);
+        assert!(
+            error.contains("would destroy the input"),
+            "{args:?}: {error}"
+        );
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            content,
+            "{args:?} changed the input"
+        );
+    }
+}

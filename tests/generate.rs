@@ -240,6 +240,18 @@ fn dna_model_samples_infills_and_scores() {
         scores.to_str().unwrap(),
     ]);
     assert!(printed.contains("3 sequences scored"), "{printed}");
+    // Scoring a file into itself is refused and leaves it intact.
+    let before = std::fs::read(&a).unwrap();
+    let error = fails(&[
+        "score",
+        "--model",
+        run,
+        &a.to_string_lossy(),
+        "-o",
+        &a.to_string_lossy(),
+    ]);
+    assert!(error.contains("would destroy the input"), "{error}");
+    assert_eq!(std::fs::read(&a).unwrap(), before);
     let rows: Vec<String> = std::fs::read_to_string(&scores)
         .unwrap()
         .lines()

@@ -63,6 +63,12 @@ fn markov(args: MarkovArgs) -> Result<()> {
     if args.num > 0 && args.out.is_none() {
         anyhow::bail!("-n {} needs --out FILE for the samples", args.num);
     }
+    if let Some(out) = &args.out {
+        let inputs: Vec<&std::path::Path> = std::iter::once(args.file.as_path())
+            .chain(args.data.valid.as_deref())
+            .collect();
+        seddbio::io::refuse_overwriting_inputs(out, &inputs)?;
+    }
     let prepared = load(&args.file, &args.data)?;
     let alphabet = &prepared.alphabet;
     let train = &prepared.train;

@@ -1,6 +1,10 @@
 //! `seddbio data inspect` and `seddbio data export`.
 
-use std::{io::Write, path::PathBuf, time::Duration};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -8,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use seddbio::{
     alphabet::Alphabet,
     data::{prepare, PreparedData, TokenDataset},
-    io::{write_atomically, write_sequences, OutputRecord},
+    io::{refuse_overwriting_inputs, write_atomically, write_sequences, OutputRecord},
 };
 
 use super::DataArgs;
@@ -50,6 +54,10 @@ pub fn run(command: DataCommand) -> Result<()> {
             print_stdout(&prepared.summary.to_string())
         }
         DataCommand::Export(args) => {
+            let inputs: Vec<&Path> = std::iter::once(args.file.as_path())
+                .chain(args.data.valid.as_deref())
+                .collect();
+            refuse_overwriting_inputs(&args.out, &inputs)?;
             let prepared = load(&args.file, &args.data)?;
             let mut records = export_records(&prepared.train, &prepared.alphabet, "train");
             if let Some(valid) = &prepared.valid {

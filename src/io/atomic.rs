@@ -71,6 +71,50 @@ where
     result
 }
 
+/// Refuses an output path that names one of the command's input files (the same file by
+/// device and inode, so links and other spellings of the path count too): writing it would
+/// destroy the input. Inputs that do not exist are ignored.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("seddbio-doc-{}-inputs", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let input = dir.join("in.fa");
+/// std::fs::write(&input, ">a\nACGT\n").unwrap();
+/// let spelled_otherwise = dir.join(".").join("in.fa");
+/// assert!(seddbio::io::refuse_overwriting_inputs(&spelled_otherwise, &[&input]).is_err());
+/// assert!(seddbio::io::refuse_overwriting_inputs(&dir.join("out.fa"), &[&input]).is_ok());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn refuse_overwriting_inputs(output: &Path, inputs: &[&Path]) -> Result<()> {
+    for input in inputs {
+        if same_file(output, input) {
+            return Err(Error::Options(format!(
+                "{}: this output is the input {}; writing it would destroy the input, choose another output path",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
