@@ -372,3 +372,38 @@ fn config_auto_measures_the_presets_for_a_budget() {
     let spec = std::fs::read_to_string(run.join("run.toml")).unwrap();
     assert!(spec.contains("d_model = 64"), "{spec}");
 }
+
+/// A diverging run stops with one error line naming the step, and writes no checkpoint of
+/// non-finite weights (once: exit 0, NaN checkpoints, "no validation data").
+#[test]
+fn a_diverging_run_stops_with_an_error_and_saves_nothing_non_finite() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("diverged");
+    let err = fails(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--batch-size",
+        "8",
+        "--steps",
+        "300",
+        "--lr",
+        "1e10",
+        "--report-samples",
+        "0",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("training diverged at step") && err.contains("--lr"),
+        "{err}"
+    );
+    // Whatever checkpoint exists holds finite weights.
+    if run.join("checkpoints/LATEST").exists() {
+        let (_, model, ema) = weights(&run);
+        assert!(model.iter().chain(&ema).all(|v| v.is_finite()));
+    }
+}

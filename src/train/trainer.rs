@@ -222,8 +222,24 @@ impl Trainer {
         pooled_bits_per_token(&estimates)
     }
 
-    /// Writes a checkpoint of the current step into `run`.
+    /// Writes a checkpoint of the current step into `run`; refuses weights that are not all
+    /// finite, so a diverged run never overwrites its last good checkpoint.
     pub fn save(&self, run: &RunDir) -> Result<std::path::PathBuf> {
+        for (what, weights) in [
+            ("weights", self.model.valid()),
+            ("EMA weights", self.ema.clone()),
+        ] {
+            if !super::flat_parameters(&weights)
+                .iter()
+                .all(|v| v.is_finite())
+            {
+                return Err(Error::Options(format!(
+                    "{}: step {}: the {what} hold NaN or infinite values (training diverged); not written over the last checkpoint",
+                    run.root().display(),
+                    self.step
+                )));
+            }
+        }
         let bytes = |record: std::result::Result<Bytes, burn::store::RecordError>, what: &str| {
             record
                 .map(|b| b.to_vec())
@@ -380,6 +396,12 @@ impl TrainedModel {
             .init(&device)
             .try_load_record(record)
             .map_err(record_error(&message))?;
+        if !super::flat_parameters(&model).iter().all(|v| v.is_finite()) {
+            return Err(Error::Options(format!(
+                "{}: {name} holds NaN or infinite weights (the run diverged); it cannot be used",
+                run.root().display()
+            )));
+        }
         let graph = Graph {
             kind: spec.graph,
             num_symbols: spec.num_symbols,
@@ -488,6 +510,17 @@ pub fn run(
         let tokens = real_tokens(train, &mut order, trainer.step);
         let step_started = Instant::now();
         let stats = trainer.train_step(&batch);
+        if !(stats.loss_bits.is_finite() && stats.grad_norm.is_finite()) {
+            // Nothing is saved from here on: the last checkpoint holds the last good weights.
+            return Err(Error::Options(format!(
+                "{}: training diverged at step {}: loss {} bits/token, gradient norm {}; nothing from this step on is saved, the last checkpoint (if any) is kept (learning rate {} at that step: a lower peak --lr may help)",
+                dir.root().display(),
+                stats.step,
+                stats.loss_bits,
+                stats.grad_norm,
+                stats.lr
+            )));
+        }
         clock.step_seconds += step_started.elapsed().as_secs_f64();
         clock.steps += 1;
         observer.step(&stats, tokens);
