@@ -155,13 +155,16 @@ impl Observer for Report {
         self.bar.set_message(message);
     }
 
-    fn validation(&mut self, step: u64, bits: f64, std_error: f64) {
+    fn validation(&mut self, step: u64, bits: f64, std_error: f64) -> seddbio::Result<()> {
         self.last_valid = Some((bits, std_error));
         let row = self.metrics.close(step, self.last_lr, bits, std_error);
         self.say(format!(
             "step {step:>6}: train {:.4} bits/token, validation ELBO {bits:.4} ± {std_error:.4} bits/token, {:.0} tokens/s",
             row.train_bits, row.tokens_per_s
         ));
+        // The curve files follow the log; rows past the last checkpoint are dropped again by
+        // a resume (MetricsLog::read), so writing ahead of the checkpoints is safe.
+        self.metrics.write(&self.dir, &self.title)
     }
 
     fn checkpoint(&mut self, _step: u64) -> seddbio::Result<()> {

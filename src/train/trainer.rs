@@ -434,8 +434,8 @@ pub trait Observer {
     /// After every step, with the real tokens it trained on.
     fn step(&mut self, stats: &StepStats, tokens: u64);
     /// After every validation: bits/token and its standard error (NaN without validation
-    /// data).
-    fn validation(&mut self, step: u64, bits: f64, std_error: f64);
+    /// data). An error (e.g. writing the metrics) ends the run.
+    fn validation(&mut self, step: u64, bits: f64, std_error: f64) -> Result<()>;
     /// After every checkpoint.
     fn checkpoint(&mut self, step: u64) -> Result<()>;
     /// When a time budget has been turned into a number of steps.
@@ -482,7 +482,7 @@ pub fn run(
         } else {
             trainer.validate(valid, eval_batch)
         };
-        observer.validation(done, bits, se);
+        observer.validation(done, bits, se)
     };
     // Set when this call fixes the steps of a budget: only then does the clock it started
     // measure the budget (a resumed run finishes its steps whatever the time).
@@ -544,7 +544,7 @@ pub fn run(
         // While calibrating, the total is not known yet: no final validation.
         let last = !calibrating && done == training.steps as u64;
         if done % training.eval_every as u64 == 0 || last {
-            validate(trainer, observer, done);
+            validate(trainer, observer, done)?;
         }
         if done % training.checkpoint_every as u64 == 0 || last {
             trainer.save(dir)?;
@@ -562,12 +562,12 @@ fn fix_budget_steps(
     clock: &Clock,
     dir: &RunDir,
     observer: &mut dyn Observer,
-    validate: impl Fn(&Trainer, &mut dyn Observer),
+    validate: impl Fn(&Trainer, &mut dyn Observer) -> Result<()>,
 ) -> Result<u64> {
     let done = trainer.step;
     let training = &trainer.spec.config.training;
     let timed = Instant::now();
-    validate(trainer, observer);
+    validate(trainer, observer)?;
     let valid_seconds = timed.elapsed().as_secs_f64();
     let timed = Instant::now();
     trainer.save(dir)?;
