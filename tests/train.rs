@@ -407,3 +407,26 @@ fn a_diverging_run_stops_with_an_error_and_saves_nothing_non_finite() {
         assert!(model.iter().chain(&ema).all(|v| v.is_finite()));
     }
 }
+
+/// A run stopped before its first checkpoint (killed, disk full) is started again in place by
+/// the same command; `--resume` on it says so.
+#[test]
+fn a_run_without_a_checkpoint_starts_again_in_place() {
+    let dir = common::tempdir().unwrap();
+    let done = dir.path().join("done");
+    train(&done, &["--steps", "2"]);
+    let stranded = dir.path().join("stranded");
+    std::fs::create_dir_all(stranded.join("checkpoints")).unwrap();
+    for file in ["run.toml", "alphabet.toml"] {
+        std::fs::copy(done.join(file), stranded.join(file)).unwrap();
+    }
+    let out = stranded.to_str().unwrap();
+    let err = fails(&["train", DNA, "-a", "dna", "--out", out, "--resume"]);
+    assert!(err.contains("without --resume"), "{err}");
+    let printed = train(&stranded, &["--steps", "2"]);
+    assert!(printed.contains("done: 2 steps"), "{printed}");
+    assert_eq!(weights(&stranded), weights(&done));
+    // With a checkpoint, the same command is refused as before.
+    let err = fails(&["train", DNA, "-a", "dna", "--seq-len", "100", "--out", out]);
+    assert!(err.contains("already holds a run"), "{err}");
+}

@@ -304,9 +304,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
         );
         (trainer, data)
     } else {
-        if dir.exists() {
+        if dir.has_checkpoint() {
             bail!(
                 "{} already holds a run; pass --resume to continue it, or choose another --out",
+                args.out.display()
+            );
+        }
+        if dir.exists() {
+            // Stopped before its first checkpoint: nothing to resume or to lose.
+            eprintln!(
+                "{}: the run there never wrote a checkpoint; starting it again",
                 args.out.display()
             );
         }

@@ -130,6 +130,13 @@ impl RunDir {
         self.path("run.toml").exists()
     }
 
+    /// Whether a run was started here and wrote at least one checkpoint. A run that was
+    /// stopped before its first checkpoint (killed, disk full) has nothing to resume and may be
+    /// started again in place.
+    pub fn has_checkpoint(&self) -> bool {
+        self.checkpoints().join("LATEST").exists()
+    }
+
     /// Creates the folder and writes `run.toml` and `alphabet.toml`.
     pub fn create(&self, spec: &RunSpec, alphabet: &Alphabet) -> Result<()> {
         fs::create_dir_all(self.checkpoints()).map_err(io_error(&self.root))?;
@@ -242,7 +249,7 @@ impl RunDir {
             ))
         };
         let name = fs::read_to_string(&latest).map_err(|_| {
-            corrupt("checkpoints/LATEST is missing (was a checkpoint ever written?)".into())
+            corrupt("checkpoints/LATEST is missing: no checkpoint was ever written (a training run stopped before its first one starts again with the same command without --resume)".into())
         })?;
         let dir = self.checkpoints().join(name.trim());
         let state_path = dir.join("state.toml");
