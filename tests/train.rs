@@ -142,6 +142,49 @@ fn resuming_refuses_what_does_not_fit() {
         error.contains("--config small has other model sizes"),
         "{error}"
     );
+    // The same preset with other [training] values is named field by field (once ignored);
+    // the preset the run started from, with the same overrides, resumes.
+    let changed = include_str!("../configs/tiny.toml")
+        .replace("ema_decay = 0.99 ", "ema_decay = 0.999 ")
+        .replace("checkpoint_every = 200 ", "checkpoint_every = 50 ");
+    let changed_path = dir.path().join("changed.toml");
+    std::fs::write(&changed_path, changed).unwrap();
+    let error = fails(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--out",
+        out,
+        "--resume",
+        "--batch-size",
+        "8",
+        "--config",
+        changed_path.to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("ema_decay 0.999 (the run uses 0.99)")
+            && error.contains("checkpoint_every 50 (the run uses 200)")
+            && !error.contains("batch_size"),
+        "{error}"
+    );
+    ok(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--out",
+        out,
+        "--resume",
+        "--config",
+        "tiny",
+        "--batch-size",
+        "8",
+        "--steps",
+        "3",
+        "--report-samples",
+        "0",
+    ]);
     // A damaged checkpoint.
     let latest = std::fs::read_to_string(run.join("checkpoints/LATEST")).unwrap();
     let model = run

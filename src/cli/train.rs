@@ -190,6 +190,36 @@ fn parse_budget(text: &str) -> std::result::Result<TimeBudget, String> {
     TimeBudget::parse(text).map_err(|e| e.to_string())
 }
 
+/// The `[training]` values of a preset that differ from a run's, as `name value (the run
+/// uses value)`, leaving out what a resume may change or the run resolved itself: `steps`
+/// (`--steps` is the new total), the time budget and `valid_times`.
+fn training_differences(
+    wanted: &seddbio::train::TrainingOptions,
+    run: &seddbio::train::TrainingOptions,
+) -> Vec<String> {
+    let table = |options: &seddbio::train::TrainingOptions| {
+        let mut options = options.clone();
+        options.steps = 0;
+        options.time_budget = None;
+        options.valid_times = None;
+        toml::Value::try_from(options)
+            .ok()
+            .and_then(|v| v.as_table().cloned())
+            .unwrap_or_default()
+    };
+    let (wanted, run) = (table(wanted), table(run));
+    wanted
+        .iter()
+        .filter(|(key, value)| run.get(*key) != Some(value))
+        .map(|(key, value)| {
+            let theirs = run
+                .get(key)
+                .map_or("nothing".to_string(), |v| v.to_string());
+            format!("{key} {value} (the run uses {theirs})")
+        })
+        .collect()
+}
+
 /// Options given on the command line that disagree with the run being resumed.
 fn check_resume(args: &TrainArgs, spec: &RunSpec) -> Result<()> {
     let mut conflicts = Vec::new();
@@ -198,6 +228,18 @@ fn check_resume(args: &TrainArgs, spec: &RunSpec) -> Result<()> {
         if wanted.model != spec.config.model {
             conflicts.push(format!(
                 "--config {config} has other model sizes than the run's"
+            ));
+        }
+        // As the run would be started with them: the command line's overrides applied.
+        let mut training = wanted.training.clone();
+        training.batch_size = args.batch_size.unwrap_or(training.batch_size);
+        training.lr = args.lr.unwrap_or(training.lr);
+        training.lr_schedule = args.lr_schedule.unwrap_or(training.lr_schedule);
+        let differing = training_differences(&training, &spec.config.training);
+        if !differing.is_empty() {
+            conflicts.push(format!(
+                "--config {config}, whose [training] differs: {}",
+                differing.join(", ")
             ));
         }
     }
