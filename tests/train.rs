@@ -134,6 +134,20 @@ fn resuming_refuses_what_does_not_fit() {
         "skip",
     ]);
     assert!(error.contains("alphabet 'dna'"), "{error}");
+    // Other training data (once accepted, changing the validation set mid-curve).
+    let error = fails(&[
+        "train",
+        "datasets/dna/ecoli_k12_256x1kb.fa",
+        "-a",
+        "dna",
+        "--out",
+        out,
+        "--resume",
+    ]);
+    assert!(
+        error.contains("does not give the examples the run was trained on"),
+        "{error}"
+    );
     // Another model size.
     let error = fails(&[
         "train", DNA, "-a", "dna", "--out", out, "--resume", "--config", "small",

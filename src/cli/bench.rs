@@ -79,6 +79,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         length_counts: vec![[args.seq_len as u64, 1]],
         config,
         threads: rayon::current_num_threads(),
+        data_digest: None,
     };
     let graph = Graph {
         kind: args.graph,

@@ -325,6 +325,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 spec.num_symbols
             );
         }
+        if let Some(recorded) = &spec.data_digest {
+            if *recorded != RunSpec::digest_data(&data.train, data.valid.as_ref()) {
+                bail!(
+                    "{}: {} does not give the examples the run was trained on (another file, split or --valid); resume with the run's data ({}) or start a new run with another --out",
+                    args.out.display(),
+                    args.file.display(),
+                    spec.train_file
+                );
+            }
+        }
         let mut trainer = Trainer::load(&dir, device)?;
         if let Some(steps) = args.steps {
             if (steps as u64) < trainer.step() {
@@ -632,5 +642,6 @@ fn spec_with(args: &TrainArgs, data: &PreparedData, mut config: TrainConfig) -> 
         length_counts: counts.into_iter().map(|(l, c)| [l, c]).collect(),
         config,
         threads: rayon::current_num_threads(),
+        data_digest: Some(RunSpec::digest_data(&data.train, data.valid.as_ref())),
     })
 }

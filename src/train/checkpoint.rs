@@ -21,6 +21,7 @@ use crate::{
 };
 
 use super::TrainConfig;
+use crate::data::TokenDataset;
 
 /// Everything that defines a run, written to `RUN/run.toml` at its start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +55,44 @@ pub struct RunSpec {
     /// with 1 and 3 threads and compares them bit for bit), so a resume may use another count.
     #[serde(default)]
     pub threads: usize,
+    /// FNV-1a 64 of the prepared training and validation examples (tokens as the model sees
+    /// them), so that `--resume` can refuse other data; absent in runs from before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_digest: Option<String>,
+}
+
+impl RunSpec {
+    /// The digest recorded as [`RunSpec::data_digest`]: every example of `train`, then of
+    /// `valid`, token by token, with the split between them marked.
+    ///
+    /// ```
+    /// use seddbio::{alphabet::LayoutKind, data::{EncodedRecord, Layout, TokenDataset, TooLong}};
+    /// use seddbio::train::RunSpec;
+    ///
+    /// let data = |tokens: Vec<u16>| {
+    ///     let records = vec![EncodedRecord { id: "r".into(), tokens }];
+    ///     let layout = Layout { kind: LayoutKind::Windows, seq_len: 4, stride: 4, too_long: TooLong::Error };
+    ///     TokenDataset::new(records, layout, None).unwrap().0
+    /// };
+    /// let (a, b) = (data(vec![0, 1, 2, 3]), data(vec![0, 1, 2, 2]));
+    /// assert_eq!(RunSpec::digest_data(&a, None), RunSpec::digest_data(&a, None));
+    /// assert_ne!(RunSpec::digest_data(&a, None), RunSpec::digest_data(&b, None));
+    /// assert_ne!(RunSpec::digest_data(&a, None), RunSpec::digest_data(&a, Some(&a)));
+    /// ```
+    pub fn digest_data(train: &TokenDataset, valid: Option<&TokenDataset>) -> String {
+        let mut bytes = Vec::new();
+        for (mark, dataset) in [(b'T', Some(train)), (b'V', valid)] {
+            let Some(dataset) = dataset else { continue };
+            bytes.push(mark);
+            for i in 0..dataset.len() {
+                for token in dataset.example(i) {
+                    bytes.extend_from_slice(&token.to_le_bytes());
+                }
+            }
+        }
+        digest(&bytes)
+    }
 }
 
 /// FNV-1a 64: enough to tell a truncated or altered checkpoint file from the one written.
