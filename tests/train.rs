@@ -226,11 +226,9 @@ fn resuming_refuses_what_does_not_fit() {
     );
 }
 
-#[test]
-fn ctrl_c_writes_a_checkpoint_that_resumes() {
-    let dir = common::tempdir().unwrap();
-    let run = dir.path().join("run");
-    let out = run.to_str().unwrap();
+/// Starts a training of 100,000 steps into `run` and returns once it has started (run.toml
+/// is written just before the first step).
+fn start_long_training(run: &Path, stderr: std::process::Stdio) -> std::process::Child {
     let child = Command::new(env!("CARGO_BIN_EXE_seddbio"))
         .args([
             "train",
@@ -244,20 +242,28 @@ fn ctrl_c_writes_a_checkpoint_that_resumes() {
             "--steps",
             "100000",
             "--out",
-            out,
+            run.to_str().unwrap(),
         ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .unwrap();
-    // Wait until training has started (run.toml is written just before).
     for _ in 0..600 {
         if run.join("run.toml").exists() {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    child
+}
+
+#[test]
+fn ctrl_c_writes_a_checkpoint_that_resumes() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = run.to_str().unwrap();
+    let child = start_long_training(&run, std::process::Stdio::piped());
     std::thread::sleep(Duration::from_millis(1500));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -486,4 +492,26 @@ fn a_run_without_a_checkpoint_starts_again_in_place() {
     // With a checkpoint, the same command is refused as before.
     let err = fails(&["train", DNA, "-a", "dna", "--seq-len", "100", "--out", out]);
     assert!(err.contains("already holds a run"), "{err}");
+}
+
+/// One writer per run directory: while a training runs, a second `train` on its `--out` is
+/// refused with the holder's pid (once both ran and interleaved their files).
+#[test]
+fn a_second_writer_is_refused_while_a_run_trains() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = run.to_str().unwrap();
+    let mut first = start_long_training(&run, std::process::Stdio::null());
+    for extra in [&["--resume"][..], &[][..]] {
+        let mut args = vec!["train", DNA, "-a", "dna", "--out", out];
+        args.extend_from_slice(extra);
+        let error = fails(&args);
+        assert!(
+            error.contains("another process is writing this run")
+                && error.contains(&format!("pid {}", first.id())),
+            "{error}"
+        );
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
 }

@@ -299,6 +299,8 @@ fn check_resume(args: &TrainArgs, spec: &RunSpec) -> Result<()> {
 pub fn train(args: TrainArgs) -> Result<()> {
     let device = args.device.device()?;
     let dir = RunDir::new(&args.out);
+    // Held until the process ends: one writer per run directory.
+    let _lock = dir.lock()?;
     let (mut trainer, data) = if args.resume {
         let (mut spec, alphabet) = dir.read_spec()?;
         let asked = Alphabet::resolve(&args.data.alphabet)?;

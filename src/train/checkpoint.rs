@@ -62,6 +62,12 @@ pub struct RunSpec {
     pub data_digest: Option<String>,
 }
 
+/// The exclusive lock of a run directory ([`RunDir::lock`]); released on drop.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: fs::File,
+}
+
 impl RunSpec {
     /// The digest recorded as [`RunSpec::data_digest`]: every example of `train`, then of
     /// `valid`, token by token, with the split between them marked.
@@ -167,6 +173,39 @@ impl RunDir {
     /// Whether a run was started here.
     pub fn exists(&self) -> bool {
         self.path("run.toml").exists()
+    }
+
+    /// Takes the run's exclusive lock (`RUN/.lock`, an OS file lock released when the
+    /// returned guard drops or the process dies), so that two processes never write one run;
+    /// creates the folder if needed. A second writer gets an error naming the holder's pid.
+    pub fn lock(&self) -> Result<RunLock> {
+        fs::create_dir_all(&self.root).map_err(io_error(&self.root))?;
+        let path = self.path(".lock");
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                return Err(Error::Options(format!(
+                    "{}: another process is writing this run (pid {}); wait for it to end or choose another --out",
+                    self.root.display(),
+                    holder.trim()
+                )));
+            }
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(Error::Io { path, source });
+            }
+        }
+        // The holder's pid, for the message above; the lock itself is what counts.
+        file.set_len(0).map_err(io_error(&path))?;
+        writeln!(file, "{}", std::process::id()).map_err(io_error(&path))?;
+        Ok(RunLock { _file: file })
     }
 
     /// Whether a run was started here and wrote at least one checkpoint. A run that was

@@ -42,7 +42,9 @@ impl ModelSize {
         if self.d_model == 0 || self.num_blocks == 0 || self.num_heads == 0 || self.cond_dim == 0 {
             return bad("d_model, num_blocks, num_heads and cond_dim must be at least 1".into());
         }
-        if self.d_model % self.num_heads != 0 || (self.d_model / self.num_heads) % 2 != 0 {
+        if !self.d_model.is_multiple_of(self.num_heads)
+            || !(self.d_model / self.num_heads).is_multiple_of(2)
+        {
             return bad(format!(
                 "d_model {} must divide by num_heads {} into an even head size (rotary embedding)",
                 self.d_model, self.num_heads
@@ -377,7 +379,10 @@ mod tests {
     fn every_preset_parses_and_validates() {
         for (name, _) in PRESETS {
             let config = TrainConfig::resolve(name).unwrap();
-            assert!(config.model.d_model % config.model.num_heads == 0, "{name}");
+            assert!(
+                config.model.d_model.is_multiple_of(config.model.num_heads),
+                "{name}"
+            );
         }
     }
 

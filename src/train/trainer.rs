@@ -543,10 +543,10 @@ pub fn run(
         }
         // While calibrating, the total is not known yet: no final validation.
         let last = !calibrating && done == training.steps as u64;
-        if done % training.eval_every as u64 == 0 || last {
+        if done.is_multiple_of(training.eval_every as u64) || last {
             validate(trainer, observer, done)?;
         }
-        if done % training.checkpoint_every as u64 == 0 || last {
+        if done.is_multiple_of(training.checkpoint_every as u64) || last {
             trainer.save(dir)?;
             observer.checkpoint(done)?;
         }
