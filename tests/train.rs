@@ -12,8 +12,9 @@ use seddbio::{
 
 const DNA: &str = "datasets/dna/tiny_ecoli_64x300.fa";
 
-fn train(out: &Path, extra: &[&str]) -> String {
-    let out = out.to_str().unwrap();
+/// `seddbio train` on the committed DNA windows into `out` (100-token windows, batches of 8,
+/// no end-of-run report), then `extra`.
+fn train_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "train",
         DNA,
@@ -29,7 +30,11 @@ fn train(out: &Path, extra: &[&str]) -> String {
         out,
     ];
     args.extend_from_slice(extra);
-    ok(&args)
+    args
+}
+
+fn train(out: &Path, extra: &[&str]) -> String {
+    ok(&train_args(out.to_str().unwrap(), extra))
 }
 
 fn weights(run: &Path) -> (u64, Vec<f32>, Vec<f32>) {
@@ -230,20 +235,7 @@ fn resuming_refuses_what_does_not_fit() {
 /// is written just before the first step).
 fn start_long_training(run: &Path, stderr: std::process::Stdio) -> std::process::Child {
     let child = Command::new(env!("CARGO_BIN_EXE_seddbio"))
-        .args([
-            "train",
-            DNA,
-            "-a",
-            "dna",
-            "--seq-len",
-            "100",
-            "--batch-size",
-            "8",
-            "--steps",
-            "100000",
-            "--out",
-            run.to_str().unwrap(),
-        ])
+        .args(train_args(run.to_str().unwrap(), &["--steps", "100000"]))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null())
         .stderr(stderr)
@@ -405,24 +397,10 @@ fn config_auto_measures_the_presets_for_a_budget() {
         run.to_str().unwrap(),
     ]);
     assert!(err.contains("--time-budget"), "{err}");
-    let output = seddbio(&[
-        "train",
-        DNA,
-        "-a",
-        "dna",
-        "--seq-len",
-        "100",
-        "--batch-size",
-        "8",
-        "--report-samples",
-        "0",
-        "--config",
-        "auto",
-        "--time-budget",
-        "2s",
-        "--out",
+    let output = seddbio(&train_args(
         run.to_str().unwrap(),
-    ]);
+        &["--config", "auto", "--time-budget", "2s"],
+    ));
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
     // Two seconds buy far fewer than 20 tokens per parameter of even the tiny preset: tiny
@@ -442,24 +420,10 @@ fn config_auto_measures_the_presets_for_a_budget() {
 fn a_diverging_run_stops_with_an_error_and_saves_nothing_non_finite() {
     let dir = common::tempdir().unwrap();
     let run = dir.path().join("diverged");
-    let err = fails(&[
-        "train",
-        DNA,
-        "-a",
-        "dna",
-        "--seq-len",
-        "100",
-        "--batch-size",
-        "8",
-        "--steps",
-        "300",
-        "--lr",
-        "1e10",
-        "--report-samples",
-        "0",
-        "--out",
+    let err = fails(&train_args(
         run.to_str().unwrap(),
-    ]);
+        &["--steps", "300", "--lr", "1e10"],
+    ));
     assert!(
         err.contains("training diverged at step") && err.contains("--lr"),
         "{err}"

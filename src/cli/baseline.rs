@@ -64,10 +64,7 @@ fn markov(args: MarkovArgs) -> Result<()> {
         anyhow::bail!("-n {} needs --out FILE for the samples", args.num);
     }
     if let Some(out) = &args.out {
-        let inputs: Vec<&std::path::Path> = std::iter::once(args.file.as_path())
-            .chain(args.data.valid.as_deref())
-            .collect();
-        seddbio::io::refuse_overwriting_inputs(out, &inputs)?;
+        seddbio::io::refuse_overwriting_inputs(out, &args.data.inputs(&args.file))?;
     }
     let prepared = load(&args.file, &args.data)?;
     let alphabet = &prepared.alphabet;

@@ -1,10 +1,6 @@
 //! `seddbio data inspect` and `seddbio data export`.
 
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{io::Write, path::PathBuf, time::Duration};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -54,10 +50,7 @@ pub fn run(command: DataCommand) -> Result<()> {
             print_stdout(&prepared.summary.to_string())
         }
         DataCommand::Export(args) => {
-            let inputs: Vec<&Path> = std::iter::once(args.file.as_path())
-                .chain(args.data.valid.as_deref())
-                .collect();
-            refuse_overwriting_inputs(&args.out, &inputs)?;
+            refuse_overwriting_inputs(&args.out, &args.data.inputs(&args.file))?;
             let prepared = load(&args.file, &args.data)?;
             let mut records = export_records(&prepared.train, &prepared.alphabet, "train");
             if let Some(valid) = &prepared.valid {

@@ -162,6 +162,12 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The files a command reads with these options: `file`, and `--valid` if given; its
+    /// outputs must not be one of them (`seddbio::io::refuse_overwriting_inputs`).
+    fn inputs<'a>(&'a self, file: &'a std::path::Path) -> Vec<&'a std::path::Path> {
+        std::iter::once(file).chain(self.valid.as_deref()).collect()
+    }
+
     /// The library's preparation options.
     pub fn prepare_options(&self) -> PrepareOptions {
         PrepareOptions {

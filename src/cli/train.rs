@@ -20,8 +20,8 @@ use seddbio::{
     sample::SamplerKind,
     train::{
         choose_preset, default_schedule, run, LrSchedule, MetricsLog, Observer, Outcome, RunDir,
-        RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel, Trainer, ValidationSet, Weights,
-        TOKENS_PER_PARAMETER,
+        RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel, Trainer, TrainingOptions,
+        ValidationSet, Weights, TOKENS_PER_PARAMETER,
     },
 };
 
@@ -193,11 +193,8 @@ fn parse_budget(text: &str) -> std::result::Result<TimeBudget, String> {
 /// The `[training]` values of a preset that differ from a run's, as `name value (the run
 /// uses value)`, leaving out what a resume may change or the run resolved itself: `steps`
 /// (`--steps` is the new total), the time budget and `valid_times`.
-fn training_differences(
-    wanted: &seddbio::train::TrainingOptions,
-    run: &seddbio::train::TrainingOptions,
-) -> Vec<String> {
-    let table = |options: &seddbio::train::TrainingOptions| {
+fn training_differences(wanted: &TrainingOptions, run: &TrainingOptions) -> Vec<String> {
+    let table = |options: &TrainingOptions| {
         let mut options = options.clone();
         options.steps = 0;
         options.time_budget = None;
@@ -232,9 +229,7 @@ fn check_resume(args: &TrainArgs, spec: &RunSpec) -> Result<()> {
         }
         // As the run would be started with them: the command line's overrides applied.
         let mut training = wanted.training.clone();
-        training.batch_size = args.batch_size.unwrap_or(training.batch_size);
-        training.lr = args.lr.unwrap_or(training.lr);
-        training.lr_schedule = args.lr_schedule.unwrap_or(training.lr_schedule);
+        apply_training_overrides(args, &mut training);
         let differing = training_differences(&training, &spec.config.training);
         if !differing.is_empty() {
             conflicts.push(format!(
@@ -564,10 +559,22 @@ fn new_spec(
     data: &PreparedData,
     device: &burn::tensor::Device,
 ) -> Result<RunSpec> {
-    if args.config.as_deref() != Some("auto") {
-        let config = TrainConfig::resolve(args.config.as_deref().unwrap_or("tiny"))?;
-        return spec_with(args, data, config);
-    }
+    let config = match args.config.as_deref() {
+        Some("auto") => auto_config(args, data, device)?,
+        name => TrainConfig::resolve(name.unwrap_or("tiny"))?,
+    };
+    let mut spec = spec_with(args, data, config)?;
+    // Only the run's own spec records it (not the ones `auto` measures): one pass over the data.
+    spec.data_digest = Some(RunSpec::digest_data(&data.train, data.valid.as_ref()));
+    Ok(spec)
+}
+
+/// `--config auto`: the preset the budget trains long enough, measured on this data.
+fn auto_config(
+    args: &TrainArgs,
+    data: &PreparedData,
+    device: &burn::tensor::Device,
+) -> Result<TrainConfig> {
     let Some(budget) = args.time_budget else {
         bail!(
             "--config auto chooses the model for a time budget: give --time-budget too (e.g. 30m)"
@@ -598,24 +605,30 @@ fn new_spec(
         "--config auto: {} (the largest preset with at least {TOKENS_PER_PARAMETER} tokens per parameter; configs/README.md)",
         choice.preset
     );
-    spec_with(args, data, choice.config)
+    Ok(choice.config)
+}
+
+/// The command line's `[training]` overrides (`--batch-size`, `--steps`, `--lr`,
+/// `--lr-schedule`, `--time-budget`), applied to a preset's values.
+fn apply_training_overrides(args: &TrainArgs, training: &mut TrainingOptions) {
+    if let Some(b) = args.batch_size {
+        training.batch_size = b;
+    }
+    if let Some(s) = args.steps {
+        training.steps = s;
+    }
+    if let Some(lr) = args.lr {
+        training.lr = lr;
+    }
+    if let Some(schedule) = args.lr_schedule {
+        training.lr_schedule = schedule;
+    }
+    training.time_budget = args.time_budget;
 }
 
 /// The run's specification from a preset and the command line's overrides.
 fn spec_with(args: &TrainArgs, data: &PreparedData, mut config: TrainConfig) -> Result<RunSpec> {
-    if let Some(b) = args.batch_size {
-        config.training.batch_size = b;
-    }
-    if let Some(s) = args.steps {
-        config.training.steps = s;
-    }
-    if let Some(lr) = args.lr {
-        config.training.lr = lr;
-    }
-    if let Some(schedule) = args.lr_schedule {
-        config.training.lr_schedule = schedule;
-    }
-    config.training.time_budget = args.time_budget;
+    apply_training_overrides(args, &mut config.training);
     config.validate()?;
     if data.train.is_empty() {
         bail!("{}: no training examples", args.file.display());
@@ -644,6 +657,6 @@ fn spec_with(args: &TrainArgs, data: &PreparedData, mut config: TrainConfig) -> 
         length_counts: counts.into_iter().map(|(l, c)| [l, c]).collect(),
         config,
         threads: rayon::current_num_threads(),
-        data_digest: Some(RunSpec::digest_data(&data.train, data.valid.as_ref())),
+        data_digest: None,
     })
 }

@@ -87,28 +87,46 @@ impl RunSpec {
     /// assert_ne!(RunSpec::digest_data(&a, None), RunSpec::digest_data(&a, Some(&a)));
     /// ```
     pub fn digest_data(train: &TokenDataset, valid: Option<&TokenDataset>) -> String {
-        let mut bytes = Vec::new();
+        // Hashed example by example: the data can be hundreds of MB as bytes.
+        let mut hash = Fnv1a::new();
         for (mark, dataset) in [(b'T', Some(train)), (b'V', valid)] {
             let Some(dataset) = dataset else { continue };
-            bytes.push(mark);
+            hash.update(&[mark]);
             for i in 0..dataset.len() {
                 for token in dataset.example(i) {
-                    bytes.extend_from_slice(&token.to_le_bytes());
+                    hash.update(&token.to_le_bytes());
                 }
             }
         }
-        digest(&bytes)
+        hash.hex()
     }
 }
 
-/// FNV-1a 64: enough to tell a truncated or altered checkpoint file from the one written.
-fn digest(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+/// FNV-1a 64: enough to tell a truncated or altered file, or other data, from the original.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
-    format!("{hash:016x}")
+
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+/// The FNV-1a 64 digest of `bytes`, as checkpoints record it.
+fn digest(bytes: &[u8]) -> String {
+    let mut hash = Fnv1a::new();
+    hash.update(bytes);
+    hash.hex()
 }
 
 /// One file of a checkpoint.
