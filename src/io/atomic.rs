@@ -63,12 +63,35 @@ where
             .into_inner()
             .map_err(|e| io_error(path, e.into_error()))?;
         file.sync_all().map_err(|e| io_error(path, e))?;
-        fs::rename(&temp, path).map_err(|e| io_error(path, e))
+        fs::rename(&temp, path).map_err(|e| io_error(path, e))?;
+        sync_directory(&dir)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// Makes the entries of `dir` durable: after a rename, the new name survives a power cut
+/// only once the directory itself is synced (the file's own `sync_all` does not cover it).
+/// A no-op where directories cannot be opened for syncing (not Unix).
+///
+/// ```
+/// seddbio::io::sync_directory(&std::env::temp_dir()).unwrap();
+/// ```
+pub fn sync_directory(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// Refuses an output path that names one of the command's input files (the same file by

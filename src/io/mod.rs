@@ -11,7 +11,7 @@ mod read;
 mod write;
 
 pub use self::{
-    atomic::{refuse_overwriting_inputs, write_atomically},
+    atomic::{refuse_overwriting_inputs, sync_directory, write_atomically},
     read::{read_sequences, ReadOptions, SequenceFile, SequenceRecord},
     write::{write_sequences, OutputFormat, OutputRecord},
 };

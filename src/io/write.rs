@@ -114,32 +114,52 @@ pub fn write_sequences(
         )));
     }
     write_atomically(path, |out| {
-        let mut sink: Box<dyn Write + '_> = if gzipped {
-            Box::new(flate2::write::GzEncoder::new(
-                out,
-                flate2::Compression::default(),
-            ))
-        } else {
-            Box::new(out)
-        };
-        match format {
-            OutputFormat::Fasta => write_fasta(&mut sink, records)?,
-            OutputFormat::Csv => CsvWriter::new(&mut sink).finish(&mut frame(records)?)?,
-            OutputFormat::Tsv => CsvWriter::new(&mut sink)
-                .with_separator(b'\t')
-                .finish(&mut frame(records)?)?,
-            OutputFormat::Parquet => {
-                ParquetWriter::new(&mut sink).finish(&mut frame(records)?)?;
-            }
-            OutputFormat::Smi => {
-                for record in records {
-                    writeln!(sink, "{}\t{}", record.sequence, record.id)?;
-                }
-            }
-        }
-        sink.flush()?;
+        encode(out, format, gzipped, records)?;
         Ok(())
     })
+}
+
+/// Writes `records` to `sink` in `format`, through gzip when `gzipped`, and returns the sink.
+/// The gzip stream is closed with `finish()`, so an error writing its last block or trailer is
+/// reported (dropping the encoder would swallow it and leave a truncated file).
+fn encode<W: Write>(
+    sink: W,
+    format: OutputFormat,
+    gzipped: bool,
+    records: &[OutputRecord],
+) -> std::result::Result<W, Box<dyn std::error::Error + Send + Sync>> {
+    if gzipped {
+        let mut encoder = flate2::write::GzEncoder::new(sink, flate2::Compression::default());
+        encode_plain(&mut encoder, format, records)?;
+        return Ok(encoder.finish()?);
+    }
+    let mut sink = sink;
+    encode_plain(&mut sink, format, records)?;
+    Ok(sink)
+}
+
+fn encode_plain(
+    sink: &mut dyn Write,
+    format: OutputFormat,
+    records: &[OutputRecord],
+) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    match format {
+        OutputFormat::Fasta => write_fasta(sink, records)?,
+        OutputFormat::Csv => CsvWriter::new(&mut *sink).finish(&mut frame(records)?)?,
+        OutputFormat::Tsv => CsvWriter::new(&mut *sink)
+            .with_separator(b'\t')
+            .finish(&mut frame(records)?)?,
+        OutputFormat::Parquet => {
+            ParquetWriter::new(&mut *sink).finish(&mut frame(records)?)?;
+        }
+        OutputFormat::Smi => {
+            for record in records {
+                writeln!(sink, "{}\t{}", record.sequence, record.id)?;
+            }
+        }
+    }
+    sink.flush()?;
+    Ok(())
 }
 
 fn write_fasta(sink: &mut dyn Write, records: &[OutputRecord]) -> std::io::Result<()> {
@@ -257,5 +277,49 @@ mod tests {
     fn unknown_output_names_are_refused() {
         let err = write_sequences(Path::new("x.docx"), None, &records()).unwrap_err();
         assert!(err.to_string().contains("cannot tell the output format"));
+    }
+
+    /// A sink that takes `limit` bytes and then fails, like a disk that fills up.
+    #[derive(Debug)]
+    struct FillsUp {
+        limit: usize,
+        taken: usize,
+    }
+
+    impl Write for FillsUp {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if self.taken + bytes.len() > self.limit {
+                return Err(std::io::Error::other("no space left on device"));
+            }
+            self.taken += bytes.len();
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_gzip_trailer_that_cannot_be_written_is_an_error() {
+        let whole = encode(Vec::new(), OutputFormat::Fasta, true, &records()).unwrap();
+        // Room for everything but the last 4 bytes of the trailer (the length): only
+        // finish() writes them, so dropping the encoder would have reported success.
+        let sink = FillsUp {
+            limit: whole.len() - 4,
+            taken: 0,
+        };
+        let error = encode(sink, OutputFormat::Fasta, true, &records()).unwrap_err();
+        assert!(error.to_string().contains("no space left"), "{error}");
+        let sink = FillsUp {
+            limit: whole.len(),
+            taken: 0,
+        };
+        assert_eq!(
+            encode(sink, OutputFormat::Fasta, true, &records())
+                .unwrap()
+                .taken,
+            whole.len()
+        );
     }
 }
