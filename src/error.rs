@@ -118,6 +118,15 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A run directory or one of its checkpoints cannot be used as it is (missing, altered,
+    /// locked by another process, or not the run it claims to be).
+    #[error("{}: {message}", run.display())]
+    Run {
+        /// The run directory.
+        run: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
     /// Options that cannot work together, or a value out of range.
     #[error("{0}")]
     Options(String),
@@ -125,6 +134,15 @@ pub enum Error {
 
 /// A `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A message from another library on one line: its lines, trimmed, joined by spaces.
+pub(crate) fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Renders a symbol for an error message: printable ASCII in quotes, anything else escaped.
 pub(crate) fn quote_symbol(bytes: &[u8]) -> String {

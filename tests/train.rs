@@ -479,3 +479,90 @@ fn a_second_writer_is_refused_while_a_run_trains() {
     first.kill().unwrap();
     first.wait().unwrap();
 }
+
+/// `--init-from`: a new run (own directory, new optimiser, step 0) that starts from another
+/// run's EMA weights, on other data; what cannot carry over is refused.
+#[test]
+fn fine_tuning_starts_a_new_run_from_another_runs_weights() {
+    let dir = common::tempdir().unwrap();
+    let source = dir.path().join("source");
+    train(&source, &["--steps", "3"]);
+    let (_, _, source_ema) = weights(&source);
+    // The starting point, through the library: both weight sets are the source's EMA.
+    let run = RunDir::new(&source);
+    let (spec, alphabet) = run.read_spec().unwrap();
+    let device = ComputeDevice::Cpu.device().unwrap();
+    let start = Trainer::init_from(spec, &alphabet, device, &run).unwrap();
+    assert_eq!(start.step(), 0);
+    assert_eq!(flat_parameters(&start.model()), source_ema);
+    assert_eq!(flat_parameters(start.ema()), source_ema);
+    assert_eq!(start.spec().init_from.as_ref().map(|i| i.step), Some(3));
+    // Through the command line, on other data with its own window.
+    let tuned = dir.path().join("tuned");
+    let from = source.to_str().unwrap();
+    let printed = ok(&[
+        "train",
+        "datasets/dna/ecoli_k12_256x1kb.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "64",
+        "--batch-size",
+        "4",
+        "--steps",
+        "2",
+        "--report-samples",
+        "0",
+        "--init-from",
+        from,
+        "--out",
+        tuned.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("done: 2 steps"), "{printed}");
+    let run_toml = std::fs::read_to_string(tuned.join("run.toml")).unwrap();
+    assert!(
+        run_toml.contains("[init_from]") && run_toml.contains("step = 3"),
+        "{run_toml}"
+    );
+    assert_eq!(weights(&tuned).0, 2);
+    let tuned_out = dir.path().join("refused");
+    let refused = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            DNA,
+            "--init-from",
+            from,
+            "--out",
+            tuned_out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        fails(&args)
+    };
+    let error = refused(&["-a", "dna", "--config", "small"]);
+    assert!(
+        error.contains("fine-tuning keeps the model size"),
+        "{error}"
+    );
+    let error = refused(&["-a", "protein"]);
+    assert!(error.contains("trained on alphabet 'dna'"), "{error}");
+    let error = refused(&["-a", "dna", "--graph", "uniform"]);
+    assert!(error.contains("trained on the absorb graph"), "{error}");
+    // A usage error (clap's exit status 2), not a resume of the source.
+    let usage = common::seddbio(&["train", DNA, "--init-from", from, "--resume"]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(stderr(&usage).contains("cannot be used with '--resume'"));
+    let error = refused(&["-a", "dna", "--config", "auto", "--time-budget", "1m"]);
+    assert!(error.contains("--init-from keeps the size"), "{error}");
+    let missing = dir.path().join("missing");
+    let error = fails(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--init-from",
+        missing.to_str().unwrap(),
+        "--out",
+        tuned_out.to_str().unwrap(),
+    ]);
+    assert!(error.contains("no run here"), "{error}");
+}

@@ -80,6 +80,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         config,
         threads: rayon::current_num_threads(),
         data_digest: None,
+        init_from: None,
     };
     let graph = Graph {
         kind: args.graph,

@@ -76,6 +76,13 @@ pub struct TrainArgs {
     /// Continue the run in --out from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Fine-tune: start a new run in --out from the EMA weights of the run in this directory
+    /// (its latest checkpoint), with a new optimiser. The data are read with that run's
+    /// vocabulary; graph, noise and model sizes are its own (a --config must have the same
+    /// [model]), the [training] values its own unless --config or the options above say
+    /// otherwise.
+    #[arg(long, value_name = "RUN", conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
     /// cpu, or cuda (builds with --features cuda).
     #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
     pub device: ComputeDevice,
@@ -295,7 +302,14 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let device = args.device.device()?;
     let dir = RunDir::new(&args.out);
     // Held until the process ends: one writer per run directory.
-    let _lock = dir.lock()?;
+    let lock = dir.lock()?;
+    if !lock.removed().is_empty() {
+        eprintln!(
+            "{}: removed {} temporary file(s) an interrupted run had left",
+            args.out.display(),
+            lock.removed().len()
+        );
+    }
     let (mut trainer, data) = if args.resume {
         let (mut spec, alphabet) = dir.read_spec()?;
         let asked = Alphabet::resolve(&args.data.alphabet)?;
@@ -366,14 +380,29 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 args.out.display()
             );
         }
-        let data = load_with(
-            &args.file,
-            &args.data,
-            Alphabet::resolve(&args.data.alphabet)?,
-        )?;
-        let spec = new_spec(&args, &data, &device)?;
-        dir.create(&spec, &data.alphabet)?;
-        (Trainer::new(spec, device), data)
+        let source = match &args.init_from {
+            Some(path) => Some(init_source(&args, path)?),
+            None => None,
+        };
+        let alphabet = match &source {
+            Some((_, _, alphabet)) => alphabet.clone(),
+            None => Alphabet::resolve(&args.data.alphabet)?,
+        };
+        let data = load_with(&args.file, &args.data, alphabet)?;
+        let base = source.as_ref().map(|(_, spec, _)| spec);
+        let spec = new_spec(&args, &data, &device, base)?;
+        let trainer = match &source {
+            Some((run, _, _)) => {
+                let trainer = Trainer::init_from(spec, &data.alphabet, device, run)?;
+                dir.create(trainer.spec(), &data.alphabet)?;
+                trainer
+            }
+            None => {
+                dir.create(&spec, &data.alphabet)?;
+                Trainer::new(spec, device)
+            }
+        };
+        (trainer, data)
     };
     print_stdout(&data.summary.to_string())?;
 
@@ -554,16 +583,52 @@ fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<(
     })
 }
 
+/// The run `--init-from` names: its directory, specification and vocabulary, after checking
+/// that the alphabet asked for is its own.
+fn init_source(args: &TrainArgs, path: &std::path::Path) -> Result<(RunDir, RunSpec, Alphabet)> {
+    let run = RunDir::new(path);
+    let (spec, alphabet) = run.read_spec()?;
+    let asked = Alphabet::resolve(&args.data.alphabet)?;
+    if asked.name() != spec.alphabet {
+        bail!(
+            "--init-from {}: that run was trained on alphabet '{}', not '{}'; pass --alphabet {}",
+            path.display(),
+            spec.alphabet,
+            asked.name(),
+            spec.alphabet
+        );
+    }
+    Ok((run, spec, alphabet))
+}
+
+/// The new run's specification: from `--config` (or, fine-tuning, the `base` run's
+/// configuration) and the command line.
 fn new_spec(
     args: &TrainArgs,
     data: &PreparedData,
     device: &burn::tensor::Device,
+    base: Option<&RunSpec>,
 ) -> Result<RunSpec> {
-    let config = match args.config.as_deref() {
-        Some("auto") => auto_config(args, data, device)?,
-        name => TrainConfig::resolve(name.unwrap_or("tiny"))?,
+    let config = match (args.config.as_deref(), base) {
+        (Some("auto"), Some(_)) => bail!(
+            "--config auto chooses a model size, but --init-from keeps the size of the run it starts from; leave --config out or give a preset with the same [model]"
+        ),
+        (Some("auto"), None) => auto_config(args, data, device)?,
+        (Some(name), Some(base)) => {
+            let config = TrainConfig::resolve(name)?;
+            if config.model != base.config.model {
+                bail!(
+                    "--config {name}: its [model] is not the one of the run --init-from names ({:?}); fine-tuning keeps the model size",
+                    base.config.model
+                );
+            }
+            config
+        }
+        (Some(name), None) => TrainConfig::resolve(name)?,
+        (None, Some(base)) => base.config.clone(),
+        (None, None) => TrainConfig::resolve("tiny")?,
     };
-    let mut spec = spec_with(args, data, config)?;
+    let mut spec = spec_with(args, data, config, base)?;
     // Only the run's own spec records it (not the ones `auto` measures): one pass over the data.
     spec.data_digest = Some(RunSpec::digest_data(&data.train, data.valid.as_ref()));
     Ok(spec)
@@ -582,7 +647,7 @@ fn auto_config(
     };
     eprintln!("--config auto: measuring the presets on this data (4 steps each)");
     let choice = choose_preset(&budget, |config| {
-        let spec = spec_with(args, data, config.clone())
+        let spec = spec_with(args, data, config.clone(), None)
             .map_err(|e| seddbio::Error::Options(format!("{e:#}")))?;
         Ok(Trainer::measure_throughput(
             spec,
@@ -627,19 +692,28 @@ fn apply_training_overrides(args: &TrainArgs, training: &mut TrainingOptions) {
 }
 
 /// The run's specification from a preset and the command line's overrides.
-fn spec_with(args: &TrainArgs, data: &PreparedData, mut config: TrainConfig) -> Result<RunSpec> {
+fn spec_with(
+    args: &TrainArgs,
+    data: &PreparedData,
+    mut config: TrainConfig,
+    base: Option<&RunSpec>,
+) -> Result<RunSpec> {
     apply_training_overrides(args, &mut config.training);
     config.validate()?;
     if data.train.is_empty() {
         bail!("{}: no training examples", args.file.display());
     }
-    let graph = args.graph.unwrap_or(GraphKind::Absorb);
+    let graph = args
+        .graph
+        .or(base.map(|b| b.graph))
+        .unwrap_or(GraphKind::Absorb);
     // The run directory records the resolved value, not the graph-dependent default.
     config.training.valid_times = Some(config.training.valid_times_for(graph));
-    let noise = args
-        .noise
-        .map(ScheduleKind::schedule)
-        .unwrap_or_else(|| default_schedule(graph));
+    let noise = match (args.noise, base) {
+        (Some(kind), _) => kind.schedule(),
+        (None, Some(base)) => base.noise,
+        (None, None) => default_schedule(graph),
+    };
     let mut counts = std::collections::BTreeMap::<u64, u64>::new();
     for example in data.train.examples() {
         *counts.entry(u64::from(example.len)).or_default() += 1;
@@ -658,5 +732,6 @@ fn spec_with(args: &TrainArgs, data: &PreparedData, mut config: TrainConfig) -> 
         config,
         threads: rayon::current_num_threads(),
         data_digest: None,
+        init_from: None,
     })
 }

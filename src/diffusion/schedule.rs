@@ -63,6 +63,30 @@ impl NoiseSchedule {
         }
     }
 
+    /// Checks the parameters: `0 < eps < 1`, `0 < sigma_min < sigma_max`, all finite (what
+    /// a hand-edited run.toml could break).
+    ///
+    /// ```
+    /// use seddbio::diffusion::NoiseSchedule;
+    ///
+    /// assert!(NoiseSchedule::log_linear().validate().is_ok());
+    /// assert!(NoiseSchedule::LogLinear { eps: 0.0 }.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            NoiseSchedule::LogLinear { eps } if !(eps > 0.0 && eps < 1.0) => {
+                Err(format!("loglinear eps {eps} is not in (0, 1)"))
+            }
+            NoiseSchedule::Geometric {
+                sigma_min,
+                sigma_max,
+            } if !(sigma_min > 0.0 && sigma_min < sigma_max && sigma_max.is_finite()) => Err(
+                format!("geometric sigma_min {sigma_min}, sigma_max {sigma_max}: need 0 < sigma_min < sigma_max, finite"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// Log-linear with the reference eps = 1e-3.
     pub fn log_linear() -> NoiseSchedule {
         NoiseSchedule::LogLinear { eps: 1e-3 }

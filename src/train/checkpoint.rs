@@ -2,8 +2,11 @@
 //! `alphabet.toml` (the vocabulary, SMILES tokens included), `metrics.csv`, `loss.svg`, and
 //! `checkpoints/step-NNNNNNNN/` with model, EMA and optimiser state and a `state.toml` that
 //! records the step and a digest of each file. A checkpoint is written into a temporary folder
-//! and renamed into place, then `checkpoints/LATEST` is replaced atomically; a crash at any
-//! moment leaves the previous checkpoint usable.
+//! and renamed into place, then `checkpoints/LATEST` is replaced atomically (each rename
+//! followed by a sync of its directory); a crash at any moment leaves the previous checkpoint
+//! usable. Each checkpoint also keeps a copy of `run.toml` and `alphabet.toml` under its
+//! digests, so a run directory whose specification or vocabulary was edited after the fact is
+//! refused instead of being read with weights that were trained for something else.
 
 use std::{
     fs,
@@ -16,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     alphabet::{Alphabet, LayoutKind},
     diffusion::{GraphKind, NoiseSchedule},
-    io::write_atomically,
+    io::{sync_directory, write_atomically},
     Error, Result,
 };
 
@@ -60,15 +63,51 @@ pub struct RunSpec {
     /// recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_digest: Option<String>,
+    /// The run whose weights this one started from (`train --init-from`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<InitFrom>,
+}
+
+/// Where a fine-tuned run's starting weights came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitFrom {
+    /// The source run directory, as given.
+    pub run: String,
+    /// The step of the source checkpoint whose EMA weights were taken.
+    pub step: u64,
 }
 
 /// The exclusive lock of a run directory ([`RunDir::lock`]); released on drop.
 #[derive(Debug)]
 pub struct RunLock {
     _file: fs::File,
+    removed: Vec<PathBuf>,
+}
+
+impl RunLock {
+    /// Temporary files and folders that an interrupted writer had left in the run and that
+    /// taking the lock removed.
+    pub fn removed(&self) -> &[PathBuf] {
+        &self.removed
+    }
 }
 
 impl RunSpec {
+    /// Checks what the rest of the program takes for granted: sizes and options as a preset
+    /// must have them, a valid noise schedule, at least one position and token.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.config.validate().map_err(|e| e.to_string())?;
+        self.noise.validate()?;
+        if self.seq_len == 0 || self.num_symbols < 2 {
+            return Err(format!(
+                "seq_len must be at least 1 and num_symbols at least 2 (it has {} and {})",
+                self.seq_len, self.num_symbols
+            ));
+        }
+        Ok(())
+    }
+
     /// The digest recorded as [`RunSpec::data_digest`]: every example of `train`, then of
     /// `valid`, token by token, with the split between them marked.
     ///
@@ -210,9 +249,8 @@ impl RunDir {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
                 let holder = fs::read_to_string(&path).unwrap_or_default();
-                return Err(Error::Options(format!(
-                    "{}: another process is writing this run (pid {}); wait for it to end or choose another --out",
-                    self.root.display(),
+                return Err(self.error(format!(
+                    "another process is writing this run (pid {}); wait for it to end or write elsewhere",
                     holder.trim()
                 )));
             }
@@ -223,7 +261,59 @@ impl RunDir {
         // The holder's pid, for the message above; the lock itself is what counts.
         file.set_len(0).map_err(io_error(&path))?;
         writeln!(file, "{}", std::process::id()).map_err(io_error(&path))?;
-        Ok(RunLock { _file: file })
+        let removed = self.remove_temporaries()?;
+        Ok(RunLock {
+            _file: file,
+            removed,
+        })
+    }
+
+    /// Removes what a writer killed mid-write leaves: checkpoint folders that were never
+    /// renamed into place (`checkpoints/.step-N.tmp-PID`) and the temporary files of the
+    /// run's own atomic writes (`.run.toml.tmpPID`, ...). Only called under the lock, when no
+    /// other process can be writing them.
+    fn remove_temporaries(&self) -> Result<Vec<PathBuf>> {
+        const OWN_FILES: [&str; 5] = [
+            "run.toml",
+            "alphabet.toml",
+            "metrics.csv",
+            "loss.svg",
+            "LATEST",
+        ];
+        let is_temporary = |name: &str| {
+            (name.starts_with(".step-") && name.contains(".tmp-"))
+                || OWN_FILES
+                    .iter()
+                    .any(|own| name.starts_with(&format!(".{own}.tmp")))
+        };
+        let mut removed = Vec::new();
+        for dir in [self.root.clone(), self.checkpoints()] {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries {
+                let entry = entry.map_err(io_error(&dir))?;
+                if !is_temporary(&entry.file_name().to_string_lossy()) {
+                    continue;
+                }
+                let path = entry.path();
+                match entry.file_type().map_err(io_error(&path))?.is_dir() {
+                    true => fs::remove_dir_all(&path),
+                    false => fs::remove_file(&path),
+                }
+                .map_err(io_error(&path))?;
+                removed.push(path);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// An error about this run.
+    fn error(&self, message: String) -> Error {
+        Error::Run {
+            run: self.root.clone(),
+            message,
+        }
     }
 
     /// Whether a run was started here and wrote at least one checkpoint. A run that was
@@ -256,20 +346,23 @@ impl RunDir {
     pub fn read_spec(&self) -> Result<(RunSpec, Alphabet)> {
         let path = self.path("run.toml");
         if !path.exists() {
-            return Err(Error::Options(format!(
-                "{}: no run here (run.toml is missing); train one with `seddbio train ... --out {}`",
-                self.root.display(),
-                self.root.display()
-            )));
+            return Err(self.error(
+                "no run here (run.toml is missing); train one with `seddbio train` first".into(),
+            ));
         }
         let text = fs::read_to_string(&path).map_err(io_error(&path))?;
-        let spec: RunSpec = toml::from_str(&text)
-            .map_err(|e| Error::Options(format!("{}: {}", path.display(), e.message())))?;
+        let spec: RunSpec = toml::from_str(&text).map_err(|e| {
+            self.error(format!(
+                "run.toml: {}",
+                e.message().trim().replace('\n', " ")
+            ))
+        })?;
+        spec.validate()
+            .map_err(|why| self.error(format!("run.toml: {why}")))?;
         let alphabet = Alphabet::from_path(&self.path("alphabet.toml"))?;
         if alphabet.len() != spec.num_symbols {
-            return Err(Error::Options(format!(
-                "{}: alphabet.toml has {} tokens but run.toml says the model has {}",
-                self.root.display(),
+            return Err(self.error(format!(
+                "alphabet.toml has {} tokens but run.toml says the model has {}",
                 alphabet.len(),
                 spec.num_symbols
             )));
@@ -277,7 +370,8 @@ impl RunDir {
         Ok((spec, alphabet))
     }
 
-    /// Writes checkpoint `step` from named file contents; returns its folder.
+    /// Writes checkpoint `step` from named file contents, with copies of the run's `run.toml`
+    /// and `alphabet.toml` where they exist; returns its folder.
     pub fn save_checkpoint(&self, step: u64, files: &[(&str, Vec<u8>)]) -> Result<PathBuf> {
         let dir = self.checkpoints();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
@@ -287,12 +381,16 @@ impl RunDir {
             fs::remove_dir_all(&tmp).map_err(io_error(&tmp))?;
         }
         fs::create_dir(&tmp).map_err(io_error(&tmp))?;
+        let mut run_files = Vec::new();
+        for own in RUN_FILES {
+            let path = self.path(own);
+            if path.exists() {
+                run_files.push((own, fs::read(&path).map_err(io_error(&path))?));
+            }
+        }
         let mut digests = Vec::new();
-        for (file, bytes) in files {
-            let path = tmp.join(file);
-            let mut out = fs::File::create(&path).map_err(io_error(&path))?;
-            out.write_all(bytes).map_err(io_error(&path))?;
-            out.sync_all().map_err(io_error(&path))?;
+        for (file, bytes) in files.iter().chain(&run_files) {
+            write_synced(&tmp.join(file), bytes)?;
             digests.push(FileDigest {
                 name: file.to_string(),
                 bytes: bytes.len() as u64,
@@ -305,13 +403,14 @@ impl RunDir {
         };
         let text =
             toml::to_string(&state).map_err(|e| Error::Options(format!("state.toml: {e}")))?;
-        let state_path = tmp.join("state.toml");
-        fs::write(&state_path, text).map_err(io_error(&state_path))?;
+        write_synced(&tmp.join("state.toml"), text.as_bytes())?;
+        sync_directory(&tmp)?;
         let final_dir = dir.join(&name);
         if final_dir.exists() {
             fs::remove_dir_all(&final_dir).map_err(io_error(&final_dir))?;
         }
         fs::rename(&tmp, &final_dir).map_err(io_error(&final_dir))?;
+        sync_directory(&dir)?;
         write_atomically(&dir.join("LATEST"), |w| Ok(writeln!(w, "{name}")?))?;
         self.prune(&name)?;
         Ok(final_dir)
@@ -335,26 +434,46 @@ impl RunDir {
         Ok(())
     }
 
-    /// The latest checkpoint's state and files, each checked against its digest.
+    /// The latest checkpoint's state and files, each checked against its digest, and the
+    /// run's `run.toml` and `alphabet.toml` checked against the copies the checkpoint keeps
+    /// (what a resume may change, the total steps, the time budget's calibration and the
+    /// thread count, left out). `checkpoints/LATEST` must name a checkpoint folder of this
+    /// run, not a path elsewhere.
     pub fn load_checkpoint(&self) -> Result<(CheckpointState, NamedFiles)> {
         let latest = self.checkpoints().join("LATEST");
-        let corrupt = |what: String| {
-            Error::Options(format!(
-                "{}: checkpoint is unusable: {what}",
-                self.root.display()
-            ))
-        };
+        let corrupt = |what: String| self.error(format!("checkpoint is unusable: {what}"));
         let name = fs::read_to_string(&latest).map_err(|_| {
             corrupt("checkpoints/LATEST is missing: no checkpoint was ever written (a training run stopped before its first one starts again with the same command without --resume)".into())
         })?;
-        let dir = self.checkpoints().join(name.trim());
+        let name = name.trim();
+        if !is_checkpoint_name(name) {
+            return Err(corrupt(format!(
+                "checkpoints/LATEST names '{}', which is not a checkpoint folder of this run (step-NNNNNNNN)",
+                name.escape_default()
+            )));
+        }
+        let dir = self.checkpoints().join(name);
         let state_path = dir.join("state.toml");
         let text = fs::read_to_string(&state_path)
             .map_err(|e| corrupt(format!("{}: {e}", state_path.display())))?;
         let state: CheckpointState = toml::from_str(&text)
             .map_err(|e| corrupt(format!("{}: {}", state_path.display(), e.message())))?;
+        if name != format!("step-{:08}", state.step) {
+            return Err(corrupt(format!(
+                "{} says step {}, but the folder is {name}",
+                state_path.display(),
+                state.step
+            )));
+        }
         let mut files = Vec::new();
         for file in &state.files {
+            if !is_plain_name(&file.name) {
+                return Err(corrupt(format!(
+                    "{} lists '{}', which is not a file of the checkpoint",
+                    state_path.display(),
+                    file.name.escape_default()
+                )));
+            }
             let path = dir.join(&file.name);
             let bytes = fs::read(&path).map_err(|e| corrupt(format!("{}: {e}", path.display())))?;
             if bytes.len() as u64 != file.bytes || digest(&bytes) != file.fnv1a64 {
@@ -369,7 +488,101 @@ impl RunDir {
             }
             files.push((file.name.clone(), bytes));
         }
+        self.check_run_files(name, &files)?;
         Ok((state, files))
+    }
+
+    /// Compares the run's `run.toml` and `alphabet.toml` with the copies in checkpoint `name`
+    /// (checkpoints from before the copies were kept have none: nothing to compare).
+    fn check_run_files(&self, name: &str, files: &NamedFiles) -> Result<()> {
+        let saved = |own: &str| files.iter().find(|(n, _)| n == own).map(|(_, b)| b);
+        let current = |own: &str| {
+            let path = self.path(own);
+            fs::read(&path).map_err(io_error(&path))
+        };
+        if let Some(saved) = saved("alphabet.toml") {
+            if current("alphabet.toml")? != *saved {
+                return Err(self.error(format!(
+                    "alphabet.toml differs from the vocabulary checkpoint {name} was trained with (checkpoints/{name}/alphabet.toml); restore it"
+                )));
+            }
+        }
+        if let Some(saved) = saved("run.toml") {
+            let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+            let changes = spec_changes(&text(saved), &text(&current("run.toml")?))
+                .map_err(|e| self.error(format!("run.toml: {e}")))?;
+            if !changes.is_empty() {
+                return Err(self.error(format!(
+                    "run.toml was changed after checkpoint {name} was written ({}); the weights belong to the run as it was: restore checkpoints/{name}/run.toml",
+                    changes.join("; ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The run's own files that every checkpoint keeps a copy of.
+const RUN_FILES: [&str; 2] = ["run.toml", "alphabet.toml"];
+
+/// `step-` and digits: what [`RunDir::save_checkpoint`] names its folders.
+fn is_checkpoint_name(name: &str) -> bool {
+    name.strip_prefix("step-")
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A file name without separators or parent references.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+/// Creates `path` with `bytes` and syncs it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut out = fs::File::create(path).map_err(io_error(path))?;
+    out.write_all(bytes).map_err(io_error(path))?;
+    out.sync_all().map_err(io_error(path))
+}
+
+/// What differs between two `run.toml` texts, as `key: was X, now Y` with dotted keys,
+/// leaving out what a run rewrites itself or a resume may change: `threads`,
+/// `config.training.steps` and `config.training.time_budget`.
+fn spec_changes(saved: &str, current: &str) -> std::result::Result<Vec<String>, String> {
+    let parse = |text: &str| -> std::result::Result<toml::Table, String> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+        table.remove("threads");
+        if let Some(training) = table
+            .get_mut("config")
+            .and_then(|c| c.get_mut("training"))
+            .and_then(|t| t.as_table_mut())
+        {
+            training.remove("steps");
+            training.remove("time_budget");
+        }
+        Ok(table)
+    };
+    let (saved, current) = (parse(saved)?, parse(current)?);
+    let mut changes = Vec::new();
+    table_changes("", &saved, &current, &mut changes);
+    Ok(changes)
+}
+
+fn table_changes(prefix: &str, saved: &toml::Table, current: &toml::Table, out: &mut Vec<String>) {
+    let mut keys: Vec<&String> = saved.keys().chain(current.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let path = format!("{prefix}{key}");
+        match (saved.get(key), current.get(key)) {
+            (Some(toml::Value::Table(a)), Some(toml::Value::Table(b))) => {
+                table_changes(&format!("{path}."), a, b, out)
+            }
+            (a, b) if a != b => {
+                let show =
+                    |v: Option<&toml::Value>| v.map_or("absent".to_string(), |v| v.to_string());
+                out.push(format!("{path}: was {}, now {}", show(a), show(b)));
+            }
+            _ => {}
+        }
     }
 }
 
@@ -399,5 +612,146 @@ mod tests {
             error.contains("a.bin") && error.contains("altered"),
             "{error}"
         );
+    }
+
+    /// A run directory with `run.toml`, `alphabet.toml` and one checkpoint, as `train`
+    /// leaves it.
+    fn a_run(dir: &Path) -> RunDir {
+        let run = RunDir::new(dir);
+        let spec = RunSpec {
+            seddbio_version: "0.1.0".into(),
+            alphabet: "dna".into(),
+            num_symbols: 4,
+            graph: GraphKind::Absorb,
+            noise: NoiseSchedule::log_linear(),
+            seed: 7,
+            seq_len: 100,
+            layout: LayoutKind::Windows,
+            train_file: "x.fa".into(),
+            length_counts: vec![[100, 3]],
+            config: TrainConfig::resolve("tiny").unwrap(),
+            threads: 2,
+            data_digest: Some("0123456789abcdef".into()),
+            init_from: None,
+        };
+        run.create(&spec, &Alphabet::builtin("dna").unwrap())
+            .unwrap();
+        run.save_checkpoint(10, &[("a.bin", vec![1; 64])]).unwrap();
+        run
+    }
+
+    #[test]
+    fn an_edited_run_toml_or_alphabet_is_refused_but_a_new_step_count_is_not() {
+        let dir = crate::test_dir::tempdir().unwrap();
+        let run = a_run(dir.path());
+        let original = fs::read_to_string(run.path("run.toml")).unwrap();
+        run.load_checkpoint().unwrap();
+        // What a resume with --steps or a time budget's calibration rewrites.
+        let (mut spec, alphabet) = run.read_spec().unwrap();
+        spec.config.training.steps += 1000;
+        spec.threads = 5;
+        run.write_spec(&spec).unwrap();
+        run.load_checkpoint().unwrap();
+        // What a user's edit could change under trained weights.
+        let edited = original.replace("seq_len = 100", "seq_len = 200");
+        fs::write(run.path("run.toml"), edited).unwrap();
+        let error = run.load_checkpoint().unwrap_err().to_string();
+        assert!(error.contains("seq_len: was 100, now 200"), "{error}");
+        fs::write(run.path("run.toml"), &original).unwrap();
+        let protein = Alphabet::builtin("protein").unwrap().to_toml();
+        fs::write(run.path("alphabet.toml"), protein).unwrap();
+        let error = run.load_checkpoint().unwrap_err().to_string();
+        assert!(error.contains("alphabet.toml differs"), "{error}");
+        fs::write(run.path("alphabet.toml"), alphabet.to_toml()).unwrap();
+        run.load_checkpoint().unwrap();
+    }
+
+    #[test]
+    fn latest_may_only_name_a_checkpoint_of_the_run() {
+        let dir = crate::test_dir::tempdir().unwrap();
+        let run = a_run(&dir.path().join("run"));
+        let outside = dir.path().join("elsewhere");
+        fs::create_dir_all(&outside).unwrap();
+        fs::copy(
+            run.checkpoints().join("step-00000010/state.toml"),
+            outside.join("state.toml"),
+        )
+        .unwrap();
+        for name in ["../../elsewhere", "/tmp", "step-1/../../x", "", "LATEST"] {
+            fs::write(run.checkpoints().join("LATEST"), format!("{name}\n")).unwrap();
+            let error = run.load_checkpoint().unwrap_err().to_string();
+            assert!(
+                error.contains("not a checkpoint folder of this run"),
+                "{name}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn taking_the_lock_removes_what_a_killed_writer_left() {
+        let dir = crate::test_dir::tempdir().unwrap();
+        let run = a_run(dir.path());
+        let stale_checkpoint = run.checkpoints().join(".step-00000020.tmp-4242");
+        fs::create_dir_all(&stale_checkpoint).unwrap();
+        fs::write(stale_checkpoint.join("model.bpk"), b"half").unwrap();
+        fs::write(run.path(".metrics.csv.tmp4242"), b"half").unwrap();
+        fs::write(run.checkpoints().join(".LATEST.tmp4242"), b"half").unwrap();
+        // Not the run's: left alone.
+        fs::write(run.path(".notes.tmp1"), b"mine").unwrap();
+        let lock = run.lock().unwrap();
+        assert_eq!(lock.removed().len(), 3, "{:?}", lock.removed());
+        assert!(!stale_checkpoint.exists() && run.path(".notes.tmp1").exists());
+        run.load_checkpoint().unwrap();
+    }
+
+    #[test]
+    fn random_and_mutated_run_and_state_files_never_panic() {
+        let dir = crate::test_dir::tempdir().unwrap();
+        let run = a_run(dir.path());
+        let run_toml = fs::read(run.path("run.toml")).unwrap();
+        let state_path = run.checkpoints().join("step-00000010/state.toml");
+        let state = fs::read(&state_path).unwrap();
+        let pieces: &[&[u8]] = &[
+            b"[config.model]\n",
+            b"d_model = 0\n",
+            b"num_heads = 3\n",
+            b"seq_len = 0\n",
+            b"step = -1\n",
+            b"[[files]]\n",
+            b"name = \"../x\"\n",
+            b"bytes = 99\n",
+            b"fnv1a64 = \"0\"\n",
+            b"eps = 0.0\n",
+            b"=",
+            b"\"",
+            b"[",
+            b"\n",
+        ];
+        let mut inputs = crate::fuzz::Inputs::new(61);
+        let root = dir.path().to_string_lossy().into_owned();
+        for case in 0..2000 {
+            let (target, valid) = match case % 2 {
+                0 => (run.path("run.toml"), &run_toml),
+                _ => (state_path.clone(), &state),
+            };
+            let input = match case % 4 < 2 {
+                true => inputs.mutate(valid),
+                false => inputs.grammar(pieces, 12),
+            };
+            fs::write(&target, &input).unwrap();
+            let result = crate::fuzz::must_return("a run directory", &input, || {
+                run.read_spec()?;
+                run.load_checkpoint()
+            });
+            match result {
+                Ok((state, files)) => {
+                    // Only an edit that changed nothing the digests cover gets through.
+                    assert_eq!(state.step, 10, "{input:?}");
+                    assert_eq!(files[0], ("a.bin".to_string(), vec![1; 64]));
+                }
+                Err(error) => assert!(error.to_string().contains(&root), "{error}"),
+            }
+            fs::write(&target, valid).unwrap();
+        }
     }
 }

@@ -304,6 +304,62 @@ impl Trainer {
         Ok(trainer)
     }
 
+    /// A fresh run of `spec` that starts from the EMA weights of the latest checkpoint of
+    /// `source` (fine-tuning, `train --init-from`): a new optimiser and step 0, the source's
+    /// weights for both the trained and the averaged model. The source must have the same
+    /// graph, vocabulary (`alphabet`, compared token by token) and model sizes.
+    pub fn init_from(
+        mut spec: RunSpec,
+        alphabet: &crate::alphabet::Alphabet,
+        device: Device,
+        source: &RunDir,
+    ) -> Result<Trainer> {
+        let (source_spec, source_alphabet) = source.read_spec()?;
+        let refuse = |what: String| {
+            Err(Error::Run {
+                run: source.root().to_path_buf(),
+                message: format!("cannot start from this run: {what}"),
+            })
+        };
+        if source_alphabet.to_toml() != alphabet.to_toml() {
+            return refuse(format!(
+                "its vocabulary ({}, {} tokens) is not the new run's ({}, {} tokens)",
+                source_alphabet.name(),
+                source_alphabet.len(),
+                alphabet.name(),
+                alphabet.len()
+            ));
+        }
+        if source_spec.graph != spec.graph {
+            return refuse(format!(
+                "it was trained on the {} graph, the new run uses {}",
+                source_spec.graph, spec.graph
+            ));
+        }
+        if source_spec.config.model != spec.config.model {
+            return refuse(format!(
+                "its model sizes {:?} are not the new run's {:?}",
+                source_spec.config.model, spec.config.model
+            ));
+        }
+        let model = TrainedModel::load(source, device.clone(), Weights::Ema)?;
+        spec.init_from = Some(super::checkpoint::InitFrom {
+            run: source.root().display().to_string(),
+            step: model.step,
+        });
+        let mut trainer = Trainer::new(spec, device);
+        let message = format!("{}: its EMA weights", source.root().display());
+        trainer.model = trainer
+            .model
+            .try_load_record(model.model.clone().into_record())
+            .map_err(record_error(&message))?;
+        trainer.ema = trainer
+            .ema
+            .try_load_record(model.model.into_record())
+            .map_err(record_error(&message))?;
+        Ok(trainer)
+    }
+
     /// The network configuration.
     pub fn network(&self) -> &ScoreModelConfig {
         &self.network
