@@ -28,6 +28,8 @@ pub mod data;
 pub mod diffusion;
 pub mod error;
 pub mod eval;
+#[cfg(test)]
+mod fuzz;
 pub mod io;
 pub mod model;
 pub mod sample;

@@ -562,4 +562,50 @@ mod tests {
             assert!(err.contains(expected), "{err} should mention {expected}");
         }
     }
+
+    #[test]
+    fn random_and_mutated_alphabet_files_never_panic_and_round_trip() {
+        let pieces: &[&[u8]] = &[
+            b"name = \"x\"\n",
+            b"tokenizer = \"char\"\n",
+            b"tokenizer = \"smiles\"\n",
+            b"symbols = [\"A\", \"C\"]\n",
+            b"symbols = [\"[nH]\", \"Cl\"]\n",
+            b"pad = \"<pad>\"\n",
+            b"pad = \"A\"\n",
+            b"case_sensitive = false\n",
+            b"gaps = [\"-\"]\n",
+            b"[complement]\n",
+            b"A = \"C\"\n",
+            b"C = \"A\"\n",
+            b"[ambiguity]\n",
+            b"N = [\"A\", \"C\"]\n",
+            b"default_layout = \"padded\"\n",
+            b"description = \"d\"\n",
+            b"[other]\n",
+        ];
+        let mut inputs = crate::fuzz::Inputs::new(51);
+        let mut parsed = 0;
+        for case in 0..2000 {
+            let input = match case % 2 {
+                0 => inputs.grammar(pieces, 12),
+                _ => inputs.mutate(BUILTIN[case / 2 % BUILTIN.len()].1.as_bytes()),
+            };
+            let text = String::from_utf8_lossy(&input);
+            let result = crate::fuzz::must_return("Alphabet::from_toml_str", &input, || {
+                Alphabet::from_toml_str(&text, "fuzz.toml")
+            });
+            if let Ok(alphabet) = result {
+                parsed += 1;
+                let again = Alphabet::from_toml_str(&alphabet.to_toml(), "again").unwrap();
+                assert_eq!(again.to_toml(), alphabet.to_toml(), "{text}");
+                assert_eq!(again.len(), alphabet.len());
+                for id in 0..alphabet.num_symbols() as TokenId {
+                    let token = alphabet.token(id).unwrap();
+                    assert_eq!(alphabet.id(token), Some(id), "{text}");
+                }
+            }
+        }
+        assert!(parsed > 200, "{parsed} of 2000 parsed");
+    }
 }

@@ -164,4 +164,35 @@ mod tests {
             .message
             .contains("\\xff"));
     }
+
+    #[test]
+    fn random_and_mutated_smiles_split_into_spans_that_rejoin_or_fail_in_range() {
+        let pieces: &[&[u8]] = &[
+            b"C", b"c", b"N", b"O", b"Cl", b"Br", b"B", b"[", b"]", b"[nH]", b"[C@@H]", b"@", b"+",
+            b"-", b"=", b"#", b"(", b")", b"1", b"%", b"%1", b"%12", b".", b"/", b"\\", b" ", b"H",
+        ];
+        let valid = b"CC(=O)[O-].[NH3+]C[C@@H]1CCc2c[nH]c3ccc%12cc%12c3Br.Cl/C=C\\F";
+        let mut inputs = crate::fuzz::Inputs::new(21);
+        for case in 0..4000 {
+            let input = match case % 2 {
+                0 => inputs.grammar(pieces, 30),
+                _ => inputs.mutate(valid),
+            };
+            match crate::fuzz::must_return("token_spans", &input, || token_spans(&input)) {
+                Ok(spans) => {
+                    // Spans tile the input, each an accepted ASCII token.
+                    let mut end = 0;
+                    for span in &spans {
+                        assert_eq!(span.start, end, "{input:?}");
+                        assert!(span.end > span.start && input[span.clone()].is_ascii());
+                        end = span.end;
+                    }
+                    assert_eq!(end, input.len(), "{input:?}");
+                    let text = std::str::from_utf8(&input).unwrap();
+                    assert_eq!(detokenize(&tokenize(text).unwrap()), text);
+                }
+                Err(error) => assert!(error.offset < input.len(), "{input:?}: {error}"),
+            }
+        }
+    }
 }

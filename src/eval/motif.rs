@@ -76,6 +76,24 @@ pub fn read_motifs(path: &Path) -> Result<Vec<Motif>> {
 
 type ParseResult<T> = std::result::Result<T, (usize, String)>;
 
+/// The widest motif accepted: JASPAR's widest matrices have about 35 columns; a width beyond
+/// this is a corrupt header, not a motif.
+pub const MAX_MOTIF_WIDTH: usize = 1000;
+
+/// A count or probability of a matrix: a finite number, not negative.
+fn count(line: usize, text: &str) -> ParseResult<f64> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err((
+            line,
+            format!(
+                "'{}' is not a count or probability (a finite number >= 0)",
+                text.escape_debug()
+            ),
+        )),
+    }
+}
+
 fn parse_jaspar(text: &str) -> ParseResult<Vec<Motif>> {
     let mut motifs: Vec<Motif> = Vec::new();
     let mut rows: Vec<Vec<f64>> = Vec::new();
@@ -88,10 +106,11 @@ fn parse_jaspar(text: &str) -> ParseResult<Vec<Motif>> {
             if rows.len() != 4
                 || rows.iter().any(|r| r.len() != rows[0].len())
                 || rows[0].is_empty()
+                || rows[0].len() > MAX_MOTIF_WIDTH
             {
                 return Err((
                     line,
-                    format!("motif {id}: expected four rows A, C, G, T of equal length"),
+                    format!("motif {id}: expected four rows A, C, G, T of equal length (1 to {MAX_MOTIF_WIDTH} columns)"),
                 ));
             }
             let counts = (0..rows[0].len())
@@ -129,10 +148,7 @@ fn parse_jaspar(text: &str) -> ParseResult<Vec<Motif>> {
             .trim_end_matches(']');
         let row = values
             .split_whitespace()
-            .map(|v| {
-                v.parse::<f64>()
-                    .map_err(|_| (number, format!("'{v}' is not a number")))
-            })
+            .map(|v| count(number, v))
             .collect::<ParseResult<Vec<f64>>>()?;
         rows.push(row);
     }
@@ -178,8 +194,17 @@ fn parse_meme(text: &str) -> ParseResult<Vec<Motif>> {
             let after = header.split(key).nth(1)?;
             after.split_whitespace().next()?.parse().ok()
         };
-        let width = field("w=").ok_or((header_index + 1, "missing 'w='".to_string()))? as usize;
-        let nsites = field("nsites=").filter(|&n| n > 0.0).unwrap_or(100.0);
+        let width = field("w=")
+            .filter(|w| w.fract() == 0.0 && (1.0..=MAX_MOTIF_WIDTH as f64).contains(w))
+            .ok_or((
+                header_index + 1,
+                format!(
+                    "'w=' must give the motif's width, a whole number from 1 to {MAX_MOTIF_WIDTH}"
+                ),
+            ))? as usize;
+        let nsites = field("nsites=")
+            .filter(|&n| n > 0.0 && n.is_finite())
+            .unwrap_or(100.0);
         let mut counts = Vec::with_capacity(width);
         while counts.len() < width {
             let (i, l) = lines.next().ok_or((
@@ -191,10 +216,7 @@ fn parse_meme(text: &str) -> ParseResult<Vec<Motif>> {
             }
             let values = l
                 .split_whitespace()
-                .map(|v| {
-                    v.parse::<f64>()
-                        .map_err(|_| (i + 1, format!("'{v}' is not a number")))
-                })
+                .map(|v| count(i + 1, v))
                 .collect::<ParseResult<Vec<f64>>>()?;
             if values.len() != 4 {
                 return Err((
@@ -498,7 +520,7 @@ mod tests {
         std::fs::write(&path, ">M1 x\nA [ 1 2 ]\nC [ 1 x ]\n").unwrap();
         let err = read_motifs(&path).unwrap_err().to_string();
         assert!(
-            err.contains("bad.jaspar: line 3: 'x' is not a number"),
+            err.contains("bad.jaspar: line 3: 'x' is not a count or probability"),
             "{err}"
         );
         std::fs::write(&path, ">M1 x\nA [ 1 2 ]\nC [ 1 2 ]\n").unwrap();
@@ -563,5 +585,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A motif file in JASPAR format, as `read_motifs` reads it back.
+    fn to_jaspar(motifs: &[Motif]) -> String {
+        let mut text = String::new();
+        for motif in motifs {
+            text.push_str(&format!(">{} {}\n", motif.id, motif.name));
+            for (row, base) in ["A", "C", "G", "T"].iter().enumerate() {
+                let values: Vec<String> = motif.counts.iter().map(|c| c[row].to_string()).collect();
+                text.push_str(&format!("{base} [ {} ]\n", values.join(" ")));
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn random_and_mutated_motif_files_never_panic_and_jaspar_round_trips() {
+        let dir = crate::test_dir::tempdir().unwrap();
+        let path = dir.path().join("m.txt");
+        let meme = "MEME version 4\n\nALPHABET= ACGT\n\nMOTIF MA0108.3 TBP\nletter-probability matrix: alength= 4 w= 3 nsites= 10 E= 0\n 0.1 0.2 0.3 0.4\n 1 0 0 0\n 0 0 0 1\n";
+        let pieces: &[&[u8]] = &[
+            b">",
+            b"MA0108.3",
+            b" TBP",
+            b"\n",
+            b"A",
+            b"C",
+            b"G",
+            b"T",
+            b" [",
+            b" ]",
+            b" 1",
+            b" 0.5",
+            b" -1",
+            b" nan",
+            b" 1e308",
+            b"MOTIF",
+            b"letter-probability matrix: ",
+            b"w= ",
+            b"3",
+            b"1e30",
+            b"nsites= ",
+            b"MEME version 4\n",
+        ];
+        let mut inputs = crate::fuzz::Inputs::new(41);
+        let mut parsed = 0;
+        for case in 0..3000 {
+            let input = match case % 3 {
+                0 => inputs.grammar(pieces, 40),
+                1 => inputs.mutate(JASPAR.as_bytes()),
+                _ => inputs.mutate(meme.as_bytes()),
+            };
+            std::fs::write(&path, &input).unwrap();
+            let Ok(motifs) = crate::fuzz::must_return("read_motifs", &input, || read_motifs(&path))
+            else {
+                continue;
+            };
+            parsed += 1;
+            for motif in &motifs {
+                assert!((1..=MAX_MOTIF_WIDTH).contains(&motif.width()), "{input:?}");
+                assert!(motif
+                    .counts
+                    .iter()
+                    .flatten()
+                    .all(|c| c.is_finite() && *c >= 0.0));
+            }
+            // What was read is written as JASPAR and read back the same (names without
+            // line breaks; a MEME motif's name is the rest of its MOTIF line).
+            std::fs::write(&path, to_jaspar(&motifs)).unwrap();
+            assert_eq!(read_motifs(&path).unwrap(), motifs, "{input:?}");
+        }
+        assert!(parsed > 100, "{parsed} of 3000 parsed");
     }
 }

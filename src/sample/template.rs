@@ -69,7 +69,11 @@ pub struct Template {
 pub const MAX_TEMPLATE_POSITIONS: usize = 1 << 20;
 
 fn fail(text: &str, position: usize, why: impl std::fmt::Display) -> Error {
-    Error::Options(format!("template '{text}': position {position}: {why}"))
+    // Escaped: a template from a file may hold line breaks, and the error is one line.
+    Error::Options(format!(
+        "template '{}': position {position}: {why}",
+        text.escape_debug()
+    ))
 }
 
 impl Template {
@@ -109,7 +113,10 @@ impl Template {
                                 fail(
                                     text,
                                     position,
-                                    format!("'[{inner}]' is not [MASK] or [MASK:n] with n >= 1"),
+                                    format!(
+                                        "'[{}]' is not [MASK] or [MASK:n] with n >= 1",
+                                        inner.escape_debug()
+                                    ),
                                 )
                             })?,
                         None => unreachable!("starts with [MASK"),
@@ -132,7 +139,11 @@ impl Template {
                         .ok_or_else(|| fail(text, position, "'{' has no closing '}'"))?;
                     let inner = &text[i + 1..i + close];
                     let id = inner.strip_prefix("motif:").ok_or_else(|| {
-                        fail(text, position, format!("'{{{inner}}}' is not {{motif:ID}}"))
+                        fail(
+                            text,
+                            position,
+                            format!("'{{{}}}' is not {{motif:ID}}", inner.escape_debug()),
+                        )
                     })?;
                     pieces.push(motif_piece(text, position, id, alphabet, motifs)?);
                     i += close + 1;
@@ -173,7 +184,10 @@ impl Template {
             }
         }
         if pieces.is_empty() {
-            return Err(Error::Options(format!("template '{text}' is empty")));
+            return Err(Error::Options(format!(
+                "template '{}' is empty",
+                text.escape_debug()
+            )));
         }
         Ok(Template { pieces })
     }
@@ -257,7 +271,8 @@ fn motif_piece(
             text,
             position,
             format!(
-                "motif '{id}' is not among the {} motifs of --motifs{hint}",
+                "motif '{}' is not among the {} motifs of --motifs{hint}",
+                id.escape_debug(),
                 motifs.len()
             ),
         )
@@ -309,7 +324,8 @@ fn literal_pieces(text: &str, start: usize, run: &str, alphabet: &Alphabet) -> R
                         text,
                         start + offset + 1,
                         format!(
-                            "'{found}' is not a symbol of the {} alphabet ({})",
+                            "'{}' is not a symbol of the {} alphabet ({})",
+                            found.escape_debug(),
                             alphabet.name(),
                             alphabet.describe_unknown(found)
                         ),
@@ -418,5 +434,70 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("needs --motifs"), "{error}");
+    }
+
+    #[test]
+    fn random_and_mutated_templates_parse_or_fail_on_one_line() {
+        let pieces: &[&[u8]] = &[
+            b"A",
+            b"C",
+            b"G",
+            b"T",
+            b"ACGT",
+            b"N",
+            b"[MASK]",
+            b"[MASK:",
+            b"3",
+            b"0",
+            b"]",
+            b"[MASK:12]",
+            b"{motif:",
+            b"MA0108.3",
+            b"}",
+            b"{",
+            b"[",
+            b"\n",
+            b" ",
+            b"CCO",
+            b"[nH]",
+            b"c1",
+            b"99999999999999999999",
+        ];
+        let well_formed: &[&[u8]] = &[b"A", b"C", b"[MASK]", b"[MASK:7]", b"{motif:MA0108.3}"];
+        let valid = b"ACG[MASK:5]{motif:MA0108.3}[MASK]TT";
+        let mut inputs = crate::fuzz::Inputs::new(31);
+        let motifs = [tbp()];
+        let alphabets = [
+            dna(),
+            Alphabet::builtin("protein").unwrap(),
+            Alphabet::builtin("smiles").unwrap(),
+        ];
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
+        let mut parsed = 0;
+        for case in 0..3000 {
+            let input = match case % 3 {
+                0 => inputs.grammar(pieces, 20),
+                1 => inputs.grammar(well_formed, 10),
+                _ => inputs.mutate(valid),
+            };
+            let text = String::from_utf8_lossy(&input);
+            let alphabet = &alphabets[case / 3 % 3];
+            let result = crate::fuzz::must_return("Template::parse", &input, || {
+                Template::parse(&text, alphabet, &motifs)
+            });
+            if let Ok(template) = result {
+                parsed += 1;
+                assert!(!template.is_empty() && template.len() <= MAX_TEMPLATE_POSITIONS);
+                for mode in [MotifMode::Consensus, MotifMode::Sample] {
+                    assert_eq!(
+                        template.slots(mode, &mut rng).len(),
+                        template.len(),
+                        "{text}"
+                    );
+                }
+            }
+        }
+        // The inputs reach the parser's accepting paths, not only its first error.
+        assert!(parsed > 600, "{parsed} of 3000 parsed");
     }
 }

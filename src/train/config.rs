@@ -432,4 +432,23 @@ mod tests {
             .to_string();
         assert!(error.contains("valid_times"), "{error}");
     }
+
+    #[test]
+    fn random_and_mutated_configs_never_panic_and_round_trip() {
+        let mut inputs = crate::fuzz::Inputs::new(71);
+        let mut parsed = 0;
+        for case in 0..2000 {
+            let input = inputs.mutate(PRESETS[case % PRESETS.len()].1.as_bytes());
+            let text = String::from_utf8_lossy(&input);
+            let result = crate::fuzz::must_return("TrainConfig::parse", &input, || {
+                TrainConfig::parse(&text, "fuzz.toml")
+            });
+            if let Ok(config) = result {
+                parsed += 1;
+                let again = TrainConfig::parse(&toml::to_string(&config).unwrap(), "again");
+                assert_eq!(again.unwrap(), config, "{text}");
+            }
+        }
+        assert!(parsed > 200, "{parsed} of 2000 parsed");
+    }
 }
