@@ -568,6 +568,8 @@ fn outputs_never_overwrite_inputs() {
     let input = write(&dir, "in.fa", content);
     let other_spelling = dir.path().join(".").join("in.fa");
     let other_spelling = other_spelling.to_str().unwrap();
+    let reference_content = b"id,sequence\nr1,ACGTACGTAA\nr2,TTGACCAGTT\n";
+    let reference = write(&dir, "sequences.csv", reference_content);
     for args in [
         vec![
             "data",
@@ -591,6 +593,20 @@ fn outputs_never_overwrite_inputs() {
             "--out",
             &input,
         ],
+        // A reference kept in the report folder under the name of a report file.
+        vec![
+            "eval",
+            "--generated",
+            &input,
+            "--reference",
+            &reference,
+            "-a",
+            "dna",
+            "--k",
+            "1..2",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
     ] {
         let error = fails(&args);
         assert!(
@@ -603,4 +619,5 @@ fn outputs_never_overwrite_inputs() {
             "{args:?} changed the input"
         );
     }
+    assert_eq!(std::fs::read(&reference).unwrap(), reference_content);
 }

@@ -210,6 +210,23 @@ fn dna_model_samples_infills_and_scores() {
         error.contains("position 2") && error.contains("MA9.1"),
         "{error}"
     );
+    // The output may not be the template file (a FASTA-named one) or the motif file.
+    let template_file = dir.path().join("template.fa");
+    std::fs::write(&template_file, "ACG[MASK:4]T\n").unwrap();
+    let template_path = template_file.to_str().unwrap();
+    for (input, out) in [("--template-file", template_path), ("--motifs", MOTIFS)] {
+        let mut args = vec!["infill", "--model", run, "-o", out];
+        match input {
+            "--motifs" => args.extend(["--template", "ACG[MASK]", "--motifs", MOTIFS]),
+            _ => args.extend(["--template-file", template_path]),
+        }
+        let error = fails(&args);
+        assert!(error.contains("would destroy the input"), "{error}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&template_file).unwrap(),
+        "ACG[MASK:4]T\n"
+    );
     // Non-ASCII text and absurd mask counts: one error line, no panic, no huge allocation.
     for (template, reason) in [
         ("ACGTé[MASK:5]", "position 5"),

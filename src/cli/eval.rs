@@ -127,8 +127,16 @@ fn side_by_side(
     let _ = writeln!(summary, "{key},{generated},{reference}");
 }
 
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    write_atomically(path, |w| Ok(w.write_all(text.as_bytes())?))?;
+/// Writes `name` into the report folder, unless that file is one of the inputs (a
+/// reference set kept in the report folder under a report file's name would be destroyed).
+fn write_text(args: &EvalArgs, name: &str, text: &str) -> Result<()> {
+    let path = args.out.join(name);
+    let mut inputs = vec![args.generated.as_path(), args.reference.as_path()];
+    inputs.extend(args.train.as_deref());
+    inputs.extend(args.motifs.as_deref());
+    inputs.push(Path::new(&args.alphabet));
+    seddbio::io::refuse_overwriting_inputs(&path, &inputs)?;
+    write_atomically(&path, |w| Ok(w.write_all(text.as_bytes())?))?;
     Ok(())
 }
 
@@ -258,12 +266,13 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 model.js_bits, floor.js_bits
             );
             write_text(
-                &args.out.join(format!("kmer_scatter_k{k}.svg")),
+                &args,
+                &format!("kmer_scatter_k{k}.svg"),
                 &scatter_log_svg(&points, &title, "reference", "generated"),
             )?;
         }
     }
-    write_text(&args.out.join("kmer.csv"), &kmer_csv)?;
+    write_text(&args, "kmer.csv", &kmer_csv)?;
 
     // Lengths, GC content, composition.
     let lengths = |set: &[Vec<TokenId>]| set.iter().map(Vec::len).collect::<Vec<_>>();
@@ -290,7 +299,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let as_f64 = |v: Vec<usize>| v.into_iter().map(|x| x as f64).collect::<Vec<f64>>();
     let (glf, rlf) = (as_f64(lengths(&generated)), as_f64(lengths(&reference)));
     write_text(
-        &args.out.join("lengths.svg"),
+        &args,
+        "lengths.svg",
         &histogram_svg(
             &[("generated", &glf), ("reference", &rlf)],
             30,
@@ -319,7 +329,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
             mean(&rgc),
         );
         write_text(
-            &args.out.join("gc.svg"),
+            &args,
+            "gc.svg",
             &histogram_svg(
                 &[("generated", &ggc), ("reference", &rgc)],
                 25,
@@ -340,7 +351,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             let _ = writeln!(sequence_csv, "{name},{},{},{gc_text}", i + 1, s.len());
         }
     }
-    write_text(&args.out.join("sequences.csv"), &sequence_csv)?;
+    write_text(&args, "sequences.csv", &sequence_csv)?;
     if alphabet.name() == "protein" {
         let composition = |set: &[Vec<TokenId>]| {
             let mut counts = vec![0.0; n];
@@ -423,7 +434,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
             median(&r.nearest_identity),
         );
         write_text(
-            &args.out.join("nearest_identity.svg"),
+            &args,
+            "nearest_identity.svg",
             &histogram_svg(
                 &[
                     ("generated", &g.nearest_identity),
@@ -468,7 +480,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             &mut summary,
         )?;
     }
-    write_text(&args.out.join("summary.csv"), &summary)?;
+    write_text(&args, "summary.csv", &summary)?;
     let _ = writeln!(table, "\nreport written to {}", args.out.display());
     print_stdout(&table)
 }
@@ -534,7 +546,8 @@ fn motif_report(
                 let _ = writeln!(profile_csv, "{i},{a},{b}");
             }
             write_text(
-                &args.out.join(format!("motif_profile_{}.csv", motif.id)),
+                args,
+                &format!("motif_profile_{}.csv", motif.id),
                 &profile_csv,
             )?;
             let points = |v: &[f64]| {
@@ -549,7 +562,8 @@ fn motif_report(
                 motif.id, motif.name
             );
             write_text(
-                &args.out.join(format!("motif_profile_{}.svg", motif.id)),
+                args,
+                &format!("motif_profile_{}.svg", motif.id),
                 &lines_svg(
                     &[("generated", &gpts), ("reference", &rpts)],
                     &title,
@@ -559,7 +573,7 @@ fn motif_report(
             )?;
         }
     }
-    write_text(&args.out.join("motifs.csv"), &csv)?;
+    write_text(args, "motifs.csv", &csv)?;
     let g: Vec<f64> = rates.iter().map(|x| x.1).collect();
     let r: Vec<f64> = rates.iter().map(|x| x.2).collect();
     let correlation = pearson(&g, &r);
@@ -655,7 +669,7 @@ fn chemistry_report(
             csv_field(canonical.as_deref().unwrap_or(""))
         );
     }
-    write_text(&args.out.join("molecules.csv"), &csv)
+    write_text(args, "molecules.csv", &csv)
 }
 
 /// The ELBO bound of each set under a trained model, encoded with the model's own vocabulary.

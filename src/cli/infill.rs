@@ -80,6 +80,12 @@ pub fn run(args: InfillArgs) -> Result<()> {
     if args.num == 0 || args.batch_size == 0 {
         bail!("-n and --batch-size must be at least 1");
     }
+    let inputs: Vec<&std::path::Path> = [&args.template_file, &args.motifs]
+        .into_iter()
+        .flatten()
+        .map(|p| p.as_path())
+        .collect();
+    seddbio::io::refuse_overwriting_inputs(&args.out, &inputs)?;
     let trained = args.model.load()?;
     let sampler = args
         .sampler
