@@ -566,3 +566,63 @@ fn fine_tuning_starts_a_new_run_from_another_runs_weights() {
     ]);
     assert!(error.contains("no run here"), "{error}");
 }
+
+/// Under a batch scheduler or `2>log` (stderr not a terminal) the validation lines reach the
+/// log as plain lines (once the progress bar swallowed them).
+#[test]
+fn a_log_that_is_not_a_terminal_gets_the_validation_lines() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let output = seddbio(&train_args(run.to_str().unwrap(), &["--steps", "3"]));
+    assert!(output.status.success());
+    let log = stderr(&output);
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("step      3: train") && l.contains("validation ELBO")),
+        "{log}"
+    );
+}
+
+/// FNV-1a 64, as checkpoints record their files' digests (independent copy).
+fn fnv1a64(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// A checkpoint whose weights hold a NaN, with digests that match (as a diverged run of an
+/// older version wrote them), is refused by every command that loads it.
+#[test]
+fn a_model_with_non_finite_weights_is_refused() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&run, &["--steps", "2"]);
+    let latest = std::fs::read_to_string(run.join("checkpoints/LATEST")).unwrap();
+    let checkpoint = run.join("checkpoints").join(latest.trim());
+    let ema = checkpoint.join("ema.bpk");
+    let mut bytes = std::fs::read(&ema).unwrap();
+    // The last tensor's last value (burnpack stores the data after the header, f32 LE).
+    let end = bytes.len();
+    bytes[end - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+    let state_path = checkpoint.join("state.toml");
+    let state = std::fs::read_to_string(&state_path).unwrap();
+    let old = fnv1a64(&std::fs::read(&ema).unwrap());
+    assert!(state.contains(&old));
+    std::fs::write(&state_path, state.replace(&old, &fnv1a64(&bytes))).unwrap();
+    std::fs::write(&ema, &bytes).unwrap();
+    let out = dir.path().join("x.fa");
+    let error = fails(&[
+        "sample",
+        "--model",
+        run.to_str().unwrap(),
+        "-n",
+        "2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(error.contains("NaN or infinite weights"), "{error}");
+    assert!(!out.exists());
+}

@@ -657,6 +657,13 @@ mod tests {
         fs::write(run.path("run.toml"), edited).unwrap();
         let error = run.load_checkpoint().unwrap_err().to_string();
         assert!(error.contains("seq_len: was 100, now 200"), "{error}");
+        let edited = original.replace("alphabet = \"dna\"", "alphabet = \"protein\"");
+        fs::write(run.path("run.toml"), edited).unwrap();
+        let error = run.load_checkpoint().unwrap_err().to_string();
+        assert!(
+            error.contains("alphabet: was \"dna\", now \"protein\""),
+            "{error}"
+        );
         fs::write(run.path("run.toml"), &original).unwrap();
         let protein = Alphabet::builtin("protein").unwrap().to_toml();
         fs::write(run.path("alphabet.toml"), protein).unwrap();
