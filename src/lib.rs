@@ -23,7 +23,7 @@
 pub mod alphabet;
 pub mod baseline;
 pub mod chem;
-mod choices;
+pub mod choices;
 pub mod data;
 pub mod diffusion;
 pub mod error;

@@ -367,11 +367,12 @@ fn inspect_every_shared_dataset() {
     }
 }
 
-/// The held-out bits/token that `baseline markov` prints.
+/// The held-out bits/token that `baseline markov` prints (for its first order).
 fn held_out_bits(text: &str) -> f64 {
     text.lines()
-        .find(|l| l.starts_with("held-out"))
-        .and_then(|l| l.split_whitespace().nth(1))
+        .filter(|l| l.starts_with("order "))
+        .find_map(|l| l.split("held-out ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no held-out figure in: {text}"))
 }
@@ -395,7 +396,10 @@ fn markov_baseline_fits_scores_and_samples() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert!(text.contains("order 4, add-0.5 smoothing"), "{text}");
+    assert!(
+        text.contains("add-0.5 smoothing") && text.contains("\norder 4 "),
+        "{text}"
+    );
     let held_out = held_out_bits(&text);
     assert!(held_out > 1.85 && held_out < 2.0, "{held_out}");
     let fasta = std::fs::read_to_string(&out).unwrap();
@@ -415,6 +419,37 @@ fn markov_baseline_fits_scores_and_samples() {
         "5",
     ]);
     assert!(err.contains("needs --out"), "{err}");
+
+    // A scan of orders, as JSON: each order's figures, the best one named, and the same
+    // figure the single-order report printed.
+    let json = ok(&[
+        "baseline",
+        "markov",
+        "datasets/dna/ecoli_k12_256x1kb.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "200",
+        "--order",
+        "0..5",
+        "--json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let orders = value["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 6);
+    let valid: Vec<f64> = orders
+        .iter()
+        .map(|o| o["valid_bits_per_token"].as_f64().unwrap())
+        .collect();
+    let best = (0..6)
+        .min_by(|&a, &b| valid[a].total_cmp(&valid[b]))
+        .unwrap();
+    assert_eq!(value["best_order"].as_u64(), Some(best as u64));
+    assert!(
+        (valid[4] - held_out).abs() < 5e-5,
+        "{} vs {held_out}",
+        valid[4]
+    );
 
     // Protein: padded records, the pad token is part of the chain; samples end at the first pad.
     let out = dir.path().join("protein.fa");
@@ -524,6 +559,29 @@ fn eval_reports_divergences_beside_the_floor_with_csv_and_plots() {
     // Canonical 4-mers: 136 classes at most.
     let kmers = std::fs::read_to_string(report.join("kmer.csv")).unwrap();
     assert!(kmers.lines().filter(|l| l.starts_with("4,true,")).count() <= 136);
+    // --json: summary.csv's figures, the same numbers.
+    let json = ok(&[
+        "eval",
+        "--generated",
+        samples.to_str().unwrap(),
+        "--reference",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "--k",
+        "1..2",
+        "--json",
+        "-o",
+        dir.path().join("json_report").to_str().unwrap(),
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let summary = std::fs::read_to_string(dir.path().join("json_report/summary.csv")).unwrap();
+    let js1 = summary_values(&summary, "kmer_1_js_bits");
+    let metric = &value["metrics"]["kmer_1_js_bits"];
+    // (serde_json's default float parser may be one unit in the last place off.)
+    let close = |v: &serde_json::Value, x: f64| (v.as_f64().unwrap() - x).abs() <= 1e-14 * x.abs();
+    assert!(close(&metric["generated_vs_reference"], js1[0]), "{json}");
+    assert!(close(&metric["real_vs_real_floor"], js1[1]), "{json}");
 
     let err = fails(&[
         "eval",
@@ -620,4 +678,433 @@ fn outputs_never_overwrite_inputs() {
         );
     }
     assert_eq!(std::fs::read(&reference).unwrap(), reference_content);
+}
+
+/// Choices are listed in `--help` (clap's possible values) and completed by shells; a wrong
+/// one is a usage error that names them.
+#[test]
+fn choices_completions_and_man_pages() {
+    let help = ok(&["train", "--help"]);
+    assert!(
+        help.contains("[possible values: absorb, uniform]")
+            && help.contains("[possible values: constant, cosine, linear]"),
+        "{help}"
+    );
+    let wrong = common::seddbio(&["sample", "--model", "x", "--sampler", "eulr"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    let err = common::stderr(&wrong);
+    assert!(
+        err.contains("invalid value 'eulr'") && err.contains("euler, analytic"),
+        "{err}"
+    );
+    // Aliases still parse (`--format fa`).
+    let dir = common::tempdir().unwrap();
+    let fasta = write(&dir, "x.txt", b">a\nACGT\n");
+    let printed = ok(&[
+        "data",
+        "inspect",
+        &fasta,
+        "-a",
+        "dna",
+        "--format",
+        "fa",
+        "--valid-fraction",
+        "0",
+    ]);
+    assert!(printed.contains("records"), "{printed}");
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = ok(&["completions", shell]);
+        assert!(
+            script.contains("seddbio") && script.contains("first-hitting"),
+            "{shell}: {script}"
+        );
+    }
+    let man = dir.path().join("man");
+    let printed = ok(&["man", "--out", man.to_str().unwrap()]);
+    assert!(printed.contains("man pages written"), "{printed}");
+    let page = std::fs::read_to_string(man.join("seddbio-train.1")).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH seddbio-train"),
+        "{page}"
+    );
+    assert!(page.contains("time\\-budget"), "{page}");
+    let names: Vec<String> = std::fs::read_dir(&man)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.ends_with(".1")) && names.contains(&"seddbio.1".to_string()),
+        "{names:?}"
+    );
+}
+
+/// Runs seddbio with `input` on its standard input; returns (stdout, stderr) of a success.
+fn with_stdin(args: &[&str], input: &[u8]) -> (String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seddbio"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (common::stdout(&output), common::stderr(&output));
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    (stdout, stderr)
+}
+
+/// `-` reads standard input and writes standard output, so seddbio sits in a pipeline; the
+/// summary lines then go to stderr, out of the data's way.
+#[test]
+fn a_dash_is_standard_input_or_output() {
+    let fasta = b">a\nACGTACGTAC\n>b\nTTGACCAGTA\n>c\nGGGCCCAATT\n";
+    let (printed, _) = with_stdin(
+        &[
+            "data",
+            "inspect",
+            "-",
+            "-a",
+            "dna",
+            "--format",
+            "fasta",
+            "--valid-fraction",
+            "0",
+        ],
+        fasta,
+    );
+    assert!(printed.contains("records           3"), "{printed}");
+    let error = fails(&["data", "inspect", "-", "-a", "dna"]);
+    assert!(
+        error.contains("standard input (-)") && error.contains("--format"),
+        "{error}"
+    );
+    // stdin to stdout, CSV, with the summary on stderr.
+    let (csv, summary) = with_stdin(
+        &[
+            "data",
+            "export",
+            "-",
+            "-a",
+            "dna",
+            "--format",
+            "fa",
+            "--valid-fraction",
+            "0",
+            "-o",
+            "-",
+            "--out-format",
+            "csv",
+        ],
+        fasta,
+    );
+    assert_eq!(
+        csv.lines().next(),
+        Some("id,sequence,split,source,start,length"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(
+        summary.contains("wrote 3 examples to standard output"),
+        "{summary}"
+    );
+    // Samples of a baseline to stdout as FASTA, read back by another seddbio.
+    let (samples, report) = with_stdin(
+        &[
+            "baseline",
+            "markov",
+            "-",
+            "-a",
+            "dna",
+            "--format",
+            "fasta",
+            "--valid-fraction",
+            "0.34",
+            "--order",
+            "1",
+            "-n",
+            "4",
+            "-o",
+            "-",
+        ],
+        fasta,
+    );
+    assert_eq!(samples.matches('>').count(), 4, "{samples}");
+    assert!(
+        report.contains("held-out") || report.contains("train"),
+        "{report}"
+    );
+    let (printed, _) = with_stdin(
+        &[
+            "data",
+            "inspect",
+            "-",
+            "-a",
+            "dna",
+            "--format",
+            "fasta",
+            "--valid-fraction",
+            "0",
+        ],
+        samples.as_bytes(),
+    );
+    assert!(printed.contains("records           4"), "{printed}");
+    let json = ok(&[
+        "data",
+        "inspect",
+        "datasets/dna/ecoli_k12_256x1kb.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "256",
+        "--json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["records"], 256);
+    assert_eq!(value["train"]["examples"], 690);
+    assert_eq!(value["train"]["tokens"], 176_640);
+    let fractions: f64 = ["A", "C", "G", "T"]
+        .iter()
+        .map(|s| value["composition"][s].as_f64().unwrap())
+        .sum();
+    assert!((fractions - 1.0).abs() < 1e-9, "{json}");
+}
+
+/// `--quiet`: results on stdout, nothing on stderr but errors.
+#[test]
+fn quiet_leaves_only_results_and_errors() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let output = common::seddbio(&[
+        "train",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--steps",
+        "2",
+        "--report-samples",
+        "0",
+        "--quiet",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    assert_eq!(common::stderr(&output), "");
+    assert!(common::stdout(&output).contains("done: 2 steps"));
+    // Without it, the same run reports its validations on stderr.
+    let output = common::seddbio(&[
+        "train",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--steps",
+        "2",
+        "--report-samples",
+        "0",
+        "--out",
+        dir.path().join("loud").to_str().unwrap(),
+    ]);
+    assert!(common::stderr(&output).contains("validation ELBO"));
+    let error = fails(&["-q", "data", "inspect", "missing.fa", "-a", "dna"]);
+    assert!(error.contains("missing.fa"), "{error}");
+}
+
+/// Illumina-like reads made from the committed E. coli windows, with honest qualities: each
+/// base's Phred score falls along the read (Q38 to about Q12, with noise) and the base is
+/// replaced by another with the probability that score states, 10^(-Q/10). Each read's profile
+/// is shifted by up to 6 either way.
+fn simulated_reads(count: usize, length: usize) -> Vec<u8> {
+    use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
+    let genome: String = std::fs::read_to_string("datasets/dna/ecoli_k12_256x1kb.fa")
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('>'))
+        .collect();
+    let genome = genome.as_bytes();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut fastq = Vec::new();
+    for read in 1..=count {
+        let start = rng.random_range(0..genome.len() - length);
+        // Runs and tiles differ: a per-read shift of the quality profile.
+        let shift = rng.random_range(-6.0..6.0);
+        let mut bases = genome[start..start + length].to_vec();
+        let mut qualities = Vec::with_capacity(length);
+        for (i, base) in bases.iter_mut().enumerate() {
+            let q = (38.0 - 26.0 * i as f64 / length as f64 + shift + rng.random_range(-4.0..4.0))
+                .clamp(2.0, 41.0)
+                .round();
+            if rng.random_bool(10f64.powf(-q / 10.0)) {
+                let others: Vec<u8> = b"ACGT".iter().copied().filter(|b| b != base).collect();
+                *base = others[rng.random_range(0..3)];
+            }
+            qualities.push(b'!' + q as u8);
+        }
+        fastq.extend_from_slice(format!("@read{read} pos={start}\n").as_bytes());
+        fastq.extend_from_slice(&bases);
+        fastq.extend_from_slice(b"\n+\n");
+        fastq.extend_from_slice(&qualities);
+        fastq.push(b'\n');
+    }
+    fastq
+}
+
+/// Real reads: 256 Illumina GA reads of 36 bp from Bioconductor's Biostrings (Debian
+/// r-bioc-biostrings), Phred+64 qualities. Their mean qualities (computed independently, in
+/// Python, when the file was added) run from 14.5 to 27.4, with 5 reads under 20.
+#[test]
+fn real_illumina_reads_with_their_quality_encoding() {
+    let reads = "datasets/dna/illumina_s_1_256reads.fq";
+    let printed = ok(&["data", "inspect", reads, "-a", "dna"]);
+    assert!(printed.contains("records           256"), "{printed}");
+    let printed = ok(&[
+        "data",
+        "inspect",
+        reads,
+        "-a",
+        "dna",
+        "--quality-offset",
+        "64",
+        "--min-mean-quality",
+        "20",
+    ]);
+    assert!(
+        printed.contains("records           251; 5 reads below --min-mean-quality left out"),
+        "{printed}"
+    );
+    // Read as Phred+33 the same characters are 31 higher: nothing falls under 20.
+    let printed = ok(&[
+        "data",
+        "inspect",
+        reads,
+        "-a",
+        "dna",
+        "--min-mean-quality",
+        "20",
+    ]);
+    assert!(printed.contains("records           256\n"), "{printed}");
+    let error = fails(&[
+        "data",
+        "inspect",
+        reads,
+        "-a",
+        "dna",
+        "--quality-offset",
+        "64",
+        "--min-mean-quality",
+        "30",
+    ]);
+    assert!(
+        error.contains("all 256 reads have a mean quality below 30"),
+        "{error}"
+    );
+}
+
+/// FASTQ(.gz) input: inspect, train and score read it (qualities ignored unless a minimum mean
+/// quality is asked for); eval takes reads as the reference.
+#[test]
+fn fastq_reads_feed_every_command() {
+    use std::io::Write;
+    let dir = common::tempdir().unwrap();
+    let reads = simulated_reads(200, 100);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&reads).unwrap();
+    let path = dir.path().join("reads.fq.gz");
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    let path = path.to_str().unwrap();
+    let printed = ok(&["data", "inspect", path, "-a", "dna", "--seq-len", "100"]);
+    assert!(
+        printed.contains("(fastq)") && printed.contains("records           200"),
+        "{printed}"
+    );
+    // Reads whose mean quality is under 26 (the simulated mean is about 25) are left out.
+    let printed = ok(&[
+        "data",
+        "inspect",
+        path,
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--min-mean-quality",
+        "26",
+    ]);
+    let kept: usize = printed
+        .lines()
+        .find(|l| l.starts_with("records"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.trim_end_matches(';').replace(',', "").parse().ok())
+        .unwrap();
+    assert!(kept > 0 && kept < 200, "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "; {} reads below --min-mean-quality left out",
+            200 - kept
+        )),
+        "{printed}"
+    );
+    let run = dir.path().join("run");
+    let printed = ok(&[
+        "train",
+        path,
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--report-samples",
+        "0",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("done: 2 steps"), "{printed}");
+    let scores = dir.path().join("scores.csv");
+    let printed = ok(&[
+        "score",
+        "--model",
+        run.to_str().unwrap(),
+        path,
+        "--num-t",
+        "2",
+        "-o",
+        scores.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("200 sequences scored"), "{printed}");
+    let fasta = dir.path().join("reads.fa");
+    ok(&[
+        "data",
+        "export",
+        path,
+        "-a",
+        "dna",
+        "--seq-len",
+        "100",
+        "--valid-fraction",
+        "0",
+        "-o",
+        fasta.to_str().unwrap(),
+    ]);
+    let report = dir.path().join("report");
+    let printed = ok(&[
+        "eval",
+        "--generated",
+        fasta.to_str().unwrap(),
+        "--reference",
+        path,
+        "-a",
+        "dna",
+        "--k",
+        "1..3",
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("k=3"), "{printed}");
 }

@@ -257,6 +257,30 @@ fn dna_model_samples_infills_and_scores() {
         scores.to_str().unwrap(),
     ]);
     assert!(printed.contains("3 sequences scored"), "{printed}");
+    // The same scores as CSV on stdout, the summary as JSON (on stderr, beside the data).
+    let output = common::seddbio(&[
+        "score",
+        "--model",
+        run,
+        &a.to_string_lossy(),
+        "--num-t",
+        "8",
+        "-o",
+        "-",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    assert_eq!(
+        common::stdout(&output),
+        std::fs::read_to_string(&scores).unwrap()
+    );
+    let summary: serde_json::Value = serde_json::from_str(&common::stderr(&output)).unwrap();
+    assert_eq!(summary["sequences"], 3);
+    let pooled = summary["bits_per_token"].as_f64().unwrap();
+    assert!(
+        printed.contains(&format!("{pooled:.4} ±")),
+        "{printed} vs {pooled}"
+    );
     // Scoring a file into itself is refused and leaves it intact.
     let before = std::fs::read(&a).unwrap();
     let error = fails(&[

@@ -11,6 +11,7 @@ use rand::Rng;
 
 use crate::{
     alphabet::TokenId,
+    data::TokenDataset,
     diffusion::sample_categorical,
     error::{Error, Result},
 };
@@ -35,6 +36,51 @@ pub struct MarkovChain {
 
 /// Add-0.5 smoothing.
 const PSEUDOCOUNT: f64 = 0.5;
+
+/// One order of a [`markov_scan`]: the chain and its bits per token on the training and the
+/// held-out examples.
+#[derive(Debug, Clone)]
+pub struct MarkovFit {
+    /// The fitted chain.
+    pub chain: MarkovChain,
+    /// Bits per real token of the training examples.
+    pub train_bits: f64,
+    /// Bits per real token of the held-out examples, if any.
+    pub valid_bits: Option<f64>,
+}
+
+/// Fits a chain of every order in `orders` on `train` (as the diffusion model sees it:
+/// windows, or padded records with their pads) and scores `valid`: the baseline a model must
+/// beat is the best of these held-out figures ([`best_order`]).
+pub fn markov_scan(
+    orders: std::ops::RangeInclusive<usize>,
+    num_tokens: usize,
+    train: &TokenDataset,
+    valid: Option<&TokenDataset>,
+) -> Result<Vec<MarkovFit>> {
+    let examples: Vec<Vec<TokenId>> = (0..train.len()).map(|i| train.example(i)).collect();
+    orders
+        .map(|order| {
+            let chain = MarkovChain::fit(order, num_tokens, examples.iter().map(Vec::as_slice))?;
+            Ok(MarkovFit {
+                train_bits: chain.bits_per_token(train),
+                valid_bits: valid.map(|v| chain.bits_per_token(v)),
+                chain,
+            })
+        })
+        .collect()
+}
+
+/// The fit with the lowest held-out bits per token (none without held-out data).
+pub fn best_order(fits: &[MarkovFit]) -> Option<&MarkovFit> {
+    fits.iter()
+        .filter(|fit| fit.valid_bits.is_some())
+        .min_by(|a, b| {
+            a.valid_bits
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.valid_bits.unwrap_or(f64::INFINITY))
+        })
+}
 
 impl MarkovChain {
     /// Counts contexts of order 0..=`order` in `sequences`.
@@ -113,6 +159,16 @@ impl MarkovChain {
         (0..sequence.len())
             .map(|i| self.next_probabilities(&sequence[..i])[sequence[i] as usize].ln())
             .sum()
+    }
+
+    /// Bits per real token of every example of `data`: pads are scored (the first one says
+    /// where a padded record ends) but not counted, the convention of the diffusion model's
+    /// ELBO, so the two figures compare directly.
+    pub fn bits_per_token(&self, data: &TokenDataset) -> f64 {
+        let nats: f64 = (0..data.len())
+            .map(|i| -self.log_prob(&data.example(i)))
+            .sum();
+        nats / (data.num_tokens().max(1) as f64 * std::f64::consts::LN_2)
     }
 
     /// Draws a sequence of `len` tokens.

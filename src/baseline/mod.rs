@@ -2,4 +2,4 @@
 
 mod markov;
 
-pub use self::markov::MarkovChain;
+pub use self::markov::{best_order, markov_scan, MarkovChain, MarkovFit};

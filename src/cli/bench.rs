@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::{RngExt, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
@@ -15,7 +14,7 @@ use seddbio::{
     train::{default_schedule, stratified_times, NoisedBatch, RunSpec, TrainConfig, Trainer},
 };
 
-use super::{data::print_stdout, parse_with};
+use super::{choice, data::print_stdout};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -40,7 +39,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 4)]
     pub num_symbols: usize,
     /// absorb or uniform.
-    #[arg(long, default_value = "absorb", value_parser = parse_with::<GraphKind>)]
+    #[arg(long, default_value = "absorb", value_parser = choice::<GraphKind>())]
     pub graph: GraphKind,
     /// Timed steps.
     #[arg(long, default_value_t = 10)]
@@ -49,11 +48,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
     /// cpu or cuda.
-    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
+    #[arg(long, default_value = "cpu", value_parser = choice::<ComputeDevice>())]
     pub device: ComputeDevice,
     /// fused: the CPU kernels of seddbio::model::fused (cpu only); burn: burn's own tensor
     /// operations, the reference they are tested against [default: fused on cpu].
-    #[arg(long, value_parser = parse_with::<Kernels>)]
+    #[arg(long, value_parser = choice::<Kernels>())]
     pub kernels: Option<Kernels>,
 }
 
@@ -118,9 +117,10 @@ pub fn run(command: BenchCommand) -> Result<()> {
         rayon::current_num_threads(),
         args.device,
     ))?;
-    let bar = ProgressBar::new((args.warmup + args.steps) as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {per_sec} ETA {eta}")?,
-    );
+    let bar = super::progress(
+        Some((args.warmup + args.steps) as u64),
+        "{bar:30} {pos}/{len} {per_sec} ETA {eta}",
+    )?;
     let mut timings = Vec::with_capacity(args.steps);
     let model = trainer.ema().clone();
     for i in 0..args.warmup + args.steps {

@@ -2,16 +2,17 @@
 
 use std::{io::Write, path::PathBuf, time::Duration};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use seddbio::{
     alphabet::Alphabet,
     data::{prepare, PreparedData, TokenDataset},
-    io::{refuse_overwriting_inputs, write_atomically, write_sequences, OutputRecord},
+    io::{
+        refuse_overwriting_inputs, write_atomically, write_sequences, OutputFormat, OutputRecord,
+    },
 };
 
-use super::DataArgs;
+use super::{choice, DataArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
@@ -26,10 +27,13 @@ pub enum DataCommand {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The sequence file (FASTA, CSV, TSV or SMILES; gzip allowed).
+    /// The sequence file (FASTA, CSV, TSV or SMILES; gzip allowed; - for standard input).
     pub file: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Print the summary as one JSON object (for pipelines) instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -38,16 +42,23 @@ pub struct ExportArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Output file: .fasta/.fa, .csv, .tsv (each optionally .gz) or .parquet.
+    /// Output: .fasta, .csv, .tsv, .parquet or .smi (text formats optionally .gz), or - for
+    /// standard output (FASTA unless --out-format says otherwise).
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// The output format, whatever the name says (needed for - in another format than FASTA).
+    #[arg(long, value_parser = choice::<OutputFormat>())]
+    pub out_format: Option<OutputFormat>,
 }
 
 pub fn run(command: DataCommand) -> Result<()> {
     match command {
         DataCommand::Inspect(args) => {
             let prepared = load(&args.file, &args.data)?;
-            print_stdout(&prepared.summary.to_string())
+            match args.json {
+                true => print_stdout(&format!("{:#}\n", prepared.summary.to_json())),
+                false => print_stdout(&prepared.summary.to_string()),
+            }
         }
         DataCommand::Export(args) => {
             refuse_overwriting_inputs(&args.out, &args.data.inputs(&args.file))?;
@@ -56,7 +67,16 @@ pub fn run(command: DataCommand) -> Result<()> {
             if let Some(valid) = &prepared.valid {
                 records.extend(export_records(valid, &prepared.alphabet, "valid"));
             }
-            write_sequences(&args.out, None, &records)?;
+            write_sequences(&args.out, args.out_format, &records)?;
+            if seddbio::io::is_stdio(&args.out) {
+                // The examples went to stdout; the summary goes beside them on stderr.
+                eprint!(
+                    "{}wrote {} examples to standard output (the alphabet: `data export -o FILE` writes FILE.alphabet.toml)\n",
+                    prepared.summary,
+                    records.len()
+                );
+                return Ok(());
+            }
             // The vocabulary the examples were encoded with, grown from the data for SMILES.
             let mut alphabet_path = args.out.clone().into_os_string();
             alphabet_path.push(".alphabet.toml");
@@ -86,10 +106,10 @@ pub fn load_with(
     args: &DataArgs,
     alphabet: Alphabet,
 ) -> Result<PreparedData> {
-    let spinner = ProgressBar::new_spinner().with_style(
-        ProgressStyle::with_template("{spinner} {msg}: {human_pos} records ({per_sec}) {elapsed}")
-            .context("progress template")?,
-    );
+    let spinner = super::progress(
+        None,
+        "{spinner} {msg}: {human_pos} records ({per_sec}) {elapsed}",
+    )?;
     spinner.set_message(format!("reading {}", file.display()));
     spinner.enable_steady_tick(Duration::from_millis(120));
     let prepared = prepare(file, alphabet, &args.prepare_options(), Some(&spinner));
@@ -119,6 +139,16 @@ pub fn export_records(data: &TokenDataset, alphabet: &Alphabet, split: &str) -> 
 }
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
+/// A command's closing summary: on stdout, or on stderr when stdout carries its output
+/// (`-o -`).
+pub fn print_summary(out: &std::path::Path, text: &str) -> Result<()> {
+    if seddbio::io::is_stdio(out) {
+        eprint!("{text}");
+        return Ok(());
+    }
+    print_stdout(text)
+}
+
 pub fn print_stdout(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout

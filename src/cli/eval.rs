@@ -22,7 +22,7 @@ use seddbio::{
     train::{RunDir, TrainedModel, Weights},
 };
 
-use super::{data::print_stdout, parse_with, score::elbo_estimates};
+use super::{choice, data::print_stdout, score::elbo_estimates};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -62,10 +62,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub column: Option<String>,
     /// Input format of all files [default: from each extension].
-    #[arg(long, value_parser = parse_with::<Format>)]
+    #[arg(long, value_parser = choice::<Format>())]
     pub format: Option<Format>,
     /// Symbols outside the alphabet: error, skip, split or strip.
-    #[arg(long, default_value = "error", value_parser = parse_with::<UnknownPolicy>)]
+    #[arg(long, default_value = "error", value_parser = choice::<UnknownPolicy>())]
     pub on_unknown: UnknownPolicy,
     /// Run directory of a trained model: adds the ELBO bound (bits/token) of the reference
     /// (held-out bits/token) and of the generated set under it.
@@ -83,6 +83,40 @@ pub struct EvalArgs {
     /// Report directory: summary.csv, kmer.csv, motifs.csv, sequences.csv and SVG plots.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// Print summary.csv's figures as one JSON object (for pipelines) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// summary.csv as JSON: `{"report": DIR, "metrics": {NAME: {COLUMN: value}}}`, numbers as
+/// numbers, empty cells as null.
+fn summary_json(out: &Path, summary: &str) -> serde_json::Value {
+    let mut lines = summary.lines();
+    let columns: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .skip(1)
+        .collect();
+    let mut metrics = serde_json::Map::new();
+    for line in lines {
+        let mut cells = line.split(',');
+        let Some(name) = cells.next() else { continue };
+        let values: serde_json::Map<String, serde_json::Value> = columns
+            .iter()
+            .zip(cells)
+            .map(|(column, cell)| {
+                let value = match cell.parse::<f64>() {
+                    Ok(v) if v.is_finite() => v.into(),
+                    _ if cell.is_empty() => serde_json::Value::Null,
+                    _ => cell.into(),
+                };
+                (column.to_string(), value)
+            })
+            .collect();
+        metrics.insert(name.to_string(), values.into());
+    }
+    serde_json::json!({ "report": out.display().to_string(), "metrics": metrics })
 }
 
 /// Nearest-neighbour identities compare with at most this many training sequences.
@@ -157,7 +191,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let options = ReadOptions {
         format: args.format,
         column: args.column.clone(),
-        id_column: None,
+        ..ReadOptions::default()
     };
     let read = |path: &Path| read_sequences(path, &options, None);
     let generated_file = read(&args.generated)?;
@@ -382,8 +416,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
 
     // Novelty and diversity.
-    let (g_distinct, g_identity) = diversity(&generated, MAX_PAIRS);
-    let (r_distinct, r_identity) = diversity(&reference, MAX_PAIRS);
+    let (g_distinct, g_identity) = diversity(&generated, MAX_PAIRS, args.seed);
+    let (r_distinct, r_identity) = diversity(&reference, MAX_PAIRS, args.seed);
     side_by_side(
         &mut table,
         &mut summary,
@@ -481,6 +515,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         )?;
     }
     write_text(&args, "summary.csv", &summary)?;
+    if args.json {
+        return print_stdout(&format!("{:#}\n", summary_json(&args.out, &summary)));
+    }
     let _ = writeln!(table, "\nreport written to {}", args.out.display());
     print_stdout(&table)
 }

@@ -4,17 +4,16 @@ use std::{path::PathBuf, time::Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     eval::read_motifs,
-    io::{read_sequences, write_sequences, OutputRecord, ReadOptions},
+    io::{read_sequences, write_sequences, OutputFormat, OutputRecord, ReadOptions},
     sample::{network_score, sample, MotifMode, SamplerKind, Slot, Template},
 };
 
 use super::{
-    data::print_stdout,
-    parse_with,
+    choice,
+    data::print_summary,
     sample::{decode_sampled, pad_to_model},
     ModelArgs,
 };
@@ -52,7 +51,7 @@ pub struct InfillArgs {
     #[arg(long)]
     pub motifs: Option<PathBuf>,
     /// consensus, or sample (a fresh instance from the frequency matrix for each sample).
-    #[arg(long, default_value = "consensus", value_parser = parse_with::<MotifMode>)]
+    #[arg(long, default_value = "consensus", value_parser = choice::<MotifMode>())]
     pub motif_mode: MotifMode,
     /// Samples per template.
     #[arg(short = 'n', long, default_value_t = 1)]
@@ -63,7 +62,7 @@ pub struct InfillArgs {
     /// euler, analytic, or first-hitting (absorbing models only: at most one network call
     /// per position, whatever --steps is) [default: first-hitting for absorbing models,
     /// analytic for uniform ones].
-    #[arg(long, value_parser = parse_with::<SamplerKind>)]
+    #[arg(long, value_parser = choice::<SamplerKind>())]
     pub sampler: Option<SamplerKind>,
     /// Sequences per network call.
     #[arg(long, default_value_t = 64)]
@@ -71,9 +70,13 @@ pub struct InfillArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output: .fasta, .csv, .tsv, .parquet or .smi.
+    /// Output: .fasta, .csv, .tsv, .parquet or .smi (text formats optionally .gz), or - for
+    /// standard output (FASTA unless --out-format says otherwise).
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// The output format, whatever the name says (needed for - in another format than FASTA).
+    #[arg(long, value_parser = choice::<OutputFormat>())]
+    pub out_format: Option<OutputFormat>,
 }
 
 pub fn run(args: InfillArgs) -> Result<()> {
@@ -120,10 +123,10 @@ pub fn run(args: InfillArgs) -> Result<()> {
         templates.push((id, text, template));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let bar = ProgressBar::new((templates.len() * args.num) as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} sequences {per_sec} ETA {eta}")
-            .context("progress template")?,
-    );
+    let bar = super::progress(
+        Some((templates.len() * args.num) as u64),
+        "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta}",
+    )?;
     let start = Instant::now();
     let mut records = Vec::new();
     let mut nfe_total = 0;
@@ -164,9 +167,9 @@ pub fn run(args: InfillArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    write_sequences(&args.out, None, &records)?;
+    write_sequences(&args.out, args.out_format, &records)?;
     let seconds = start.elapsed().as_secs_f64();
-    print_stdout(&format!(
+    print_summary(&args.out, &format!(
         "{} sequences from {} template(s) written to {} ({} sampler, {} steps): {:.1} network calls per sequence, {:.1} s\n",
         records.len(),
         templates.len(),

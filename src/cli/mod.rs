@@ -1,5 +1,14 @@
 //! Command-line definitions: one file per subcommand.
 
+/// An informational line on stderr (what a command is doing), left out under `--quiet`.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if !$crate::cli::quiet() {
+            eprintln!($($arg)*);
+        }
+    };
+}
+
 mod baseline;
 mod bench;
 mod data;
@@ -12,9 +21,10 @@ mod train;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use seddbio::{
     alphabet::LayoutKind,
+    choices::Choice,
     data::{PrepareOptions, SplitMode, TooLong, UnknownPolicy},
     io::{Format, ReadOptions},
     model::ComputeDevice,
@@ -34,6 +44,32 @@ pub struct Cli {
     /// [default: one per core].
     #[arg(long, global = true, value_parser = parse_threads)]
     threads: Option<usize>,
+    /// No progress bars and no informational lines on stderr; results and errors only.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
+}
+
+/// `--quiet`, set once before the command runs.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--quiet` was given.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A progress bar of `len` steps (a spinner for `None`) drawn with `template`; hidden under
+/// `--quiet` (and by indicatif itself when stderr is not a terminal).
+pub(crate) fn progress(len: Option<u64>, template: &str) -> Result<indicatif::ProgressBar> {
+    if quiet() {
+        return Ok(indicatif::ProgressBar::hidden());
+    }
+    let bar = match len {
+        Some(len) => indicatif::ProgressBar::new(len),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    Ok(bar.with_style(
+        indicatif::ProgressStyle::with_template(template).context("progress template")?,
+    ))
 }
 
 fn parse_threads(s: &str) -> Result<usize, String> {
@@ -67,10 +103,24 @@ enum Command {
     /// Fit a baseline model, report its held-out bits/token and sample from it.
     #[command(subcommand)]
     Baseline(baseline::BaselineCommand),
+    /// Print a shell completion script (e.g. `seddbio completions bash >
+    /// ~/.local/share/bash-completion/completions/seddbio`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages: seddbio.1 and one per subcommand (seddbio-train.1, ...), for
+    /// `man -l DIR/seddbio-train.1` or a MANPATH folder.
+    Man {
+        /// The folder to write them into (created if missing).
+        #[arg(long, default_value = "man")]
+        out: PathBuf,
+    },
 }
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     if let Some(threads) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -86,7 +136,42 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Score(args) => score::run(args),
         Command::Baseline(command) => baseline::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Completions { shell } => {
+            // Into memory first: the generator panics on a write error (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "seddbio", &mut script);
+            data::print_stdout(&String::from_utf8_lossy(&script))
+        }
+        Command::Man { out } => write_man_pages(&out),
     }
+}
+
+/// Renders the man pages into a temporary folder beside `out`'s files, then renames each
+/// into place (atomic per page, as every output).
+fn write_man_pages(out: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let staging = out.join(format!(".man.tmp{}", std::process::id()));
+    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let result = (|| -> Result<usize> {
+        clap_mangen::generate_to(Cli::command(), &staging)
+            .with_context(|| format!("writing man pages into {}", staging.display()))?;
+        let mut pages = 0;
+        for entry in std::fs::read_dir(&staging)? {
+            let entry = entry?;
+            std::fs::rename(entry.path(), out.join(entry.file_name())).with_context(|| {
+                format!("moving {} into {}", entry.path().display(), out.display())
+            })?;
+            pages += 1;
+        }
+        seddbio::io::sync_directory(out)?;
+        Ok(pages)
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    let pages = result?;
+    data::print_stdout(&format!(
+        "{pages} man pages written to {} (seddbio.1, seddbio-train.1, ...)\n",
+        out.display()
+    ))
 }
 
 /// Which trained model to load and where to run it; shared by `sample`, `infill` and `score`.
@@ -96,10 +181,10 @@ pub struct ModelArgs {
     #[arg(long)]
     pub model: PathBuf,
     /// ema (default) or raw trained weights.
-    #[arg(long, default_value = "ema", value_parser = parse_with::<Weights>)]
+    #[arg(long, default_value = "ema", value_parser = choice::<Weights>())]
     pub weights: Weights,
     /// cpu, or cuda (builds with --features cuda).
-    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
+    #[arg(long, default_value = "cpu", value_parser = choice::<ComputeDevice>())]
     pub device: ComputeDevice,
 }
 
@@ -120,9 +205,16 @@ pub struct DataArgs {
     /// Alphabet: dna, rna, protein, smiles, or the path of your own alphabet TOML file.
     #[arg(long, short = 'a')]
     pub alphabet: String,
-    /// Input format; by default from the extension (.fa/.fasta, .csv, .tsv, .smi, each optionally .gz).
-    #[arg(long, value_parser = parse_with::<Format>)]
+    /// Input format; by default from the extension (.fa/.fasta, .csv, .tsv, .smi, .fq/.fastq,
+    /// each optionally .gz); needed for - (standard input).
+    #[arg(long, value_parser = choice::<Format>())]
     pub format: Option<Format>,
+    /// FASTQ: leave out reads whose mean Phred quality is below this (counted in the summary).
+    #[arg(long, value_name = "Q")]
+    pub min_mean_quality: Option<f64>,
+    /// FASTQ quality encoding: 33 (Sanger, Illumina 1.8+) or 64 (Illumina 1.3-1.7).
+    #[arg(long, default_value_t = 33, value_parser = quality_offset())]
+    pub quality_offset: u8,
     /// Sequence column of a CSV/TSV file [default: the one named sequence, seq or smiles].
     #[arg(long)]
     pub column: Option<String>,
@@ -131,11 +223,11 @@ pub struct DataArgs {
     pub id_column: Option<String>,
     /// Symbols outside the alphabet (N, X, gaps...): error, skip the record, split the record
     /// at them, or strip them.
-    #[arg(long, default_value = "error", value_parser = parse_with::<UnknownPolicy>)]
+    #[arg(long, default_value = "error", value_parser = choice::<UnknownPolicy>())]
     pub on_unknown: UnknownPolicy,
     /// Fixed-length windows over records, or whole records padded to --seq-len
     /// [default: the alphabet's: windows for DNA, padded for RNA, protein, SMILES].
-    #[arg(long, value_parser = parse_with::<LayoutKind>)]
+    #[arg(long, value_parser = choice::<LayoutKind>())]
     pub layout: Option<LayoutKind>,
     /// Tokens per example [default: the longest record; windows: at most 1024].
     #[arg(long)]
@@ -144,7 +236,7 @@ pub struct DataArgs {
     #[arg(long)]
     pub stride: Option<usize>,
     /// Padded layout: records longer than --seq-len are an error, skipped, or cut into windows.
-    #[arg(long, default_value = "error", value_parser = parse_with::<TooLong>)]
+    #[arg(long, default_value = "error", value_parser = choice::<TooLong>())]
     pub too_long: TooLong,
     /// Validation sequences in a separate file (same format options).
     #[arg(long, conflicts_with = "valid_fraction")]
@@ -154,7 +246,7 @@ pub struct DataArgs {
     pub valid_fraction: f64,
     /// How the held-out fraction is chosen: random records (from --seed), the last records of
     /// the file, or the last part of every record (region; for genomes).
-    #[arg(long, default_value = "random", value_parser = parse_with::<SplitMode>)]
+    #[arg(long, default_value = "random", value_parser = choice::<SplitMode>())]
     pub split: SplitMode,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
@@ -175,6 +267,8 @@ impl DataArgs {
                 format: self.format,
                 column: self.column.clone(),
                 id_column: self.id_column.clone(),
+                min_mean_quality: self.min_mean_quality,
+                quality_offset: self.quality_offset,
             },
             policy: self.on_unknown,
             layout: self.layout,
@@ -193,6 +287,26 @@ impl DataArgs {
     }
 }
 
-fn parse_with<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, String> {
-    s.parse()
+/// The value parser of a [`Choice`]: its names (and their aliases) become the possible values
+/// that `--help` lists and shell completions offer.
+/// `--quality-offset`: 33 or 64.
+fn quality_offset() -> clap::builder::ValueParser {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["33", "64"])
+        .try_map(|text| text.parse::<u8>())
+        .into()
+}
+
+fn choice<T: Choice>() -> clap::builder::ValueParser {
+    use clap::builder::TypedValueParser;
+    let values = T::NAMES.iter().map(|name| {
+        let aliases = T::ALIASES
+            .iter()
+            .filter(|(_, of)| of == name)
+            .map(|(alias, _)| *alias);
+        clap::builder::PossibleValue::new(*name).aliases(aliases)
+    });
+    clap::builder::PossibleValuesParser::new(values)
+        .try_map(|text| text.parse::<T>())
+        .into()
 }

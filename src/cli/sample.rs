@@ -2,18 +2,17 @@
 
 use std::{path::PathBuf, time::Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
-    io::{write_sequences, OutputRecord},
+    io::{write_sequences, OutputFormat, OutputRecord},
     sample::{network_score, sample, SamplerKind, Slot},
     train::{RunSpec, TrainedModel},
 };
 
-use super::{data::print_stdout, parse_with, ModelArgs};
+use super::{choice, data::print_summary, ModelArgs};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
@@ -28,7 +27,7 @@ pub struct SampleArgs {
     /// euler, analytic, or first-hitting (absorbing models only: at most one network call
     /// per position, whatever --steps is) [default: first-hitting for absorbing models,
     /// analytic for uniform ones].
-    #[arg(long, value_parser = parse_with::<SamplerKind>)]
+    #[arg(long, value_parser = choice::<SamplerKind>())]
     pub sampler: Option<SamplerKind>,
     /// Sequence length [default: the model's window; padded models: drawn from the training
     /// lengths].
@@ -40,9 +39,13 @@ pub struct SampleArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output: .fasta, .csv, .tsv, .parquet or .smi.
+    /// Output: .fasta, .csv, .tsv, .parquet or .smi (text formats optionally .gz), or - for
+    /// standard output (FASTA unless --out-format says otherwise).
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// The output format, whatever the name says (needed for - in another format than FASTA).
+    #[arg(long, value_parser = choice::<OutputFormat>())]
+    pub out_format: Option<OutputFormat>,
 }
 
 /// Slots of one unconditional sequence: `length` free positions (never the pad token), then
@@ -139,8 +142,8 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let start = Instant::now();
     let (records, calls, nfe_total) = generate(&trained, &lengths, &settings, &mut rng)?;
     let seconds = start.elapsed().as_secs_f64();
-    write_sequences(&args.out, None, &records)?;
-    print_stdout(&format!(
+    write_sequences(&args.out, args.out_format, &records)?;
+    print_summary(&args.out, &format!(
         "{} sequences written to {} ({} sampler, {} steps, {} weights of step {}): {:.1} network calls per sequence on average, {} calls in all; {:.1} s, {:.1} sequences/s\n",
         records.len(),
         args.out.display(),
@@ -177,10 +180,10 @@ pub fn generate(
 ) -> Result<(Vec<OutputRecord>, usize, usize)> {
     let spec = &trained.spec;
     let pad = trained.alphabet.pad_id();
-    let bar = ProgressBar::new(lengths.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}")
-            .context("progress template")?,
-    );
+    let bar = super::progress(
+        Some(lengths.len() as u64),
+        "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}",
+    )?;
     let mut records = Vec::with_capacity(lengths.len());
     let (mut calls, mut nfe_total) = (0usize, 0usize);
     for chunk in lengths.chunks(settings.batch_size.max(1)) {

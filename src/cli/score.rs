@@ -2,38 +2,55 @@
 
 use std::{collections::BTreeMap, path::PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
     data::{encode_records, UnknownPolicy},
     diffusion::ElboEstimate,
-    io::{read_sequences, write_atomically, ReadOptions},
+    io::{read_sequences, write_atomically, Format, ReadOptions},
     model::{pooled_bits_per_token, sequence_elbos},
     train::{stratified_times, TrainedModel},
 };
 
-use super::{data::print_stdout, parse_with, ModelArgs};
+use super::{
+    choice,
+    data::{print_stdout, print_summary},
+    ModelArgs,
+};
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Sequences to score (FASTA, CSV, TSV or SMILES; gzip allowed).
+    /// Sequences to score (FASTA, CSV, TSV or SMILES; gzip allowed; - for standard input).
     pub file: PathBuf,
-    /// Output CSV: id, length, ELBO bound (nats), bits/token, standard error.
+    /// Output CSV: id, length, ELBO bound (nats), bits/token, standard error; - for standard
+    /// output.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
+    /// Print the summary (sequences, pooled bits/token and its standard error) as one JSON
+    /// object instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
     /// Times per sequence, stratified over [1e-3, 1] (more: lower standard error).
     #[arg(long, default_value_t = 32)]
     pub num_t: usize,
     /// Sequence column of a CSV/TSV file.
     #[arg(long)]
     pub column: Option<String>,
+    /// Input format; by default from the extension (needed for - , standard input).
+    #[arg(long, value_parser = choice::<Format>())]
+    pub format: Option<Format>,
+    /// FASTQ: leave out reads whose mean Phred quality is below this.
+    #[arg(long, value_name = "Q")]
+    pub min_mean_quality: Option<f64>,
+    /// FASTQ quality encoding: 33 (Sanger, Illumina 1.8+) or 64 (Illumina 1.3-1.7).
+    #[arg(long, default_value_t = 33, value_parser = super::quality_offset())]
+    pub quality_offset: u8,
     /// Symbols outside the model's alphabet: error or skip the record.
-    #[arg(long, default_value = "error", value_parser = parse_with::<UnknownPolicy>)]
+    #[arg(long, default_value = "error", value_parser = choice::<UnknownPolicy>())]
     pub on_unknown: UnknownPolicy,
     /// (sequence, time) pairs per network call.
     #[arg(long, default_value_t = 64)]
@@ -57,7 +74,10 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     let trained = args.model.load()?;
     let spec = &trained.spec;
     let read = ReadOptions {
+        format: args.format,
         column: args.column.clone(),
+        min_mean_quality: args.min_mean_quality,
+        quality_offset: args.quality_offset,
         ..ReadOptions::default()
     };
     let file = read_sequences(&args.file, &read, None)?;
@@ -79,37 +99,53 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let estimates = elbo_estimates(&trained, &tokens, args.num_t, args.batch_size, &mut rng)?;
     let ln2 = std::f64::consts::LN_2;
-    write_atomically(&args.out, |w| {
-        use std::io::Write;
-        writeln!(
-            w,
-            "id,length,elbo_nats,elbo_se_nats,bits_per_token,bits_per_token_se"
-        )?;
-        for (record, e) in records.iter().zip(&estimates) {
-            let id = if record.id.contains([',', '"']) {
-                format!("\"{}\"", record.id.replace('"', "\"\""))
-            } else {
-                record.id.clone()
-            };
-            writeln!(
-                w,
-                "{id},{},{:.4},{:.4},{:.5},{:.5}",
-                e.tokens,
-                e.nats,
-                e.std_error,
-                e.bits_per_token(),
-                e.std_error / (e.tokens as f64 * ln2)
-            )?;
-        }
-        Ok(())
-    })?;
+    let mut csv =
+        String::from("id,length,elbo_nats,elbo_se_nats,bits_per_token,bits_per_token_se\n");
+    for (record, e) in records.iter().zip(&estimates) {
+        let id = if record.id.contains([',', '"']) {
+            format!("\"{}\"", record.id.replace('"', "\"\""))
+        } else {
+            record.id.clone()
+        };
+        csv.push_str(&format!(
+            "{id},{},{:.4},{:.4},{:.5},{:.5}\n",
+            e.tokens,
+            e.nats,
+            e.std_error,
+            e.bits_per_token(),
+            e.std_error / (e.tokens as f64 * ln2)
+        ));
+    }
+    match seddbio::io::is_stdio(&args.out) {
+        true => print_stdout(&csv)?,
+        false => write_atomically(&args.out, |w| {
+            use std::io::Write;
+            Ok(w.write_all(csv.as_bytes())?)
+        })?,
+    }
     let (bits, se) = pooled_bits_per_token(&estimates);
-    print_stdout(&format!(
-        "{} sequences scored with {} times each: {bits:.4} ± {se:.4} bits/token over all; written to {}\n",
-        estimates.len(),
-        args.num_t,
-        args.out.display()
-    ))
+    if args.json {
+        let json = serde_json::json!({
+            "file": args.file.display().to_string(),
+            "model": args.model.model.display().to_string(),
+            "sequences": estimates.len(),
+            "tokens": estimates.iter().map(|e| e.tokens).sum::<usize>(),
+            "num_t": args.num_t,
+            "bits_per_token": bits,
+            "bits_per_token_se": se,
+            "out": args.out.display().to_string(),
+        });
+        return print_summary(&args.out, &format!("{json:#}\n"));
+    }
+    print_summary(
+        &args.out,
+        &format!(
+            "{} sequences scored with {} times each: {bits:.4} ± {se:.4} bits/token over all; written to {}\n",
+            estimates.len(),
+            args.num_t,
+            args.out.display()
+        ),
+    )
 }
 
 /// The stratified-t ELBO estimate (sedd.md, ELBO section) of each sequence under a trained model,
@@ -143,10 +179,10 @@ pub fn elbo_estimates(
         by_length.entry(tokens.len()).or_default().push(i);
         inputs.push(tokens);
     }
-    let bar = ProgressBar::new(sequences.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}")
-            .context("progress template")?,
-    );
+    let bar = super::progress(
+        Some(sequences.len() as u64),
+        "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
+    )?;
     let mut estimates: Vec<Option<ElboEstimate>> = vec![None; sequences.len()];
     for indices in by_length.values() {
         for chunk in indices.chunks((batch_size / num_t).max(1)) {

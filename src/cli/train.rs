@@ -13,22 +13,23 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     alphabet::Alphabet,
+    baseline::markov_scan,
     data::{PreparedData, UnknownPolicy},
     diffusion::{GraphKind, ScheduleKind},
-    io::write_sequences,
+    io::{write_atomically, write_sequences},
     model::ComputeDevice,
     sample::SamplerKind,
     train::{
-        choose_preset, default_schedule, run, LrSchedule, MetricsLog, Observer, Outcome, RunDir,
-        RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel, Trainer, TrainingOptions,
-        ValidationSet, Weights, TOKENS_PER_PARAMETER,
+        choose_preset, default_schedule, model_card, run, CardFacts, LrSchedule, MetricsLog,
+        Observer, Outcome, RunDir, RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel,
+        Trainer, TrainingOptions, ValidationSet, Weights, TOKENS_PER_PARAMETER,
     },
 };
 
 use super::{
+    choice,
     data::{export_records, load_with, print_stdout},
     eval::EvalArgs,
-    parse_with,
     sample::{generate, sample_lengths, Generation},
     DataArgs,
 };
@@ -45,11 +46,11 @@ pub struct TrainArgs {
     #[arg(long)]
     pub config: Option<String>,
     /// Forward process: absorb (mask) or uniform [default: absorb].
-    #[arg(long, value_parser = parse_with::<GraphKind>)]
+    #[arg(long, value_parser = choice::<GraphKind>())]
     pub graph: Option<GraphKind>,
     /// Noise schedule: loglinear or geometric [default: loglinear for absorb, geometric for
     /// uniform].
-    #[arg(long, value_parser = parse_with::<ScheduleKind>)]
+    #[arg(long, value_parser = choice::<ScheduleKind>())]
     pub noise: Option<ScheduleKind>,
     /// Sequences per optimiser step [default: the preset's].
     #[arg(long)]
@@ -65,7 +66,7 @@ pub struct TrainArgs {
     pub time_budget: Option<TimeBudget>,
     /// Learning rate after the warm-up: constant, or a cosine or linear decay to the
     /// preset's lr_floor at the last step [default: the preset's].
-    #[arg(long, value_parser = parse_with::<LrSchedule>)]
+    #[arg(long, value_parser = choice::<LrSchedule>())]
     pub lr_schedule: Option<LrSchedule>,
     /// Peak learning rate (AdamW, after linear warm-up) [default: the preset's].
     #[arg(long)]
@@ -84,7 +85,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "RUN", conflicts_with = "resume")]
     pub init_from: Option<PathBuf>,
     /// cpu, or cuda (builds with --features cuda).
-    #[arg(long, default_value = "cpu", value_parser = parse_with::<ComputeDevice>)]
+    #[arg(long, default_value = "cpu", value_parser = choice::<ComputeDevice>())]
     pub device: ComputeDevice,
     /// At the end, sample this many sequences (the model's default sampler, 128 steps, EMA
     /// weights) and write an evaluation against the validation set into the run's report/
@@ -123,7 +124,7 @@ impl Report {
     /// A line above the bar, or a plain line on stderr when there is no bar.
     fn say(&self, line: String) {
         if self.plain {
-            eprintln!("{line}");
+            note!("{line}");
         } else {
             self.bar.println(line);
         }
@@ -157,7 +158,7 @@ impl Observer for Report {
                 }
                 false => format!(" (timing the steps for the budget) | {message}"),
             };
-            eprintln!("step {}{of}", stats.step);
+            note!("step {}{of}", stats.step);
         }
         self.bar.set_message(message);
     }
@@ -304,7 +305,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
     // Held until the process ends: one writer per run directory.
     let lock = dir.lock()?;
     if !lock.removed().is_empty() {
-        eprintln!(
+        note!(
             "{}: removed {} temporary file(s) an interrupted run had left",
             args.out.display(),
             lock.removed().len()
@@ -359,7 +360,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             trainer = trainer.with_steps(steps);
             dir.create(&spec, &data.alphabet)?;
         }
-        eprintln!(
+        note!(
             "resuming {} at step {} of {}",
             args.out.display(),
             trainer.step(),
@@ -375,7 +376,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         }
         if dir.exists() {
             // Stopped before its first checkpoint: nothing to resume or to lose.
-            eprintln!(
+            note!(
                 "{}: the run there never wrote a checkpoint; starting it again",
                 args.out.display()
             );
@@ -452,12 +453,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
         true => BAR_TEMPLATE,
         false => "{spinner} {pos} steps {per_sec} (timing the steps for the budget) | {msg}",
     };
-    let bar = ProgressBar::new(training.steps as u64)
-        .with_style(ProgressStyle::with_template(template).context("progress template")?);
+    let bar = super::progress(Some(training.steps as u64), template)?;
     bar.set_position(trainer.step());
     bar.reset_eta();
     let mut report = Report {
-        plain: !std::io::stderr().is_terminal(),
+        plain: !super::quiet() && !std::io::stderr().is_terminal(),
         last_line: Instant::now(),
         steps_known,
         decays: training.lr_schedule != LrSchedule::Constant,
@@ -514,16 +514,98 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 _ => "no validation data".to_string(),
             };
             print_stdout(&format!(
-                "done: {} steps; {valid_text}; run in {} (metrics.csv, loss.svg, checkpoints/)\n",
+                "done: {} steps; {valid_text}; run in {} (metrics.csv, loss.svg, checkpoints/, MODEL.md)\n",
                 trainer.step(),
                 args.out.display()
             ))?;
+            let held_out = last
+                .filter(|row| row.valid_bits.is_finite())
+                .map(|row| (row.valid_bits, row.valid_se, valid.sequences.len()));
+            // The bar the model must clear; part of the report (--report-samples 0 skips it).
+            let markov = match (&data.valid, args.report_samples > 0) {
+                (Some(held), true) => markov_baseline(&data, held)?,
+                _ => None,
+            };
+            if let (Some((bits, se, _)), Some((order, markov_bits, _))) = (held_out, &markov) {
+                let verdict = match bits < *markov_bits {
+                    true => "beaten",
+                    false => "NOT beaten: the model has not learned what the chain knows",
+                };
+                print_stdout(&format!(
+                    "held-out bound {bits:.4} ± {se:.4} bits/token against {markov_bits:.4} for the best Markov chain (order {order}) on the same split: {verdict}\n"
+                ))?;
+            }
+            let facts = CardFacts {
+                run: args.out.display().to_string(),
+                parameters: trainer.num_params(),
+                steps: trainer.step(),
+                held_out,
+                markov,
+                sampler: format!(
+                    "{} sampler, 128 steps",
+                    SamplerKind::default_for(spec.graph)
+                ),
+                command: command_line(),
+            };
+            let card = model_card(trainer.spec(), &facts);
+            write_atomically(&dir.path("MODEL.md"), |w| {
+                use std::io::Write;
+                Ok(w.write_all(card.as_bytes())?)
+            })?;
             if args.report_samples > 0 {
                 final_report(&args, &dir, &data)?;
             }
         }
     }
     Ok(())
+}
+
+/// The best Markov chain on the run's split (orders 0 to 8, `baseline markov`): its order,
+/// held-out bits/token and the orders tried. The scan stops once two orders in a row are
+/// worse than the best so far (the held-out curve over orders has one minimum), which saves
+/// the costly high orders on large data.
+fn markov_baseline(
+    data: &PreparedData,
+    valid: &seddbio::data::TokenDataset,
+) -> Result<Option<(usize, f64, String)>> {
+    let mut best: Option<(usize, f64)> = None;
+    let mut last = 0;
+    for order in 0..=8 {
+        let fits = markov_scan(order..=order, data.alphabet.len(), &data.train, Some(valid));
+        // Orders the vocabulary cannot index are where the scan ends.
+        let Ok(fits) = fits else { break };
+        let Some(bits) = fits.first().and_then(|fit| fit.valid_bits) else {
+            break;
+        };
+        last = order;
+        match best {
+            Some((_, best_bits)) if bits >= best_bits => {
+                if order >= best.map_or(0, |b| b.0) + 2 {
+                    break;
+                }
+            }
+            _ => best = Some((order, bits)),
+        }
+    }
+    Ok(best.map(|(order, bits)| (order, bits, format!("0..{last}"))))
+}
+
+/// The command line as typed, quoted where a word needs it (for MODEL.md).
+fn command_line() -> String {
+    std::env::args()
+        .map(|word| {
+            if !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c))
+            {
+                word
+            } else {
+                format!("'{}'", word.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The end of the main job: samples from the EMA model, then `seddbio eval` of them against
@@ -541,7 +623,7 @@ fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<(
         batch_size: 64,
         seed: spec.seed,
     };
-    eprintln!(
+    note!(
         "sampling {} sequences for the report ({} sampler, {} steps)",
         lengths.len(),
         settings.sampler,
@@ -580,6 +662,7 @@ fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<(
         on_unknown: UnknownPolicy::Error,
         seed: spec.seed,
         out: dir.path("report"),
+        json: false,
     })
 }
 
@@ -645,7 +728,7 @@ fn auto_config(
             "--config auto chooses the model for a time budget: give --time-budget too (e.g. 30m)"
         );
     };
-    eprintln!("--config auto: measuring the presets on this data (4 steps each)");
+    note!("--config auto: measuring the presets on this data (4 steps each)");
     let choice = choose_preset(&budget, |config| {
         let spec = spec_with(args, data, config.clone(), None)
             .map_err(|e| seddbio::Error::Options(format!("{e:#}")))?;
@@ -657,7 +740,7 @@ fn auto_config(
         ))
     })?;
     for probe in &choice.probes {
-        eprintln!(
+        note!(
             "  {:<6} {:>9} parameters, {:>7.0} tokens/s: {:.1} tokens per parameter in the budget{}",
             probe.preset,
             probe.parameters,
@@ -666,7 +749,7 @@ fn auto_config(
             if probe.qualifies() { "" } else { " (too few)" }
         );
     }
-    eprintln!(
+    note!(
         "--config auto: {} (the largest preset with at least {TOKENS_PER_PARAMETER} tokens per parameter; configs/README.md)",
         choice.preset
     );

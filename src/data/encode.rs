@@ -78,7 +78,7 @@ impl UnknownReport {
 /// use seddbio::{alphabet::Alphabet, data::{encode_records, UnknownPolicy}, io::{SequenceFile, SequenceRecord, Format}};
 ///
 /// let record = SequenceRecord { number: 1, line: None, id: "chr".into(), sequence: b"ACnnGT".to_vec() };
-/// let file = SequenceFile { path: "g.fa".into(), format: Format::Fasta, records: vec![record], empty: vec![] };
+/// let file = SequenceFile { path: "g.fa".into(), format: Format::Fasta, records: vec![record], empty: vec![], low_quality: 0 };
 /// let dna = Alphabet::builtin("dna").unwrap();
 /// let (encoded, report) = encode_records(&dna, &file, UnknownPolicy::Split).unwrap();
 /// assert_eq!(encoded[0].id, "chr:1-2");
@@ -233,6 +233,7 @@ mod tests {
                 })
                 .collect(),
             empty: Vec::new(),
+            low_quality: 0,
         }
     }
 

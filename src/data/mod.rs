@@ -117,6 +117,7 @@ pub fn prepare(
         format,
         records,
         empty,
+        low_quality,
     } = file;
     let (train_records, valid_file) = match &options.valid {
         Some(valid_path) => {
@@ -131,6 +132,7 @@ pub fn prepare(
                 format,
                 records: valid,
                 empty: Vec::new(),
+                low_quality: 0,
             });
             (train, valid)
         }
@@ -140,6 +142,7 @@ pub fn prepare(
         format,
         records: train_records,
         empty,
+        low_quality,
     };
 
     let tokens_added = grow_vocabulary(&mut alphabet, &train_file.records);
@@ -224,6 +227,7 @@ pub fn prepare(
         format,
         records_read,
         empty_ids,
+        low_quality,
         split,
         train_records: train.records().len(),
         valid_records: valid.as_ref().map_or(0, |v| v.records().len()),

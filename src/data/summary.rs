@@ -82,6 +82,9 @@ pub struct DataSummary {
     pub records_read: usize,
     /// Ids of records with an empty sequence (not used).
     pub empty_ids: Vec<String>,
+    /// FASTQ reads left out for a mean quality below `--min-mean-quality` (not in
+    /// `records_read`).
+    pub low_quality: usize,
     /// How validation data was chosen.
     pub split: String,
     /// Encoded training records (fragments count separately).
@@ -128,6 +131,74 @@ fn thousands(n: u64) -> String {
     out
 }
 
+impl DataSummary {
+    /// The summary as one JSON object (`data inspect --json`), for pipelines: the same figures
+    /// as the text, with the composition as fractions per symbol.
+    ///
+    /// ```
+    /// use seddbio::{alphabet::Alphabet, data::{prepare, PrepareOptions}};
+    ///
+    /// let path = std::env::temp_dir().join(format!("seddbio-doc-{}-json.fa", std::process::id()));
+    /// std::fs::write(&path, ">a\nACGTACGT\n>b\nACGT\n").unwrap();
+    /// let options = PrepareOptions { valid_fraction: 0.0, ..PrepareOptions::default() };
+    /// let data = prepare(&path, Alphabet::builtin("dna").unwrap(), &options, None).unwrap();
+    /// let json = data.summary.to_json();
+    /// assert_eq!(json["records"], 2);
+    /// assert_eq!(json["composition"]["G"], 0.25);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let total: u64 = self.composition.iter().sum();
+        let composition: serde_json::Map<String, serde_json::Value> = self
+            .composition
+            .iter()
+            .enumerate()
+            .filter_map(|(id, &count)| {
+                let symbol = self.alphabet.token(id as TokenId)?;
+                Some((
+                    symbol.to_string(),
+                    (count as f64 / total.max(1) as f64).into(),
+                ))
+            })
+            .collect();
+        serde_json::json!({
+            "file": self.path.display().to_string(),
+            "format": self.format.to_string(),
+            "records": self.records_read,
+            "empty_records": self.empty_ids.len(),
+            "low_quality_reads_left_out": self.low_quality,
+            "alphabet": self.alphabet.name(),
+            "tokens": self.alphabet.len(),
+            "tokens_added": self.tokens_added,
+            "unknown_policy": self.policy.to_string(),
+            "unknown_symbols": self.unknown.symbols,
+            "records_with_unknown_symbols": self.unknown.records_affected,
+            "records_skipped": self.unknown.records_skipped,
+            "lengths": {
+                "count": self.lengths.count,
+                "min": self.lengths.min,
+                "median": self.lengths.median,
+                "mean": self.lengths.mean,
+                "max": self.lengths.max,
+            },
+            "layout": self.layout.kind.to_string(),
+            "seq_len": self.layout.seq_len,
+            "split": self.split,
+            "train": {
+                "records": self.train_records,
+                "examples": self.train_examples,
+                "tokens": self.train_tokens,
+            },
+            "valid": {
+                "records": self.valid_records,
+                "examples": self.valid_examples,
+                "tokens": self.valid_tokens,
+            },
+            "composition": composition,
+        })
+    }
+}
+
 impl fmt::Display for DataSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let row =
@@ -151,10 +222,20 @@ impl fmt::Display for DataSummary {
                 if n > 5 { ", ..." } else { "" }
             ),
         };
+        let low_quality = match self.low_quality {
+            0 => String::new(),
+            n => format!(
+                "; {} reads below --min-mean-quality left out",
+                thousands(n as u64)
+            ),
+        };
         row(
             f,
             "records",
-            format!("{}{empty}", thousands(self.records_read as u64)),
+            format!(
+                "{}{empty}{low_quality}",
+                thousands(self.records_read as u64)
+            ),
         )?;
         let mut vocabulary = format!(
             "{} ({} tokens: {} symbols{})",

@@ -18,6 +18,19 @@ pub use self::{
 
 use std::{fmt, path::Path, str::FromStr};
 
+/// Whether `path` is `-`, which stands for standard input where a file is read and for
+/// standard output where one is written.
+///
+/// ```
+/// use std::path::Path;
+///
+/// assert!(seddbio::io::is_stdio(Path::new("-")));
+/// assert!(!seddbio::io::is_stdio(Path::new("./-")));
+/// ```
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// An input format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -29,6 +42,9 @@ pub enum Format {
     Tsv,
     /// One SMILES per line, optionally followed by whitespace and an id (`.smi .smiles`).
     Smi,
+    /// FASTQ (`.fastq .fq`), four lines per read; the qualities are only used by the
+    /// `--min-mean-quality` filter.
+    Fastq,
 }
 
 impl Format {
@@ -51,6 +67,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "tsv" | "tab" | "txt" => Some(Format::Tsv),
             "smi" | "smiles" => Some(Format::Smi),
+            "fastq" | "fq" => Some(Format::Fastq),
             _ => None,
         }
     }
@@ -65,11 +82,18 @@ impl FromStr for Format {
             "csv" => Ok(Format::Csv),
             "tsv" => Ok(Format::Tsv),
             "smi" | "smiles" => Ok(Format::Smi),
+            "fastq" | "fq" => Ok(Format::Fastq),
             other => Err(format!(
-                "unknown format '{other}' (expected fasta, csv, tsv or smi)"
+                "unknown format '{other}' (expected fasta, csv, tsv, smi or fastq)"
             )),
         }
     }
+}
+
+impl crate::choices::Choice for Format {
+    const NAMES: &'static [&'static str] = &["fasta", "csv", "tsv", "smi", "fastq"];
+    const ALIASES: &'static [(&'static str, &'static str)] =
+        &[("fa", "fasta"), ("smiles", "smi"), ("fq", "fastq")];
 }
 
 impl fmt::Display for Format {
@@ -79,6 +103,7 @@ impl fmt::Display for Format {
             Format::Csv => "csv",
             Format::Tsv => "tsv",
             Format::Smi => "smi",
+            Format::Fastq => "fastq",
         })
     }
 }

@@ -64,18 +64,24 @@ pub(crate) fn read_error(path: &Path, error: io::Error, context: String) -> Erro
 /// Opens `path` for buffered reading, decompressing gzip transparently (detected by its magic
 /// bytes, multi-member/BGZF included). Refuses files whose first bytes contain NUL, which
 /// text formats never do.
+/// `-` (standard input) as well as files.
 pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
-        return Err(Error::Options(format!(
-            "{}: is a directory, not a sequence file",
-            path.display()
-        )));
-    }
-    let mut raw = BufReader::with_capacity(1 << 16, file);
+    let source: Box<dyn Read> = if super::is_stdio(path) {
+        Box::new(io::stdin())
+    } else {
+        let file = File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::Options(format!(
+                "{}: is a directory, not a sequence file",
+                path.display()
+            )));
+        }
+        Box::new(file)
+    };
+    let mut raw = BufReader::with_capacity(1 << 16, source);
     let head = raw
         .fill_buf()
         .map_err(|e| read_error(path, e, String::new()))?;

@@ -14,7 +14,7 @@ use super::{
     open::{open_text, read_error},
     Format,
 };
-use crate::error::{one_line, Error, RecordLocation, Result};
+use crate::error::{one_line, quote_symbol, Error, RecordLocation, Result};
 
 /// How to read a sequence file.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +26,12 @@ pub struct ReadOptions {
     pub column: Option<String>,
     /// A column holding record ids (CSV/TSV); rows are named `record_N` otherwise.
     pub id_column: Option<String>,
+    /// FASTQ: leave out reads whose mean Phred quality is below this; they are counted in
+    /// [`SequenceFile::low_quality`].
+    pub min_mean_quality: Option<f64>,
+    /// FASTQ: the ASCII code of quality 0: 33 (Sanger, Illumina 1.8+; the default when 0)
+    /// or 64 (Illumina 1.3-1.7, whose Solexa-era files may hold scores down to -5).
+    pub quality_offset: u8,
 }
 
 /// One sequence as read, before tokenisation.
@@ -52,6 +58,8 @@ pub struct SequenceFile {
     pub records: Vec<SequenceRecord>,
     /// Records whose sequence is empty: not usable, reported to the user.
     pub empty: Vec<SequenceRecord>,
+    /// FASTQ reads left out by [`ReadOptions::min_mean_quality`].
+    pub low_quality: usize,
 }
 
 impl SequenceFile {
@@ -89,14 +97,24 @@ pub fn read_sequences(
     let format = match options.format {
         Some(format) => format,
         None => Format::from_path(path).ok_or_else(|| {
-            Error::Options(format!(
-                "{}: cannot tell the format from the file name; use --format fasta|csv|tsv|smi",
-                path.display()
-            ))
+            Error::Options(match super::is_stdio(path) {
+                true => "standard input (-) has no file name to tell its format from; use --format fasta|csv|tsv|smi|fastq".to_string(),
+                false => format!(
+                    "{}: cannot tell the format from the file name; use --format fasta|csv|tsv|smi|fastq",
+                    path.display()
+                ),
+            })
         })?,
     };
+    if options.min_mean_quality.is_some() && format != Format::Fastq {
+        return Err(Error::Options(format!(
+            "{}: a minimum read quality needs FASTQ input, not {format}",
+            path.display()
+        )));
+    }
     let reader = open_text(path)?;
     let mut records = Vec::new();
+    let mut low_quality = 0;
     let mut push = |record: SequenceRecord| {
         if let Some(bar) = progress {
             bar.inc(1);
@@ -108,11 +126,19 @@ pub fn read_sequences(
         Format::Csv => read_table(path, reader, b',', options, &mut push)?,
         Format::Tsv => read_table(path, reader, b'\t', options, &mut push)?,
         Format::Smi => read_smi(path, reader, &mut push)?,
+        Format::Fastq => {
+            low_quality = read_fastq(path, reader, options, &mut push)?;
+        }
     }
     if records.is_empty() {
         return Err(Error::Format {
             path: path.to_path_buf(),
-            message: format!("no {format} records in the file"),
+            message: match (low_quality, options.min_mean_quality) {
+                (n, Some(q)) if n > 0 => {
+                    format!("all {n} reads have a mean quality below {q}")
+                }
+                _ => format!("no {format} records in the file"),
+            },
         });
     }
     let (empty, records) = records.into_iter().partition(|r| r.sequence.is_empty());
@@ -121,7 +147,94 @@ pub fn read_sequences(
         format,
         records,
         empty,
+        low_quality,
     })
+}
+
+/// Reads FASTQ through noodles; returns the number of reads left out for their quality.
+/// Qualities must be as long as the sequence and within the encoding's range.
+fn read_fastq(
+    path: &Path,
+    reader: Box<dyn BufRead>,
+    options: &ReadOptions,
+    push: &mut dyn FnMut(SequenceRecord),
+) -> Result<usize> {
+    let offset = match options.quality_offset {
+        0 | 33 => 33u8,
+        64 => 64,
+        other => {
+            return Err(Error::Options(format!(
+                "quality offset {other}: FASTQ qualities are Phred+33 or Phred+64"
+            )))
+        }
+    };
+    // Phred+64 files from the Solexa pipeline hold scores down to -5 (';').
+    let lowest = if offset == 64 { b';' } else { b'!' };
+    let mut reader = noodles_fastq::io::Reader::new(reader);
+    let mut record = noodles_fastq::Record::default();
+    let mut low_quality = 0;
+    let format_error = |message: String| Error::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    for number in 1.. {
+        match reader.read_record(&mut record) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e)
+                if e.get_ref()
+                    .is_some_and(|i| i.is::<super::open::GzipFailure>()) =>
+            {
+                let context = match number {
+                    1 => " in the first read".to_string(),
+                    _ => format!(" after read {}", number - 1),
+                };
+                return Err(read_error(path, e, context));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(format_error(format!(
+                    "read {number}: {} (FASTQ: '@name', sequence, '+', qualities)",
+                    one_line(&e.to_string())
+                )));
+            }
+            Err(e) => return Err(read_error(path, e, format!(" at read {number}"))),
+        }
+        let id = String::from_utf8_lossy(record.name()).into_owned();
+        let (sequence, qualities) = (record.sequence(), record.quality_scores());
+        if qualities.len() != sequence.len() {
+            return Err(format_error(format!(
+                "read {number} ({id}): {} quality scores for {} bases",
+                qualities.len(),
+                sequence.len()
+            )));
+        }
+        if let Some(at) = qualities.iter().position(|q| !(lowest..=b'~').contains(q)) {
+            return Err(format_error(format!(
+                "read {number} ({id}): quality {} at position {} is not Phred+{offset} ('{}' to '~')",
+                quote_symbol(&qualities[at..=at]),
+                at + 1,
+                lowest as char
+            )));
+        }
+        if let Some(min) = options.min_mean_quality {
+            let total: i64 = qualities
+                .iter()
+                .map(|&q| i64::from(q) - i64::from(offset))
+                .sum();
+            let mean = total as f64 / qualities.len().max(1) as f64;
+            if mean < min {
+                low_quality += 1;
+                continue;
+            }
+        }
+        push(SequenceRecord {
+            number,
+            line: Some(4 * number - 3),
+            id,
+            sequence: sequence.to_vec(),
+        });
+    }
+    Ok(low_quality)
 }
 
 fn read_fasta(
@@ -474,7 +587,7 @@ mod tests {
     /// A file name, pieces of its format's grammar, and a valid file of it.
     type FormatCase = (&'static str, &'static [&'static [u8]], &'static [u8]);
 
-    const FORMATS: [FormatCase; 4] = [
+    const FORMATS: [FormatCase; 5] = [
         (
             "x.fa",
             &[
@@ -520,6 +633,13 @@ mod tests {
             ],
             b"CCO ethanol\n# comment\nc1cc[nH]c1\tpyrrole\n\nC%10CC%10\n",
         ),
+        (
+            "x.fq",
+            &[
+                b"@", b"r1", b" desc", b"\n", b"ACGT", b"+", b"IIII", b"!!", b"~", b"\r\n", b" ",
+            ],
+            b"@r1 first\nACGTN\n+\nII#5!\n@r2\nGG\n+r2\n~~\n",
+        ),
     ];
 
     #[test]
@@ -564,7 +684,7 @@ mod tests {
                 cases += 1;
             }
         }
-        assert_eq!(cases, 2400);
+        assert_eq!(cases, 3000);
     }
 
     #[test]
@@ -597,5 +717,68 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn fastq_reads_with_a_quality_filter_and_clear_errors() {
+        let dir = crate::test_dir::tempdir().unwrap();
+        // Mean qualities: r1 40 ('I'), r2 2 ('#'), r3 (40 + 0) / 2 = 20.
+        let text = b"@r1 lane=1\nACGT\n+\nIIII\n@r2\nGGCC\n+r2\n####\n@r3\nTT\n+\nI!\n";
+        for path in [
+            write(&dir, "a.fq", text),
+            write(&dir, "a.fastq.gz", &gzip(text)),
+        ] {
+            let file = read(&path).unwrap();
+            assert_eq!(file.format, Format::Fastq);
+            let ids: Vec<&str> = file.records.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!(ids, ["r1", "r2", "r3"]);
+            assert_eq!(file.records[2].sequence, b"TT");
+            assert_eq!(file.records[1].line, Some(5));
+            let options = ReadOptions {
+                min_mean_quality: Some(20.0),
+                ..ReadOptions::default()
+            };
+            let file = read_sequences(&path, &options, None).unwrap();
+            let ids: Vec<&str> = file.records.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!((ids, file.low_quality), (vec!["r1", "r3"], 1));
+            let options = ReadOptions {
+                min_mean_quality: Some(41.0),
+                ..ReadOptions::default()
+            };
+            let error = read_sequences(&path, &options, None)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("all 3 reads have a mean quality below 41"),
+                "{error}"
+            );
+        }
+        for (content, expected) in [
+            (
+                &b"@r1\nACGT\n+\nIII\n"[..],
+                "read 1 (r1): 3 quality scores for 4 bases",
+            ),
+            (
+                b"@r1\nAC\n+\nI\x07\n",
+                "read 1 (r1): quality '\\x07' at position 2",
+            ),
+            (b">r1\nACGT\n", "read 1:"),
+            (b"@r1\nACGT\n-\nIIII\n", "read 1:"),
+        ] {
+            let error = read(&write(&dir, "b.fq", content)).unwrap_err().to_string();
+            assert!(
+                error.contains(expected) && error.contains("b.fq"),
+                "{error}"
+            );
+        }
+        let options = ReadOptions {
+            min_mean_quality: Some(20.0),
+            ..ReadOptions::default()
+        };
+        let fasta = write(&dir, "c.fa", b">a\nACGT\n");
+        let error = read_sequences(&fasta, &options, None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("needs FASTQ input"), "{error}");
     }
 }

@@ -54,7 +54,26 @@ impl OutputFormat {
             super::Format::Csv => Some(OutputFormat::Csv),
             super::Format::Tsv => Some(OutputFormat::Tsv),
             super::Format::Smi => Some(OutputFormat::Smi),
+            // Reads are an input: a model's output has no qualities to write.
+            super::Format::Fastq => None,
         }
+    }
+}
+
+impl crate::choices::Choice for OutputFormat {
+    const NAMES: &'static [&'static str] = &["fasta", "csv", "tsv", "parquet", "smi"];
+    const ALIASES: &'static [(&'static str, &'static str)] = &[("fa", "fasta"), ("smiles", "smi")];
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OutputFormat::Fasta => "fasta",
+            OutputFormat::Csv => "csv",
+            OutputFormat::Tsv => "tsv",
+            OutputFormat::Parquet => "parquet",
+            OutputFormat::Smi => "smi",
+        })
     }
 }
 
@@ -90,11 +109,34 @@ impl FromStr for OutputFormat {
 /// assert_eq!(std::fs::read_to_string(&path).unwrap(), ">sample_1 sampler=euler\nACGT\n");
 /// # std::fs::remove_file(&path).unwrap();
 /// ```
+/// `-` writes to standard output, in `format` or FASTA.
 pub fn write_sequences(
     path: &Path,
     format: Option<OutputFormat>,
     records: &[OutputRecord],
 ) -> Result<()> {
+    if super::is_stdio(path) {
+        let stdout = std::io::stdout().lock();
+        return match encode(
+            stdout,
+            format.unwrap_or(OutputFormat::Fasta),
+            false,
+            records,
+        ) {
+            Ok(_) => Ok(()),
+            // A reader that stopped early (`| head`) wanted no more.
+            Err(e)
+                if e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::Format {
+                path: path.to_path_buf(),
+                message: format!("writing to standard output: {e}"),
+            }),
+        };
+    }
     let format = match format.or_else(|| OutputFormat::from_path(path)) {
         Some(format) => format,
         None => {

@@ -7,6 +7,7 @@
 
 mod auto;
 mod batch;
+mod card;
 mod checkpoint;
 mod config;
 mod metrics;
@@ -16,7 +17,8 @@ mod trainer;
 pub use self::{
     auto::{choose_preset, AutoChoice, PresetProbe, AUTO_PRESETS, TOKENS_PER_PARAMETER},
     batch::{stratified_times, stream_rng, stream_seed, BatchOrder, NoisedBatch, Stream, TIME_EPS},
-    checkpoint::{CheckpointState, FileDigest, RunDir, RunLock, RunSpec},
+    card::{model_card, CardFacts},
+    checkpoint::{CheckpointState, FileDigest, InitFrom, RunDir, RunLock, RunSpec},
     config::{default_schedule, LrSchedule, ModelSize, TimeBudget, TrainConfig, TrainingOptions},
     metrics::{MetricsLog, MetricsRow},
     params::{clip_global_norm, flat_parameters, update_ema},

@@ -1,0 +1,183 @@
+//! `RUN/MODEL.md`: a model card in the style of the Hugging Face Hub's (YAML front matter for
+//! tools, then prose for people), written at the end of every finished run.
+
+use super::RunSpec;
+
+/// What a card says beyond the run's specification: figures measured at the end of the run.
+#[derive(Debug, Clone, Default)]
+pub struct CardFacts {
+    /// Run directory, as given.
+    pub run: String,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// Steps trained.
+    pub steps: u64,
+    /// Last validation ELBO bound, bits per token, its standard error, and how many held-out
+    /// sequences it used.
+    pub held_out: Option<(f64, f64, usize)>,
+    /// The best Markov chain on the same split: order and held-out bits per token, and the
+    /// orders scanned.
+    pub markov: Option<(usize, f64, String)>,
+    /// The sampler `sample` uses by default, and its steps.
+    pub sampler: String,
+    /// The command line that made the run.
+    pub command: String,
+}
+
+/// Quotes a YAML scalar when it could be read as something else.
+fn yaml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The card: YAML front matter (alphabet, sizes, data and digest, steps, bounds, baseline,
+/// sampler) and the same in prose, with the commands to use the model.
+///
+/// ```
+/// use seddbio::train::{model_card, CardFacts, RunSpec, TrainConfig};
+/// # use seddbio::{alphabet::LayoutKind, diffusion::{GraphKind, NoiseSchedule}};
+/// # let spec = RunSpec {
+/// #     seddbio_version: "0.1.0".into(), alphabet: "dna".into(), num_symbols: 4,
+/// #     graph: GraphKind::Absorb, noise: NoiseSchedule::log_linear(), seed: 0, seq_len: 200,
+/// #     layout: LayoutKind::Windows, train_file: "dhs.tsv".into(), length_counts: vec![],
+/// #     config: TrainConfig::resolve("tiny").unwrap(), threads: 2, data_digest: None,
+/// #     init_from: None,
+/// # };
+/// let card = model_card(&spec, &CardFacts {
+///     run: "runs/x".into(),
+///     held_out: Some((1.90, 0.01, 256)),
+///     markov: Some((6, 1.91, "0..8".into())),
+///     ..CardFacts::default()
+/// });
+/// assert!(card.starts_with("---\nlibrary_name: seddbio\n"));
+/// assert!(card.contains("held_out_bits_per_token: 1.9000"));
+/// assert!(card.contains("beats the best Markov chain"));
+/// ```
+pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
+    let model = &spec.config.model;
+    let training = &spec.config.training;
+    let digest = spec.data_digest.as_deref().unwrap_or("not recorded");
+    let mut yaml = String::from("---\nlibrary_name: seddbio\n");
+    let mut line = |key: &str, value: String| yaml.push_str(&format!("{key}: {value}\n"));
+    line(
+        "tags",
+        format!(
+            "[discrete-diffusion, score-entropy, sedd, {}]",
+            spec.alphabet
+        ),
+    );
+    line("seddbio_version", yaml_string(&spec.seddbio_version));
+    line("alphabet", yaml_string(&spec.alphabet));
+    line("vocabulary_size", spec.num_symbols.to_string());
+    line("graph", spec.graph.to_string());
+    line("noise", yaml_string(&format!("{:?}", spec.noise)));
+    line("parameters", facts.parameters.to_string());
+    line(
+        "model",
+        format!(
+            "{{d_model: {}, num_blocks: {}, num_heads: {}, cond_dim: {}, dropout: {}}}",
+            model.d_model, model.num_blocks, model.num_heads, model.cond_dim, model.dropout
+        ),
+    );
+    line("seq_len", spec.seq_len.to_string());
+    line("layout", spec.layout.to_string());
+    line("training_data", yaml_string(&spec.train_file));
+    line("training_data_digest", yaml_string(digest));
+    if let Some(source) = &spec.init_from {
+        line(
+            "init_from",
+            format!(
+                "{{run: {}, step: {}}}",
+                yaml_string(&source.run),
+                source.step
+            ),
+        );
+    }
+    line("steps", facts.steps.to_string());
+    line("batch_size", training.batch_size.to_string());
+    line("seed", spec.seed.to_string());
+    if let Some((bits, se, n)) = facts.held_out {
+        line("held_out_bits_per_token", format!("{bits:.4}"));
+        line("held_out_bits_per_token_se", format!("{se:.4}"));
+        line("held_out_sequences", n.to_string());
+    }
+    if let Some((order, bits, _)) = &facts.markov {
+        line(
+            "markov_baseline",
+            format!("{{order: {order}, bits_per_token: {bits:.4}}}"),
+        );
+    }
+    line("sampler", yaml_string(&facts.sampler));
+    yaml.push_str("---\n\n");
+
+    let mut text = yaml;
+    text.push_str(&format!(
+        "# {}\n\nA Score Entropy Discrete Diffusion model ([Lou, Meng and Ermon, 2024](https://arxiv.org/abs/2310.16834)) \
+         of {} sequences, trained with seddbio {}.\n\n",
+        facts.run, spec.alphabet, spec.seddbio_version
+    ));
+    text.push_str(&format!(
+        "## Model\n\n- {} parameters: {} DiT blocks of width {}, {} heads, time conditioning of width {}\n\
+         - {} forward process, {:?} noise schedule, {} tokens (`alphabet.toml`)\n\
+         - {} positions per sequence ({} layout)\n\n",
+        facts.parameters,
+        model.num_blocks,
+        model.d_model,
+        model.num_heads,
+        model.cond_dim,
+        spec.graph,
+        spec.noise,
+        spec.num_symbols,
+        spec.seq_len,
+        spec.layout
+    ));
+    text.push_str(&format!(
+        "## Training\n\n- data: `{}` (FNV-1a digest of the prepared examples: `{digest}`)\n\
+         - {} steps of {} sequences, learning rate {} ({} after a warm-up of {} steps), seed {}\n",
+        spec.train_file,
+        facts.steps,
+        training.batch_size,
+        training.lr,
+        training.lr_schedule,
+        training.warmup_steps,
+        spec.seed
+    ));
+    if let Some(source) = &spec.init_from {
+        text.push_str(&format!(
+            "- fine-tuned from `{}` (its step {})\n",
+            source.run, source.step
+        ));
+    }
+    text.push_str("\n## Results\n\n");
+    match (facts.held_out, &facts.markov) {
+        (Some((bits, se, n)), Some((order, markov, orders))) => {
+            let verdict = if bits < *markov {
+                "beats the best Markov chain"
+            } else {
+                "does not beat the best Markov chain: it has not learned what a chain of that order knows"
+            };
+            text.push_str(&format!(
+                "- held-out ELBO bound: **{bits:.4} ± {se:.4} bits/token** ({n} validation sequences, EMA weights)\n\
+                 - best Markov chain on the same split (orders {orders}): order {order}, {markov:.4} bits/token\n\
+                 - the model {verdict} by {:.4} bits/token\n",
+                (markov - bits).abs()
+            ));
+        }
+        (Some((bits, se, n)), None) => text.push_str(&format!(
+            "- held-out ELBO bound: **{bits:.4} ± {se:.4} bits/token** ({n} validation sequences); \
+             no Markov baseline was computed (the end-of-run report was skipped)\n"
+        )),
+        _ => text.push_str("- no held-out data: nothing measured\n"),
+    }
+    text.push_str(&format!(
+        "\nThe end-of-run report, if made, is in `report/` (samples against held-out data: k-mer \
+         spectra beside their floor, lengths, composition, novelty).\n\n\
+         ## Use\n\n```sh\nseddbio sample --model {run} -n 100 -o samples.fasta   # {}\n\
+         seddbio infill --model {run} --template 'ACGT[MASK:20]' -n 10 -o infilled.fasta\n\
+         seddbio score --model {run} sequences.fasta -o scores.csv\n```\n\n\
+         ## Made by\n\n```sh\n{}\n```\n",
+        facts.sampler,
+        facts.command,
+        run = facts.run
+    ));
+    text
+}
