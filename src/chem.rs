@@ -129,18 +129,25 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 /// Validity, uniqueness and novelty of `generated`; the training set, when given, is
-/// canonicalised with the same checker (its invalid entries are ignored).
+/// canonicalised with the same checker (its invalid entries are ignored), in parallel: MOSES's
+/// 1.58 M training molecules are most of the work.
 pub fn molecule_metrics(
     generated: &[String],
     train: Option<&[String]>,
-    checker: &(impl MoleculeChecker + ?Sized),
+    checker: &(impl MoleculeChecker + Sync + ?Sized),
 ) -> MoleculeMetrics {
-    let canonical: Vec<Option<String>> = generated.iter().map(|s| checker.canonical(s)).collect();
+    use rayon::prelude::*;
+    let canonical: Vec<Option<String>> =
+        generated.par_iter().map(|s| checker.canonical(s)).collect();
     let distinct: HashSet<&str> = canonical.iter().flatten().map(String::as_str).collect();
     let novel = match train {
         Some(train) => {
-            let known: HashSet<String> =
-                train.iter().filter_map(|s| checker.canonical(s)).collect();
+            let known: HashSet<String> = train
+                .par_iter()
+                .filter_map(|s| checker.canonical(s))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect();
             distinct.iter().filter(|s| !known.contains(**s)).count()
         }
         None => 0,

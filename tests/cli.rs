@@ -50,6 +50,22 @@ fn inspect_every_committed_dataset() {
     ]);
     assert!(out.contains("windows of 300 tokens"), "{out}");
 
+    // The main job's data: Drosophila promoter windows, chromosome arm 3L held out.
+    let out = ok(&[
+        "data",
+        "inspect",
+        "datasets/dna/dm3_tss200_train.fa.gz",
+        "-a",
+        "dna",
+        "--valid",
+        "datasets/dna/dm3_tss200_chr3L.fa.gz",
+    ]);
+    assert!(
+        out.contains("train             13,805 records -> 13,805 examples, 2,761,000 tokens")
+            && out.contains("validation        3,417 records -> 3,417 examples, 683,400 tokens"),
+        "{out}"
+    );
+
     let out = ok(&[
         "data",
         "inspect",

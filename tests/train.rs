@@ -626,3 +626,51 @@ fn a_model_with_non_finite_weights_is_refused() {
     assert!(error.contains("NaN or infinite weights"), "{error}");
     assert!(!out.exists());
 }
+
+/// Every finished run gets MODEL.md, a model card whose YAML front matter tools can read; with
+/// the end-of-run report it holds the held-out bound beside the best Markov chain, which the
+/// run also prints.
+#[test]
+fn a_finished_run_has_a_model_card_with_its_baseline() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = run.to_str().unwrap();
+    // The usual test run, with the end-of-run report on (4 samples).
+    let mut args = train_args(out, &["--steps", "3"]);
+    let at = args.iter().position(|a| *a == "--report-samples").unwrap();
+    args[at + 1] = "4";
+    let printed = ok(&args);
+    let verdict = printed
+        .lines()
+        .find(|l| l.starts_with("held-out bound"))
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(
+        verdict.contains("(16 times per sequence, ")
+            && verdict.contains("for the best Markov chain on the same sequences (order "),
+        "{verdict}"
+    );
+    let card = std::fs::read_to_string(run.join("MODEL.md")).unwrap();
+    let (front, prose) = card
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n"))
+        .unwrap_or_else(|| panic!("{card}"));
+    let yaml: std::collections::HashMap<&str, &str> =
+        front.lines().filter_map(|l| l.split_once(": ")).collect();
+    assert_eq!(yaml["library_name"], "seddbio");
+    assert_eq!(yaml["alphabet"], "\"dna\"");
+    assert_eq!(yaml["steps"], "3");
+    assert_eq!(yaml["seq_len"], "100");
+    assert!(yaml["training_data_digest"].len() == 18, "{front}");
+    let held_out: f64 = yaml["held_out_bits_per_token"].parse().unwrap();
+    assert!(
+        verdict.contains(&format!("{held_out:.4}")),
+        "{verdict} vs {held_out}"
+    );
+    assert!(yaml["markov_baseline"].starts_with("{order: "), "{front}");
+    assert_eq!(yaml["held_out_times_per_sequence"], "16");
+    assert!(prose.contains("## Use") && prose.contains(out), "{prose}");
+    assert!(
+        prose.contains("--report-samples 4 --out"),
+        "the command: {prose}"
+    );
+}

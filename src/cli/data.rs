@@ -70,8 +70,8 @@ pub fn run(command: DataCommand) -> Result<()> {
             write_sequences(&args.out, args.out_format, &records)?;
             if seddbio::io::is_stdio(&args.out) {
                 // The examples went to stdout; the summary goes beside them on stderr.
-                eprint!(
-                    "{}wrote {} examples to standard output (the alphabet: `data export -o FILE` writes FILE.alphabet.toml)\n",
+                eprintln!(
+                    "{}wrote {} examples to standard output (the alphabet: `data export -o FILE` writes FILE.alphabet.toml)",
                     prepared.summary,
                     records.len()
                 );

@@ -12,11 +12,14 @@ pub struct CardFacts {
     pub parameters: usize,
     /// Steps trained.
     pub steps: u64,
-    /// Last validation ELBO bound, bits per token, its standard error, and how many held-out
+    /// Held-out ELBO bound, bits per token, its standard error, and how many held-out
     /// sequences it used.
     pub held_out: Option<(f64, f64, usize)>,
-    /// The best Markov chain on the same split: order and held-out bits per token, and the
-    /// orders scanned.
+    /// Times per sequence of that bound (1 for the training curve's last point, 16 for the
+    /// end-of-run report's).
+    pub held_out_times: usize,
+    /// The best Markov chain on the same split: order, bits per token on the same held-out
+    /// sequences as the model's bound, and the orders scanned.
     pub markov: Option<(usize, f64, String)>,
     /// The sampler `sample` uses by default, and its steps.
     pub sampler: String,
@@ -45,6 +48,7 @@ fn yaml_string(text: &str) -> String {
 /// let card = model_card(&spec, &CardFacts {
 ///     run: "runs/x".into(),
 ///     held_out: Some((1.90, 0.01, 256)),
+///     held_out_times: 16,
 ///     markov: Some((6, 1.91, "0..8".into())),
 ///     ..CardFacts::default()
 /// });
@@ -99,6 +103,10 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
         line("held_out_bits_per_token", format!("{bits:.4}"));
         line("held_out_bits_per_token_se", format!("{se:.4}"));
         line("held_out_sequences", n.to_string());
+        line(
+            "held_out_times_per_sequence",
+            facts.held_out_times.to_string(),
+        );
     }
     if let Some((order, bits, _)) = &facts.markov {
         line(
@@ -156,15 +164,17 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
                 "does not beat the best Markov chain: it has not learned what a chain of that order knows"
             };
             text.push_str(&format!(
-                "- held-out ELBO bound: **{bits:.4} ± {se:.4} bits/token** ({n} validation sequences, EMA weights)\n\
-                 - best Markov chain on the same split (orders {orders}): order {order}, {markov:.4} bits/token\n\
+                "- held-out ELBO bound: **{bits:.4} ± {se:.4} bits/token** ({n} validation sequences, {} times each, EMA weights)\n\
+                 - best Markov chain on the same split (orders {orders}, chosen on all held-out sequences): order {order}, {markov:.4} bits/token on the same sequences\n\
                  - the model {verdict} by {:.4} bits/token\n",
+                facts.held_out_times,
                 (markov - bits).abs()
             ));
         }
         (Some((bits, se, n)), None) => text.push_str(&format!(
-            "- held-out ELBO bound: **{bits:.4} ± {se:.4} bits/token** ({n} validation sequences); \
-             no Markov baseline was computed (the end-of-run report was skipped)\n"
+            "- held-out ELBO bound: **{bits:.4} ± {se:.4} bits/token** ({n} validation sequences, {} times each); \
+             no Markov baseline was computed (the end-of-run report was skipped)\n",
+            facts.held_out_times
         )),
         _ => text.push_str("- no held-out data: nothing measured\n"),
     }
