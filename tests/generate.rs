@@ -227,6 +227,39 @@ fn dna_model_samples_infills_and_scores() {
         std::fs::read_to_string(&template_file).unwrap(),
         "ACG[MASK:4]T\n"
     );
+    // Templates from standard input, samples to standard output.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seddbio"))
+        .args([
+            "infill",
+            "--model",
+            run,
+            "--template-file",
+            "-",
+            "-n",
+            "2",
+            "--steps",
+            "8",
+            "-o",
+            "-",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b">t1\nACG[MASK:4]T\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let fasta = common::stdout(&output);
+    assert_eq!(fasta.matches('>').count(), 2, "{fasta}");
+    let sequences: Vec<&str> = fasta.lines().filter(|l| !l.starts_with('>')).collect();
+    assert!(
+        sequences
+            .iter()
+            .all(|s| s.len() == 8 && s.starts_with("ACG") && s.ends_with('T')),
+        "{fasta}"
+    );
     // Non-ASCII text and absurd mask counts: one error line, no panic, no huge allocation.
     for (template, reason) in [
         ("ACGTé[MASK:5]", "position 5"),

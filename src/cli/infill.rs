@@ -7,7 +7,7 @@ use clap::Args;
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     eval::read_motifs,
-    io::{read_sequences, write_sequences, OutputFormat, OutputRecord, ReadOptions},
+    io::{read_sequences, write_sequences, Format, OutputFormat, OutputRecord, ReadOptions},
     sample::{network_score, sample, MotifMode, SamplerKind, Slot, Template},
 };
 
@@ -44,7 +44,8 @@ pub struct InfillArgs {
         conflicts_with = "template_file"
     )]
     pub template: Option<String>,
-    /// Many templates: a FASTA file whose sequences are templates (ids name the outputs).
+    /// Many templates: a FASTA file whose sequences are templates (ids name the outputs);
+    /// - reads them from standard input.
     #[arg(long)]
     pub template_file: Option<PathBuf>,
     /// Motif file (JASPAR .jaspar or MEME) for {motif:ID}.
@@ -100,11 +101,18 @@ pub fn run(args: InfillArgs) -> Result<()> {
     };
     let texts: Vec<(String, String)> = match (&args.template, &args.template_file) {
         (Some(text), _) => vec![("template_1".to_string(), text.clone())],
-        (None, Some(path)) => read_sequences(path, &ReadOptions::default(), None)?
-            .records
-            .into_iter()
-            .map(|r| (r.id, String::from_utf8_lossy(&r.sequence).into_owned()))
-            .collect(),
+        (None, Some(path)) => {
+            // FASTA whatever the name says (and for -); gzip is recognised by its bytes.
+            let options = ReadOptions {
+                format: Some(Format::Fasta),
+                ..ReadOptions::default()
+            };
+            read_sequences(path, &options, None)?
+                .records
+                .into_iter()
+                .map(|r| (r.id, String::from_utf8_lossy(&r.sequence).into_owned()))
+                .collect()
+        }
         (None, None) => bail!("give --template or --template-file"),
     };
     let pad = trained.alphabet.pad_id();
