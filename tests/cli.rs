@@ -754,30 +754,12 @@ fn choices_completions_and_man_pages() {
     );
 }
 
-/// Runs seddbio with `input` on its standard input; returns (stdout, stderr) of a success.
-fn with_stdin(args: &[&str], input: &[u8]) -> (String, String) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seddbio"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let output = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (common::stdout(&output), common::stderr(&output));
-    assert!(output.status.success(), "{args:?}: {stderr}");
-    (stdout, stderr)
-}
-
 /// `-` reads standard input and writes standard output, so seddbio sits in a pipeline; the
 /// summary lines then go to stderr, out of the data's way.
 #[test]
 fn a_dash_is_standard_input_or_output() {
     let fasta = b">a\nACGTACGTAC\n>b\nTTGACCAGTA\n>c\nGGGCCCAATT\n";
-    let (printed, _) = with_stdin(
+    let (printed, _) = common::with_stdin(
         &[
             "data",
             "inspect",
@@ -798,7 +780,7 @@ fn a_dash_is_standard_input_or_output() {
         "{error}"
     );
     // stdin to stdout, CSV, with the summary on stderr.
-    let (csv, summary) = with_stdin(
+    let (csv, summary) = common::with_stdin(
         &[
             "data",
             "export",
@@ -827,7 +809,7 @@ fn a_dash_is_standard_input_or_output() {
         "{summary}"
     );
     // Samples of a baseline to stdout as FASTA, read back by another seddbio.
-    let (samples, report) = with_stdin(
+    let (samples, report) = common::with_stdin(
         &[
             "baseline",
             "markov",
@@ -852,7 +834,7 @@ fn a_dash_is_standard_input_or_output() {
         report.contains("held-out") || report.contains("train"),
         "{report}"
     );
-    let (printed, _) = with_stdin(
+    let (printed, _) = common::with_stdin(
         &[
             "data",
             "inspect",

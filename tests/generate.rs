@@ -228,8 +228,8 @@ fn dna_model_samples_infills_and_scores() {
         "ACG[MASK:4]T\n"
     );
     // Templates from standard input, samples to standard output.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seddbio"))
-        .args([
+    let (fasta, _) = common::with_stdin(
+        &[
             "infill",
             "--model",
             run,
@@ -241,17 +241,9 @@ fn dna_model_samples_infills_and_scores() {
             "8",
             "-o",
             "-",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b">t1\nACG[MASK:4]T\n").unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{}", common::stderr(&output));
-    let fasta = common::stdout(&output);
+        ],
+        b">t1\nACG[MASK:4]T\n",
+    );
     assert_eq!(fasta.matches('>').count(), 2, "{fasta}");
     let sequences: Vec<&str> = fasta.lines().filter(|l| !l.starts_with('>')).collect();
     assert!(

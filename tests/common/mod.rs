@@ -26,6 +26,24 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs seddbio with `input` on its standard input; returns (stdout, stderr) of a success.
+pub fn with_stdin(args: &[&str], input: &[u8]) -> (String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_seddbio"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    (stdout, stderr)
+}
+
 /// Runs a command that must succeed and returns its stdout.
 pub fn ok(args: &[&str]) -> String {
     let output = seddbio(args);
