@@ -58,17 +58,26 @@ pub fn markov_scan(
     train: &TokenDataset,
     valid: Option<&TokenDataset>,
 ) -> Result<Vec<MarkovFit>> {
+    markov_fits(orders, num_tokens, train, valid).collect()
+}
+
+/// [`markov_scan`] one order at a time, each fitted only when asked for, so that a caller can
+/// stop early; the training examples are laid out once for all orders.
+pub fn markov_fits<'a>(
+    orders: std::ops::RangeInclusive<usize>,
+    num_tokens: usize,
+    train: &'a TokenDataset,
+    valid: Option<&'a TokenDataset>,
+) -> impl Iterator<Item = Result<MarkovFit>> + 'a {
     let examples: Vec<Vec<TokenId>> = (0..train.len()).map(|i| train.example(i)).collect();
-    orders
-        .map(|order| {
-            let chain = MarkovChain::fit(order, num_tokens, examples.iter().map(Vec::as_slice))?;
-            Ok(MarkovFit {
-                train_bits: chain.bits_per_token(train),
-                valid_bits: valid.map(|v| chain.bits_per_token(v)),
-                chain,
-            })
+    orders.map(move |order| {
+        let chain = MarkovChain::fit(order, num_tokens, examples.iter().map(Vec::as_slice))?;
+        Ok(MarkovFit {
+            train_bits: chain.bits_per_token(train),
+            valid_bits: valid.map(|v| chain.bits_per_token(v)),
+            chain,
         })
-        .collect()
+    })
 }
 
 /// The fit with the lowest held-out bits per token (none without held-out data).
@@ -165,10 +174,22 @@ impl MarkovChain {
     /// where a padded record ends) but not counted, the convention of the diffusion model's
     /// ELBO, so the two figures compare directly.
     pub fn bits_per_token(&self, data: &TokenDataset) -> f64 {
-        let nats: f64 = (0..data.len())
-            .map(|i| -self.log_prob(&data.example(i)))
+        self.bits_per_real_token((0..data.len()).map(|i| data.example(i)), data.num_tokens())
+    }
+
+    /// Bits per real token of `sequences` (pads included, as laid out) that hold
+    /// `real_tokens` real tokens in all: [`MarkovChain::bits_per_token`] for sequences that
+    /// are not a whole dataset.
+    pub fn bits_per_real_token<S: AsRef<[TokenId]>>(
+        &self,
+        sequences: impl IntoIterator<Item = S>,
+        real_tokens: u64,
+    ) -> f64 {
+        let nats: f64 = sequences
+            .into_iter()
+            .map(|s| -self.log_prob(s.as_ref()))
             .sum();
-        nats / (data.num_tokens().max(1) as f64 * std::f64::consts::LN_2)
+        nats / (real_tokens.max(1) as f64 * std::f64::consts::LN_2)
     }
 
     /// Draws a sequence of `len` tokens.

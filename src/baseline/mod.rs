@@ -2,4 +2,4 @@
 
 mod markov;
 
-pub use self::markov::{best_order, markov_scan, MarkovChain, MarkovFit};
+pub use self::markov::{best_order, markov_fits, markov_scan, MarkovChain, MarkovFit};

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     alphabet::Alphabet,
-    baseline::{markov_scan, MarkovChain},
+    baseline::{markov_fits, MarkovChain},
     data::{PreparedData, UnknownPolicy},
     diffusion::{GraphKind, ScheduleKind},
     io::{write_atomically, write_sequences},
@@ -525,12 +525,20 @@ pub fn train(args: TrainArgs) -> Result<()> {
             // The bar the model must clear; part of the report (--report-samples 0 skips it).
             let mut markov = None;
             let mut held_out_times = 1;
-            if let (Some(held), true) = (&data.valid, args.report_samples > 0) {
+            // The EMA model the report samples from and scores with, loaded once.
+            let trained = match args.report_samples > 0 {
+                true => Some(TrainedModel::load(
+                    &dir,
+                    args.device.device()?,
+                    Weights::Ema,
+                )?),
+                false => None,
+            };
+            if let (Some(held), Some(trained)) = (&data.valid, &trained) {
                 if let Some((order, chain, orders)) = markov_baseline(&data, held)? {
                     // Model and chain on the same sequences: the validation set's, the model
                     // with 16 times each (a standard error near 0.006 bits on 256 DNA
                     // sequences, against 0.017 for the one time of the curve).
-                    let trained = TrainedModel::load(&dir, args.device.device()?, Weights::Ema)?;
                     let sequences: Vec<&[seddbio::alphabet::TokenId]> = valid
                         .sequences
                         .iter()
@@ -538,13 +546,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
                         .map(|(s, &n)| &s[..n])
                         .collect();
                     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-                    let estimates = elbo_estimates(&trained, &sequences, 16, 64, &mut rng)?;
+                    let estimates = elbo_estimates(trained, &sequences, 16, 64, &mut rng)?;
                     let (bits, se) = seddbio::model::pooled_bits_per_token(&estimates);
                     held_out = Some((bits, se, estimates.len()));
                     held_out_times = 16;
-                    let nats: f64 = valid.sequences.iter().map(|s| -chain.log_prob(s)).sum();
                     let tokens: usize = valid.real_tokens.iter().sum();
-                    let chain_bits = nats / (tokens.max(1) as f64 * std::f64::consts::LN_2);
+                    let chain_bits = chain.bits_per_real_token(&valid.sequences, tokens as u64);
                     let verdict = match bits < chain_bits {
                         true => "beaten",
                         false => "NOT beaten: the model has not learned what the chain knows",
@@ -574,8 +581,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 use std::io::Write;
                 Ok(w.write_all(card.as_bytes())?)
             })?;
-            if args.report_samples > 0 {
-                final_report(&args, &dir, &data)?;
+            if let Some(trained) = &trained {
+                final_report(&args, &dir, trained, &data)?;
             }
         }
     }
@@ -592,17 +599,14 @@ fn markov_baseline(
 ) -> Result<Option<(usize, MarkovChain, String)>> {
     let mut best: Option<(f64, MarkovChain)> = None;
     let mut last = 0;
-    for order in 0..=8 {
-        let fits = markov_scan(order..=order, data.alphabet.len(), &data.train, Some(valid));
+    for fit in markov_fits(0..=8, data.alphabet.len(), &data.train, Some(valid)) {
         // Orders the vocabulary cannot index are where the scan ends.
-        let Some(fit) = fits.ok().and_then(|fits| fits.into_iter().next()) else {
-            break;
-        };
+        let Ok(fit) = fit else { break };
         let Some(bits) = fit.valid_bits else { break };
-        last = order;
+        last = fit.chain.order();
         match &best {
             Some((best_bits, chain)) if bits >= *best_bits => {
-                if order >= chain.order() + 2 {
+                if last >= chain.order() + 2 {
                     break;
                 }
             }
@@ -633,8 +637,12 @@ fn command_line() -> String {
 /// The end of the main job: samples from the EMA model, then `seddbio eval` of them against
 /// the validation examples (or the training ones when there is no validation set), with the
 /// model's held-out bits/token, into `report/`.
-fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<()> {
-    let trained = TrainedModel::load(dir, args.device.device()?, Weights::Ema)?;
+fn final_report(
+    args: &TrainArgs,
+    dir: &RunDir,
+    trained: &TrainedModel,
+    data: &PreparedData,
+) -> Result<()> {
     let spec = &trained.spec;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let lengths = sample_lengths(spec, None, args.report_samples, &mut rng);
@@ -651,7 +659,7 @@ fn final_report(args: &TrainArgs, dir: &RunDir, data: &PreparedData) -> Result<(
         settings.sampler,
         settings.steps
     );
-    let (samples, _, _) = generate(&trained, &lengths, &settings, &mut rng)?;
+    let (samples, _, _) = generate(trained, &lengths, &settings, &mut rng)?;
     let samples_path = dir.path("samples.fasta");
     write_sequences(&samples_path, None, &samples)?;
     let (reference, split) = match &data.valid {

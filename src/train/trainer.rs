@@ -314,7 +314,8 @@ impl Trainer {
         device: Device,
         source: &RunDir,
     ) -> Result<Trainer> {
-        let (source_spec, source_alphabet) = source.read_spec()?;
+        let model = TrainedModel::load(source, device.clone(), Weights::Ema)?;
+        let (source_spec, source_alphabet) = (&model.spec, &model.alphabet);
         let refuse = |what: String| {
             Err(Error::Run {
                 run: source.root().to_path_buf(),
@@ -342,7 +343,6 @@ impl Trainer {
                 source_spec.config.model, spec.config.model
             ));
         }
-        let model = TrainedModel::load(source, device.clone(), Weights::Ema)?;
         spec.init_from = Some(super::checkpoint::InitFrom {
             run: source.root().display().to_string(),
             step: model.step,
