@@ -209,12 +209,8 @@ pub struct DataArgs {
     /// each optionally .gz); needed for - (standard input).
     #[arg(long, value_parser = choice::<Format>())]
     pub format: Option<Format>,
-    /// FASTQ: leave out reads whose mean Phred quality is below this (counted in the summary).
-    #[arg(long, value_name = "Q")]
-    pub min_mean_quality: Option<f64>,
-    /// FASTQ quality encoding: 33 (Sanger, Illumina 1.8+) or 64 (Illumina 1.3-1.7).
-    #[arg(long, default_value_t = 33, value_parser = quality_offset())]
-    pub quality_offset: u8,
+    #[command(flatten)]
+    pub quality: QualityArgs,
     /// Sequence column of a CSV/TSV file [default: the one named sequence, seq or smiles].
     #[arg(long)]
     pub column: Option<String>,
@@ -267,8 +263,8 @@ impl DataArgs {
                 format: self.format,
                 column: self.column.clone(),
                 id_column: self.id_column.clone(),
-                min_mean_quality: self.min_mean_quality,
-                quality_offset: self.quality_offset,
+                min_mean_quality: self.quality.min_mean_quality,
+                quality_offset: self.quality.quality_offset,
             },
             policy: self.on_unknown,
             layout: self.layout,
@@ -287,8 +283,17 @@ impl DataArgs {
     }
 }
 
-/// The value parser of a [`Choice`]: its names (and their aliases) become the possible values
-/// that `--help` lists and shell completions offer.
+/// FASTQ quality options; shared by the commands that read sequences (`DataArgs`, `score`).
+#[derive(Debug, Clone, Args)]
+pub struct QualityArgs {
+    /// FASTQ: leave out reads whose mean Phred quality is below this (counted in the summary).
+    #[arg(long, value_name = "Q")]
+    pub min_mean_quality: Option<f64>,
+    /// FASTQ quality encoding: 33 (Sanger, Illumina 1.8+) or 64 (Illumina 1.3-1.7).
+    #[arg(long, default_value_t = 33, value_parser = quality_offset())]
+    pub quality_offset: u8,
+}
+
 /// `--quality-offset`: 33 or 64.
 fn quality_offset() -> clap::builder::ValueParser {
     use clap::builder::TypedValueParser;
@@ -297,6 +302,8 @@ fn quality_offset() -> clap::builder::ValueParser {
         .into()
 }
 
+/// The value parser of a [`Choice`]: its names (and their aliases) become the possible values
+/// that `--help` lists and shell completions offer.
 fn choice<T: Choice>() -> clap::builder::ValueParser {
     use clap::builder::TypedValueParser;
     let values = T::NAMES.iter().map(|name| {

@@ -43,12 +43,8 @@ pub struct ScoreArgs {
     /// Input format; by default from the extension (needed for - , standard input).
     #[arg(long, value_parser = choice::<Format>())]
     pub format: Option<Format>,
-    /// FASTQ: leave out reads whose mean Phred quality is below this.
-    #[arg(long, value_name = "Q")]
-    pub min_mean_quality: Option<f64>,
-    /// FASTQ quality encoding: 33 (Sanger, Illumina 1.8+) or 64 (Illumina 1.3-1.7).
-    #[arg(long, default_value_t = 33, value_parser = super::quality_offset())]
-    pub quality_offset: u8,
+    #[command(flatten)]
+    pub quality: super::QualityArgs,
     /// Symbols outside the model's alphabet: error or skip the record.
     #[arg(long, default_value = "error", value_parser = choice::<UnknownPolicy>())]
     pub on_unknown: UnknownPolicy,
@@ -76,8 +72,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     let read = ReadOptions {
         format: args.format,
         column: args.column.clone(),
-        min_mean_quality: args.min_mean_quality,
-        quality_offset: args.quality_offset,
+        min_mean_quality: args.quality.min_mean_quality,
+        quality_offset: args.quality.quality_offset,
         ..ReadOptions::default()
     };
     let file = read_sequences(&args.file, &read, None)?;

@@ -44,11 +44,7 @@ where
     let name = path
         .file_name()
         .ok_or_else(|| Error::Options(format!("{}: not a file name", path.display())))?;
-    let temp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let temp = dir.join(temporary_name(&name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
         let mut writer = BufWriter::new(file);
@@ -70,6 +66,21 @@ where
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// The name [`write_atomically`] gives the temporary file of `file_name` in process `pid`.
+fn temporary_name(file_name: &str, pid: u32) -> String {
+    format!(".{file_name}.tmp{pid}")
+}
+
+/// Whether `entry` (a file name) is a temporary file that [`write_atomically`] made for
+/// `file_name` in some process: what an interrupted write leaves behind.
+pub(crate) fn is_temporary_of(entry: &str, file_name: &str) -> bool {
+    entry
+        .strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(file_name))
+        .and_then(|rest| rest.strip_prefix(".tmp"))
+        .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Makes the entries of `dir` durable: after a rename, the new name survives a power cut
@@ -165,5 +176,14 @@ mod tests {
             err.to_string().contains("/no/such/dir does not exist"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_for_their_file_only() {
+        let name = temporary_name("run.toml", 4242);
+        assert!(is_temporary_of(&name, "run.toml"));
+        assert!(!is_temporary_of(&name, "run"));
+        assert!(!is_temporary_of(".run.toml.tmp", "run.toml"));
+        assert!(!is_temporary_of("run.toml", "run.toml"));
     }
 }

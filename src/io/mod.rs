@@ -10,6 +10,7 @@ mod open;
 mod read;
 mod write;
 
+pub(crate) use self::atomic::is_temporary_of;
 pub use self::{
     atomic::{refuse_overwriting_inputs, sync_directory, write_atomically},
     read::{read_sequences, ReadOptions, SequenceFile, SequenceRecord},

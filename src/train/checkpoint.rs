@@ -281,10 +281,10 @@ impl RunDir {
             "LATEST",
         ];
         let is_temporary = |name: &str| {
-            (name.starts_with(".step-") && name.contains(".tmp-"))
+            is_temporary_checkpoint(name)
                 || OWN_FILES
                     .iter()
-                    .any(|own| name.starts_with(&format!(".{own}.tmp")))
+                    .any(|own| crate::io::is_temporary_of(name, own))
         };
         let mut removed = Vec::new();
         for dir in [self.root.clone(), self.checkpoints()] {
@@ -375,7 +375,7 @@ impl RunDir {
     pub fn save_checkpoint(&self, step: u64, files: &[(&str, Vec<u8>)]) -> Result<PathBuf> {
         let dir = self.checkpoints();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let name = format!("step-{step:08}");
+        let name = checkpoint_name(step);
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(io_error(&tmp))?;
@@ -458,7 +458,7 @@ impl RunDir {
             .map_err(|e| corrupt(format!("{}: {e}", state_path.display())))?;
         let state: CheckpointState = toml::from_str(&text)
             .map_err(|e| corrupt(format!("{}: {}", state_path.display(), e.message())))?;
-        if name != format!("step-{:08}", state.step) {
+        if name != checkpoint_name(state.step) {
             return Err(corrupt(format!(
                 "{} says step {}, but the folder is {name}",
                 state_path.display(),
@@ -525,10 +525,28 @@ impl RunDir {
 /// The run's own files that every checkpoint keeps a copy of.
 const RUN_FILES: [&str; 2] = ["run.toml", "alphabet.toml"];
 
-/// `step-` and digits: what [`RunDir::save_checkpoint`] names its folders.
+/// The folder of checkpoint `step`: `step-` and the step in eight digits, so that names sort
+/// by step.
+fn checkpoint_name(step: u64) -> String {
+    format!("step-{step:08}")
+}
+
+/// `step-` and digits: what [`checkpoint_name`] makes.
 fn is_checkpoint_name(name: &str) -> bool {
-    name.strip_prefix("step-")
-        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+    name.strip_prefix("step-").is_some_and(is_number)
+}
+
+/// One or more ASCII digits.
+fn is_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The folder [`RunDir::save_checkpoint`] writes a checkpoint into before renaming it:
+/// `.step-NNNNNNNN.tmp-PID`.
+fn is_temporary_checkpoint(name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|rest| rest.split_once(".tmp-"))
+        .is_some_and(|(folder, pid)| is_checkpoint_name(folder) && is_number(pid))
 }
 
 /// A file name without separators or parent references.
