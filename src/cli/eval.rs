@@ -15,7 +15,7 @@ use seddbio::{
     data::{encode_records, grow_vocabulary, LengthStats, UnknownPolicy},
     eval::{
         diversity, gc_fraction, histogram_svg, lines_svg, novelty, pearson, read_motifs,
-        scatter_log_svg, KmerSpectrum, PwmScanner,
+        scatter_log_svg, KmerSpectrum, PwmScanner, RealFloor,
     },
     io::{read_sequences, write_atomically, Format, ReadOptions, SequenceFile},
     model::{pooled_bits_per_token, ComputeDevice},
@@ -32,8 +32,8 @@ pub struct EvalArgs {
     /// Reference (held-out real) sequences.
     #[arg(long)]
     pub reference: PathBuf,
-    /// Training sequences: novelty, and the floor (an equal-size training subset vs the
-    /// reference) instead of two halves of the reference.
+    /// Training sequences: novelty, and the floor (training subsets as large as the generated
+    /// set vs the reference) instead of reference subsets vs the rest of the reference.
     #[arg(long)]
     pub train: Option<PathBuf>,
     /// Alphabet: dna, rna, protein, smiles, or a TOML file.
@@ -77,7 +77,7 @@ pub struct EvalArgs {
     /// With --model: score at most this many sequences of each set (the first ones).
     #[arg(long, default_value_t = 500)]
     pub model_sequences: usize,
-    /// Seed of the floor's random halves or subset and of --model's ELBO estimate.
+    /// Seed of the floor's random subsets and of --model's ELBO estimate.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Report directory: summary.csv, kmer.csv, motifs.csv, sequences.csv and SVG plots.
@@ -174,6 +174,9 @@ fn write_text(args: &EvalArgs, name: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Real-vs-real draws averaged into the k-mer floor.
+const FLOOR_DRAWS: usize = 4;
+
 pub fn run(args: EvalArgs) -> Result<()> {
     let ks = parse_k(&args.k).with_context(|| format!("--k {}", args.k))?;
     if !(0.0..=1.0).contains(&args.motif_threshold) {
@@ -225,26 +228,16 @@ pub fn run(args: EvalArgs) -> Result<()> {
         bail!("need at least one generated and two reference sequences");
     }
 
-    // The real-vs-real floor: what the same statistic gives between two real sets.
+    // The real-vs-real floor, matched to the generated set's size (eval::RealFloor says why).
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let (floor_a, floor_b, floor_name) = match &train {
-        Some(train) => {
-            let mut subset = train.clone();
-            subset.shuffle(&mut rng);
-            subset.truncate(generated.len());
-            (
-                subset,
-                reference.clone(),
-                format!("{} training vs reference", generated.len().min(train.len())),
-            )
-        }
-        None => {
-            let mut shuffled = reference.clone();
-            shuffled.shuffle(&mut rng);
-            let half = shuffled.split_off(shuffled.len() / 2);
-            (shuffled, half, "two halves of the reference".to_string())
-        }
-    };
+    let floor_sets = RealFloor::matched(
+        generated.len(),
+        &reference,
+        train.as_deref(),
+        FLOOR_DRAWS,
+        &mut rng,
+    );
+    let floor_name = floor_sets.description().to_string();
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -270,7 +263,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             |set: &[Vec<TokenId>]| KmerSpectrum::count(set, k, n, complements.as_deref());
         let (g, r) = (spectrum(&generated), spectrum(&reference));
         let model = g.compare(&r);
-        let floor = spectrum(&floor_a).compare(&spectrum(&floor_b));
+        let floor = floor_sets.kmer(k, n, complements.as_deref());
         let _ = writeln!(
             table,
             "k={k:<6}{:>12.5}{:>12.5}{:>10.4}{:>10.4}{:>9.4}{:>9.4}",
