@@ -80,6 +80,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         threads: rayon::current_num_threads(),
         data_digest: None,
         init_from: None,
+        labels: Vec::new(),
     };
     let graph = Graph {
         kind: args.graph,

@@ -17,7 +17,7 @@ use seddbio::{
         diversity, gc_fraction, histogram_svg, lines_svg, novelty, pearson, read_motifs,
         scatter_log_svg, KmerSpectrum, PwmScanner, RealFloor,
     },
-    io::{read_sequences, write_atomically, Format, ReadOptions, SequenceFile},
+    io::{csv_field, read_sequences, write_atomically, Format, ReadOptions, SequenceFile},
     model::{pooled_bits_per_token, ComputeDevice},
     train::{RunDir, TrainedModel, Weights},
 };
@@ -138,14 +138,6 @@ fn parse_k(text: &str) -> Result<Vec<usize>> {
         bail!("--k {text}: expected k or a range a..b with 1 <= a <= b <= 12");
     }
     Ok(range.collect())
-}
-
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
 }
 
 /// One statistic of the generated and the reference set: a table row and a summary.csv line.
@@ -742,7 +734,7 @@ fn model_report(
                 model.display()
             );
         }
-        let estimates = elbo_estimates(&trained, &tokens, args.num_t, 64, &mut rng)?;
+        let estimates = elbo_estimates(&trained, &tokens, None, args.num_t, 64, &mut rng)?;
         bits.push((pooled_bits_per_token(&estimates), estimates.len()));
     }
     let ((g, g_se), g_n) = bits[0];

@@ -8,7 +8,7 @@ use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     eval::read_motifs,
     io::{read_sequences, write_sequences, Format, OutputFormat, OutputRecord, ReadOptions},
-    sample::{network_score, sample, MotifMode, SamplerKind, Slot, Template},
+    sample::{guided_score, sample, MotifMode, SamplerKind, Slot, Template},
 };
 
 use super::{
@@ -78,6 +78,8 @@ pub struct InfillArgs {
     /// The output format, whatever the name says (needed for - in another format than FASTA).
     #[arg(long, value_parser = choice::<OutputFormat>())]
     pub out_format: Option<OutputFormat>,
+    #[command(flatten)]
+    pub condition: super::ConditionArgs,
 }
 
 pub fn run(args: InfillArgs) -> Result<()> {
@@ -95,6 +97,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
         .sampler
         .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind));
     let spec = &trained.spec;
+    let condition = args.condition.resolve(spec, &args.model.model)?;
     let motifs = match &args.motifs {
         Some(path) => read_motifs(path)?,
         None => Vec::new(),
@@ -152,23 +155,25 @@ pub fn run(args: InfillArgs) -> Result<()> {
                 args.steps,
                 sampler,
                 &mut rng,
-                network_score(&trained.model),
+                guided_score(&trained.model, condition.guidance),
             )?;
             for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
                 done += 1;
                 nfe_total += nfe;
+                let mut metadata = vec![
+                    ("template_id".into(), id.to_string()),
+                    ("template".into(), text.to_string()),
+                    ("model".into(), args.model.model.display().to_string()),
+                    ("sampler".into(), sampler.to_string()),
+                    ("steps".into(), args.steps.to_string()),
+                    ("seed".into(), args.seed.to_string()),
+                    ("nfe".into(), nfe.to_string()),
+                ];
+                metadata.extend(condition.metadata.iter().cloned());
                 records.push(OutputRecord {
                     id: format!("{id}_sample_{done}"),
                     sequence: decode_sampled(&trained, tokens).0,
-                    metadata: vec![
-                        ("template_id".into(), id.to_string()),
-                        ("template".into(), text.to_string()),
-                        ("model".into(), args.model.model.display().to_string()),
-                        ("sampler".into(), sampler.to_string()),
-                        ("steps".into(), args.steps.to_string()),
-                        ("seed".into(), args.seed.to_string()),
-                        ("nfe".into(), nfe.to_string()),
-                    ],
+                    metadata,
                 });
             }
             bar.inc(count as u64);

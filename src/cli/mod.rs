@@ -26,9 +26,10 @@ use seddbio::{
     alphabet::LayoutKind,
     choices::Choice,
     data::{PrepareOptions, SplitMode, TooLong, UnknownPolicy},
-    io::{Format, ReadOptions},
+    io::{Format, LabelSource, ReadOptions},
     model::ComputeDevice,
-    train::{RunDir, TrainedModel, Weights},
+    sample::Guidance,
+    train::{RunDir, RunSpec, TrainedModel, Weights},
 };
 
 /// Score Entropy Discrete Diffusion for DNA, RNA, protein and SMILES sequences.
@@ -174,6 +175,55 @@ fn write_man_pages(out: &std::path::Path) -> Result<()> {
     ))
 }
 
+/// The label and guidance `sample` and `infill` draw under (conditional models).
+#[derive(Debug, Clone, Args)]
+pub struct ConditionArgs {
+    /// Conditional models: sample under this label [default: the null label, i.e. the
+    /// model's unconditional distribution].
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Classifier-free guidance weight w (with --label): 0 is plain conditional sampling,
+    /// larger values push the samples toward what tells the label apart (and cost a second
+    /// network pass per step).
+    #[arg(long, default_value_t = 0.0, requires = "label")]
+    pub guidance: f64,
+}
+
+impl ConditionArgs {
+    /// The guidance for the library and the metadata words for every output record
+    /// (`label=`, `guidance=`); a model without labels refuses `--label`.
+    pub fn resolve(&self, spec: &RunSpec, model: &std::path::Path) -> Result<Conditioning> {
+        if !(self.guidance.is_finite() && self.guidance >= 0.0) {
+            anyhow::bail!("--guidance {}: must be a number >= 0", self.guidance);
+        }
+        let Some(label) = &self.label else {
+            return Ok(Conditioning::default());
+        };
+        let index = spec
+            .label_index(label)
+            .with_context(|| format!("--label for the model at {}", model.display()))?;
+        Ok(Conditioning {
+            guidance: Guidance {
+                label: Some(index),
+                weight: self.guidance,
+            },
+            metadata: vec![
+                ("label".into(), label.clone()),
+                ("guidance".into(), self.guidance.to_string()),
+            ],
+        })
+    }
+}
+
+/// A resolved [`ConditionArgs`].
+#[derive(Debug, Clone, Default)]
+pub struct Conditioning {
+    /// What the sampler's score is computed under.
+    pub guidance: Guidance,
+    /// `label` and `guidance` for each output record (empty when unconditional).
+    pub metadata: Vec<(String, String)>,
+}
+
 /// Which trained model to load and where to run it; shared by `sample`, `infill` and `score`.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
@@ -217,6 +267,14 @@ pub struct DataArgs {
     /// Column of a CSV/TSV file holding record ids [default: record_N].
     #[arg(long)]
     pub id_column: Option<String>,
+    /// Conditional training: the CSV/TSV column holding each record's label (class), e.g.
+    /// cell_type; every record needs one.
+    #[arg(long, value_name = "COLUMN", conflicts_with = "label_key")]
+    pub label_column: Option<String>,
+    /// Conditional training: labels from KEY=value words in FASTA/FASTQ descriptions (the form
+    /// seddbio writes its own metadata in, e.g. >seq1 cell_type=HepG2).
+    #[arg(long, value_name = "KEY")]
+    pub label_key: Option<String>,
     /// Symbols outside the alphabet (N, X, gaps...): error, skip the record, split the record
     /// at them, or strip them.
     #[arg(long, default_value = "error", value_parser = choice::<UnknownPolicy>())]
@@ -256,6 +314,15 @@ impl DataArgs {
         std::iter::once(file).chain(self.valid.as_deref()).collect()
     }
 
+    /// Where labels come from, if the command line asks for them.
+    pub fn label_source(&self) -> Option<LabelSource> {
+        match (&self.label_column, &self.label_key) {
+            (Some(column), _) => Some(LabelSource::Column(column.clone())),
+            (None, Some(key)) => Some(LabelSource::Key(key.clone())),
+            (None, None) => None,
+        }
+    }
+
     /// The library's preparation options.
     pub fn prepare_options(&self) -> PrepareOptions {
         PrepareOptions {
@@ -265,6 +332,7 @@ impl DataArgs {
                 id_column: self.id_column.clone(),
                 min_mean_quality: self.quality.min_mean_quality,
                 quality_offset: self.quality.quality_offset,
+                label: self.label_source(),
             },
             policy: self.on_unknown,
             layout: self.layout,

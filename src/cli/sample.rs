@@ -8,11 +8,11 @@ use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
     io::{write_sequences, OutputFormat, OutputRecord},
-    sample::{network_score, sample, SamplerKind, Slot},
+    sample::{guided_score, sample, SamplerKind, Slot},
     train::{RunSpec, TrainedModel},
 };
 
-use super::{choice, data::print_summary, ModelArgs};
+use super::{choice, data::print_summary, ConditionArgs, Conditioning, ModelArgs};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
@@ -46,6 +46,8 @@ pub struct SampleArgs {
     /// The output format, whatever the name says (needed for - in another format than FASTA).
     #[arg(long, value_parser = choice::<OutputFormat>())]
     pub out_format: Option<OutputFormat>,
+    #[command(flatten)]
+    pub condition: ConditionArgs,
 }
 
 /// Slots of one unconditional sequence: `length` free positions (never the pad token), then
@@ -138,6 +140,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
         sampler,
         batch_size: args.batch_size,
         seed: args.seed,
+        condition: args.condition.resolve(spec, &args.model.model)?,
     };
     let start = Instant::now();
     let (records, calls, nfe_total) = generate(&trained, &lengths, &settings, &mut rng)?;
@@ -168,6 +171,8 @@ pub struct Generation {
     pub batch_size: usize,
     /// Written into each record's `seed` field (the caller seeded `rng` with it).
     pub seed: u64,
+    /// Label and guidance (conditional models).
+    pub condition: Conditioning,
 }
 
 /// Unconditional samples of the given lengths, with a progress bar; returns the records (pads
@@ -198,25 +203,27 @@ pub fn generate(
             settings.steps,
             settings.sampler,
             rng,
-            network_score(&trained.model),
+            guided_score(&trained.model, settings.condition.guidance),
         )?;
         calls += out.network_calls;
         for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
             nfe_total += nfe;
             let (sequence, length) = decode_sampled(trained, tokens);
             let index = records.len() + 1;
+            let mut metadata = vec![
+                ("model".into(), settings.model_name.clone()),
+                ("model_step".into(), trained.step.to_string()),
+                ("sampler".into(), settings.sampler.to_string()),
+                ("steps".into(), settings.steps.to_string()),
+                ("seed".into(), settings.seed.to_string()),
+                ("nfe".into(), nfe.to_string()),
+                ("length".into(), length.to_string()),
+            ];
+            metadata.extend(settings.condition.metadata.iter().cloned());
             records.push(OutputRecord {
                 id: format!("sample_{index}"),
                 sequence,
-                metadata: vec![
-                    ("model".into(), settings.model_name.clone()),
-                    ("model_step".into(), trained.step.to_string()),
-                    ("sampler".into(), settings.sampler.to_string()),
-                    ("steps".into(), settings.steps.to_string()),
-                    ("seed".into(), settings.seed.to_string()),
-                    ("nfe".into(), nfe.to_string()),
-                    ("length".into(), length.to_string()),
-                ],
+                metadata,
             });
         }
         bar.inc(chunk.len() as u64);

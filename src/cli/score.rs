@@ -7,9 +7,9 @@ use clap::Args;
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
-    data::{encode_records, UnknownPolicy},
+    data::{encode_records, EncodedRecord, UnknownPolicy},
     diffusion::ElboEstimate,
-    io::{read_sequences, write_atomically, Format, ReadOptions},
+    io::{csv_field, read_sequences, write_atomically, Format, LabelSource, ReadOptions},
     model::{pooled_bits_per_token, sequence_elbos},
     train::{stratified_times, TrainedModel},
 };
@@ -40,6 +40,9 @@ pub struct ScoreArgs {
     /// Sequence column of a CSV/TSV file.
     #[arg(long)]
     pub column: Option<String>,
+    /// Column of a CSV/TSV file holding record ids [default: record_N].
+    #[arg(long)]
+    pub id_column: Option<String>,
     /// Input format; by default from the extension (needed for - , standard input).
     #[arg(long, value_parser = choice::<Format>())]
     pub format: Option<Format>,
@@ -54,6 +57,36 @@ pub struct ScoreArgs {
     /// Seed of the times and noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Conditional models: the bound under this label [default: under the null label, the
+    /// model's unconditional bound].
+    #[arg(long, conflicts_with = "classify")]
+    pub label: Option<String>,
+    /// Conditional models: score every sequence under every label (the same times and noise
+    /// for each) and give it the label with the best bound, with the posterior from the bounds
+    /// under a flat prior: a likelihood classifier. CSV columns per label.
+    #[arg(long)]
+    pub classify: bool,
+    /// With --classify: the true labels, from this CSV/TSV column; adds the accuracy.
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        conflicts_with = "label_key",
+        requires = "classify"
+    )]
+    pub label_column: Option<String>,
+    /// With --classify: the true labels, from KEY=value words in FASTA/FASTQ descriptions;
+    /// adds the accuracy.
+    #[arg(long, value_name = "KEY", requires = "classify")]
+    pub label_key: Option<String>,
+}
+
+/// Posterior probabilities of the labels from per-label bounds (nats) under a flat prior:
+/// `p(y | x) ∝ exp(-bound_y)`, the bounds standing in for `-log p(x | y)`.
+fn posterior(bounds: &[f64]) -> Vec<f64> {
+    let best = bounds.iter().copied().fold(f64::INFINITY, f64::min);
+    let weights: Vec<f64> = bounds.iter().map(|b| (best - b).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    weights.iter().map(|w| w / total).collect()
 }
 
 pub fn run(args: ScoreArgs) -> Result<()> {
@@ -69,11 +102,31 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     }
     let trained = args.model.load()?;
     let spec = &trained.spec;
+    let label = args
+        .label
+        .as_deref()
+        .map(|l| {
+            spec.label_index(l)
+                .map_err(|e| anyhow::anyhow!("--label: {e}"))
+        })
+        .transpose()?;
+    if args.classify && spec.labels.is_empty() {
+        bail!(
+            "--classify: the model at {} was trained without labels; train with --label-column or --label-key",
+            args.model.model.display()
+        );
+    }
     let read = ReadOptions {
         format: args.format,
         column: args.column.clone(),
+        id_column: args.id_column.clone(),
         min_mean_quality: args.quality.min_mean_quality,
         quality_offset: args.quality.quality_offset,
+        label: match (&args.label_column, &args.label_key) {
+            (Some(c), _) => Some(LabelSource::Column(c.clone())),
+            (None, Some(k)) => Some(LabelSource::Key(k.clone())),
+            (None, None) => None,
+        },
         ..ReadOptions::default()
     };
     let file = read_sequences(&args.file, &read, None)?;
@@ -92,17 +145,24 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             );
         }
     }
+    if args.classify {
+        return classify(&args, &trained, &records, &tokens);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let estimates = elbo_estimates(&trained, &tokens, args.num_t, args.batch_size, &mut rng)?;
+    let labels = label.map(|l| vec![l; tokens.len()]);
+    let estimates = elbo_estimates(
+        &trained,
+        &tokens,
+        labels.as_deref(),
+        args.num_t,
+        args.batch_size,
+        &mut rng,
+    )?;
     let ln2 = std::f64::consts::LN_2;
     let mut csv =
         String::from("id,length,elbo_nats,elbo_se_nats,bits_per_token,bits_per_token_se\n");
     for (record, e) in records.iter().zip(&estimates) {
-        let id = if record.id.contains([',', '"']) {
-            format!("\"{}\"", record.id.replace('"', "\"\""))
-        } else {
-            record.id.clone()
-        };
+        let id = csv_field(&record.id);
         csv.push_str(&format!(
             "{id},{},{:.4},{:.4},{:.5},{:.5}\n",
             e.tokens,
@@ -120,6 +180,10 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         })?,
     }
     let (bits, se) = pooled_bits_per_token(&estimates);
+    let under = match &args.label {
+        Some(label) => format!(" under label {label}"),
+        None => String::new(),
+    };
     if args.json {
         let json = serde_json::json!({
             "file": args.file.display().to_string(),
@@ -127,6 +191,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             "sequences": estimates.len(),
             "tokens": estimates.iter().map(|e| e.tokens).sum::<usize>(),
             "num_t": args.num_t,
+            "label": args.label,
             "bits_per_token": bits,
             "bits_per_token_se": se,
             "out": args.out.display().to_string(),
@@ -136,7 +201,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     print_summary(
         &args.out,
         &format!(
-            "{} sequences scored with {} times each: {bits:.4} ± {se:.4} bits/token over all; written to {}\n",
+            "{} sequences scored{under} with {} times each: {bits:.4} ± {se:.4} bits/token over all; written to {}\n",
             estimates.len(),
             args.num_t,
             args.out.display()
@@ -144,12 +209,123 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     )
 }
 
-/// The stratified-t ELBO estimate (sedd.md, ELBO section) of each sequence under a trained model,
-/// with a progress bar. Sequences longer than the model's length are an error; padded models see
+/// `score --classify`: every sequence under every label, with the same times and noise for
+/// each (common random numbers: the bounds' differences carry much less noise than the
+/// bounds), the best label and the posterior from the bounds.
+fn classify(
+    args: &ScoreArgs,
+    trained: &TrainedModel,
+    records: &[EncodedRecord],
+    tokens: &[&[TokenId]],
+) -> Result<()> {
+    let names = &trained.spec.labels;
+    let per_label: Vec<Vec<ElboEstimate>> = (0..names.len())
+        .map(|label| {
+            let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+            let labels = vec![label; tokens.len()];
+            elbo_estimates(
+                trained,
+                tokens,
+                Some(&labels),
+                args.num_t,
+                args.batch_size,
+                &mut rng,
+            )
+        })
+        .collect::<Result<_>>()?;
+    let truth: Vec<Option<&str>> = records.iter().map(|r| r.label.as_deref()).collect();
+    let mut csv = String::from("id,length");
+    if truth.iter().any(Option::is_some) {
+        csv.push_str(",label");
+    }
+    csv.push_str(",predicted");
+    for name in names {
+        csv.push_str(&format!(",posterior_{}", csv_field(name)));
+    }
+    for name in names {
+        csv.push_str(&format!(",bits_per_token_{}", csv_field(name)));
+    }
+    csv.push('\n');
+    let (mut correct, mut known) = (0usize, 0usize);
+    let mut predicted_counts = vec![0usize; names.len()];
+    for (i, record) in records.iter().enumerate() {
+        let bounds: Vec<f64> = per_label.iter().map(|e| e[i].nats).collect();
+        let posterior = posterior(&bounds);
+        let best = (0..names.len())
+            .max_by(|&a, &b| posterior[a].total_cmp(&posterior[b]))
+            .unwrap_or(0);
+        predicted_counts[best] += 1;
+        csv.push_str(&format!("{},{}", csv_field(&record.id), tokens[i].len()));
+        if let Some(label) = truth[i] {
+            csv.push_str(&format!(",{}", csv_field(label)));
+            known += 1;
+            correct += usize::from(label == names[best]);
+        }
+        csv.push_str(&format!(",{}", csv_field(&names[best])));
+        for p in &posterior {
+            csv.push_str(&format!(",{p:.5}"));
+        }
+        for e in &per_label {
+            csv.push_str(&format!(",{:.5}", e[i].bits_per_token()));
+        }
+        csv.push('\n');
+    }
+    match seddbio::io::is_stdio(&args.out) {
+        true => print_stdout(&csv)?,
+        false => write_atomically(&args.out, |w| {
+            use std::io::Write;
+            Ok(w.write_all(csv.as_bytes())?)
+        })?,
+    }
+    let accuracy = (known > 0).then(|| correct as f64 / known as f64);
+    let pooled: Vec<(f64, f64)> = per_label.iter().map(|e| pooled_bits_per_token(e)).collect();
+    if args.json {
+        let json = serde_json::json!({
+            "file": args.file.display().to_string(),
+            "model": args.model.model.display().to_string(),
+            "sequences": records.len(),
+            "num_t": args.num_t,
+            "labels": names.iter().enumerate().map(|(i, name)| serde_json::json!({
+                "label": name,
+                "predicted": predicted_counts[i],
+                "bits_per_token": pooled[i].0,
+                "bits_per_token_se": pooled[i].1,
+            })).collect::<Vec<_>>(),
+            "labelled": known,
+            "accuracy": accuracy,
+            "out": args.out.display().to_string(),
+        });
+        return print_summary(&args.out, &format!("{json:#}\n"));
+    }
+    let counts: Vec<String> = names
+        .iter()
+        .zip(&predicted_counts)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    let accuracy = match accuracy {
+        Some(a) => format!("; accuracy {a:.4} ({correct} of {known} true labels)"),
+        None => String::new(),
+    };
+    print_summary(
+        &args.out,
+        &format!(
+            "{} sequences classified with {} times each under {} labels: {}{accuracy}; written to {}\n",
+            records.len(),
+            args.num_t,
+            names.len(),
+            counts.join(", "),
+            args.out.display()
+        ),
+    )
+}
+
+/// The stratified-t ELBO estimate (sedd.md, ELBO section) of each sequence under a trained model
+/// (conditional models: under `labels[i]`, the null label without labels), with a progress bar. Sequences longer than the model's length are an error; padded models see
 /// every sequence padded to their length, but only its real tokens count.
 pub fn elbo_estimates(
     trained: &TrainedModel,
     sequences: &[&[TokenId]],
+    labels: Option<&[usize]>,
     num_t: usize,
     batch_size: usize,
     rng: &mut ChaCha8Rng,
@@ -184,11 +360,14 @@ pub fn elbo_estimates(
         for chunk in indices.chunks((batch_size / num_t).max(1)) {
             let batch: Vec<Vec<TokenId>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
             let real: Vec<usize> = chunk.iter().map(|&i| sequences[i].len()).collect();
+            let chunk_labels: Option<Vec<usize>> =
+                labels.map(|l| chunk.iter().map(|&i| l[i]).collect());
             let times: Vec<Vec<f64>> = chunk.iter().map(|_| stratified_times(num_t, rng)).collect();
             let results = sequence_elbos(
                 &trained.model,
                 &batch,
                 &real,
+                chunk_labels.as_deref(),
                 &times,
                 &trained.graph,
                 &spec.noise,

@@ -72,6 +72,11 @@ pub struct TrainArgs {
     /// Peak learning rate (AdamW, after linear warm-up) [default: the preset's].
     #[arg(long)]
     pub lr: Option<f64>,
+    /// Conditional training (--label-column/--label-key): the fraction of examples whose label
+    /// is replaced by the null label, so one network also learns the unconditional score
+    /// that guidance needs [default: the preset's, 0.1].
+    #[arg(long)]
+    pub label_dropout: Option<f64>,
     /// Run directory: run.toml, alphabet.toml, checkpoints, metrics.csv, loss.svg.
     #[arg(long, default_value = "runs/latest")]
     pub out: PathBuf,
@@ -440,6 +445,14 @@ pub fn train(args: TrainArgs) -> Result<()> {
         training.ema_decay,
         valid.sequences.len(),
     ))?;
+    if !spec.labels.is_empty() {
+        print_stdout(&format!(
+            "conditional: {} labels ({}), class embedding into the adaLN conditioning, label dropout {}\n",
+            spec.labels.len(),
+            spec.labels.join(", "),
+            training.label_dropout
+        ))?;
+    }
 
     let interrupt = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -546,7 +559,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
                         .map(|(s, &n)| &s[..n])
                         .collect();
                     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-                    let estimates = elbo_estimates(trained, &sequences, 16, 64, &mut rng)?;
+                    let labels = valid.labels.as_deref();
+                    let estimates = elbo_estimates(trained, &sequences, labels, 16, 64, &mut rng)?;
                     let (bits, se) = seddbio::model::pooled_bits_per_token(&estimates);
                     held_out = Some((bits, se, estimates.len()));
                     held_out_times = 16;
@@ -652,6 +666,7 @@ fn final_report(
         sampler: SamplerKind::default_for(spec.graph),
         batch_size: 64,
         seed: spec.seed,
+        condition: Default::default(),
     };
     note!(
         "sampling {} sequences for the report ({} sampler, {} steps)",
@@ -801,6 +816,9 @@ fn apply_training_overrides(args: &TrainArgs, training: &mut TrainingOptions) {
     if let Some(schedule) = args.lr_schedule {
         training.lr_schedule = schedule;
     }
+    if let Some(p) = args.label_dropout {
+        training.label_dropout = p;
+    }
     training.time_budget = args.time_budget;
 }
 
@@ -846,5 +864,6 @@ fn spec_with(
         threads: rayon::current_num_threads(),
         data_digest: None,
         init_from: None,
+        labels: data.train.labels().to_vec(),
     })
 }

@@ -38,6 +38,8 @@ pub struct EncodedRecord {
     pub id: String,
     /// Token ids.
     pub tokens: Vec<TokenId>,
+    /// The record's label (conditional training), as read.
+    pub label: Option<String>,
 }
 
 /// What the unknown-symbol policy did, for the summary.
@@ -77,7 +79,7 @@ impl UnknownReport {
 /// ```
 /// use seddbio::{alphabet::Alphabet, data::{encode_records, UnknownPolicy}, io::{SequenceFile, SequenceRecord, Format}};
 ///
-/// let record = SequenceRecord { number: 1, line: None, id: "chr".into(), sequence: b"ACnnGT".to_vec() };
+/// let record = SequenceRecord { number: 1, line: None, id: "chr".into(), sequence: b"ACnnGT".to_vec(), label: None };
 /// let file = SequenceFile { path: "g.fa".into(), format: Format::Fasta, records: vec![record], empty: vec![], low_quality: 0 };
 /// let dna = Alphabet::builtin("dna").unwrap();
 /// let (encoded, report) = encode_records(&dna, &file, UnknownPolicy::Split).unwrap();
@@ -176,7 +178,8 @@ fn encode_record(
     if unknown == 0 {
         let (_, tokens) = fragments.pop().expect("one fragment");
         let id = record.id.clone();
-        return Ok((vec![EncodedRecord { id, tokens }], report));
+        let label = record.label.clone();
+        return Ok((vec![EncodedRecord { id, tokens, label }], report));
     }
     report.records_affected = 1;
     match policy {
@@ -189,7 +192,8 @@ fn encode_record(
             report.symbols_removed = unknown;
             let (_, tokens) = fragments.pop().expect("one fragment");
             let id = record.id.clone();
-            Ok((vec![EncodedRecord { id, tokens }], report))
+            let label = record.label.clone();
+            Ok((vec![EncodedRecord { id, tokens, label }], report))
         }
         UnknownPolicy::Split => {
             report.symbols_removed = unknown;
@@ -200,6 +204,7 @@ fn encode_record(
                     // Char alphabets: one byte per token, so coordinates are byte offsets.
                     id: format!("{}:{}-{}", record.id, start + 1, start + tokens.len()),
                     tokens,
+                    label: record.label.clone(),
                 })
                 .collect();
             report.fragments = kept.len();
@@ -230,6 +235,7 @@ mod tests {
                     line: None,
                     id: format!("r{}", i + 1),
                     sequence: s.as_bytes().to_vec(),
+                    label: None,
                 })
                 .collect(),
             empty: Vec::new(),

@@ -69,7 +69,7 @@ pub struct LayoutReport {
 /// ```
 /// use seddbio::{alphabet::LayoutKind, data::{EncodedRecord, Layout, TokenDataset, TooLong}};
 ///
-/// let records = vec![EncodedRecord { id: "g".into(), tokens: vec![0, 1, 2, 3, 0, 1, 2] }];
+/// let records = vec![EncodedRecord { id: "g".into(), tokens: vec![0, 1, 2, 3, 0, 1, 2], label: None }];
 /// let layout = Layout { kind: LayoutKind::Windows, seq_len: 4, stride: 2, too_long: TooLong::Error };
 /// let (data, report) = TokenDataset::new(records, layout, None).unwrap();
 /// assert_eq!(data.len(), 2);
@@ -82,6 +82,9 @@ pub struct TokenDataset {
     examples: Vec<Example>,
     seq_len: usize,
     pad: Option<TokenId>,
+    /// The label set of a conditional dataset (empty otherwise) and each record's index in it.
+    labels: Vec<String>,
+    record_labels: Vec<u32>,
 }
 
 impl TokenDataset {
@@ -166,6 +169,8 @@ impl TokenDataset {
                 examples,
                 seq_len,
                 pad,
+                labels: Vec::new(),
+                record_labels: Vec::new(),
             },
             report,
         ))
@@ -214,6 +219,66 @@ impl TokenDataset {
         out.extend(std::iter::repeat_n(pad, self.seq_len - e.len as usize));
     }
 
+    /// The dataset with every record's label looked up in `labels` (the label set of a
+    /// conditional model, in index order). A record without a label or with one outside the
+    /// set is an error naming it.
+    ///
+    /// ```
+    /// use seddbio::{alphabet::LayoutKind, data::{EncodedRecord, Layout, TokenDataset, TooLong}};
+    ///
+    /// let record = |id: &str, label: &str| EncodedRecord { id: id.into(), tokens: vec![0, 1], label: Some(label.into()) };
+    /// let layout = Layout { kind: LayoutKind::Windows, seq_len: 2, stride: 2, too_long: TooLong::Error };
+    /// let (data, _) = TokenDataset::new(vec![record("a", "K562"), record("b", "HepG2")], layout, None).unwrap();
+    /// let labels = vec!["HepG2".to_string(), "K562".to_string()];
+    /// let data = data.with_labels(&labels).unwrap();
+    /// assert_eq!((data.example_label(0), data.example_label(1)), (Some(1), Some(0)));
+    /// let (other, _) = TokenDataset::new(vec![record("c", "GM12878")], layout, None).unwrap();
+    /// let error = other.with_labels(&labels).unwrap_err().to_string();
+    /// assert!(error.contains("record 1 (c): label 'GM12878' is not one of the model's labels"), "{error}");
+    /// ```
+    pub fn with_labels(mut self, labels: &[String]) -> Result<TokenDataset> {
+        let record_labels = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| {
+                let Some(label) = &record.label else {
+                    return Err(Error::Options(format!(
+                        "record {} ({}): no label",
+                        i + 1,
+                        record.id
+                    )));
+                };
+                labels
+                    .iter()
+                    .position(|l| l == label)
+                    .map(|p| p as u32)
+                    .ok_or_else(|| {
+                        Error::Options(format!(
+                            "record {} ({}): label '{label}' is not one of the model's labels ({})",
+                            i + 1,
+                            record.id,
+                            labels.join(", ")
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        self.labels = labels.to_vec();
+        self.record_labels = record_labels;
+        Ok(self)
+    }
+
+    /// The label set (empty for an unconditional dataset).
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The label index of example `i`, if the dataset has labels.
+    pub fn example_label(&self, i: usize) -> Option<usize> {
+        let record = self.examples[i].record as usize;
+        self.record_labels.get(record).map(|&l| l as usize)
+    }
+
     /// Real (non-pad) tokens over all examples.
     pub fn num_tokens(&self) -> u64 {
         self.examples.iter().map(|e| e.len as u64).sum()
@@ -239,6 +304,7 @@ mod tests {
             .map(|(i, &n)| EncodedRecord {
                 id: format!("r{i}"),
                 tokens: (0..n).map(|t| (t % 4) as TokenId).collect(),
+                label: None,
             })
             .collect()
     }

@@ -200,6 +200,43 @@ pub fn prepare(
         }
         None => (None, None),
     };
+    // Conditional data: the label set is the training records' labels, sorted.
+    let (train, valid, labels) = match &options.read.label {
+        Some(_) => {
+            let set: Vec<String> = train
+                .records()
+                .iter()
+                .filter_map(|r| r.label.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let train = train
+                .with_labels(&set)
+                .map_err(|e| Error::Options(format!("{}: {e}", path.display())))?;
+            let valid = valid
+                .map(|v| {
+                    let file = options.valid.as_deref().unwrap_or(path);
+                    v.with_labels(&set).map_err(|e| {
+                        Error::Options(format!("{} (validation): {e}", file.display()))
+                    })
+                })
+                .transpose()?;
+            let count = |data: Option<&TokenDataset>, label: usize| {
+                data.map_or(0, |d| {
+                    (0..d.len())
+                        .filter(|&i| d.example_label(i) == Some(label))
+                        .count()
+                })
+            };
+            let labels = set
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.clone(), count(Some(&train), i), count(valid.as_ref(), i)))
+                .collect();
+            (train, valid, labels)
+        }
+        None => (train, valid, Vec::new()),
+    };
     if train.is_empty() {
         return Err(Error::Options(format!(
             "{}: no training example: every record is shorter than the window of {seq_len}; \
@@ -244,6 +281,7 @@ pub fn prepare(
         train_tokens: train.num_tokens(),
         valid_tokens: valid.as_ref().map_or(0, TokenDataset::num_tokens),
         composition,
+        labels,
     };
     Ok(PreparedData {
         alphabet,

@@ -33,7 +33,7 @@ crate::choices::named_choices!(SplitMode, "split", {
 /// use seddbio::{data::{split_records, SplitMode}, io::SequenceRecord};
 ///
 /// let records: Vec<SequenceRecord> = (1..=10)
-///     .map(|n| SequenceRecord { number: n, line: None, id: format!("r{n}"), sequence: b"ACGT".to_vec() })
+///     .map(|n| SequenceRecord { number: n, line: None, id: format!("r{n}"), sequence: b"ACGT".to_vec(), label: None })
 ///     .collect();
 /// let (train, valid) = split_records(records.clone(), 0.2, SplitMode::Last, 0).unwrap();
 /// assert_eq!((train.len(), valid[0].id.as_str()), (8, "r9"));
@@ -130,6 +130,7 @@ mod tests {
                 line: None,
                 id: format!("r{i}"),
                 sequence: b"ACGTACGTAC".to_vec(),
+                label: None,
             })
             .collect()
     }

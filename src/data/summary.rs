@@ -117,6 +117,8 @@ pub struct DataSummary {
     pub valid_tokens: u64,
     /// Count of each token id in the training records.
     pub composition: Vec<u64>,
+    /// Conditional data: each label with its training and validation examples.
+    pub labels: Vec<(String, usize, usize)>,
 }
 
 fn thousands(n: u64) -> String {
@@ -195,6 +197,9 @@ impl DataSummary {
                 "tokens": self.valid_tokens,
             },
             "composition": composition,
+            "labels": self.labels.iter().map(|(label, train, valid)| {
+                serde_json::json!({"label": label, "train_examples": train, "valid_examples": valid})
+            }).collect::<Vec<_>>(),
         })
     }
 }
@@ -420,6 +425,24 @@ impl fmt::Display for DataSummary {
             })
             .collect();
         row(f, "composition", shown.join("  "))?;
+        if !self.labels.is_empty() {
+            let shown: Vec<String> = self
+                .labels
+                .iter()
+                .map(|(label, train, valid)| {
+                    format!(
+                        "{label} {} / {}",
+                        thousands(*train as u64),
+                        thousands(*valid as u64)
+                    )
+                })
+                .collect();
+            row(
+                f,
+                "labels",
+                format!("{} (train / validation examples)", shown.join(", ")),
+            )?;
+        }
         if let (Some(g), Some(c)) = (alphabet.id("G"), alphabet.id("C")) {
             if alphabet.tokenizer() == crate::alphabet::TokenizerKind::Char
                 && alphabet.num_symbols() == 4

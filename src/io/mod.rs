@@ -13,8 +13,10 @@ mod write;
 pub(crate) use self::atomic::is_temporary_of;
 pub use self::{
     atomic::{refuse_overwriting_inputs, sync_directory, write_atomically},
-    read::{read_sequences, ReadOptions, SequenceFile, SequenceRecord},
-    write::{write_sequences, OutputFormat, OutputRecord},
+    read::{
+        description_value, read_sequences, LabelSource, ReadOptions, SequenceFile, SequenceRecord,
+    },
+    write::{csv_field, write_sequences, OutputFormat, OutputRecord},
 };
 
 use std::{fmt, path::Path, str::FromStr};

@@ -32,6 +32,36 @@ pub struct ReadOptions {
     /// FASTQ: the ASCII code of quality 0: 33 (Sanger, Illumina 1.8+; the default when 0)
     /// or 64 (Illumina 1.3-1.7, whose Solexa-era files may hold scores down to -5).
     pub quality_offset: u8,
+    /// Where each record's label comes from (conditional models); `None` reads no labels.
+    pub label: Option<LabelSource>,
+}
+
+/// Where a record's label (its class, for a conditional model) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelSource {
+    /// A column of a CSV/TSV file.
+    Column(String),
+    /// The word `KEY=value` in a FASTA or FASTQ description line: the form seddbio writes its
+    /// own metadata in, e.g. `>sample_1 label=HepG2 guidance=1`.
+    Key(String),
+    /// One label for every record of the file (a file per class).
+    File(String),
+}
+
+/// The value of `key=value` among the whitespace-separated words of a description.
+///
+/// ```
+/// use seddbio::io::description_value;
+///
+/// assert_eq!(description_value("chr1:5-205 cell_type=HepG2 score=3", "cell_type"), Some("HepG2"));
+/// assert_eq!(description_value("cell_type=", "cell_type"), None);
+/// assert_eq!(description_value("type=HepG2", "cell_type"), None);
+/// ```
+pub fn description_value<'a>(description: &'a str, key: &str) -> Option<&'a str> {
+    description
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+        .filter(|value| !value.is_empty())
 }
 
 /// One sequence as read, before tokenisation.
@@ -45,6 +75,8 @@ pub struct SequenceRecord {
     pub id: String,
     /// The sequence text, line breaks removed.
     pub sequence: Vec<u8>,
+    /// The record's label, when [`ReadOptions::label`] asks for one.
+    pub label: Option<String>,
 }
 
 /// The records of one file.
@@ -112,6 +144,25 @@ pub fn read_sequences(
             path.display()
         )));
     }
+    match (&options.label, format) {
+        (Some(LabelSource::Column(_)), Format::Fasta | Format::Fastq | Format::Smi) => {
+            return Err(Error::Options(format!(
+                "{}: labels from a column need CSV or TSV input, not {format}",
+                path.display()
+            )))
+        }
+        (Some(LabelSource::Key(_)), Format::Csv | Format::Tsv | Format::Smi) => {
+            return Err(Error::Options(format!(
+                "{}: labels from KEY=value words need FASTA or FASTQ descriptions, not {format}",
+                path.display()
+            )))
+        }
+        _ => {}
+    }
+    let key = match &options.label {
+        Some(LabelSource::Key(key)) => Some(key.as_str()),
+        _ => None,
+    };
     let reader = open_text(path)?;
     let mut records = Vec::new();
     let mut low_quality = 0;
@@ -122,13 +173,38 @@ pub fn read_sequences(
         records.push(record);
     };
     match format {
-        Format::Fasta => read_fasta(path, reader, &mut push)?,
+        Format::Fasta => read_fasta(path, reader, key, &mut push)?,
         Format::Csv => read_table(path, reader, b',', options, &mut push)?,
         Format::Tsv => read_table(path, reader, b'\t', options, &mut push)?,
         Format::Smi => read_smi(path, reader, &mut push)?,
         Format::Fastq => {
             low_quality = read_fastq(path, reader, options, &mut push)?;
         }
+    }
+    if let Some(LabelSource::File(label)) = &options.label {
+        records
+            .iter_mut()
+            .for_each(|r| r.label = Some(label.clone()));
+    }
+    if let (Some(source), Some(record)) =
+        (&options.label, records.iter().find(|r| r.label.is_none()))
+    {
+        let line = record
+            .line
+            .map(|l| format!(", line {l}"))
+            .unwrap_or_default();
+        let what = match source {
+            LabelSource::Column(column) => format!("its '{column}' field is empty"),
+            LabelSource::Key(key) => format!("its description has no '{key}=value' word"),
+            LabelSource::File(_) => unreachable!("every record was given the file's label"),
+        };
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "record {} ({}{line}): no label: {what}",
+                record.number, record.id
+            ),
+        });
     }
     if records.is_empty() {
         return Err(Error::Format {
@@ -200,6 +276,13 @@ fn read_fastq(
             Err(e) => return Err(read_error(path, e, format!(" at read {number}"))),
         }
         let id = String::from_utf8_lossy(record.name()).into_owned();
+        let label = match &options.label {
+            Some(LabelSource::Key(key)) => {
+                description_value(&String::from_utf8_lossy(record.description()), key)
+                    .map(str::to_string)
+            }
+            _ => None,
+        };
         let (sequence, qualities) = (record.sequence(), record.quality_scores());
         if qualities.len() != sequence.len() {
             return Err(format_error(format!(
@@ -232,6 +315,7 @@ fn read_fastq(
             line: Some(4 * number - 3),
             id,
             sequence: sequence.to_vec(),
+            label,
         });
     }
     Ok(low_quality)
@@ -240,6 +324,7 @@ fn read_fastq(
 fn read_fasta(
     path: &Path,
     reader: Box<dyn BufRead>,
+    label_key: Option<&str>,
     push: &mut dyn FnMut(SequenceRecord),
 ) -> Result<()> {
     let mut reader = fasta::io::Reader::new(reader);
@@ -276,11 +361,16 @@ fn read_fasta(
         })?;
         let id = String::from_utf8_lossy(record.name()).into_owned();
         last_id.clone_from(&id);
+        let label = label_key.and_then(|key| {
+            let description = String::from_utf8_lossy(record.description()?.as_ref());
+            description_value(&description, key).map(str::to_string)
+        });
         push(SequenceRecord {
             number,
             line: None,
             id,
             sequence: record.sequence().as_ref().to_vec(),
+            label,
         });
     }
     Ok(())
@@ -355,19 +445,23 @@ fn read_table(
             }
         }
     };
-    if let Some(id_column) = &options.id_column {
-        if !names.contains(id_column) {
+    let label_column = match &options.label {
+        Some(LabelSource::Column(label)) => Some(label),
+        _ => None,
+    };
+    for extra in options.id_column.iter().chain(label_column) {
+        if !names.contains(extra) {
             return Err(Error::MissingColumn {
                 path: path.to_path_buf(),
-                column: id_column.clone(),
+                column: extra.clone(),
                 available: names,
             });
         }
     }
     let mut wanted: Vec<PlSmallStr> = vec![column.as_str().into()];
-    if let Some(id_column) = &options.id_column {
-        if id_column != &column {
-            wanted.push(id_column.as_str().into());
+    for extra in options.id_column.iter().chain(label_column) {
+        if extra != &column && !wanted.iter().any(|w| w.as_str() == extra) {
+            wanted.push(extra.as_str().into());
         }
     }
     // Every column as a string: sequences must never be parsed as numbers or dates.
@@ -400,6 +494,11 @@ fn read_table(
         Some(ids) => Some(ids.str().map_err(|e| format_error(e.to_string()))?),
         None => None,
     };
+    let labels = label_column.map(|c| as_strings(c)).transpose()?;
+    let labels = match &labels {
+        Some(labels) => Some(labels.str().map_err(|e| format_error(e.to_string()))?),
+        None => None,
+    };
     for (row, sequence) in sequences.iter().enumerate() {
         let number = row + 1;
         let id = ids
@@ -412,6 +511,11 @@ fn read_table(
             line: Some(number + 1),
             id,
             sequence: sequence.unwrap_or_default().trim().as_bytes().to_vec(),
+            label: labels
+                .and_then(|labels| labels.get(row))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
         });
     }
     Ok(())
@@ -445,6 +549,7 @@ fn read_smi(
             line: Some(line_number),
             id,
             sequence: smiles.to_vec(),
+            label: None,
         });
     }
     Ok(())

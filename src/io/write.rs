@@ -94,6 +94,24 @@ impl FromStr for OutputFormat {
     }
 }
 
+/// A CSV field as RFC 4180 writes it: quoted when it holds a comma, quote or line break, its
+/// quotes doubled.
+///
+/// ```
+/// use seddbio::io::csv_field;
+///
+/// assert_eq!(csv_field("chr1:5-10"), "chr1:5-10");
+/// assert_eq!(csv_field("a,b"), "\"a,b\"");
+/// assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+/// ```
+pub fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
 /// Writes records to `path` atomically, in `format` or the one its extension names.
 ///
 /// ```

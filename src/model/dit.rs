@@ -42,6 +42,10 @@ pub struct ScoreModelConfig {
     /// Dropout in training.
     #[config(default = 0.1)]
     pub dropout: f64,
+    /// Class labels of a conditional model (0: unconditional). Label `num_labels` is the null
+    /// label: "no label", what classifier-free guidance contrasts with (sedd.md, "Guidance").
+    #[config(default = 0)]
+    pub num_labels: usize,
 }
 
 /// Frequencies of the sinusoidal time embedding (sedd.md: 256 features).
@@ -121,6 +125,10 @@ impl ScoreModelConfig {
             final_norm: norm(),
             final_modulation: zero(self.cond_dim, 2 * d, true),
             final_linear: zero(d, self.width(), true),
+            // A class embedding added to the time conditioning, as DiT does (Peebles & Xie,
+            // section 3.2): it reaches every block through the adaLN modulation.
+            label_embedding: (self.num_labels > 0)
+                .then(|| EmbeddingConfig::new(self.num_labels + 1, self.cond_dim).init(device)),
             num_heads: self.num_heads,
             absorbing: self.absorbing,
         }
@@ -287,6 +295,7 @@ pub struct ScoreModel {
     final_norm: LayerNorm,
     final_modulation: Linear,
     final_linear: Linear,
+    label_embedding: Option<Embedding>,
     num_heads: usize,
     absorbing: bool,
 }
@@ -301,22 +310,37 @@ impl ScoreModel {
     /// sequence). The current token's entry is 0 (ratio 1); absorbing models subtract
     /// `ln(e^sigma_bar - 1) + ln(width - 1)` (scale by sigma). Runs the fused CPU kernels
     /// where the device has them ([`Kernels::for_device`]).
+    /// A conditional model takes the null label here; see [`Self::forward_labelled`].
     pub fn forward(&self, x_t: Tensor<2, Int>, sigma_bar: &[f64]) -> Tensor<3> {
         let kernels = Kernels::for_device(&x_t.device());
-        self.forward_with(x_t, sigma_bar, kernels)
+        self.forward_with(x_t, sigma_bar, None, kernels)
     }
 
-    /// [`Self::forward`] through the chosen kernels.
+    /// [`Self::forward`] under a label per sequence (`0..num_labels`, or `num_labels` for the
+    /// null label); `None` is the null label for every sequence. A model without labels
+    /// ignores them.
+    pub fn forward_labelled(
+        &self,
+        x_t: Tensor<2, Int>,
+        sigma_bar: &[f64],
+        labels: Option<&[usize]>,
+    ) -> Tensor<3> {
+        let kernels = Kernels::for_device(&x_t.device());
+        self.forward_with(x_t, sigma_bar, labels, kernels)
+    }
+
+    /// [`Self::forward_labelled`] through the chosen kernels.
     pub fn forward_with(
         &self,
         x_t: Tensor<2, Int>,
         sigma_bar: &[f64],
+        labels: Option<&[usize]>,
         kernels: Kernels,
     ) -> Tensor<3> {
         let device = x_t.device();
         let [b, _] = x_t.dims();
         let width = self.width();
-        let mut out = self.output_layer(x_t.clone(), sigma_bar, kernels);
+        let mut out = self.output_layer(x_t.clone(), sigma_bar, labels, kernels);
         if self.absorbing {
             let shift: Vec<f32> = sigma_bar
                 .iter()
@@ -340,6 +364,13 @@ impl ScoreModel {
         self.absorbing
     }
 
+    /// Class labels of a conditional model (0 for an unconditional one).
+    pub fn num_labels(&self) -> usize {
+        self.label_embedding
+            .as_ref()
+            .map_or(0, |e| e.weight.dims()[0] - 1)
+    }
+
     /// The network up to and including its last linear layer, `[B, L, width]`: what
     /// [`Self::forward`] turns into log scores, and what
     /// [`fused::weighted_score_entropy`] takes.
@@ -347,6 +378,7 @@ impl ScoreModel {
         &self,
         x_t: Tensor<2, Int>,
         sigma_bar: &[f64],
+        labels: Option<&[usize]>,
         kernels: Kernels,
     ) -> Tensor<3> {
         let device = x_t.device();
@@ -366,8 +398,17 @@ impl ScoreModel {
             TensorData::new(features, [b, 2 * TIME_FREQUENCIES]),
             &device,
         );
-        let c =
-            silu(self.time_out.forward(silu(self.time_in.forward(features)))).unsqueeze_dim::<3>(1);
+        let mut c = self.time_out.forward(silu(self.time_in.forward(features)));
+        if let Some(embedding) = &self.label_embedding {
+            let null = embedding.weight.dims()[0] - 1;
+            let ids: Vec<i64> = match labels {
+                Some(labels) => labels.iter().map(|&y| y.min(null) as i64).collect(),
+                None => vec![null as i64; b],
+            };
+            let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [b, 1]), &device);
+            c = c + embedding.forward(ids).squeeze_dim::<2>(1);
+        }
+        let c = silu(c).unsqueeze_dim::<3>(1);
 
         let mut h = self.embedding.forward(x_t);
         let m = self.final_modulation.forward(c.clone()).chunk(2, 2);
@@ -415,7 +456,7 @@ impl ScoreModel {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use burn::tensor::activation::gelu_approximate;
 
     use super::*;
@@ -486,8 +527,8 @@ mod tests {
     }
 
     /// Adds N(0, 0.3) noise to every parameter, so that the zero-initialised adaLN and output
-    /// layers take part in the comparison below.
-    struct Jitter;
+    /// layers (and through them the labels) take part in a comparison.
+    pub(crate) struct Jitter;
 
     impl burn::module::ModuleMapper for Jitter {
         fn map_float<const D: usize>(
@@ -547,12 +588,16 @@ mod tests {
                 kind,
                 num_symbols: 4,
             };
-            let config = ScoreModelConfig::new(4, kind == GraphKind::Absorb)
+            // The absorbing model is conditional (two labels and the null one), so that the
+            // class embedding's gradient is compared too.
+            let absorbing = kind == GraphKind::Absorb;
+            let config = ScoreModelConfig::new(4, absorbing)
                 .with_d_model(32)
                 .with_num_blocks(2)
                 .with_num_heads(2)
                 .with_cond_dim(16)
-                .with_dropout(0.0);
+                .with_dropout(0.0)
+                .with_num_labels(if absorbing { 2 } else { 0 });
             device.seed(3);
             let model = config.init(&device).map(&mut Jitter);
             let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
@@ -560,11 +605,14 @@ mod tests {
             let clean: Vec<crate::alphabet::TokenId> =
                 (0..b * l).map(|_| rng.random_range(0..4)).collect();
             let batch =
-                NoisedBatch::draw(&clean, l, &[0.2, 0.55, 0.9], &graph, &schedule, &mut rng);
+                NoisedBatch::draw(&clean, l, &[0.2, 0.55, 0.9], &graph, &schedule, &mut rng)
+                    .with_labels(absorbing.then(|| vec![1, 2, 0]));
 
             let x_t = super::super::token_tensor(&batch.x_t, b, l, &device);
-            let fused_scores = model.forward_with(x_t.clone(), &batch.sigma_bar, Kernels::Fused);
-            let burn_scores = model.forward_with(x_t, &batch.sigma_bar, Kernels::Burn);
+            let labels = batch.labels.as_deref();
+            let fused_scores =
+                model.forward_with(x_t.clone(), &batch.sigma_bar, labels, Kernels::Fused);
+            let burn_scores = model.forward_with(x_t, &batch.sigma_bar, labels, Kernels::Burn);
             let scale: f32 = burn_scores.clone().inner().abs().max().into_scalar();
             let gap: f32 = (fused_scores.inner() - burn_scores.inner())
                 .abs()
@@ -607,5 +655,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A conditional model: labels change the scores, `None` is the null label (index
+    /// `num_labels`), and an unconditional model has no label parameters at all.
+    #[test]
+    fn labels_condition_the_scores_and_none_is_the_null_label() {
+        let device = Device::flex().autodiff();
+        let config = ScoreModelConfig::new(4, true)
+            .with_d_model(16)
+            .with_num_blocks(1)
+            .with_num_heads(2)
+            .with_cond_dim(8)
+            .with_dropout(0.0)
+            .with_num_labels(3);
+        device.seed(1);
+        let model = config.init(&device).map(&mut Jitter);
+        assert_eq!(model.num_labels(), 3);
+        let x_t = super::super::token_tensor(&[0, 4, 2, 4, 1, 4, 4, 3], 2, 4, &device);
+        let scores = |labels: Option<&[usize]>| -> Vec<f32> {
+            model
+                .forward_labelled(x_t.clone(), &[0.7, 0.7], labels)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        assert_eq!(scores(None), scores(Some(&[3, 3])));
+        assert_ne!(scores(Some(&[0, 0])), scores(Some(&[1, 1])));
+        assert_ne!(scores(Some(&[0, 0])), scores(None));
+        let plain = ScoreModelConfig::new(4, true)
+            .with_d_model(16)
+            .with_num_blocks(1)
+            .with_num_heads(2)
+            .with_cond_dim(8)
+            .init(&device);
+        assert_eq!(plain.num_labels(), 0);
+        assert_eq!(model.num_params() - plain.num_params(), 4 * 8);
     }
 }

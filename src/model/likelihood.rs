@@ -36,7 +36,7 @@ pub fn weighted_dse_with(
     let device = model.device();
     let x_t = token_tensor(&batch.x_t, batch.batch, batch.len, &device);
     if kernels == Kernels::Fused {
-        let z = model.output_layer(x_t, &batch.sigma_bar, kernels);
+        let z = model.output_layer(x_t, &batch.sigma_bar, batch.labels.as_deref(), kernels);
         return fused::weighted_score_entropy(
             z,
             DseTerms {
@@ -50,7 +50,12 @@ pub fn weighted_dse_with(
         );
     }
     let x0 = token_tensor(&batch.x0, batch.batch, batch.len, &device);
-    let scores = model.forward_with(x_t.clone(), &batch.sigma_bar, kernels);
+    let scores = model.forward_with(
+        x_t.clone(),
+        &batch.sigma_bar,
+        batch.labels.as_deref(),
+        kernels,
+    );
     let per_position = score_entropy(
         scores,
         x_t,
@@ -65,7 +70,8 @@ pub fn weighted_dse_with(
 }
 
 /// ELBO bounds of `sequences` (each `len` tokens; `real_tokens[i]` of them are not padding),
-/// with the times of sequence i in `times[i]`: the integral over `[TIME_EPS, 1]` is
+/// under label `labels[i]` for a conditional model (the null label when `None`), with the
+/// times of sequence i in `times[i]`: the integral over `[TIME_EPS, 1]` is
 /// `(1 - TIME_EPS)` times the mean integrand, plus the prior KL at t = 1. Network calls are
 /// batched `batch_size` (sequence, time) pairs at a time.
 #[allow(clippy::too_many_arguments)]
@@ -73,6 +79,7 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
     model: &ScoreModel,
     sequences: &[Vec<TokenId>],
     real_tokens: &[usize],
+    labels: Option<&[usize]>,
     times: &[Vec<f64>],
     graph: &Graph,
     schedule: &NoiseSchedule,
@@ -92,7 +99,9 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
             .flat_map(|&(i, _)| sequences[i].iter().copied())
             .collect();
         let chunk_times: Vec<f64> = chunk.iter().map(|&(_, t)| t).collect();
-        let batch = NoisedBatch::draw(&clean, len, &chunk_times, graph, schedule, rng);
+        let chunk_labels = labels.map(|l| chunk.iter().map(|&(i, _)| l[i]).collect());
+        let batch = NoisedBatch::draw(&clean, len, &chunk_times, graph, schedule, rng)
+            .with_labels(chunk_labels);
         let integrand = weighted_dse(model, &batch, graph)
             .into_data()
             .try_to_vec::<f32>()

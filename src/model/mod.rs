@@ -10,6 +10,13 @@ pub mod fused;
 mod likelihood;
 mod loss;
 
+/// Noise on every parameter of a model, so that zero-initialised layers (and through them the
+/// labels) take part in a test.
+#[cfg(test)]
+pub(crate) fn dit_test_jitter() -> dit::tests::Jitter {
+    dit::tests::Jitter
+}
+
 pub use self::{
     device::ComputeDevice,
     dit::{DitBlock, Kernels, ScoreModel, ScoreModelConfig},

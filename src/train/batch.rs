@@ -25,6 +25,8 @@ pub enum Stream {
     Dropout = 3,
     /// Validation times and noise (the same at every evaluation).
     Validation = 4,
+    /// Which labels of a conditional batch are dropped to the null label.
+    LabelDropout = 5,
 }
 
 /// SplitMix64 finaliser: decorrelates nearby seeds.
@@ -136,6 +138,9 @@ pub struct NoisedBatch {
     pub sigma_bar: Vec<f64>,
     /// `sigma(t)` per sequence: the DSE weight.
     pub sigma: Vec<f64>,
+    /// The label of each sequence for a conditional model (the model's label count stands for
+    /// the null label); `None` for none.
+    pub labels: Option<Vec<usize>>,
 }
 
 impl NoisedBatch {
@@ -169,11 +174,18 @@ impl NoisedBatch {
             x_t,
             sigma_bar,
             sigma,
+            labels: None,
         }
     }
 
+    /// The batch with a label per sequence (see [`NoisedBatch::labels`]).
+    pub fn with_labels(self, labels: Option<Vec<usize>>) -> NoisedBatch {
+        NoisedBatch { labels, ..self }
+    }
+
     /// The training batch of `step`: the examples `order` names, stratified times and forward
-    /// noise from the step's own stream.
+    /// noise from the step's own stream; for a conditional dataset their labels, each replaced
+    /// by the null label (index `labels().len()`) with probability `label_dropout`.
     pub fn for_step(
         dataset: &TokenDataset,
         order: &mut BatchOrder,
@@ -181,6 +193,7 @@ impl NoisedBatch {
         seed: u64,
         graph: &Graph,
         schedule: &NoiseSchedule,
+        label_dropout: f64,
     ) -> NoisedBatch {
         let indices = order.indices(step);
         let len = dataset.seq_len();
@@ -190,7 +203,20 @@ impl NoisedBatch {
         }
         let mut rng = stream_rng(seed, Stream::Noise, step);
         let times = stratified_times(indices.len(), &mut rng);
-        NoisedBatch::draw(&clean, len, &times, graph, schedule, &mut rng)
+        let batch = NoisedBatch::draw(&clean, len, &times, graph, schedule, &mut rng);
+        if dataset.labels().is_empty() {
+            return batch;
+        }
+        let null = dataset.labels().len();
+        let mut drop = stream_rng(seed, Stream::LabelDropout, step);
+        let labels = indices
+            .iter()
+            .map(|&i| match drop.random::<f64>() < label_dropout {
+                true => null,
+                false => dataset.example_label(i).unwrap_or(null),
+            })
+            .collect();
+        batch.with_labels(Some(labels))
     }
 }
 

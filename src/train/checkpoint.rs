@@ -66,6 +66,9 @@ pub struct RunSpec {
     /// The run whose weights this one started from (`train --init-from`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_from: Option<InitFrom>,
+    /// The labels of a conditional model, in index order (empty: unconditional).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 /// Where a fine-tuned run's starting weights came from.
@@ -94,6 +97,30 @@ impl RunLock {
 }
 
 impl RunSpec {
+    /// The score network this run trains: the preset's sizes, the run's vocabulary and graph,
+    /// and a class embedding when the run has labels.
+    pub fn network(&self) -> crate::model::ScoreModelConfig {
+        self.config
+            .model
+            .network(self.num_symbols, self.graph)
+            .with_num_labels(self.labels.len())
+    }
+
+    /// The index of `label` among the run's labels; an error naming the labels there are (or
+    /// saying the model has none).
+    pub fn label_index(&self, label: &str) -> Result<usize> {
+        if self.labels.is_empty() {
+            return Err(Error::Options(format!(
+                "label '{label}': the model was trained without labels (unconditional)"
+            )));
+        }
+        self.labels.iter().position(|l| l == label).ok_or_else(|| {
+            Error::Options(format!(
+                "label '{label}' is not one of the model's labels: {}",
+                self.labels.join(", ")
+            ))
+        })
+    }
     /// Checks what the rest of the program takes for granted: sizes and options as a preset
     /// must have them, a valid noise schedule, at least one position and token.
     pub fn validate(&self) -> std::result::Result<(), String> {
@@ -116,7 +143,7 @@ impl RunSpec {
     /// use seddbio::train::RunSpec;
     ///
     /// let data = |tokens: Vec<u16>| {
-    ///     let records = vec![EncodedRecord { id: "r".into(), tokens }];
+    ///     let records = vec![EncodedRecord { id: "r".into(), tokens, label: None }];
     ///     let layout = Layout { kind: LayoutKind::Windows, seq_len: 4, stride: 4, too_long: TooLong::Error };
     ///     TokenDataset::new(records, layout, None).unwrap().0
     /// };
@@ -134,6 +161,18 @@ impl RunSpec {
             for i in 0..dataset.len() {
                 for token in dataset.example(i) {
                     hash.update(&token.to_le_bytes());
+                }
+            }
+            // Labels only where there are some, so unconditional runs keep their digests.
+            if !dataset.labels().is_empty() {
+                hash.update(b"L");
+                for label in dataset.labels() {
+                    hash.update(label.as_bytes());
+                    hash.update(&[0]);
+                }
+                for i in 0..dataset.len() {
+                    let label = dataset.example_label(i).unwrap_or(usize::MAX) as u64;
+                    hash.update(&label.to_le_bytes());
                 }
             }
         }
@@ -651,6 +690,7 @@ mod tests {
             threads: 2,
             data_digest: Some("0123456789abcdef".into()),
             init_from: None,
+            labels: Vec::new(),
         };
         run.create(&spec, &Alphabet::builtin("dna").unwrap())
             .unwrap();

@@ -100,9 +100,18 @@ pub struct TrainingOptions {
     /// standard error near 0.15 bits/token on 256 EPDnew promoters against 0.02 with 8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_times: Option<usize>,
+    /// Conditional models: the probability that a training example's label is replaced by
+    /// the null label, so that one network also learns the unconditional score that
+    /// classifier-free guidance contrasts with (sedd.md, "Guidance").
+    #[serde(default = "default_label_dropout")]
+    pub label_dropout: f64,
 }
 
 fn default_lr_floor() -> f64 {
+    0.1
+}
+
+fn default_label_dropout() -> f64 {
     0.1
 }
 
@@ -297,6 +306,9 @@ impl TrainingOptions {
         }
         if !(0.0..=1.0).contains(&self.lr_floor) {
             return bad("lr_floor must be in [0, 1] (a fraction of lr)");
+        }
+        if !(0.0..1.0).contains(&self.label_dropout) {
+            return bad("label_dropout must be in [0, 1)");
         }
         Ok(())
     }

@@ -50,6 +50,8 @@ pub struct ValidationSet {
     pub sequences: Vec<Vec<TokenId>>,
     /// Real (non-pad) tokens of each.
     pub real_tokens: Vec<usize>,
+    /// The label of each (conditional data), for the conditional bound.
+    pub labels: Option<Vec<usize>>,
 }
 
 impl ValidationSet {
@@ -62,6 +64,7 @@ impl ValidationSet {
                 .iter()
                 .map(|e| e.len as usize)
                 .collect(),
+            labels: (0..n).map(|i| dataset.example_label(i)).collect(),
         }
     }
 
@@ -100,7 +103,7 @@ impl Trainer {
             kind: spec.graph,
             num_symbols: spec.num_symbols,
         };
-        let network = spec.config.model.network(spec.num_symbols, spec.graph);
+        let network = spec.network();
         let device_kernels = device.clone();
         device.seed(stream_seed(spec.seed, Stream::Dropout, u64::MAX));
         let model = network.init(&device.clone().autodiff());
@@ -213,6 +216,7 @@ impl Trainer {
             &self.ema,
             &valid.sequences,
             &valid.real_tokens,
+            valid.labels.as_deref(),
             &times,
             &self.graph,
             &self.spec.noise,
@@ -375,12 +379,14 @@ impl Trainer {
         steps: usize,
     ) -> (usize, f64) {
         let (seed, noise) = (spec.seed, spec.noise);
+        let label_dropout = spec.config.training.label_dropout;
         let mut order = BatchOrder::new(seed, train.len(), spec.config.training.batch_size);
         let mut trainer = Trainer::new(spec, device);
         let graph = trainer.graph;
         let (mut tokens, mut seconds) = (0, 0.0);
         for step in 0..=steps as u64 {
-            let batch = NoisedBatch::for_step(train, &mut order, step, seed, &graph, &noise);
+            let batch =
+                NoisedBatch::for_step(train, &mut order, step, seed, &graph, &noise, label_dropout);
             let started = Instant::now();
             trainer.train_step(&batch);
             if step > 0 {
@@ -446,9 +452,7 @@ impl TrainedModel {
         );
         let record = ModuleRecord::from_bytes(bytes).map_err(record_error(&message))?;
         let model = spec
-            .config
-            .model
-            .network(spec.num_symbols, spec.graph)
+            .network()
             .init(&device)
             .try_load_record(record)
             .map_err(record_error(&message))?;
@@ -562,7 +566,16 @@ pub fn run(
                 return Ok(Outcome::OutOfTime);
             }
         }
-        let batch = NoisedBatch::for_step(train, &mut order, trainer.step, seed, &graph, &schedule);
+        let label_dropout = trainer.spec.config.training.label_dropout;
+        let batch = NoisedBatch::for_step(
+            train,
+            &mut order,
+            trainer.step,
+            seed,
+            &graph,
+            &schedule,
+            label_dropout,
+        );
         let tokens = real_tokens(train, &mut order, trainer.step);
         let step_started = Instant::now();
         let stats = trainer.train_step(&batch);

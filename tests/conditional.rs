@@ -1,0 +1,361 @@
+//! Conditional models end to end: labels in (a TSV column, FASTA `KEY=value` words), sampling
+//! and infilling under a label with guidance, the conditional bound and the likelihood
+//! classifier, and the refusals.
+
+mod common;
+
+use std::path::Path;
+
+use common::{fails, ok};
+
+/// A two-label toy: `first` sequences use only A and C, `second` ones only G and T (24 bases,
+/// a seeded linear congruential generator picks each base).
+fn toy_rows(count: usize) -> Vec<(String, &'static str, String)> {
+    let mut state: u64 = 12345;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) & 1 == 1
+    };
+    (0..count)
+        .map(|i| {
+            let (label, pair) = match i % 2 {
+                0 => ("first", [b'A', b'C']),
+                _ => ("second", [b'G', b'T']),
+            };
+            let sequence: String = (0..24).map(|_| pair[usize::from(next())] as char).collect();
+            (format!("r{i}"), label, sequence)
+        })
+        .collect()
+}
+
+/// FASTA records as (header, sequence).
+fn fasta(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.split('>')
+        .skip(1)
+        .map(|block| {
+            let mut lines = block.lines();
+            let header = lines.next().unwrap().to_string();
+            (header, lines.collect())
+        })
+        .collect()
+}
+
+/// The fraction of bases drawn from `allowed` over all sequences.
+fn fraction_in(records: &[(String, String)], allowed: &str) -> f64 {
+    let bases: String = records.iter().map(|(_, s)| s.as_str()).collect();
+    bases.chars().filter(|c| allowed.contains(*c)).count() as f64 / bases.len() as f64
+}
+
+#[test]
+fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
+    let dir = common::tempdir().unwrap();
+    let rows = toy_rows(300);
+    let table = dir.path().join("toy.tsv");
+    let mut text = String::from("id\tgroup\tsequence\n");
+    for (id, label, sequence) in &rows {
+        text.push_str(&format!("{id}\t{label}\t{sequence}\n"));
+    }
+    std::fs::write(&table, text).unwrap();
+    let run = dir.path().join("run");
+    let run = run.to_str().unwrap();
+    let trained = ok(&[
+        "train",
+        table.to_str().unwrap(),
+        "-a",
+        "dna",
+        "--label-column",
+        "group",
+        "--id-column",
+        "id",
+        "--steps",
+        "150",
+        "--batch-size",
+        "16",
+        // More null-label examples than the default 0.1, for the null label's check below.
+        "--label-dropout",
+        "0.3",
+        "--report-samples",
+        "0",
+        "--out",
+        run,
+    ]);
+    assert!(
+        trained.contains("conditional: 2 labels (first, second)"),
+        "{trained}"
+    );
+    let spec = std::fs::read_to_string(Path::new(run).join("run.toml")).unwrap();
+    assert!(spec.contains(r#"labels = ["first", "second"]"#), "{spec}");
+    assert!(spec.contains("label_dropout = 0.3"), "{spec}");
+
+    // Each label's samples keep to its two bases; the null label mixes both groups.
+    for (label, allowed) in [("first", "AC"), ("second", "GT")] {
+        let out = dir.path().join(format!("{label}.fa"));
+        ok(&[
+            "sample",
+            "--model",
+            run,
+            "-n",
+            "20",
+            "--label",
+            label,
+            "--seed",
+            "4",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let records = fasta(&out);
+        assert_eq!(records.len(), 20);
+        assert!(records
+            .iter()
+            .all(|(h, _)| h.contains(&format!("label={label} guidance=0"))));
+        let inside = fraction_in(&records, allowed);
+        assert!(inside > 0.95, "{label}: {inside} of the bases in {allowed}");
+    }
+    let mixed = dir.path().join("null.fa");
+    ok(&[
+        "sample",
+        "--model",
+        run,
+        "-n",
+        "40",
+        "-o",
+        mixed.to_str().unwrap(),
+    ]);
+    // Under the null label each sample still keeps to one group, and both groups occur.
+    let records = fasta(&mixed);
+    let groups: Vec<f64> = records
+        .iter()
+        .map(|r| fraction_in(std::slice::from_ref(r), "AC"))
+        .collect();
+    let (ac, gt) = (
+        groups.iter().filter(|&&f| f > 0.9).count(),
+        groups.iter().filter(|&&f| f < 0.1).count(),
+    );
+    assert!(
+        ac >= 4 && gt >= 4 && ac + gt >= 36,
+        "null label: {groups:?}"
+    );
+
+    // Guidance 0 is conditional sampling exactly; guidance 3 is another draw, still on label.
+    let draw = |extra: &[&str], name: &str| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "sample",
+            "--model",
+            run,
+            "-n",
+            "10",
+            "--label",
+            "second",
+            "--seed",
+            "9",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        fasta(&out)
+    };
+    let plain = draw(&[], "plain.fa");
+    assert_eq!(draw(&["--guidance", "0"], "zero.fa"), plain);
+    let guided = draw(&["--guidance", "3"], "three.fa");
+    assert!(guided.iter().all(|(h, _)| h.contains("guidance=3")));
+    assert!(fraction_in(&guided, "GT") > 0.95);
+
+    // Infilling under a label: fixed positions stay, the free ones follow the label.
+    let infilled = dir.path().join("infill.fa");
+    ok(&[
+        "infill",
+        "--model",
+        run,
+        "--template",
+        "GG[MASK:22]",
+        "--label",
+        "second",
+        "--guidance",
+        "1",
+        "-n",
+        "10",
+        "-o",
+        infilled.to_str().unwrap(),
+    ]);
+    let records = fasta(&infilled);
+    assert!(records
+        .iter()
+        .all(|(h, s)| s.starts_with("GG") && h.contains("label=second guidance=1")));
+    assert!(fraction_in(&records, "GT") > 0.95);
+
+    // The likelihood classifier gets the toy right; the conditional bound under the true
+    // label is far below the one under the other label.
+    let classified = dir.path().join("classes.csv");
+    let printed = ok(&[
+        "score",
+        "--model",
+        run,
+        table.to_str().unwrap(),
+        "--classify",
+        "--label-column",
+        "group",
+        "--id-column",
+        "id",
+        "--num-t",
+        "4",
+        "-o",
+        classified.to_str().unwrap(),
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert!(json["accuracy"].as_f64().unwrap() > 0.95, "{printed}");
+    let csv = std::fs::read_to_string(&classified).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "id,length,label,predicted,posterior_first,posterior_second,bits_per_token_first,bits_per_token_second"
+    );
+    let first_row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(first_row[..4], ["r0", "24", "first", "first"]);
+    let (under_first, under_second): (f64, f64) =
+        (first_row[6].parse().unwrap(), first_row[7].parse().unwrap());
+    assert!(
+        under_first < 1.5 && under_second > under_first + 1.0,
+        "{first_row:?}"
+    );
+    let under = |label: &str| {
+        let printed = ok(&[
+            "score",
+            "--model",
+            run,
+            table.to_str().unwrap(),
+            "--label",
+            label,
+            "--num-t",
+            "4",
+            "-o",
+            "-",
+            "--json",
+            "-q",
+        ]);
+        printed
+    };
+    assert!(under("first").contains("bits_per_token"));
+
+    // Refusals: an unknown label, a label without --label, and a model without labels.
+    let error = fails(&[
+        "sample", "--model", run, "-n", "1", "--label", "third", "-o", "x.fa",
+    ]);
+    assert!(
+        error.contains("label 'third' is not one of the model's labels: first, second"),
+        "{error}"
+    );
+    // (--guidance without --label is a usage error, which clap reports with its exit code 2.)
+    let output = common::seddbio(&[
+        "sample",
+        "--model",
+        run,
+        "-n",
+        "1",
+        "--guidance",
+        "2",
+        "-o",
+        "x.fa",
+    ]);
+    let error = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{error}");
+    assert!(error.contains("--label <LABEL>"), "{error}");
+}
+
+#[test]
+fn labels_come_from_fasta_descriptions_and_unlabelled_models_refuse_them() {
+    let dir = common::tempdir().unwrap();
+    let fasta_in = dir.path().join("labelled.fa");
+    let mut text = String::new();
+    for (id, label, sequence) in toy_rows(40) {
+        text.push_str(&format!(">{id} source=toy cell_type={label}\n{sequence}\n"));
+    }
+    std::fs::write(&fasta_in, &text).unwrap();
+    let printed = ok(&[
+        "data",
+        "inspect",
+        fasta_in.to_str().unwrap(),
+        "-a",
+        "dna",
+        "--label-key",
+        "cell_type",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let labels = json["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 2);
+    assert_eq!(labels[0]["label"], "first");
+    let counted: u64 = labels
+        .iter()
+        .map(|l| l["train_examples"].as_u64().unwrap() + l["valid_examples"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 40);
+
+    // A record without the key is an error naming it.
+    let broken = dir.path().join("broken.fa");
+    std::fs::write(&broken, text.replacen("cell_type=second", "kind=second", 1)).unwrap();
+    let error = fails(&[
+        "data",
+        "inspect",
+        broken.to_str().unwrap(),
+        "-a",
+        "dna",
+        "--label-key",
+        "cell_type",
+    ]);
+    assert!(
+        error.contains("record 2 (r1): no label: its description has no 'cell_type=value' word"),
+        "{error}"
+    );
+    // A missing label column is named with the columns there are.
+    let table = dir.path().join("t.csv");
+    std::fs::write(&table, "sequence,kind\nACGT,a\n").unwrap();
+    let error = fails(&[
+        "data",
+        "inspect",
+        table.to_str().unwrap(),
+        "-a",
+        "dna",
+        "--label-column",
+        "cell_type",
+    ]);
+    assert!(error.contains("cell_type"), "{error}");
+
+    // A model trained without labels refuses --label and --classify.
+    let run = dir.path().join("plain");
+    let run = run.to_str().unwrap();
+    ok(&[
+        "train",
+        fasta_in.to_str().unwrap(),
+        "-a",
+        "dna",
+        "--steps",
+        "2",
+        "--report-samples",
+        "0",
+        "--out",
+        run,
+    ]);
+    let error = fails(&[
+        "sample", "--model", run, "-n", "1", "--label", "first", "-o", "x.fa",
+    ]);
+    assert!(
+        error.contains("the model was trained without labels"),
+        "{error}"
+    );
+    let error = fails(&[
+        "score",
+        "--model",
+        run,
+        fasta_in.to_str().unwrap(),
+        "--classify",
+        "-o",
+        "x.csv",
+    ]);
+    assert!(error.contains("trained without labels"), "{error}");
+}
