@@ -114,6 +114,46 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
         let inside = fraction_in(&records, allowed);
         assert!(inside > 0.95, "{label}: {inside} of the bases in {allowed}");
     }
+    // eval label by label: the samples' labels from their FASTA words, the real ones from
+    // the table's column.
+    let both = dir.path().join("both.fa");
+    let joined: String = ["first", "second"]
+        .iter()
+        .map(|l| std::fs::read_to_string(dir.path().join(format!("{l}.fa"))).unwrap())
+        .collect();
+    std::fs::write(&both, joined).unwrap();
+    let report = dir.path().join("report");
+    let printed = ok(&[
+        "eval",
+        "--generated",
+        both.to_str().unwrap(),
+        "--reference",
+        table.to_str().unwrap(),
+        "-a",
+        "dna",
+        "--k",
+        "1..2",
+        "--label-key",
+        "label",
+        "--label-column",
+        "group",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        printed.contains("first        20 generated, 150 reference;"),
+        "{printed}"
+    );
+    let labels = std::fs::read_to_string(report.join("labels.csv")).unwrap();
+    for label in ["first", "second"] {
+        let row = labels
+            .lines()
+            .find(|l| l.starts_with(&format!("{label},kmer_1_js_bits,")))
+            .unwrap_or_else(|| panic!("{labels}"));
+        // Each label's composition is its own: near its real sequences' (within 0.05 bits).
+        let js: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
+        assert!(js < 0.05, "{row}");
+    }
     let mixed = dir.path().join("null.fa");
     ok(&[
         "sample",
@@ -325,6 +365,56 @@ fn labels_come_from_fasta_descriptions_and_unlabelled_models_refuse_them() {
         "cell_type",
     ]);
     assert!(error.contains("cell_type"), "{error}");
+
+    // A file per class: the file names are the labels, errors name the file they are in.
+    let (ac, gt) = (dir.path().join("AC_rich.fa"), dir.path().join("GT_rich.fa"));
+    let per_label = |label: &str| -> String {
+        toy_rows(40)
+            .into_iter()
+            .filter(|(_, l, _)| *l == label)
+            .map(|(id, _, s)| format!(">{id}\n{s}\n"))
+            .collect()
+    };
+    std::fs::write(&ac, per_label("first")).unwrap();
+    std::fs::write(&gt, per_label("second")).unwrap();
+    let run_files = dir.path().join("files");
+    let printed = ok(&[
+        "train",
+        ac.to_str().unwrap(),
+        gt.to_str().unwrap(),
+        "--label-per-file",
+        "-a",
+        "dna",
+        "--steps",
+        "2",
+        "--report-samples",
+        "0",
+        "--out",
+        run_files.to_str().unwrap(),
+    ]);
+    assert!(
+        printed.contains("conditional: 2 labels (AC_rich, GT_rich)"),
+        "{printed}"
+    );
+    let spec = std::fs::read_to_string(run_files.join("run.toml")).unwrap();
+    assert!(
+        spec.contains(r#"labels = ["AC_rich", "GT_rich"]"#),
+        "{spec}"
+    );
+    std::fs::write(&gt, ">bad\nACGTN\n").unwrap();
+    let error = fails(&[
+        "data",
+        "inspect",
+        ac.to_str().unwrap(),
+        gt.to_str().unwrap(),
+        "--label-per-file",
+        "-a",
+        "dna",
+    ]);
+    assert!(
+        error.contains("GT_rich.fa: record 1 (bad): position 5"),
+        "{error}"
+    );
 
     // A model trained without labels refuses --label and --classify.
     let run = dir.path().join("plain");

@@ -674,3 +674,35 @@ fn a_finished_run_has_a_model_card_with_its_baseline() {
         "the command: {prose}"
     );
 }
+
+/// `--position rotary+absolute` is recorded in run.toml (the default is left out, so runs from
+/// before the option resume), its weights have the position table, and a resume reproduces
+/// an uninterrupted run.
+#[test]
+fn absolute_positions_are_recorded_and_resume_exactly() {
+    let dir = common::tempdir().unwrap();
+    let (whole, parts) = (dir.path().join("whole"), dir.path().join("parts"));
+    train(&whole, &["--steps", "4", "--position", "rotary+absolute"]);
+    let printed = train(&parts, &["--steps", "2", "--position", "rotary+absolute"]);
+    assert!(
+        printed.contains("a learned embedding for each of the 100 positions"),
+        "{printed}"
+    );
+    let spec = std::fs::read_to_string(parts.join("run.toml")).unwrap();
+    assert!(spec.contains(r#"position = "rotary+absolute""#), "{spec}");
+    train(&parts, &["--steps", "4", "--resume"]);
+    let (step, model, ema) = weights(&parts);
+    let (_, whole_model, whole_ema) = weights(&whole);
+    assert_eq!(step, 4);
+    assert_eq!((model, ema), (whole_model, whole_ema));
+    let plain = dir.path().join("plain");
+    train(&plain, &["--steps", "1"]);
+    let spec = std::fs::read_to_string(plain.join("run.toml")).unwrap();
+    assert!(
+        !spec.contains("position") && !spec.contains("label"),
+        "{spec}"
+    );
+    let (_, plain_model, _) = weights(&plain);
+    let (_, absolute_model, _) = weights(&whole);
+    assert_eq!(absolute_model.len() - plain_model.len(), 100 * 64);
+}

@@ -14,10 +14,12 @@ use seddbio::{
     chem::{default_checker, molecule_metrics},
     data::{encode_records, grow_vocabulary, LengthStats, UnknownPolicy},
     eval::{
-        diversity, gc_fraction, histogram_svg, lines_svg, novelty, pearson, read_motifs,
-        scatter_log_svg, KmerSpectrum, PwmScanner, RealFloor,
+        diversity, gc_fraction, histogram_svg, hit_rate, lines_svg, novelty, pearson, read_motifs,
+        scatter_log_svg, Enrichment, KmerSpectrum, PwmScanner, RealFloor,
     },
-    io::{csv_field, read_sequences, write_atomically, Format, ReadOptions, SequenceFile},
+    io::{
+        csv_field, read_sequences, write_atomically, Format, LabelSource, ReadOptions, SequenceFile,
+    },
     model::{pooled_bits_per_token, ComputeDevice},
     train::{RunDir, TrainedModel, Weights},
 };
@@ -77,6 +79,14 @@ pub struct EvalArgs {
     /// With --model: score at most this many sequences of each set (the first ones).
     #[arg(long, default_value_t = 500)]
     pub model_sequences: usize,
+    /// Labelled sets (conditional models): the label of each FASTA/FASTQ record, from its
+    /// KEY=value word (seddbio's samples carry label=...); adds a label-by-label comparison.
+    #[arg(long, value_name = "KEY")]
+    pub label_key: Option<String>,
+    /// Labelled sets: the label of each CSV/TSV row, from this column (e.g. cell_type); may
+    /// be given with --label-key, each file then uses what fits its format.
+    #[arg(long, value_name = "COLUMN")]
+    pub label_column: Option<String>,
     /// Seed of the floor's random subsets and of --model's ELBO estimate.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -188,7 +198,21 @@ pub fn run(args: EvalArgs) -> Result<()> {
         column: args.column.clone(),
         ..ReadOptions::default()
     };
-    let read = |path: &Path| read_sequences(path, &options, None);
+    // Labels by format: KEY=value words in FASTA/FASTQ, a column in CSV/TSV.
+    let labelled = args.label_key.is_some() || args.label_column.is_some();
+    let read = |path: &Path| {
+        let format = args.format.or_else(|| Format::from_path(path));
+        let label = match format {
+            Some(Format::Csv | Format::Tsv) => args.label_column.clone().map(LabelSource::Column),
+            Some(Format::Fasta | Format::Fastq) => args.label_key.clone().map(LabelSource::Key),
+            _ => None,
+        };
+        let options = ReadOptions {
+            label,
+            ..options.clone()
+        };
+        read_sequences(path, &options, None)
+    };
     let generated_file = read(&args.generated)?;
     let reference_file = read(&args.reference)?;
     let train_file = args.train.as_deref().map(read).transpose()?;
@@ -488,6 +512,24 @@ pub fn run(args: EvalArgs) -> Result<()> {
             &mut summary,
         )?;
     }
+    if labelled {
+        let labels_of = |file: &SequenceFile| -> Vec<Option<String>> {
+            file.records.iter().map(|r| r.label.clone()).collect()
+        };
+        if args.on_unknown != UnknownPolicy::Error {
+            bail!("--label-key/--label-column need --on-unknown error (records must stay one to one with their labels)");
+        }
+        label_report(
+            &args,
+            &alphabet,
+            (&generated, &labels_of(&generated_file)),
+            (&reference, &labels_of(&reference_file)),
+            complements.as_deref(),
+            &ks,
+            &mut table,
+            &mut summary,
+        )?;
+    }
     if let Some(motif_path) = &args.motifs {
         motif_report(
             &args,
@@ -505,6 +547,178 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     let _ = writeln!(table, "\nreport written to {}", args.out.display());
     print_stdout(&table)
+}
+
+/// The label-by-label comparison: k-mer spectra against a size-matched floor and motif hit
+/// rates per label, and (two labels or more, with --motifs) the motif enrichment between the
+/// first two labels, generated against real. Writes `labels.csv` and `enrichment.csv`.
+#[allow(clippy::too_many_arguments)]
+fn label_report(
+    args: &EvalArgs,
+    alphabet: &Alphabet,
+    generated: (&[Vec<TokenId>], &[Option<String>]),
+    reference: (&[Vec<TokenId>], &[Option<String>]),
+    complements: Option<&[TokenId]>,
+    ks: &[usize],
+    table: &mut String,
+    summary: &mut String,
+) -> Result<()> {
+    let subset = |(set, labels): (&[Vec<TokenId>], &[Option<String>]), label: &str| {
+        set.iter()
+            .zip(labels)
+            .filter(|(_, l)| l.as_deref() == Some(label))
+            .map(|(s, _)| s.clone())
+            .collect::<Vec<_>>()
+    };
+    let names = |labels: &[Option<String>]| {
+        labels
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let labels: Vec<String> = names(generated.1)
+        .intersection(&names(reference.1))
+        .cloned()
+        .collect();
+    if labels.is_empty() {
+        bail!("--label-key/--label-column: no label occurs in both the generated and the reference sequences");
+    }
+    let motifs = match &args.motifs {
+        Some(path) => {
+            let mut scanners = Vec::new();
+            for motif in read_motifs(path)? {
+                let scanner = PwmScanner::new(&motif, alphabet)?;
+                let threshold = match args.motif_p_value {
+                    Some(p) => scanner.relative_threshold_for_p_value(p),
+                    None => args.motif_threshold,
+                };
+                scanners.push((motif, scanner, threshold));
+            }
+            scanners
+        }
+        None => Vec::new(),
+    };
+    let mut csv = String::from("label,statistic,generated,reference,floor\n");
+    let _ = writeln!(table, "\nby label:");
+    let mut rates: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut sizes = Vec::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    for label in &labels {
+        let (g, r) = (subset(generated, label), subset(reference, label));
+        let floor = RealFloor::matched(g.len(), &r, None, FLOOR_DRAWS, &mut rng);
+        let mut line = format!("{label:<12} {} generated, {} reference;", g.len(), r.len());
+        for &k in ks {
+            let spectrum = |set: &[Vec<TokenId>]| {
+                KmerSpectrum::count(set, k, alphabet.num_symbols(), complements)
+            };
+            let model = spectrum(&g).compare(&spectrum(&r));
+            let floor = floor.kmer(k, alphabet.num_symbols(), complements);
+            let _ = write!(
+                line,
+                " {k}-mer JS {:.5} (floor {:.5})",
+                model.js_bits, floor.js_bits
+            );
+            let _ = writeln!(
+                csv,
+                "{},kmer_{k}_js_bits,{},,{}",
+                csv_field(label),
+                model.js_bits,
+                floor.js_bits
+            );
+            let _ = writeln!(
+                summary,
+                "label_{}_kmer_{k}_js_bits,{},{}",
+                csv_field(label),
+                model.js_bits,
+                floor.js_bits
+            );
+        }
+        let _ = writeln!(table, "{line}");
+        let per_motif: Vec<(f64, f64)> = motifs
+            .iter()
+            .map(|(_, scanner, threshold)| {
+                (
+                    hit_rate(scanner, *threshold, &g),
+                    hit_rate(scanner, *threshold, &r),
+                )
+            })
+            .collect();
+        for ((motif, _, _), (gr, rr)) in motifs.iter().zip(&per_motif) {
+            let _ = writeln!(csv, "{},hit_rate_{},{gr},{rr},", csv_field(label), motif.id);
+        }
+        rates.push(per_motif);
+        sizes.push((g.len(), r.len()));
+    }
+    if !motifs.is_empty() {
+        // The motifs that tell the labels apart most in the real sequences.
+        let _ = writeln!(
+            table,
+            "{:<12}{:<14}{}",
+            "motif",
+            "name",
+            labels
+                .iter()
+                .map(|l| format!("{:>22}", format!("{l} gen / real")))
+                .collect::<String>()
+        );
+        let mut order: Vec<usize> = (0..motifs.len()).collect();
+        let spread = |m: usize| {
+            let real: Vec<f64> = rates.iter().map(|r| r[m].1).collect();
+            real.iter().copied().fold(f64::MIN, f64::max)
+                - real.iter().copied().fold(f64::MAX, f64::min)
+        };
+        order.sort_by(|&a, &b| spread(b).total_cmp(&spread(a)));
+        for &m in order.iter().take(10) {
+            let (motif, _, _) = &motifs[m];
+            let cells: String = rates
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{:>22}",
+                        format!("{:.1}% / {:.1}%", 100.0 * r[m].0, 100.0 * r[m].1)
+                    )
+                })
+                .collect();
+            let _ = writeln!(table, "{:<12}{:<14}{cells}", motif.id, motif.name);
+        }
+    }
+    if labels.len() >= 2 && !motifs.is_empty() {
+        let (a, b) = (0, 1);
+        let four: Vec<(f64, f64, f64, f64)> = (0..motifs.len())
+            .map(|m| (rates[a][m].0, rates[b][m].0, rates[a][m].1, rates[b][m].1))
+            .collect();
+        let enrichment =
+            Enrichment::from_rates(&four, [sizes[a].0, sizes[b].0, sizes[a].1, sizes[b].1]);
+        let mut enrichment_csv =
+            String::from("motif,name,generated_log2_ratio,reference_log2_ratio\n");
+        for ((motif, _, _), (g, r)) in motifs
+            .iter()
+            .zip(enrichment.generated.iter().zip(&enrichment.reference))
+        {
+            let _ = writeln!(
+                enrichment_csv,
+                "{},{},{g},{r}",
+                motif.id,
+                csv_field(&motif.name)
+            );
+        }
+        write_text(args, "enrichment.csv", &enrichment_csv)?;
+        let _ = writeln!(
+            table,
+            "motif enrichment {} vs {} (log2 hit-rate ratio), generated against real over {} motifs: r = {:.4}",
+            labels[a],
+            labels[b],
+            motifs.len(),
+            enrichment.correlation
+        );
+        let _ = writeln!(
+            summary,
+            "label_enrichment_correlation,{},",
+            enrichment.correlation
+        );
+    }
+    write_text(args, "labels.csv", &csv)
 }
 
 fn motif_report(

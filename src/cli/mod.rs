@@ -275,6 +275,14 @@ pub struct DataArgs {
     /// seddbio writes its own metadata in, e.g. >seq1 cell_type=HepG2).
     #[arg(long, value_name = "KEY")]
     pub label_key: Option<String>,
+    /// Conditional training from a file per class: each file's records get the file's name
+    /// without extensions as their label (HepG2.fa.gz -> HepG2); give the files one after
+    /// the other.
+    #[arg(long, conflicts_with_all = ["label_column", "label_key", "valid"])]
+    pub label_per_file: bool,
+    /// More input files after the first, read the same way and appended to it.
+    #[arg(value_name = "MORE_FILES")]
+    pub more_files: Vec<PathBuf>,
     /// Symbols outside the alphabet (N, X, gaps...): error, skip the record, split the record
     /// at them, or strip them.
     #[arg(long, default_value = "error", value_parser = choice::<UnknownPolicy>())]
@@ -311,7 +319,10 @@ impl DataArgs {
     /// The files a command reads with these options: `file`, and `--valid` if given; its
     /// outputs must not be one of them (`seddbio::io::refuse_overwriting_inputs`).
     fn inputs<'a>(&'a self, file: &'a std::path::Path) -> Vec<&'a std::path::Path> {
-        std::iter::once(file).chain(self.valid.as_deref()).collect()
+        std::iter::once(file)
+            .chain(self.more_files.iter().map(PathBuf::as_path))
+            .chain(self.valid.as_deref())
+            .collect()
     }
 
     /// Where labels come from, if the command line asks for them.
@@ -347,6 +358,8 @@ impl DataArgs {
             },
             split: self.split,
             seed: self.seed,
+            more_files: self.more_files.clone(),
+            label_per_file: self.label_per_file,
         }
     }
 }

@@ -127,7 +127,6 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             (None, Some(k)) => Some(LabelSource::Key(k.clone())),
             (None, None) => None,
         },
-        ..ReadOptions::default()
     };
     let file = read_sequences(&args.file, &read, None)?;
     let (records, _) = encode_records(&trained.alphabet, &file, args.on_unknown)?;

@@ -17,7 +17,7 @@ use seddbio::{
     data::{PreparedData, UnknownPolicy},
     diffusion::{GraphKind, ScheduleKind},
     io::{write_atomically, write_sequences},
-    model::ComputeDevice,
+    model::{ComputeDevice, PositionKind},
     sample::SamplerKind,
     train::{
         choose_preset, default_schedule, model_card, run, CardFacts, LrSchedule, MetricsLog,
@@ -77,6 +77,11 @@ pub struct TrainArgs {
     /// that guidance needs [default: the preset's, 0.1].
     #[arg(long)]
     pub label_dropout: Option<f64>,
+    /// How the network knows positions: rotary (relative only) or rotary+absolute (also a
+    /// learned embedding per position, for windows anchored on a landmark such as a TSS)
+    /// [default: the preset's, rotary].
+    #[arg(long, value_parser = choice::<PositionKind>())]
+    pub position: Option<PositionKind>,
     /// Run directory: run.toml, alphabet.toml, checkpoints, metrics.csv, loss.svg.
     #[arg(long, default_value = "runs/latest")]
     pub out: PathBuf,
@@ -445,6 +450,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
         training.ema_decay,
         valid.sequences.len(),
     ))?;
+    if spec.config.model.position == PositionKind::RotaryAbsolute {
+        print_stdout(&format!(
+            "positions: rotary attention and a learned embedding for each of the {} positions\n",
+            spec.seq_len
+        ))?;
+    }
     if !spec.labels.is_empty() {
         print_stdout(&format!(
             "conditional: {} labels ({}), class embedding into the adaLN conditioning, label dropout {}\n",
@@ -689,6 +700,8 @@ fn final_report(
     )?;
     let nucleotide = data.alphabet.complements().is_some();
     super::eval::run(EvalArgs {
+        label_key: None,
+        label_column: None,
         generated: samples_path,
         reference: reference_path,
         train: None,
@@ -840,6 +853,9 @@ fn spec_with(
         .unwrap_or(GraphKind::Absorb);
     // The run directory records the resolved value, not the graph-dependent default.
     config.training.valid_times = Some(config.training.valid_times_for(graph));
+    if let Some(position) = args.position {
+        config.model.position = position;
+    }
     let noise = match (args.noise, base) {
         (Some(kind), _) => kind.schedule(),
         (None, Some(base)) => base.noise,
@@ -858,7 +874,11 @@ fn spec_with(
         seed: args.data.seed,
         seq_len: data.train.seq_len(),
         layout: data.layout.kind,
-        train_file: args.file.display().to_string(),
+        train_file: std::iter::once(&args.file)
+            .chain(&args.data.more_files)
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
         length_counts: counts.into_iter().map(|(l, c)| [l, c]).collect(),
         config,
         threads: rayon::current_num_threads(),

@@ -36,7 +36,7 @@ use indicatif::ProgressBar;
 use crate::{
     alphabet::{smiles, Alphabet, LayoutKind, TokenizerKind},
     error::{Error, Result},
-    io::{read_sequences, ReadOptions, SequenceFile, SequenceRecord},
+    io::{read_sequence_files, read_sequences, ReadOptions, SequenceFile, SequenceRecord},
 };
 
 /// The longest automatic window length; longer records are cut into windows of this size.
@@ -66,6 +66,11 @@ pub struct PrepareOptions {
     pub split: SplitMode,
     /// Seed of every random choice.
     pub seed: u64,
+    /// More training files, read like the first and appended to it.
+    pub more_files: Vec<PathBuf>,
+    /// Every file's records get the file's name as their label
+    /// ([`file_label`](crate::io::file_label)): a conditional model from a file per class.
+    pub label_per_file: bool,
 }
 
 impl Default for PrepareOptions {
@@ -81,6 +86,8 @@ impl Default for PrepareOptions {
             valid_fraction: 0.1,
             split: SplitMode::Random,
             seed: 0,
+            more_files: Vec::new(),
+            label_per_file: false,
         }
     }
 }
@@ -109,7 +116,15 @@ pub fn prepare(
     options: &PrepareOptions,
     progress: Option<&ProgressBar>,
 ) -> Result<PreparedData> {
-    let file = read_sequences(path, &options.read, progress)?;
+    if options.label_per_file && options.valid.is_some() {
+        return Err(Error::Options(
+            "a label per file: the validation records come from each file's split; a separate validation file would have no labels".into(),
+        ));
+    }
+    let paths: Vec<&Path> = std::iter::once(path)
+        .chain(options.more_files.iter().map(PathBuf::as_path))
+        .collect();
+    let file = read_sequence_files(&paths, &options.read, options.label_per_file, progress)?;
     let records_read = file.records.len() + file.empty.len();
     let empty_ids: Vec<String> = file.empty.iter().map(|r| r.id.clone()).collect();
     let SequenceFile {
@@ -201,8 +216,8 @@ pub fn prepare(
         None => (None, None),
     };
     // Conditional data: the label set is the training records' labels, sorted.
-    let (train, valid, labels) = match &options.read.label {
-        Some(_) => {
+    let (train, valid, labels) = match options.read.label.is_some() || options.label_per_file {
+        true => {
             let set: Vec<String> = train
                 .records()
                 .iter()
@@ -235,7 +250,7 @@ pub fn prepare(
                 .collect();
             (train, valid, labels)
         }
-        None => (train, valid, Vec::new()),
+        false => (train, valid, Vec::new()),
     };
     if train.is_empty() {
         return Err(Error::Options(format!(

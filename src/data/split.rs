@@ -33,7 +33,7 @@ crate::choices::named_choices!(SplitMode, "split", {
 /// use seddbio::{data::{split_records, SplitMode}, io::SequenceRecord};
 ///
 /// let records: Vec<SequenceRecord> = (1..=10)
-///     .map(|n| SequenceRecord { number: n, line: None, id: format!("r{n}"), sequence: b"ACGT".to_vec(), label: None })
+///     .map(|n| SequenceRecord { number: n, line: None, id: format!("r{n}"), sequence: b"ACGT".to_vec(), label: None, source: None })
 ///     .collect();
 /// let (train, valid) = split_records(records.clone(), 0.2, SplitMode::Last, 0).unwrap();
 /// assert_eq!((train.len(), valid[0].id.as_str()), (8, "r9"));
@@ -131,6 +131,7 @@ mod tests {
                 id: format!("r{i}"),
                 sequence: b"ACGTACGTAC".to_vec(),
                 label: None,
+                source: None,
             })
             .collect()
     }

@@ -14,6 +14,9 @@ use crate::alphabet::TokenId;
 
 use super::{KmerSpectrum, SpectrumComparison};
 
+/// A set of token sequences.
+type Sequences = Vec<Vec<TokenId>>;
+
 /// Pairs of real sets, each pair sized like (generated set, reference), whose comparisons are
 /// averaged into the floor.
 ///
@@ -44,7 +47,7 @@ use super::{KmerSpectrum, SpectrumComparison};
 /// ```
 #[derive(Debug, Clone)]
 pub struct RealFloor {
-    draws: Vec<(Vec<Vec<TokenId>>, Vec<Vec<TokenId>>)>,
+    draws: Vec<(Sequences, Sequences)>,
     description: String,
 }
 

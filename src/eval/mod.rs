@@ -4,6 +4,7 @@
 
 mod floor;
 mod kmer;
+mod labels;
 mod motif;
 mod plot;
 mod similarity;
@@ -11,6 +12,7 @@ mod similarity;
 pub use self::{
     floor::RealFloor,
     kmer::{js_divergence, pearson, KmerSpectrum, SpectrumComparison},
+    labels::{hit_rate, log2_enrichment, Enrichment},
     motif::{read_motifs, Motif, MotifHit, PwmScanner, PSEUDOCOUNT, PVALUE_RESOLUTION},
     plot::{curves_svg, histogram_svg, lines_svg, scatter_log_svg},
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},

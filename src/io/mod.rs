@@ -14,7 +14,8 @@ pub(crate) use self::atomic::is_temporary_of;
 pub use self::{
     atomic::{refuse_overwriting_inputs, sync_directory, write_atomically},
     read::{
-        description_value, read_sequences, LabelSource, ReadOptions, SequenceFile, SequenceRecord,
+        description_value, file_label, read_sequence_files, read_sequences, LabelSource,
+        ReadOptions, SequenceFile, SequenceRecord,
     },
     write::{csv_field, write_sequences, OutputFormat, OutputRecord},
 };

@@ -77,6 +77,9 @@ pub struct SequenceRecord {
     pub sequence: Vec<u8>,
     /// The record's label, when [`ReadOptions::label`] asks for one.
     pub label: Option<String>,
+    /// The file it came from, when several files were read as one ([`read_sequence_files`]);
+    /// `None`: [`SequenceFile::path`].
+    pub source: Option<std::sync::Arc<Path>>,
 }
 
 /// The records of one file.
@@ -98,12 +101,91 @@ impl SequenceFile {
     /// The location of a record of this file, for error messages.
     pub fn location(&self, record: &SequenceRecord) -> Box<RecordLocation> {
         Box::new(RecordLocation {
-            path: self.path.clone(),
+            path: record
+                .source
+                .as_deref()
+                .map_or_else(|| self.path.clone(), Path::to_path_buf),
             number: record.number,
             line: record.line,
             id: record.id.clone(),
         })
     }
+}
+
+/// The label [`read_sequence_files`] gives a file's records with `label_per_file`: its name
+/// without `.gz` and the format's extension.
+///
+/// ```
+/// use seddbio::io::file_label;
+///
+/// assert_eq!(file_label(std::path::Path::new("data/HepG2.fa.gz")), "HepG2");
+/// assert_eq!(file_label(std::path::Path::new("k562_dhs.tsv")), "k562_dhs");
+/// ```
+pub fn file_label(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_string(),
+        _ => name.to_string(),
+    }
+}
+
+/// Reads several files as one (records in file order, each naming its file in errors); with
+/// `label_per_file` each file's records get the file's [`file_label`] as their label (labels
+/// must then differ between files).
+pub fn read_sequence_files(
+    paths: &[&Path],
+    options: &ReadOptions,
+    label_per_file: bool,
+    progress: Option<&ProgressBar>,
+) -> Result<SequenceFile> {
+    let Some((&first, _)) = paths.split_first() else {
+        return Err(Error::Options("no input file".into()));
+    };
+    if label_per_file {
+        let labels: Vec<String> = paths.iter().map(|p| file_label(p)).collect();
+        for (i, label) in labels.iter().enumerate() {
+            if let Some(j) = labels[..i].iter().position(|l| l == label) {
+                return Err(Error::Options(format!(
+                    "{} and {}: both would give the label '{label}'; rename one (a file's label is its name without extensions)",
+                    paths[j].display(),
+                    paths[i].display()
+                )));
+            }
+        }
+    }
+    let mut merged: Option<SequenceFile> = None;
+    for &path in paths {
+        let options = match label_per_file {
+            true => ReadOptions {
+                label: Some(LabelSource::File(file_label(path))),
+                ..options.clone()
+            },
+            false => options.clone(),
+        };
+        let mut file = read_sequences(path, &options, progress)?;
+        if paths.len() > 1 {
+            let source: std::sync::Arc<Path> = std::sync::Arc::from(path);
+            for record in file.records.iter_mut().chain(file.empty.iter_mut()) {
+                record.source = Some(source.clone());
+            }
+        }
+        merged = Some(match merged {
+            None => file,
+            Some(mut all) => {
+                all.records.append(&mut file.records);
+                all.empty.append(&mut file.empty);
+                all.low_quality += file.low_quality;
+                all
+            }
+        });
+    }
+    let mut file = merged.ok_or_else(|| Error::Options("no input file".into()))?;
+    file.path = first.to_path_buf();
+    Ok(file)
 }
 
 /// Reads every record of a FASTA, CSV/TSV or `.smi` file (optionally gzipped).
@@ -316,6 +398,7 @@ fn read_fastq(
             id,
             sequence: sequence.to_vec(),
             label,
+            source: None,
         });
     }
     Ok(low_quality)
@@ -371,6 +454,7 @@ fn read_fasta(
             id,
             sequence: record.sequence().as_ref().to_vec(),
             label,
+            source: None,
         });
     }
     Ok(())
@@ -516,6 +600,7 @@ fn read_table(
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .map(str::to_string),
+            source: None,
         });
     }
     Ok(())
@@ -550,6 +635,7 @@ fn read_smi(
             id,
             sequence: smiles.to_vec(),
             label: None,
+            source: None,
         });
     }
     Ok(())

@@ -46,6 +46,38 @@ pub struct ScoreModelConfig {
     /// label: "no label", what classifier-free guidance contrasts with (sedd.md, "Guidance").
     #[config(default = 0)]
     pub num_labels: usize,
+    /// Positions with a learned absolute embedding (0: relative positions only, through the
+    /// rotary attention). For windows anchored on a landmark, e.g. promoters ending at a TSS,
+    /// where what sits at position 220 matters, not only what sits 30 before the TSS-like
+    /// pattern: with rotary attention alone a fully masked sequence looks the same at every
+    /// position.
+    #[config(default = 0)]
+    pub absolute_positions: usize,
+}
+
+/// How the network knows where a token is (the `position` of a preset's `[model]` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum PositionKind {
+    /// Rotary attention only: relative positions, as in the SEDD reference.
+    #[default]
+    #[serde(rename = "rotary")]
+    Rotary,
+    /// Rotary attention plus a learned embedding per absolute position, added to the token
+    /// embedding.
+    #[serde(rename = "rotary+absolute")]
+    RotaryAbsolute,
+}
+
+crate::choices::named_choices!(PositionKind, "position encoding", {
+    Rotary => "rotary",
+    RotaryAbsolute => "rotary+absolute",
+});
+
+impl PositionKind {
+    /// Whether this is the default, [`PositionKind::Rotary`] (left out of run.toml).
+    pub fn is_rotary(&self) -> bool {
+        *self == PositionKind::Rotary
+    }
 }
 
 /// Frequencies of the sinusoidal time embedding (sedd.md: 256 features).
@@ -129,6 +161,16 @@ impl ScoreModelConfig {
             // section 3.2): it reaches every block through the adaLN modulation.
             label_embedding: (self.num_labels > 0)
                 .then(|| EmbeddingConfig::new(self.num_labels + 1, self.cond_dim).init(device)),
+            // Small initial values (GPT-2's 0.02), so the positions start as a perturbation
+            // of the token embedding rather than drowning it.
+            position_embedding: (self.absolute_positions > 0).then(|| {
+                EmbeddingConfig::new(self.absolute_positions, d)
+                    .with_initializer(Initializer::Normal {
+                        mean: 0.0,
+                        std: 0.02,
+                    })
+                    .init(device)
+            }),
             num_heads: self.num_heads,
             absorbing: self.absorbing,
         }
@@ -296,6 +338,7 @@ pub struct ScoreModel {
     final_modulation: Linear,
     final_linear: Linear,
     label_embedding: Option<Embedding>,
+    position_embedding: Option<Embedding>,
     num_heads: usize,
     absorbing: bool,
 }
@@ -411,6 +454,15 @@ impl ScoreModel {
         let c = silu(c).unsqueeze_dim::<3>(1);
 
         let mut h = self.embedding.forward(x_t);
+        if let Some(positions) = &self.position_embedding {
+            let table = positions.weight.val();
+            assert!(
+                l <= table.dims()[0],
+                "{l} positions, more than the {} the model was built for",
+                table.dims()[0]
+            );
+            h = h + table.narrow(0, 0, l).unsqueeze::<3>();
+        }
         let m = self.final_modulation.forward(c.clone()).chunk(2, 2);
         match kernels {
             Kernels::Fused => {
@@ -597,7 +649,8 @@ pub(crate) mod tests {
                 .with_num_heads(2)
                 .with_cond_dim(16)
                 .with_dropout(0.0)
-                .with_num_labels(if absorbing { 2 } else { 0 });
+                .with_num_labels(if absorbing { 2 } else { 0 })
+                .with_absolute_positions(if absorbing { 0 } else { 40 });
             device.seed(3);
             let model = config.init(&device).map(&mut Jitter);
             let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(5);
@@ -655,6 +708,49 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    /// Rotary attention alone cannot tell the positions of a fully masked sequence apart (every
+    /// position sees the same tokens at the same relative offsets... all of them MASK), so its
+    /// scores are equal at every position; a learned absolute embedding makes them differ.
+    #[test]
+    fn absolute_positions_tell_masked_positions_apart() {
+        let device = Device::flex().autodiff();
+        let config = |absolute: usize| {
+            ScoreModelConfig::new(4, true)
+                .with_d_model(16)
+                .with_num_blocks(1)
+                .with_num_heads(2)
+                .with_cond_dim(8)
+                .with_dropout(0.0)
+                .with_absolute_positions(absolute)
+        };
+        device.seed(4);
+        let masked = super::super::token_tensor(&[4; 6], 1, 6, &device);
+        let rows = |model: &ScoreModel| -> Vec<Vec<f32>> {
+            let scores: Vec<f32> = model
+                .forward(masked.clone(), &[0.9])
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            scores.chunks(5).map(<[f32]>::to_vec).collect()
+        };
+        let relative = rows(&config(0).init(&device).map(&mut Jitter));
+        assert!(relative.iter().all(|r| r
+            .iter()
+            .zip(&relative[0])
+            .all(|(a, b)| (a - b).abs() < 1e-5)));
+        let absolute_model = config(8).init(&device).map(&mut Jitter);
+        let absolute = rows(&absolute_model);
+        assert!(absolute[0]
+            .iter()
+            .zip(&absolute[5])
+            .any(|(a, b)| (a - b).abs() > 1e-3));
+        // 8 positions x 16 features on top of the relative model.
+        assert_eq!(
+            absolute_model.num_params() - config(0).init(&device).num_params(),
+            8 * 16
+        );
     }
 
     /// A conditional model: labels change the scores, `None` is the null label (index

@@ -85,6 +85,12 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     );
     line("seq_len", spec.seq_len.to_string());
     line("layout", spec.layout.to_string());
+    line("position", model.position.to_string());
+    if !spec.labels.is_empty() {
+        let labels: Vec<String> = spec.labels.iter().map(|l| yaml_string(l)).collect();
+        line("labels", format!("[{}]", labels.join(", ")));
+        line("label_dropout", training.label_dropout.to_string());
+    }
     line("training_data", yaml_string(&spec.train_file));
     line("training_data_digest", yaml_string(digest));
     if let Some(source) = &spec.init_from {
@@ -127,7 +133,7 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     text.push_str(&format!(
         "## Model\n\n- {} parameters: {} DiT blocks of width {}, {} heads, time conditioning of width {}\n\
          - {} forward process, {:?} noise schedule, {} tokens (`alphabet.toml`)\n\
-         - {} positions per sequence ({} layout)\n\n",
+         - {} positions per sequence ({} layout), {} positions\n{}\n",
         facts.parameters,
         model.num_blocks,
         model.d_model,
@@ -137,7 +143,18 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
         spec.noise,
         spec.num_symbols,
         spec.seq_len,
-        spec.layout
+        spec.layout,
+        model.position,
+        match spec.labels.is_empty() {
+            true => String::new(),
+            false => format!(
+                "- conditional on {} labels ({}) through a class embedding into the adaLN conditioning; \
+                 label dropout {} (the null label, for classifier-free guidance: `sample --label L --guidance W`)\n",
+                spec.labels.len(),
+                spec.labels.join(", "),
+                training.label_dropout
+            ),
+        }
     ));
     text.push_str(&format!(
         "## Training\n\n- data: `{}` (FNV-1a digest of the prepared examples: `{digest}`)\n\

@@ -46,7 +46,7 @@ pub struct RunSpec {
     pub seq_len: usize,
     /// Windows or padded records.
     pub layout: LayoutKind,
-    /// The training file, as given.
+    /// The training file, as given; several (a label per file) are separated by spaces.
     pub train_file: String,
     /// `[length, count]` of the real (unpadded) training example lengths, for sampling
     /// lengths like the data.
@@ -98,12 +98,18 @@ impl RunLock {
 
 impl RunSpec {
     /// The score network this run trains: the preset's sizes, the run's vocabulary and graph,
-    /// and a class embedding when the run has labels.
+    /// a class embedding when the run has labels, and a position embedding over its window
+    /// with `position = "rotary+absolute"`.
     pub fn network(&self) -> crate::model::ScoreModelConfig {
+        let absolute = match self.config.model.position {
+            crate::model::PositionKind::Rotary => 0,
+            crate::model::PositionKind::RotaryAbsolute => self.seq_len,
+        };
         self.config
             .model
             .network(self.num_symbols, self.graph)
             .with_num_labels(self.labels.len())
+            .with_absolute_positions(absolute)
     }
 
     /// The index of `label` among the run's labels; an error naming the labels there are (or

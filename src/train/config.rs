@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     diffusion::{GraphKind, NoiseSchedule},
-    model::ScoreModelConfig,
+    model::{PositionKind, ScoreModelConfig},
     Error, Result,
 };
 
@@ -24,6 +24,10 @@ pub struct ModelSize {
     pub cond_dim: usize,
     /// Dropout inside the blocks while training.
     pub dropout: f64,
+    /// `rotary` (relative positions only, the default) or `rotary+absolute` (also a learned
+    /// embedding per position: for windows anchored on a landmark such as a TSS).
+    #[serde(default, skip_serializing_if = "PositionKind::is_rotary")]
+    pub position: PositionKind,
 }
 
 impl ModelSize {
@@ -103,7 +107,11 @@ pub struct TrainingOptions {
     /// Conditional models: the probability that a training example's label is replaced by
     /// the null label, so that one network also learns the unconditional score that
     /// classifier-free guidance contrasts with (sedd.md, "Guidance").
-    #[serde(default = "default_label_dropout")]
+    /// Left out of run.toml at its default, so that runs from before it existed resume.
+    #[serde(
+        default = "default_label_dropout",
+        skip_serializing_if = "is_default_label_dropout"
+    )]
     pub label_dropout: f64,
 }
 
@@ -113,6 +121,10 @@ fn default_lr_floor() -> f64 {
 
 fn default_label_dropout() -> f64 {
     0.1
+}
+
+fn is_default_label_dropout(p: &f64) -> bool {
+    *p == default_label_dropout()
 }
 
 /// The learning rate after the warm-up: `lr` throughout (the SEDD reference's choice), or a
