@@ -166,6 +166,9 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
     ]);
     // Under the null label each sample still keeps to one group, and both groups occur.
     let records = fasta(&mixed);
+    assert!(records
+        .iter()
+        .all(|(h, _)| h.ends_with("label=null guidance=0")));
     let groups: Vec<f64> = records
         .iter()
         .map(|r| fraction_in(std::slice::from_ref(r), "AC"))

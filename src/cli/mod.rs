@@ -190,14 +190,26 @@ pub struct ConditionArgs {
 }
 
 impl ConditionArgs {
-    /// The guidance for the library and the metadata words for every output record
-    /// (`label=`, `guidance=`); a model without labels refuses `--label`.
+    /// The guidance for the library and the metadata words for every output record of a
+    /// conditional model (`label=`, `guidance=`; `label=null` without `--label`); a model
+    /// without labels refuses `--label`.
     pub fn resolve(&self, spec: &RunSpec, model: &std::path::Path) -> Result<Conditioning> {
         if !(self.guidance.is_finite() && self.guidance >= 0.0) {
             anyhow::bail!("--guidance {}: must be a number >= 0", self.guidance);
         }
         let Some(label) = &self.label else {
-            return Ok(Conditioning::default());
+            // A conditional model sampled without a label: its null label, said in the records.
+            let metadata = match spec.labels.is_empty() {
+                true => Vec::new(),
+                false => vec![
+                    ("label".into(), "null".into()),
+                    ("guidance".into(), "0".into()),
+                ],
+            };
+            return Ok(Conditioning {
+                guidance: Guidance::default(),
+                metadata,
+            });
         };
         let index = spec
             .label_index(label)
