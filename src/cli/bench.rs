@@ -106,12 +106,9 @@ pub fn run(command: BenchCommand) -> Result<()> {
         "forward pass"
     };
     print_stdout(&format!(
-        "bench {what}: {} parameters (d_model {}, {} blocks, {} heads, cond {}), batch {} x {} tokens, {} graph, {} threads, device {}, {kernels} kernels\n",
+        "bench {what}: {} parameters ({}), batch {} x {} tokens, {} graph, {} threads, device {}, {kernels} kernels\n",
         trainer.num_params(),
-        spec.config.model.d_model,
-        spec.config.model.num_blocks,
-        spec.config.model.num_heads,
-        spec.config.model.cond_dim,
+        spec.config.model,
         args.batch_size,
         args.seq_len,
         args.graph,

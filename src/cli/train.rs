@@ -426,13 +426,10 @@ pub fn train(args: TrainArgs) -> Result<()> {
         .map(|v| ValidationSet::from_dataset(v, training.valid_sequences))
         .unwrap_or_default();
     print_stdout(&format!(
-        "model: {} parameters (d_model {}, {} blocks, {} heads, cond {}), {} graph, {:?} noise, {} tokens\n\
+        "model: {} parameters ({}), {} graph, {:?} noise, {} tokens\n\
          training: {} of {} x {} tokens, lr {} ({} after a warm-up of {}), clip {}, EMA {}; validation on {} sequences\n",
         trainer.num_params(),
-        spec.config.model.d_model,
-        spec.config.model.num_blocks,
-        spec.config.model.num_heads,
-        spec.config.model.cond_dim,
+        spec.config.model,
         spec.graph,
         spec.noise,
         spec.num_symbols,

@@ -30,6 +30,22 @@ pub struct ModelSize {
     pub position: PositionKind,
 }
 
+/// The sizes as the command line prints them, e.g. `d_model 64, 2 blocks, 4 heads, cond 64`
+/// (and `, absolute positions` when the preset has them).
+impl std::fmt::Display for ModelSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "d_model {}, {} blocks, {} heads, cond {}",
+            self.d_model, self.num_blocks, self.num_heads, self.cond_dim
+        )?;
+        match self.position {
+            PositionKind::Rotary => Ok(()),
+            PositionKind::RotaryAbsolute => write!(f, ", absolute positions"),
+        }
+    }
+}
+
 impl ModelSize {
     /// The network configuration for `num_symbols` real tokens on `graph`.
     pub fn network(&self, num_symbols: usize, graph: GraphKind) -> ScoreModelConfig {

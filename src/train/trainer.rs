@@ -22,10 +22,7 @@ use crate::{
     alphabet::TokenId,
     data::TokenDataset,
     diffusion::Graph,
-    model::{
-        pooled_bits_per_token, sequence_elbos, weighted_dse_with, Kernels, ScoreModel,
-        ScoreModelConfig,
-    },
+    model::{pooled_bits_per_token, sequence_elbos, weighted_dse_with, Kernels, ScoreModel},
     Error, Result,
 };
 
@@ -78,7 +75,6 @@ impl ValidationSet {
 pub struct Trainer {
     spec: RunSpec,
     graph: Graph,
-    network: ScoreModelConfig,
     device: Device,
     model: ScoreModel,
     ema: ScoreModel,
@@ -103,10 +99,9 @@ impl Trainer {
             kind: spec.graph,
             num_symbols: spec.num_symbols,
         };
-        let network = spec.network();
         let device_kernels = device.clone();
         device.seed(stream_seed(spec.seed, Stream::Dropout, u64::MAX));
-        let model = network.init(&device.clone().autodiff());
+        let model = spec.network().init(&device.clone().autodiff());
         let ema = model.valid();
         let optimizer = AdamWConfig::new()
             .with_weight_decay(spec.config.training.weight_decay as f32)
@@ -115,7 +110,6 @@ impl Trainer {
         Trainer {
             spec,
             graph,
-            network,
             device,
             model,
             ema,
@@ -362,11 +356,6 @@ impl Trainer {
             .try_load_record(model.model.into_record())
             .map_err(record_error(&message))?;
         Ok(trainer)
-    }
-
-    /// The network configuration.
-    pub fn network(&self) -> &ScoreModelConfig {
-        &self.network
     }
 
     /// Trainable parameters and training throughput (real tokens per second) of a fresh run
