@@ -97,6 +97,14 @@ impl RunLock {
 }
 
 impl RunSpec {
+    /// The forward process of this run: its graph over its tokens.
+    pub fn forward_graph(&self) -> crate::diffusion::Graph {
+        crate::diffusion::Graph {
+            kind: self.graph,
+            num_symbols: self.num_symbols,
+        }
+    }
+
     /// The score network this run trains: the preset's sizes, the run's vocabulary and graph,
     /// a class embedding when the run has labels, and a position embedding over its window
     /// with `position = "rotary+absolute"`.

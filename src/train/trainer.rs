@@ -95,10 +95,7 @@ impl Trainer {
     /// A fresh run on `device` (the plain device; training uses its autodiff twin). The
     /// initial weights follow `spec.seed`.
     pub fn new(spec: RunSpec, device: Device) -> Trainer {
-        let graph = Graph {
-            kind: spec.graph,
-            num_symbols: spec.num_symbols,
-        };
+        let graph = spec.forward_graph();
         let device_kernels = device.clone();
         device.seed(stream_seed(spec.seed, Stream::Dropout, u64::MAX));
         let model = spec.network().init(&device.clone().autodiff());
@@ -451,10 +448,7 @@ impl TrainedModel {
                 run.root().display()
             )));
         }
-        let graph = Graph {
-            kind: spec.graph,
-            num_symbols: spec.num_symbols,
-        };
+        let graph = spec.forward_graph();
         Ok(TrainedModel {
             spec,
             alphabet,
