@@ -552,7 +552,7 @@ fn eval_reports_divergences_beside_the_floor_with_csv_and_plots() {
         "mean GC",
         "copies of training seqs",
         "motifs: 12 from",
-        "floor: 64 training vs reference",
+        "floor: 64 training vs the 64 reference (mean of 4 draws)",
     ] {
         assert!(text.contains(expected), "{expected}: {text}");
     }
