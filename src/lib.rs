@@ -9,8 +9,10 @@
 //!   weights, ELBO bound.
 //! - [`baseline`]: the K-th order Markov chain every model must beat.
 //! - [`chem`]: SMILES validity, uniqueness and novelty (RDKit with the `rdkit` feature).
-//! - [`eval`]: k-mer spectra, Jensen-Shannon divergence, GC, novelty, diversity, motif scans,
-//!   SVG plots.
+//! - [`eval`]: k-mer spectra, Jensen-Shannon divergence against a size-matched floor, GC,
+//!   novelty, diversity, per-label motif rates and enrichment.
+//! - [`motif`]: JASPAR/MEME position weight matrices and scanning (evaluation, templates).
+//! - [`plot`]: small SVG plots (reports, loss curves).
 //! - [`model`]: the bidirectional DiT score network and the batched DSE loss (burn).
 //! - [`sample`]: Euler, analytic and first-hitting samplers with fixed and constrained positions.
 //! - [`train`]: presets, batches, the AdamW loop with EMA, checkpoints that resume exactly.
@@ -32,6 +34,8 @@ pub mod eval;
 mod fuzz;
 pub mod io;
 pub mod model;
+pub mod motif;
+pub mod plot;
 pub mod sample;
 #[cfg(test)]
 mod test_dir;

@@ -161,7 +161,7 @@ fn dna_model_samples_infills_and_scores() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    let motifs = seddbio::eval::read_motifs(Path::new(MOTIFS)).unwrap();
+    let motifs = seddbio::motif::read_motifs(Path::new(MOTIFS)).unwrap();
     let tbp = motifs.iter().find(|m| m.id == "MA0108.3").unwrap();
     let width = tbp.width();
     let csv = std::fs::read_to_string(&out).unwrap();

@@ -7,8 +7,8 @@ use std::path::Path;
 use seddbio::{
     alphabet::Alphabet,
     data::{encode_records, UnknownPolicy},
-    eval::{read_motifs, PwmScanner},
     io::{read_sequences, ReadOptions},
+    motif::{read_motifs, PwmScanner},
 };
 
 #[test]

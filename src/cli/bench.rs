@@ -9,9 +9,9 @@ use clap::{Args, Subcommand};
 use rand::{RngExt, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
-    diffusion::{Graph, GraphKind},
+    diffusion::{stratified_times, Graph, GraphKind, NoisedBatch},
     model::{weighted_dse_with, ComputeDevice, Kernels},
-    train::{default_schedule, stratified_times, NoisedBatch, RunSpec, TrainConfig, Trainer},
+    train::{default_schedule, RunSpec, TrainConfig, Trainer},
 };
 
 use super::{choice, data::print_stdout};

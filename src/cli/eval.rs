@@ -14,13 +14,14 @@ use seddbio::{
     chem::{default_checker, molecule_metrics},
     data::{encode_records, grow_vocabulary, LengthStats, UnknownPolicy},
     eval::{
-        diversity, gc_fraction, histogram_svg, hit_rate, lines_svg, novelty, pearson, read_motifs,
-        scatter_log_svg, Enrichment, KmerSpectrum, PwmScanner, RealFloor,
+        diversity, gc_fraction, hit_rate, novelty, pearson, Enrichment, KmerSpectrum, RealFloor,
     },
     io::{
         csv_field, read_sequences, write_atomically, Format, LabelSource, ReadOptions, SequenceFile,
     },
     model::{pooled_bits_per_token, ComputeDevice},
+    motif::{read_motifs, PwmScanner},
+    plot::{histogram_svg, lines_svg, scatter_log_svg},
     train::{RunDir, TrainedModel, Weights},
 };
 

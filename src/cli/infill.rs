@@ -6,8 +6,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
-    eval::read_motifs,
     io::{read_sequences, write_sequences, Format, OutputFormat, OutputRecord, ReadOptions},
+    motif::read_motifs,
     sample::{guided_score, sample, MotifMode, SamplerKind, Slot, Template},
 };
 

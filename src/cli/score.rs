@@ -8,10 +8,10 @@ use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     alphabet::{LayoutKind, TokenId},
     data::{encode_records, EncodedRecord, UnknownPolicy},
-    diffusion::ElboEstimate,
+    diffusion::{stratified_times, ElboEstimate},
     io::{csv_field, read_sequences, write_atomically, Format, LabelSource, ReadOptions},
     model::{pooled_bits_per_token, sequence_elbos},
-    train::{stratified_times, TrainedModel},
+    train::TrainedModel,
 };
 
 use super::{

@@ -7,10 +7,12 @@
 
 mod elbo;
 mod graph;
+mod noised;
 mod schedule;
 
 pub use self::{
     elbo::{elbo_bound, ElboEstimate},
     graph::{sample_categorical, Graph, GraphKind},
+    noised::{stratified_times, NoisedBatch, TIME_EPS},
     schedule::{NoiseSchedule, ScheduleKind},
 };

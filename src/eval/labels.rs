@@ -3,7 +3,8 @@
 
 use crate::alphabet::TokenId;
 
-use super::{pearson, PwmScanner};
+use super::pearson;
+use crate::motif::PwmScanner;
 
 /// The fraction of `set` with at least one hit of `scanner` at relative score `threshold`.
 pub fn hit_rate(scanner: &PwmScanner, threshold: f64, set: &[Vec<TokenId>]) -> f64 {
@@ -79,7 +80,7 @@ impl Enrichment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{alphabet::Alphabet, eval::read_motifs};
+    use crate::{alphabet::Alphabet, motif::read_motifs};
 
     /// Hit rates counted by hand on sequences built to hold the consensus or not.
     #[test]

@@ -1,19 +1,17 @@
 //! Evaluation of generated sequences against real ones, computed without external models:
-//! k-mer spectra and their divergences, GC content, novelty and diversity, motif scans, and
-//! SVG plots for the report.
+//! k-mer spectra and their divergences against a size-matched real-vs-real floor, GC content,
+//! novelty and diversity, and label-by-label motif hit rates and enrichment. Motif scanning
+//! ([`crate::motif`]) and plots ([`crate::plot`]) live below it, since sampling and training
+//! use them too.
 
 mod floor;
 mod kmer;
 mod labels;
-mod motif;
-mod plot;
 mod similarity;
 
 pub use self::{
     floor::RealFloor,
     kmer::{js_divergence, pearson, KmerSpectrum, SpectrumComparison},
     labels::{hit_rate, log2_enrichment, Enrichment},
-    motif::{read_motifs, Motif, MotifHit, PwmScanner, PSEUDOCOUNT, PVALUE_RESOLUTION},
-    plot::{curves_svg, histogram_svg, lines_svg, scatter_log_svg},
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},
 };

@@ -619,9 +619,9 @@ pub(crate) mod tests {
     #[test]
     fn fused_network_matches_burns_operations() {
         use crate::{
+            diffusion::NoisedBatch,
             diffusion::{Graph, GraphKind, NoiseSchedule},
             model::weighted_dse_with,
-            train::NoisedBatch,
         };
         use rand::{RngExt, SeedableRng};
 

@@ -10,8 +10,7 @@ use super::{
 };
 use crate::{
     alphabet::TokenId,
-    diffusion::{ElboEstimate, Graph, GraphKind, NoiseSchedule},
-    train::{NoisedBatch, TIME_EPS},
+    diffusion::{ElboEstimate, Graph, GraphKind, NoiseSchedule, NoisedBatch, TIME_EPS},
 };
 
 /// Token ids as an `[rows, len]` tensor.

@@ -14,7 +14,7 @@ use rand::{Rng, RngExt};
 use super::Slot;
 use crate::{
     alphabet::{Alphabet, Symbol, TokenizerKind},
-    eval::Motif,
+    motif::Motif,
     Error, Result,
 };
 

@@ -1,17 +1,12 @@
 //! Training batches: which examples, which times, which noise; every draw a function of
 //! `(seed, step)` so a resumed run sees exactly the batches an uninterrupted one would.
 
-use rand::{rngs::ChaCha8Rng, seq::SliceRandom, Rng, RngExt, SeedableRng};
+use rand::{rngs::ChaCha8Rng, seq::SliceRandom, RngExt, SeedableRng};
 
 use crate::{
-    alphabet::TokenId,
     data::TokenDataset,
-    diffusion::{Graph, NoiseSchedule},
+    diffusion::{stratified_times, Graph, NoiseSchedule, NoisedBatch},
 };
-
-/// Smallest training time, as in the reference (`sampling_eps`): `sigma_bar(t)` and the DSE
-/// constants are ill-conditioned at t = 0.
-pub const TIME_EPS: f64 = 1e-3;
 
 /// What a random stream is for; part of its seed.
 #[derive(Debug, Clone, Copy)]
@@ -112,77 +107,7 @@ impl BatchOrder {
     }
 }
 
-/// Stratified times for `n` sequences: one draw in each of `n` equal slices of
-/// `[TIME_EPS, 1]`, in random order. Same mean as i.i.d. uniform times, lower variance.
-pub fn stratified_times<R: Rng + ?Sized>(n: usize, rng: &mut R) -> Vec<f64> {
-    let mut times: Vec<f64> = (0..n)
-        .map(|k| TIME_EPS + (1.0 - TIME_EPS) * (k as f64 + rng.random::<f64>()) / n as f64)
-        .collect();
-    times.shuffle(rng);
-    times
-}
-
-/// Clean and noised tokens of `batch` sequences of `len` positions, row-major, with the total
-/// noise and noise rate of each sequence's time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NoisedBatch {
-    /// Sequences.
-    pub batch: usize,
-    /// Positions per sequence.
-    pub len: usize,
-    /// Clean tokens x_0.
-    pub x0: Vec<i64>,
-    /// Noised tokens x_t drawn from the closed-form transition (sedd.md, "Forward process").
-    pub x_t: Vec<i64>,
-    /// `sigma_bar(t)` per sequence.
-    pub sigma_bar: Vec<f64>,
-    /// `sigma(t)` per sequence: the DSE weight.
-    pub sigma: Vec<f64>,
-    /// The label of each sequence for a conditional model (the model's label count stands for
-    /// the null label); `None` for none.
-    pub labels: Option<Vec<usize>>,
-}
-
 impl NoisedBatch {
-    /// Noises `clean` (`times.len()` rows of `len` tokens) at `times`.
-    pub fn draw<R: Rng + ?Sized>(
-        clean: &[TokenId],
-        len: usize,
-        times: &[f64],
-        graph: &Graph,
-        schedule: &NoiseSchedule,
-        rng: &mut R,
-    ) -> NoisedBatch {
-        let batch = times.len();
-        assert_eq!(clean.len(), batch * len, "one row of clean tokens per time");
-        let sigma_bar: Vec<f64> = times.iter().map(|&t| schedule.sigma_bar(t)).collect();
-        let sigma = times.iter().map(|&t| schedule.sigma(t)).collect();
-        let x0: Vec<i64> = clean.iter().map(|&x| i64::from(x)).collect();
-        let x_t = clean
-            .chunks(len)
-            .zip(&sigma_bar)
-            .flat_map(|(row, &sb)| {
-                row.iter()
-                    .map(|&x| graph.perturb(usize::from(x), sb, rng) as i64)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        NoisedBatch {
-            batch,
-            len,
-            x0,
-            x_t,
-            sigma_bar,
-            sigma,
-            labels: None,
-        }
-    }
-
-    /// The batch with a label per sequence (see [`NoisedBatch::labels`]).
-    pub fn with_labels(self, labels: Option<Vec<usize>>) -> NoisedBatch {
-        NoisedBatch { labels, ..self }
-    }
-
     /// The training batch of `step`: the examples `order` names, stratified times and forward
     /// noise from the step's own stream; for a conditional dataset their labels, each replaced
     /// by the null label (index `labels().len()`) with probability `label_dropout`.
@@ -217,45 +142,5 @@ impl NoisedBatch {
             })
             .collect();
         batch.with_labels(Some(labels))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stratified_times_cover_every_slice_once() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let mut times = stratified_times(50, &mut rng);
-        times.sort_by(f64::total_cmp);
-        for (k, t) in times.iter().enumerate() {
-            let slice = ((t - TIME_EPS) / (1.0 - TIME_EPS) * 50.0).floor() as usize;
-            assert_eq!(slice, k);
-        }
-    }
-
-    #[test]
-    fn absorbing_noise_masks_the_expected_fraction() {
-        let graph = Graph::absorbing(4);
-        let schedule = NoiseSchedule::log_linear();
-        let clean: Vec<TokenId> = (0..4000).map(|i| (i % 4) as TokenId).collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let batch = NoisedBatch::draw(
-            &clean,
-            1000,
-            &[0.25, 0.5, 0.75, 0.999],
-            &graph,
-            &schedule,
-            &mut rng,
-        );
-        for (row, t) in batch.x_t.chunks(1000).zip([0.25, 0.5, 0.75, 0.999]) {
-            let masked = row.iter().filter(|&&x| x == 4).count() as f64 / 1000.0;
-            // Log-linear: P(masked) = (1 - 1e-3) t; binomial SE < 0.016.
-            assert!((masked - 0.999 * t).abs() < 0.05, "t {t}: {masked}");
-            for (x, x0) in row.iter().zip(&batch.x0) {
-                assert!(*x == 4 || x == x0);
-            }
-        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::{io::Write, path::Path};
 
-use crate::{eval::curves_svg, io::write_atomically, Error, Result};
+use crate::{io::write_atomically, plot::curves_svg, Error, Result};
 
 /// One row of `metrics.csv`.
 #[derive(Debug, Clone, Copy, PartialEq)]

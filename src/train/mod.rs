@@ -16,7 +16,7 @@ mod trainer;
 
 pub use self::{
     auto::{choose_preset, AutoChoice, PresetProbe, AUTO_PRESETS, TOKENS_PER_PARAMETER},
-    batch::{stratified_times, stream_rng, stream_seed, BatchOrder, NoisedBatch, Stream, TIME_EPS},
+    batch::{stream_rng, stream_seed, BatchOrder, Stream},
     card::{model_card, CardFacts},
     checkpoint::{CheckpointState, FileDigest, InitFrom, RunDir, RunLock, RunSpec},
     config::{default_schedule, LrSchedule, ModelSize, TimeBudget, TrainConfig, TrainingOptions},

@@ -14,14 +14,14 @@ use burn::{
 };
 
 use super::{
-    batch::{stratified_times, stream_rng, stream_seed, BatchOrder, NoisedBatch, Stream},
+    batch::{stream_rng, stream_seed, BatchOrder, Stream},
     checkpoint::{RunDir, RunSpec},
     params::{clip_global_norm, update_ema},
 };
 use crate::{
     alphabet::TokenId,
     data::TokenDataset,
-    diffusion::Graph,
+    diffusion::{stratified_times, Graph, NoisedBatch},
     model::{pooled_bits_per_token, sequence_elbos, weighted_dse_with, Kernels, ScoreModel},
     Error, Result,
 };

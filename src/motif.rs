@@ -31,7 +31,7 @@ impl Motif {
     /// The most frequent base at each position.
     ///
     /// ```
-    /// use seddbio::eval::Motif;
+    /// use seddbio::motif::Motif;
     ///
     /// let m = Motif { id: "x".into(), name: "x".into(), counts: vec![[0.0, 0.0, 0.0, 9.0], [9.0, 1.0, 0.0, 0.0]] };
     /// assert_eq!(m.consensus(), "TA");
@@ -267,7 +267,7 @@ impl PwmScanner {
     /// both strands when the alphabet has complements.
     ///
     /// ```
-    /// use seddbio::{alphabet::Alphabet, eval::{Motif, PwmScanner}};
+    /// use seddbio::{alphabet::Alphabet, motif::{Motif, PwmScanner}};
     ///
     /// let dna = Alphabet::builtin("dna").unwrap();
     /// let tata = Motif { id: "t".into(), name: "t".into(), counts: vec![[0.0, 0.0, 0.0, 10.0], [10.0, 0.0, 0.0, 0.0]] };
@@ -354,7 +354,7 @@ impl PwmScanner {
     /// exact up to that rounding.
     ///
     /// ```
-    /// use seddbio::{alphabet::Alphabet, eval::{Motif, PwmScanner}};
+    /// use seddbio::{alphabet::Alphabet, motif::{Motif, PwmScanner}};
     ///
     /// let dna = Alphabet::builtin("dna").unwrap();
     /// let ta = Motif { id: "t".into(), name: "t".into(), counts: vec![[0.0, 0.0, 0.0, 10.0], [10.0, 0.0, 0.0, 0.0]] };
