@@ -1,16 +1,16 @@
 //! `seddbio score`: the ELBO bound of each sequence under a trained model.
 
-use std::{collections::BTreeMap, path::PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
-    alphabet::{LayoutKind, TokenId},
+    alphabet::TokenId,
     data::{encode_records, EncodedRecord, UnknownPolicy},
-    diffusion::{stratified_times, ElboEstimate},
+    diffusion::ElboEstimate,
     io::{csv_field, read_sequences, write_atomically, Format, LabelSource, ReadOptions},
-    model::{pooled_bits_per_token, sequence_elbos},
+    model::pooled_bits_per_token,
     train::TrainedModel,
 };
 
@@ -318,9 +318,7 @@ fn classify(
     )
 }
 
-/// The stratified-t ELBO estimate (sedd.md, ELBO section) of each sequence under a trained model
-/// (conditional models: under `labels[i]`, the null label without labels), with a progress bar. Sequences longer than the model's length are an error; padded models see
-/// every sequence padded to their length, but only its real tokens count.
+/// [`TrainedModel::elbo_estimates`] with a progress bar.
 pub fn elbo_estimates(
     trained: &TrainedModel,
     sequences: &[&[TokenId]],
@@ -329,56 +327,14 @@ pub fn elbo_estimates(
     batch_size: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<ElboEstimate>> {
-    let spec = &trained.spec;
-    let pad = trained.alphabet.pad_id();
-    // Sequences of one length are scored together.
-    let mut by_length: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    let mut inputs: Vec<Vec<TokenId>> = Vec::with_capacity(sequences.len());
-    for (i, sequence) in sequences.iter().enumerate() {
-        if sequence.len() > spec.seq_len {
-            bail!(
-                "sequence {}: {} tokens, longer than the model's {}",
-                i + 1,
-                sequence.len(),
-                spec.seq_len
-            );
-        }
-        let mut tokens = sequence.to_vec();
-        if let (LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
-            tokens.resize(spec.seq_len, pad);
-        }
-        by_length.entry(tokens.len()).or_default().push(i);
-        inputs.push(tokens);
-    }
     let bar = super::progress(
         Some(sequences.len() as u64),
         "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
     )?;
-    let mut estimates: Vec<Option<ElboEstimate>> = vec![None; sequences.len()];
-    for indices in by_length.values() {
-        for chunk in indices.chunks((batch_size / num_t).max(1)) {
-            let batch: Vec<Vec<TokenId>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
-            let real: Vec<usize> = chunk.iter().map(|&i| sequences[i].len()).collect();
-            let chunk_labels: Option<Vec<usize>> =
-                labels.map(|l| chunk.iter().map(|&i| l[i]).collect());
-            let times: Vec<Vec<f64>> = chunk.iter().map(|_| stratified_times(num_t, rng)).collect();
-            let results = sequence_elbos(
-                &trained.model,
-                &batch,
-                &real,
-                chunk_labels.as_deref(),
-                &times,
-                &trained.graph,
-                &spec.noise,
-                batch_size,
-                rng,
-            );
-            for (&i, estimate) in chunk.iter().zip(results) {
-                estimates[i] = Some(estimate);
-            }
-            bar.inc(chunk.len() as u64);
-        }
-    }
+    let estimates =
+        trained.elbo_estimates(sequences, labels, num_t, batch_size, rng, &mut |n| {
+            bar.inc(n as u64)
+        })?;
     bar.finish_and_clear();
-    Ok(estimates.into_iter().flatten().collect())
+    Ok(estimates)
 }

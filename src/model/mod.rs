@@ -21,7 +21,8 @@ pub use self::{
     device::ComputeDevice,
     dit::{DitBlock, Kernels, PositionKind, ScoreModel, ScoreModelConfig},
     likelihood::{
-        pooled_bits_per_token, sequence_elbos, token_tensor, weighted_dse, weighted_dse_with,
+        elbo_estimates, pooled_bits_per_token, sequence_elbos, token_tensor, weighted_dse,
+        weighted_dse_with,
     },
     loss::score_entropy,
 };

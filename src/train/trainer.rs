@@ -414,6 +414,52 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
+    /// ELBO estimates of real sequences under this model ([`elbo_estimates`](crate::model::elbo_estimates)),
+    /// under `labels` for a conditional model: padded models see every sequence padded to
+    /// their length, with only its real tokens counted. A sequence longer than the model's
+    /// length is an error naming it (1-based).
+    pub fn elbo_estimates<R: rand::Rng + ?Sized>(
+        &self,
+        sequences: &[&[TokenId]],
+        labels: Option<&[usize]>,
+        num_t: usize,
+        batch_size: usize,
+        rng: &mut R,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<crate::diffusion::ElboEstimate>> {
+        let spec = &self.spec;
+        let pad = self.alphabet.pad_id();
+        let mut inputs = Vec::with_capacity(sequences.len());
+        for (i, sequence) in sequences.iter().enumerate() {
+            if sequence.len() > spec.seq_len {
+                return Err(Error::Options(format!(
+                    "sequence {}: {} tokens, longer than the model's {}",
+                    i + 1,
+                    sequence.len(),
+                    spec.seq_len
+                )));
+            }
+            let mut tokens = sequence.to_vec();
+            if let (crate::alphabet::LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
+                tokens.resize(spec.seq_len, pad);
+            }
+            inputs.push(tokens);
+        }
+        let real: Vec<usize> = sequences.iter().map(|s| s.len()).collect();
+        Ok(crate::model::elbo_estimates(
+            &self.model,
+            &self.graph,
+            &spec.noise,
+            &inputs,
+            &real,
+            labels,
+            num_t,
+            batch_size,
+            rng,
+            progress,
+        ))
+    }
+
     /// The latest checkpoint of `run`, on `device`.
     pub fn load(run: &RunDir, device: Device, weights: Weights) -> Result<TrainedModel> {
         let (spec, alphabet) = run.read_spec()?;
