@@ -8,15 +8,12 @@ use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     io::{read_sequences, write_sequences, Format, OutputFormat, OutputRecord, ReadOptions},
     motif::read_motifs,
-    sample::{guided_score, sample, MotifMode, SamplerKind, Slot, Template},
+    sample::{
+        decode_sampled, guided_score, pad_to_model, sample, MotifMode, SamplerKind, Slot, Template,
+    },
 };
 
-use super::{
-    choice,
-    data::print_summary,
-    sample::{decode_sampled, pad_to_model},
-    ModelArgs,
-};
+use super::{choice, data::print_summary, ModelArgs};
 
 /// Template grammar, shown by `--help`.
 const GRAMMAR: &str = "Template grammar:

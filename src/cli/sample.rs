@@ -4,15 +4,14 @@ use std::{path::PathBuf, time::Instant};
 
 use anyhow::{bail, Result};
 use clap::Args;
-use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
+use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
-    alphabet::{LayoutKind, TokenId},
-    io::{write_sequences, OutputFormat, OutputRecord},
-    sample::{guided_score, sample, SamplerKind, Slot},
-    train::{RunSpec, TrainedModel},
+    io::{write_sequences, OutputFormat},
+    sample::{generate, sample_lengths, Generated, Generation, SamplerKind},
+    train::TrainedModel,
 };
 
-use super::{choice, data::print_summary, ConditionArgs, Conditioning, ModelArgs};
+use super::{choice, data::print_summary, ConditionArgs, ModelArgs};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
@@ -50,69 +49,6 @@ pub struct SampleArgs {
     pub condition: ConditionArgs,
 }
 
-/// Slots of one unconditional sequence: `length` free positions (never the pad token), then
-/// pads up to the model's length for padded models.
-pub fn unconditional_slots(spec: &RunSpec, pad: Option<TokenId>, length: usize) -> Vec<Slot> {
-    let slots = match (spec.layout, pad) {
-        (LayoutKind::Padded, Some(pad)) => {
-            let pad = usize::from(pad);
-            let real: Vec<usize> = (0..spec.num_symbols).filter(|&t| t != pad).collect();
-            vec![Slot::OneOf(real); length]
-        }
-        _ => vec![Slot::Free; length],
-    };
-    pad_to_model(spec, pad, slots)
-}
-
-/// Fixes pad tokens after a sequence's slots, up to the model's length, for padded models.
-pub fn pad_to_model(spec: &RunSpec, pad: Option<TokenId>, mut slots: Vec<Slot>) -> Vec<Slot> {
-    if let (LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
-        slots.resize(spec.seq_len, Slot::Fixed(usize::from(pad)));
-    }
-    slots
-}
-
-/// A sampled sequence as text, pad tokens stripped, with its length in tokens.
-pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<usize>) -> (String, usize) {
-    let pad = trained.alphabet.pad_id();
-    let ids: Vec<TokenId> = tokens
-        .into_iter()
-        .map(|t| t as TokenId)
-        .filter(|&t| Some(t) != pad)
-        .collect();
-    (trained.alphabet.decode(&ids), ids.len())
-}
-
-/// Draws a length from the training length distribution stored with the run.
-pub fn draw_length(spec: &RunSpec, rng: &mut ChaCha8Rng) -> usize {
-    let total: u64 = spec.length_counts.iter().map(|[_, c]| c).sum();
-    let mut pick = rng.random_range(0..total.max(1));
-    for &[length, count] in &spec.length_counts {
-        if pick < count {
-            return length as usize;
-        }
-        pick -= count;
-    }
-    spec.seq_len
-}
-
-/// Lengths of `num` sequences: `length` when given, else the model's window, or for padded
-/// models draws from the training length distribution.
-pub fn sample_lengths(
-    spec: &RunSpec,
-    length: Option<usize>,
-    num: usize,
-    rng: &mut ChaCha8Rng,
-) -> Vec<usize> {
-    (0..num)
-        .map(|_| match (length, spec.layout) {
-            (Some(l), _) => l,
-            (None, LayoutKind::Padded) => draw_length(spec, rng),
-            (None, LayoutKind::Windows) => spec.seq_len,
-        })
-        .collect()
-}
-
 pub fn run(args: SampleArgs) -> Result<()> {
     if args.num == 0 || args.batch_size == 0 {
         bail!("-n and --batch-size must be at least 1");
@@ -134,16 +70,22 @@ pub fn run(args: SampleArgs) -> Result<()> {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let lengths = sample_lengths(spec, args.length, args.num, &mut rng);
+    let condition = args.condition.resolve(spec, &args.model.model)?;
     let settings = Generation {
         model_name: args.model.model.display().to_string(),
         steps: args.steps,
         sampler,
         batch_size: args.batch_size,
         seed: args.seed,
-        condition: args.condition.resolve(spec, &args.model.model)?,
+        guidance: condition.guidance,
+        metadata: condition.metadata,
     };
     let start = Instant::now();
-    let (records, calls, nfe_total) = generate(&trained, &lengths, &settings, &mut rng)?;
+    let Generated {
+        records,
+        network_calls: calls,
+        nfe_total,
+    } = generate_with_progress(&trained, &lengths, &settings, &mut rng)?;
     let seconds = start.elapsed().as_secs_f64();
     write_sequences(&args.out, args.out_format, &records)?;
     print_summary(&args.out, &format!(
@@ -161,74 +103,23 @@ pub fn run(args: SampleArgs) -> Result<()> {
     ))
 }
 
-/// How [`generate`] samples: the sampler, its steps and what goes into each record's metadata.
-pub struct Generation {
-    /// Written into each record's `model` field.
-    pub model_name: String,
-    pub steps: usize,
-    pub sampler: SamplerKind,
-    /// Sequences per network call.
-    pub batch_size: usize,
-    /// Written into each record's `seed` field (the caller seeded `rng` with it).
-    pub seed: u64,
-    /// Label and guidance (conditional models).
-    pub condition: Conditioning,
-}
-
-/// Unconditional samples of the given lengths, with a progress bar; returns the records (pads
-/// stripped, ids `sample_1..`), the network calls and the summed per-sequence NFE.
-pub fn generate(
+/// [`generate`] with a progress bar (sequences, rate, ETA and the network calls so far).
+pub fn generate_with_progress(
     trained: &TrainedModel,
     lengths: &[usize],
     settings: &Generation,
     rng: &mut ChaCha8Rng,
-) -> Result<(Vec<OutputRecord>, usize, usize)> {
-    let spec = &trained.spec;
-    let pad = trained.alphabet.pad_id();
+) -> Result<Generated> {
     let bar = super::progress(
         Some(lengths.len() as u64),
         "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}",
     )?;
-    let mut records = Vec::with_capacity(lengths.len());
-    let (mut calls, mut nfe_total) = (0usize, 0usize);
-    for chunk in lengths.chunks(settings.batch_size.max(1)) {
-        let slots: Vec<Vec<Slot>> = chunk
-            .iter()
-            .map(|&l| unconditional_slots(spec, pad, l))
-            .collect();
-        let out = sample(
-            &trained.graph,
-            &spec.noise,
-            &slots,
-            settings.steps,
-            settings.sampler,
-            rng,
-            guided_score(&trained.model, settings.condition.guidance),
-        )?;
-        calls += out.network_calls;
-        for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
-            nfe_total += nfe;
-            let (sequence, length) = decode_sampled(trained, tokens);
-            let index = records.len() + 1;
-            let mut metadata = vec![
-                ("model".into(), settings.model_name.clone()),
-                ("model_step".into(), trained.step.to_string()),
-                ("sampler".into(), settings.sampler.to_string()),
-                ("steps".into(), settings.steps.to_string()),
-                ("seed".into(), settings.seed.to_string()),
-                ("nfe".into(), nfe.to_string()),
-                ("length".into(), length.to_string()),
-            ];
-            metadata.extend(settings.condition.metadata.iter().cloned());
-            records.push(OutputRecord {
-                id: format!("sample_{index}"),
-                sequence,
-                metadata,
-            });
-        }
-        bar.inc(chunk.len() as u64);
+    let mut calls = 0;
+    let generated = generate(trained, lengths, settings, rng, &mut |done, batch_calls| {
+        calls += batch_calls;
+        bar.inc(done as u64);
         bar.set_message(format!("{calls} network calls"));
-    }
+    })?;
     bar.finish_and_clear();
-    Ok((records, calls, nfe_total))
+    Ok(generated)
 }

@@ -18,7 +18,7 @@ use seddbio::{
     diffusion::{GraphKind, ScheduleKind},
     io::{write_atomically, write_sequences},
     model::{ComputeDevice, PositionKind},
-    sample::SamplerKind,
+    sample::{sample_lengths, Generation, SamplerKind},
     train::{
         choose_preset, default_schedule, model_card, run, CardFacts, LrSchedule, MetricsLog,
         Observer, Outcome, RunDir, RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel,
@@ -30,7 +30,7 @@ use super::{
     choice,
     data::{export_records, load_with, print_stdout},
     eval::EvalArgs,
-    sample::{generate, sample_lengths, Generation},
+    sample::generate_with_progress,
     score::elbo_estimates,
     DataArgs,
 };
@@ -674,7 +674,8 @@ fn final_report(
         sampler: SamplerKind::default_for(spec.graph),
         batch_size: 64,
         seed: spec.seed,
-        condition: Default::default(),
+        guidance: Default::default(),
+        metadata: Vec::new(),
     };
     note!(
         "sampling {} sequences for the report ({} sampler, {} steps)",
@@ -682,7 +683,7 @@ fn final_report(
         settings.sampler,
         settings.steps
     );
-    let (samples, _, _) = generate(trained, &lengths, &settings, &mut rng)?;
+    let samples = generate_with_progress(trained, &lengths, &settings, &mut rng)?.records;
     let samples_path = dir.path("samples.fasta");
     write_sequences(&samples_path, None, &samples)?;
     let (reference, split) = match &data.valid {

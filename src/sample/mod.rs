@@ -1,9 +1,14 @@
 //! Generation: reverse-time samplers over a trained score, unconditional or with templates.
 
+mod generate;
 mod sampler;
 mod template;
 
 pub use self::{
+    generate::{
+        decode_sampled, draw_length, generate, pad_to_model, sample_lengths, unconditional_slots,
+        Generated, Generation,
+    },
     sampler::{sample, time_grid, Sampled, SamplerKind, ScoreFn, Slot, SAMPLING_EPS},
     template::{MotifMode, Template},
 };

@@ -1,0 +1,258 @@
+//! Whole sequences from a trained model: lengths, slots, batches and the records they become
+//! (what `sample`, `infill` and the end-of-run report of `train` share).
+
+use rand::{Rng, RngExt};
+
+use super::{guided_score, sample, Guidance, SamplerKind, Slot};
+use crate::{
+    alphabet::{LayoutKind, TokenId},
+    io::OutputRecord,
+    train::{RunSpec, TrainedModel},
+    Result,
+};
+
+/// Slots of one unconditional sequence: `length` free positions (never the pad token), then
+/// pads up to the model's length for padded models.
+pub fn unconditional_slots(spec: &RunSpec, pad: Option<TokenId>, length: usize) -> Vec<Slot> {
+    let slots = match (spec.layout, pad) {
+        (LayoutKind::Padded, Some(pad)) => {
+            let pad = usize::from(pad);
+            let real: Vec<usize> = (0..spec.num_symbols).filter(|&t| t != pad).collect();
+            vec![Slot::OneOf(real); length]
+        }
+        _ => vec![Slot::Free; length],
+    };
+    pad_to_model(spec, pad, slots)
+}
+
+/// Fixes pad tokens after a sequence's slots, up to the model's length, for padded models.
+pub fn pad_to_model(spec: &RunSpec, pad: Option<TokenId>, mut slots: Vec<Slot>) -> Vec<Slot> {
+    if let (LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
+        slots.resize(spec.seq_len, Slot::Fixed(usize::from(pad)));
+    }
+    slots
+}
+
+/// A sampled sequence as text, pad tokens stripped, with its length in tokens.
+pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<usize>) -> (String, usize) {
+    let pad = trained.alphabet.pad_id();
+    let ids: Vec<TokenId> = tokens
+        .into_iter()
+        .map(|t| t as TokenId)
+        .filter(|&t| Some(t) != pad)
+        .collect();
+    (trained.alphabet.decode(&ids), ids.len())
+}
+
+/// Draws a length from the training length distribution stored with the run.
+pub fn draw_length(spec: &RunSpec, rng: &mut (impl Rng + ?Sized)) -> usize {
+    let total: u64 = spec.length_counts.iter().map(|[_, c]| c).sum();
+    let mut pick = rng.random_range(0..total.max(1));
+    for &[length, count] in &spec.length_counts {
+        if pick < count {
+            return length as usize;
+        }
+        pick -= count;
+    }
+    spec.seq_len
+}
+
+/// Lengths of `num` sequences: `length` when given, else the model's window, or for padded
+/// models draws from the training length distribution.
+pub fn sample_lengths(
+    spec: &RunSpec,
+    length: Option<usize>,
+    num: usize,
+    rng: &mut (impl Rng + ?Sized),
+) -> Vec<usize> {
+    (0..num)
+        .map(|_| match (length, spec.layout) {
+            (Some(l), _) => l,
+            (None, LayoutKind::Padded) => draw_length(spec, rng),
+            (None, LayoutKind::Windows) => spec.seq_len,
+        })
+        .collect()
+}
+
+/// How [`generate`] samples: the sampler, its steps, the label and guidance, and what goes
+/// into each record's metadata.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    /// Written into each record's `model` field.
+    pub model_name: String,
+    /// Reverse-diffusion steps.
+    pub steps: usize,
+    /// The sampler.
+    pub sampler: SamplerKind,
+    /// Sequences per network call.
+    pub batch_size: usize,
+    /// Written into each record's `seed` field (the caller seeded `rng` with it).
+    pub seed: u64,
+    /// The label and guidance weight (conditional models).
+    pub guidance: Guidance,
+    /// More metadata for every record (e.g. `label`, `guidance`).
+    pub metadata: Vec<(String, String)>,
+}
+
+/// What [`generate`] made.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The records: pads stripped, ids `sample_1..`, metadata `model`, `model_step`, `sampler`,
+    /// `steps`, `seed`, `nfe`, `length` and [`Generation::metadata`].
+    pub records: Vec<OutputRecord>,
+    /// Network calls in all.
+    pub network_calls: usize,
+    /// The per-sequence NFE, summed.
+    pub nfe_total: usize,
+}
+
+/// Samples of the given lengths from a trained model, `batch_size` at a time; `progress` is
+/// called with the sequences and the network calls of each finished batch.
+pub fn generate<R: Rng + ?Sized>(
+    trained: &TrainedModel,
+    lengths: &[usize],
+    settings: &Generation,
+    rng: &mut R,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Generated> {
+    let spec = &trained.spec;
+    let pad = trained.alphabet.pad_id();
+    let mut records = Vec::with_capacity(lengths.len());
+    let (mut calls, mut nfe_total) = (0usize, 0usize);
+    for chunk in lengths.chunks(settings.batch_size.max(1)) {
+        let slots: Vec<Vec<Slot>> = chunk
+            .iter()
+            .map(|&l| unconditional_slots(spec, pad, l))
+            .collect();
+        let out = sample(
+            &trained.graph,
+            &spec.noise,
+            &slots,
+            settings.steps,
+            settings.sampler,
+            rng,
+            guided_score(&trained.model, settings.guidance),
+        )?;
+        calls += out.network_calls;
+        for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
+            nfe_total += nfe;
+            let (sequence, length) = decode_sampled(trained, tokens);
+            let index = records.len() + 1;
+            let mut metadata = vec![
+                ("model".into(), settings.model_name.clone()),
+                ("model_step".into(), trained.step.to_string()),
+                ("sampler".into(), settings.sampler.to_string()),
+                ("steps".into(), settings.steps.to_string()),
+                ("seed".into(), settings.seed.to_string()),
+                ("nfe".into(), nfe.to_string()),
+                ("length".into(), length.to_string()),
+            ];
+            metadata.extend(settings.metadata.iter().cloned());
+            records.push(OutputRecord {
+                id: format!("sample_{index}"),
+                sequence,
+                metadata,
+            });
+        }
+        progress(chunk.len(), out.network_calls);
+    }
+    Ok(Generated {
+        records,
+        network_calls: calls,
+        nfe_total,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Device;
+    use rand::{rngs::ChaCha8Rng, SeedableRng};
+
+    use super::*;
+    use crate::{
+        alphabet::Alphabet,
+        diffusion::{GraphKind, NoiseSchedule},
+        train::TrainConfig,
+    };
+
+    /// A padded protein-like run of 12 positions whose training lengths were 5 (once) and 9
+    /// (three times), with a fresh (untrained) tiny network.
+    fn padded_model() -> TrainedModel {
+        let alphabet = Alphabet::builtin("dna").unwrap().with_pad();
+        let spec = RunSpec {
+            seddbio_version: "0.1.0".into(),
+            alphabet: "dna".into(),
+            num_symbols: alphabet.len(),
+            graph: GraphKind::Absorb,
+            noise: NoiseSchedule::log_linear(),
+            seed: 1,
+            seq_len: 12,
+            layout: LayoutKind::Padded,
+            train_file: "x.fa".into(),
+            length_counts: vec![[5, 1], [9, 3]],
+            config: TrainConfig::resolve("tiny").unwrap(),
+            threads: 1,
+            data_digest: None,
+            init_from: None,
+            labels: Vec::new(),
+        };
+        let device = Device::flex();
+        TrainedModel {
+            model: spec.network().init(&device),
+            graph: spec.forward_graph(),
+            spec,
+            alphabet,
+            step: 0,
+        }
+    }
+
+    /// Padded models draw lengths from the training lengths, never sample the pad inside a
+    /// sequence and strip the pads after it; records carry their length and the metadata.
+    #[test]
+    fn padded_samples_follow_the_training_lengths() {
+        let trained = padded_model();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let lengths = sample_lengths(&trained.spec, None, 400, &mut rng);
+        let nines = lengths.iter().filter(|&&l| l == 9).count();
+        assert!(lengths.iter().all(|&l| l == 5 || l == 9));
+        // 3 in 4 are 9 long: binomial(400, 0.75), standard deviation 8.7.
+        assert!((260..=340).contains(&nines), "{nines}");
+        assert_eq!(
+            sample_lengths(&trained.spec, Some(7), 3, &mut rng),
+            [7, 7, 7]
+        );
+
+        let settings = Generation {
+            model_name: "toy".into(),
+            steps: 8,
+            sampler: SamplerKind::FirstHitting,
+            batch_size: 4,
+            seed: 3,
+            guidance: Guidance::default(),
+            metadata: vec![("note".into(), "x".into())],
+        };
+        let mut batches = Vec::new();
+        let generated = generate(
+            &trained,
+            &lengths[..10],
+            &settings,
+            &mut rng,
+            &mut |n, _| batches.push(n),
+        )
+        .unwrap();
+        assert_eq!(batches, [4, 4, 2]);
+        assert_eq!(generated.records.len(), 10);
+        for (record, &length) in generated.records.iter().zip(&lengths[..10]) {
+            assert_eq!(record.sequence.len(), length, "{record:?}");
+            assert!(record.sequence.bytes().all(|b| b"ACGT".contains(&b)));
+            assert!(record
+                .metadata
+                .contains(&("length".into(), length.to_string())));
+            assert_eq!(
+                record.metadata.last().unwrap(),
+                &("note".into(), "x".into())
+            );
+        }
+        assert!(generated.nfe_total <= 10 * 12);
+    }
+}
