@@ -16,7 +16,8 @@ use seddbio::{
     baseline::{markov_fits, MarkovChain},
     data::{PreparedData, UnknownPolicy},
     diffusion::{GraphKind, ScheduleKind},
-    io::{write_atomically, write_sequences},
+    eval::{evaluate, ModelCheck, ReportOptions},
+    io::{read_sequences, write_atomically, write_sequences, ReadOptions},
     model::{ComputeDevice, PositionKind},
     sample::{sample_lengths, Generation, SamplerKind},
     train::{
@@ -29,7 +30,6 @@ use seddbio::{
 use super::{
     choice,
     data::{export_records, load_with, print_stdout},
-    eval::EvalArgs,
     sample::generate_with_progress,
     score::elbo_estimates,
     DataArgs,
@@ -697,29 +697,51 @@ fn final_report(
         &export_records(reference, &data.alphabet, split),
     )?;
     let nucleotide = data.alphabet.complements().is_some();
-    super::eval::run(EvalArgs {
-        label_key: None,
-        label_column: None,
-        generated: samples_path,
-        reference: reference_path,
-        train: None,
-        alphabet: dir.path("alphabet.toml").display().to_string(),
-        k: if nucleotide { "1..6" } else { "1..3" }.to_string(),
+    let read = |path: &std::path::Path| read_sequences(path, &ReadOptions::default(), None);
+    let (generated, reference) = (read(&samples_path)?, read(&reference_path)?);
+    let options = ReportOptions {
+        ks: match nucleotide {
+            true => (1..=6).collect(),
+            false => (1..=3).collect(),
+        },
         canonical: false,
         motifs: None,
         motif_threshold: 0.85,
         motif_p_value: None,
         motif_profile: None,
-        model: Some(args.out.clone()),
-        num_t: 16,
-        model_sequences: 200,
-        column: None,
-        format: None,
-        on_unknown: UnknownPolicy::Error,
+        labelled: false,
         seed: spec.seed,
-        out: dir.path("report"),
-        json: false,
-    })
+        on_unknown: UnknownPolicy::Error,
+    };
+    let bar = super::progress(
+        None,
+        "{spinner} {pos} sequences scored for the report {per_sec}",
+    )?;
+    let mut check = ModelCheck {
+        trained,
+        name: args.out.display().to_string(),
+        num_t: 16,
+        max_sequences: 200,
+        progress: &mut |n| bar.inc(n as u64),
+    };
+    // The run's alphabet as its file holds it, as `seddbio eval -a RUN/alphabet.toml` reads it.
+    let alphabet = Alphabet::resolve(&dir.path("alphabet.toml").display().to_string())?;
+    let report = evaluate(
+        alphabet,
+        &generated,
+        &reference,
+        None,
+        &options,
+        Some(&mut check),
+    )?;
+    bar.finish_and_clear();
+    let report_dir = dir.path("report");
+    report.write(&report_dir, &[&samples_path, &reference_path])?;
+    print_stdout(&format!(
+        "{}\nreport written to {}\n",
+        report.table,
+        report_dir.display()
+    ))
 }
 
 /// The run `--init-from` names: its directory, specification and vocabulary, after checking

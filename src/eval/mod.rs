@@ -7,11 +7,13 @@
 mod floor;
 mod kmer;
 mod labels;
+mod report;
 mod similarity;
 
 pub use self::{
     floor::RealFloor,
     kmer::{js_divergence, pearson, KmerSpectrum, SpectrumComparison},
     labels::{hit_rate, log2_enrichment, Enrichment},
+    report::{evaluate, Files, ModelCheck, MotifSet, Report, ReportOptions, FLOOR_DRAWS},
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},
 };
