@@ -135,11 +135,13 @@ pub fn diversity(sequences: &[Vec<TokenId>], max_pairs: usize, seed: u64) -> (f6
     let mean_identity = if pairs.is_empty() {
         0.0
     } else {
-        pairs
+        // Identities in parallel, summed in pair order: a parallel sum's order (and so its
+        // last bits) would follow the thread scheduling.
+        let identities: Vec<f64> = pairs
             .par_iter()
             .map(|&(i, j)| identity(&sequences[i], &sequences[j]))
-            .sum::<f64>()
-            / pairs.len() as f64
+            .collect();
+        identities.iter().sum::<f64>() / pairs.len() as f64
     };
     (distinct.len() as f64 / n.max(1) as f64, mean_identity)
 }
