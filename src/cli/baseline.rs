@@ -10,10 +10,7 @@ use seddbio::{
     io::{write_sequences, OutputRecord},
 };
 
-use super::{
-    data::{load, print_stdout, print_summary},
-    DataArgs,
-};
+use super::{load, print_stdout, print_summary, DataArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {

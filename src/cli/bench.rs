@@ -14,7 +14,7 @@ use seddbio::{
     train::{default_schedule, RunSpec, TrainConfig, Trainer},
 };
 
-use super::{choice, data::print_stdout};
+use super::{choice, print_stdout};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {

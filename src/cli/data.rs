@@ -1,18 +1,12 @@
 //! `seddbio data inspect` and `seddbio data export`.
 
-use std::{io::Write, path::PathBuf, time::Duration};
+use std::{io::Write, path::PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use seddbio::{
-    alphabet::Alphabet,
-    data::{prepare, PreparedData, TokenDataset},
-    io::{
-        refuse_overwriting_inputs, write_atomically, write_sequences, OutputFormat, OutputRecord,
-    },
-};
+use seddbio::io::{refuse_overwriting_inputs, write_atomically, write_sequences, OutputFormat};
 
-use super::{choice, DataArgs};
+use super::{choice, load, print_stdout, DataArgs};
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
@@ -63,9 +57,9 @@ pub fn run(command: DataCommand) -> Result<()> {
         DataCommand::Export(args) => {
             refuse_overwriting_inputs(&args.out, &args.data.inputs(&args.file))?;
             let prepared = load(&args.file, &args.data)?;
-            let mut records = export_records(&prepared.train, &prepared.alphabet, "train");
+            let mut records = prepared.train.output_records(&prepared.alphabet, "train");
             if let Some(valid) = &prepared.valid {
-                records.extend(export_records(valid, &prepared.alphabet, "valid"));
+                records.extend(valid.output_records(&prepared.alphabet, "valid"));
             }
             write_sequences(&args.out, args.out_format, &records)?;
             if seddbio::io::is_stdio(&args.out) {
@@ -92,70 +86,5 @@ pub fn run(command: DataCommand) -> Result<()> {
                 alphabet_path.display()
             ))
         }
-    }
-}
-
-/// Reads and prepares a file with a spinner showing records read, rate and elapsed time.
-pub fn load(file: &std::path::Path, args: &DataArgs) -> Result<PreparedData> {
-    load_with(file, args, Alphabet::resolve(&args.alphabet)?)
-}
-
-/// [`load`] with an alphabet already resolved (a run's own, when it resumes).
-pub fn load_with(
-    file: &std::path::Path,
-    args: &DataArgs,
-    alphabet: Alphabet,
-) -> Result<PreparedData> {
-    let spinner = super::progress(
-        None,
-        "{spinner} {msg}: {human_pos} records ({per_sec}) {elapsed}",
-    )?;
-    spinner.set_message(format!("reading {}", file.display()));
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    let prepared = prepare(file, alphabet, &args.prepare_options(), Some(&spinner));
-    spinner.finish_and_clear();
-    Ok(prepared?)
-}
-
-/// The examples of one split as output records, ids `{split}_N`, with their source record.
-pub fn export_records(data: &TokenDataset, alphabet: &Alphabet, split: &str) -> Vec<OutputRecord> {
-    data.examples()
-        .iter()
-        .enumerate()
-        .map(|(i, example)| {
-            let source = &data.records()[example.record as usize];
-            OutputRecord {
-                id: format!("{split}_{}", i + 1),
-                sequence: alphabet.decode(&data.example(i)),
-                metadata: vec![
-                    ("split".into(), split.into()),
-                    ("source".into(), source.id.clone()),
-                    ("start".into(), (example.start + 1).to_string()),
-                    ("length".into(), example.len.to_string()),
-                ],
-            }
-        })
-        .collect()
-}
-
-/// Prints to stdout; a closed pipe (`| head`) is not an error.
-/// A command's closing summary: on stdout, or on stderr when stdout carries its output
-/// (`-o -`).
-pub fn print_summary(out: &std::path::Path, text: &str) -> Result<()> {
-    if seddbio::io::is_stdio(out) {
-        eprint!("{text}");
-        return Ok(());
-    }
-    print_stdout(text)
-}
-
-pub fn print_stdout(text: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
     }
 }

@@ -14,7 +14,7 @@ use seddbio::{
     train::{RunDir, TrainedModel, Weights},
 };
 
-use super::{choice, data::print_stdout};
+use super::{choice, print_stdout};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {

@@ -13,7 +13,7 @@ use seddbio::{
     },
 };
 
-use super::{choice, data::print_summary, ModelArgs};
+use super::{choice, print_summary, ModelArgs};
 
 /// Template grammar, shown by `--help`.
 const GRAMMAR: &str = "Template grammar:

@@ -18,14 +18,14 @@ mod sample;
 mod score;
 mod train;
 
-use std::path::PathBuf;
+use std::{io::Write as _, path::PathBuf, time::Duration};
 
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use seddbio::{
-    alphabet::LayoutKind,
+    alphabet::{Alphabet, LayoutKind},
     choices::Choice,
-    data::{PrepareOptions, SplitMode, TooLong, UnknownPolicy},
+    data::{prepare, PrepareOptions, PreparedData, SplitMode, TooLong, UnknownPolicy},
     io::{Format, LabelSource, ReadOptions},
     model::ComputeDevice,
     sample::Guidance,
@@ -141,7 +141,7 @@ pub fn run(cli: Cli) -> Result<()> {
             // Into memory first: the generator panics on a write error (`| head`).
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "seddbio", &mut script);
-            data::print_stdout(&String::from_utf8_lossy(&script))
+            print_stdout(&String::from_utf8_lossy(&script))
         }
         Command::Man { out } => write_man_pages(&out),
     }
@@ -169,7 +169,7 @@ fn write_man_pages(out: &std::path::Path) -> Result<()> {
     })();
     let _ = std::fs::remove_dir_all(&staging);
     let pages = result?;
-    data::print_stdout(&format!(
+    print_stdout(&format!(
         "{pages} man pages written to {} (seddbio.1, seddbio-train.1, ...)\n",
         out.display()
     ))
@@ -409,4 +409,48 @@ fn choice<T: Choice>() -> clap::builder::ValueParser {
     clap::builder::PossibleValuesParser::new(values)
         .try_map(|text| text.parse::<T>())
         .into()
+}
+
+/// Reads and prepares a file with a spinner showing records read, rate and elapsed time.
+pub fn load(file: &std::path::Path, args: &DataArgs) -> Result<PreparedData> {
+    load_with(file, args, Alphabet::resolve(&args.alphabet)?)
+}
+
+/// [`load`] with an alphabet already resolved (a run's own, when it resumes).
+pub fn load_with(
+    file: &std::path::Path,
+    args: &DataArgs,
+    alphabet: Alphabet,
+) -> Result<PreparedData> {
+    let spinner = progress(
+        None,
+        "{spinner} {msg}: {human_pos} records ({per_sec}) {elapsed}",
+    )?;
+    spinner.set_message(format!("reading {}", file.display()));
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let prepared = prepare(file, alphabet, &args.prepare_options(), Some(&spinner));
+    spinner.finish_and_clear();
+    Ok(prepared?)
+}
+
+/// A command's closing summary: on stdout, or on stderr when stdout carries its output
+/// (`-o -`).
+pub fn print_summary(out: &std::path::Path, text: &str) -> Result<()> {
+    if seddbio::io::is_stdio(out) {
+        eprint!("{text}");
+        return Ok(());
+    }
+    print_stdout(text)
+}
+
+/// Prints to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

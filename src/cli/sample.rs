@@ -11,7 +11,7 @@ use seddbio::{
     train::TrainedModel,
 };
 
-use super::{choice, data::print_summary, ConditionArgs, ModelArgs};
+use super::{choice, print_summary, ConditionArgs, ModelArgs};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {

@@ -14,11 +14,7 @@ use seddbio::{
     train::TrainedModel,
 };
 
-use super::{
-    choice,
-    data::{print_stdout, print_summary},
-    ModelArgs,
-};
+use super::{choice, print_stdout, print_summary, ModelArgs};
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {

@@ -28,10 +28,7 @@ use seddbio::{
 };
 
 use super::{
-    choice,
-    data::{export_records, load_with, print_stdout},
-    sample::generate_with_progress,
-    score::elbo_estimates,
+    choice, load_with, print_stdout, sample::generate_with_progress, score::elbo_estimates,
     DataArgs,
 };
 
@@ -694,7 +691,7 @@ fn final_report(
     write_sequences(
         &reference_path,
         None,
-        &export_records(reference, &data.alphabet, split),
+        &reference.output_records(&data.alphabet, split),
     )?;
     let nucleotide = data.alphabet.complements().is_some();
     let read = |path: &std::path::Path| read_sequences(path, &ReadOptions::default(), None);

@@ -2,8 +2,9 @@
 
 use super::encode::EncodedRecord;
 use crate::{
-    alphabet::{LayoutKind, TokenId},
+    alphabet::{Alphabet, LayoutKind, TokenId},
     error::{Error, Result},
+    io::OutputRecord,
 };
 
 /// What to do, in the padded layout, with a record longer than the sequence length.
@@ -277,6 +278,28 @@ impl TokenDataset {
     pub fn example_label(&self, i: usize) -> Option<usize> {
         let record = self.examples[i].record as usize;
         self.record_labels.get(record).map(|&l| l as usize)
+    }
+
+    /// The examples as output records, pads stripped: ids `{split}_N`, metadata `split`,
+    /// `source` (the record's id), `start` (1-based) and `length` (what `data export` writes).
+    pub fn output_records(&self, alphabet: &Alphabet, split: &str) -> Vec<OutputRecord> {
+        self.examples
+            .iter()
+            .enumerate()
+            .map(|(i, example)| {
+                let source = &self.records[example.record as usize];
+                OutputRecord {
+                    id: format!("{split}_{}", i + 1),
+                    sequence: alphabet.decode(&self.example(i)),
+                    metadata: vec![
+                        ("split".into(), split.into()),
+                        ("source".into(), source.id.clone()),
+                        ("start".into(), (example.start + 1).to_string()),
+                        ("length".into(), example.len.to_string()),
+                    ],
+                }
+            })
+            .collect()
     }
 
     /// Real (non-pad) tokens over all examples.
