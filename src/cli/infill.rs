@@ -9,7 +9,8 @@ use seddbio::{
     io::{read_sequences, write_sequences, Format, OutputFormat, OutputRecord, ReadOptions},
     motif::read_motifs,
     sample::{
-        decode_sampled, guided_score, pad_to_model, sample, MotifMode, SamplerKind, Slot, Template,
+        decode_sampled, pad_to_model, sample_in_batches, Generation, MotifMode, SamplerKind,
+        Template,
     },
 };
 
@@ -136,44 +137,43 @@ pub fn run(args: InfillArgs) -> Result<()> {
         "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta}",
     )?;
     let start = Instant::now();
+    let settings = Generation {
+        model_name: args.model.model.display().to_string(),
+        steps: args.steps,
+        sampler,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        guidance: condition.guidance,
+        metadata: condition.metadata,
+    };
     let mut records = Vec::new();
     let mut nfe_total = 0;
     for (id, text, template) in &templates {
-        let mut done = 0;
-        while done < args.num {
-            let count = args.batch_size.min(args.num - done);
-            let slots: Vec<Vec<Slot>> = (0..count)
-                .map(|_| pad_to_model(spec, pad, template.slots(args.motif_mode, &mut rng)))
-                .collect();
-            let out = sample(
-                &trained.graph,
-                &spec.noise,
-                &slots,
-                args.steps,
-                sampler,
-                &mut rng,
-                guided_score(&trained.model, condition.guidance),
-            )?;
-            for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
-                done += 1;
-                nfe_total += nfe;
-                let mut metadata = vec![
-                    ("template_id".into(), id.to_string()),
-                    ("template".into(), text.to_string()),
-                    ("model".into(), args.model.model.display().to_string()),
-                    ("sampler".into(), sampler.to_string()),
-                    ("steps".into(), args.steps.to_string()),
-                    ("seed".into(), args.seed.to_string()),
-                    ("nfe".into(), nfe.to_string()),
-                ];
-                metadata.extend(condition.metadata.iter().cloned());
-                records.push(OutputRecord {
-                    id: format!("{id}_sample_{done}"),
-                    sequence: decode_sampled(&trained, tokens).0,
-                    metadata,
-                });
-            }
-            bar.inc(count as u64);
+        let (drawn, _) = sample_in_batches(
+            &trained,
+            args.num,
+            &settings,
+            &mut rng,
+            &mut |rng| pad_to_model(spec, pad, template.slots(args.motif_mode, rng)),
+            &mut |done, _| bar.inc(done as u64),
+        )?;
+        for (done, d) in drawn.into_iter().enumerate() {
+            nfe_total += d.nfe;
+            let mut metadata = vec![
+                ("template_id".into(), id.to_string()),
+                ("template".into(), text.to_string()),
+                ("model".into(), settings.model_name.clone()),
+                ("sampler".into(), sampler.to_string()),
+                ("steps".into(), args.steps.to_string()),
+                ("seed".into(), args.seed.to_string()),
+                ("nfe".into(), d.nfe.to_string()),
+            ];
+            metadata.extend(settings.metadata.iter().cloned());
+            records.push(OutputRecord {
+                id: format!("{id}_sample_{}", done + 1),
+                sequence: decode_sampled(&trained, d.tokens).0,
+                metadata,
+            });
         }
     }
     bar.finish_and_clear();

@@ -106,6 +106,54 @@ pub struct Generated {
     pub nfe_total: usize,
 }
 
+/// One drawn sequence: its tokens (pads included) and the network calls it took part in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drawn {
+    /// Token ids, the model's full length.
+    pub tokens: Vec<usize>,
+    /// Network calls in which it had a position to update.
+    pub nfe: usize,
+}
+
+/// `count` sequences from a trained model, `settings.batch_size` at a time under
+/// `settings.guidance`, with `slots(rng)` giving each sequence's slots just before its batch
+/// is sampled (so a template's random motif instances and the sampler share one stream in a
+/// fixed order). `progress` gets the sequences and network calls of each finished batch.
+/// Returns the sequences in order and the network calls in all.
+pub fn sample_in_batches<R: Rng + ?Sized>(
+    trained: &TrainedModel,
+    count: usize,
+    settings: &Generation,
+    rng: &mut R,
+    slots: &mut dyn FnMut(&mut R) -> Vec<Slot>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Vec<Drawn>, usize)> {
+    let batch_size = settings.batch_size.max(1);
+    let (mut drawn, mut calls) = (Vec::with_capacity(count), 0);
+    while drawn.len() < count {
+        let batch = batch_size.min(count - drawn.len());
+        let batch_slots: Vec<Vec<Slot>> = (0..batch).map(|_| slots(rng)).collect();
+        let out = sample(
+            &trained.graph,
+            &trained.spec.noise,
+            &batch_slots,
+            settings.steps,
+            settings.sampler,
+            rng,
+            guided_score(&trained.model, settings.guidance),
+        )?;
+        calls += out.network_calls;
+        drawn.extend(
+            out.sequences
+                .into_iter()
+                .zip(out.nfe)
+                .map(|(tokens, nfe)| Drawn { tokens, nfe }),
+        );
+        progress(batch, out.network_calls);
+    }
+    Ok((drawn, calls))
+}
+
 /// Samples of the given lengths from a trained model, `batch_size` at a time; `progress` is
 /// called with the sequences and the network calls of each finished batch.
 pub fn generate<R: Rng + ?Sized>(
@@ -117,48 +165,41 @@ pub fn generate<R: Rng + ?Sized>(
 ) -> Result<Generated> {
     let spec = &trained.spec;
     let pad = trained.alphabet.pad_id();
-    let mut records = Vec::with_capacity(lengths.len());
-    let (mut calls, mut nfe_total) = (0usize, 0usize);
-    for chunk in lengths.chunks(settings.batch_size.max(1)) {
-        let slots: Vec<Vec<Slot>> = chunk
-            .iter()
-            .map(|&l| unconditional_slots(spec, pad, l))
-            .collect();
-        let out = sample(
-            &trained.graph,
-            &spec.noise,
-            &slots,
-            settings.steps,
-            settings.sampler,
-            rng,
-            guided_score(&trained.model, settings.guidance),
-        )?;
-        calls += out.network_calls;
-        for (tokens, nfe) in out.sequences.into_iter().zip(out.nfe) {
-            nfe_total += nfe;
-            let (sequence, length) = decode_sampled(trained, tokens);
-            let index = records.len() + 1;
+    let mut next = lengths.iter();
+    let (drawn, network_calls) = sample_in_batches(
+        trained,
+        lengths.len(),
+        settings,
+        rng,
+        &mut |_| unconditional_slots(spec, pad, next.next().copied().unwrap_or(spec.seq_len)),
+        progress,
+    )?;
+    let nfe_total = drawn.iter().map(|d| d.nfe).sum();
+    let records = drawn
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (sequence, length) = decode_sampled(trained, d.tokens);
             let mut metadata = vec![
                 ("model".into(), settings.model_name.clone()),
                 ("model_step".into(), trained.step.to_string()),
                 ("sampler".into(), settings.sampler.to_string()),
                 ("steps".into(), settings.steps.to_string()),
                 ("seed".into(), settings.seed.to_string()),
-                ("nfe".into(), nfe.to_string()),
+                ("nfe".into(), d.nfe.to_string()),
                 ("length".into(), length.to_string()),
             ];
             metadata.extend(settings.metadata.iter().cloned());
-            records.push(OutputRecord {
-                id: format!("sample_{index}"),
+            OutputRecord {
+                id: format!("sample_{}", i + 1),
                 sequence,
                 metadata,
-            });
-        }
-        progress(chunk.len(), out.network_calls);
-    }
+            }
+        })
+        .collect();
     Ok(Generated {
         records,
-        network_calls: calls,
+        network_calls,
         nfe_total,
     })
 }

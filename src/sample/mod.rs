@@ -6,8 +6,8 @@ mod template;
 
 pub use self::{
     generate::{
-        decode_sampled, draw_length, generate, pad_to_model, sample_lengths, unconditional_slots,
-        Generated, Generation,
+        decode_sampled, draw_length, generate, pad_to_model, sample_in_batches, sample_lengths,
+        unconditional_slots, Drawn, Generated, Generation,
     },
     sampler::{sample, time_grid, Sampled, SamplerKind, ScoreFn, Slot, SAMPLING_EPS},
     template::{MotifMode, Template},
