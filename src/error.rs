@@ -70,8 +70,14 @@ pub enum Error {
         /// What was wrong, with the line or record.
         message: String,
     },
+    /// A file's format cannot be told from its name (or it is standard input).
+    #[error("{}", unknown_format(path))]
+    UnknownFormat {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+    },
     /// A table has no column of the requested name.
-    #[error("{}: no column named '{column}' (columns: {}); choose one with --column", path.display(), available.join(", "))]
+    #[error("{}: no column named '{column}' (columns: {})", path.display(), available.join(", "))]
     MissingColumn {
         /// The file concerned.
         path: PathBuf,
@@ -81,7 +87,7 @@ pub enum Error {
         available: Vec<String>,
     },
     /// A sequence holds a symbol outside the alphabet and the policy is `error`.
-    #[error("{location}: position {position}: {symbol} is {what}; choose --on-unknown skip|split|strip to handle such symbols")]
+    #[error("{location}: position {position}: {symbol} is {what}")]
     UnknownSymbol {
         /// The record.
         location: Box<RecordLocation>,
@@ -127,9 +133,47 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A checkpoint cannot be written or used: a file missing, weights that do not fit the
+    /// model the run describes, or weights that are not finite.
+    #[error("{}: {message}", run.display())]
+    Checkpoint {
+        /// The run directory.
+        run: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
+    /// A preset or configuration file is not valid.
+    #[error("config {origin}: {message}")]
+    Config {
+        /// The preset name or file path.
+        origin: String,
+        /// What was wrong, with the table (`[model]`, `[training]`) concerned.
+        message: String,
+    },
+    /// A template cannot be parsed or used.
+    #[error("template '{}': {message}", template.escape_debug())]
+    Template {
+        /// The template as given.
+        template: String,
+        /// What was wrong, with the 1-based position where there is one.
+        message: String,
+        /// The template names a motif but no motif file was given.
+        needs_motifs: bool,
+    },
     /// Options that cannot work together, or a value out of range.
     #[error("{0}")]
     Options(String),
+}
+
+/// The message of [`Error::UnknownFormat`].
+fn unknown_format(path: &std::path::Path) -> String {
+    match crate::io::is_stdio(path) {
+        true => "standard input (-) has no file name to tell its format from".into(),
+        false => format!(
+            "{}: cannot tell the format from the file name",
+            path.display()
+        ),
+    }
 }
 
 /// A `Result` with this crate's [`Error`].

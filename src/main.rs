@@ -36,8 +36,12 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // One line: the error and its causes, never a backtrace.
-            eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
+            // One line: the error and its causes, never a backtrace; then the flag that
+            // handles it, where there is one.
+            let hint = cli::flag_hint(&err)
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
+            eprintln!("error: {}{hint}", format!("{err:#}").replace('\n', " "));
             ExitCode::FAILURE
         }
     }

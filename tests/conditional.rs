@@ -285,6 +285,26 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
     };
     assert!(under("first").contains("bits_per_token"));
 
+    // A fine-tuning run must keep the source's labels.
+    let error = fails(&[
+        "train",
+        table.to_str().unwrap(),
+        "-a",
+        "dna",
+        "--steps",
+        "1",
+        "--report-samples",
+        "0",
+        "--init-from",
+        run,
+        "--out",
+        dir.path().join("tuned").to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("its labels [first, second] are not the new run's []"),
+        "{error}"
+    );
+
     // Refusals: an unknown label, a label without --label, and a model without labels.
     let error = fails(&[
         "sample", "--model", run, "-n", "1", "--label", "third", "-o", "x.fa",

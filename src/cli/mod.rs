@@ -454,3 +454,24 @@ pub fn print_stdout(text: &str) -> Result<()> {
         other => Ok(other?),
     }
 }
+
+/// What to do about a library error on this command line: the flag that handles it. The
+/// library names what is wrong; the flags are the command line's.
+pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
+    let error = error
+        .chain()
+        .find_map(|e| e.downcast_ref::<seddbio::Error>())?;
+    match error {
+        seddbio::Error::UnknownSymbol { .. } => {
+            Some("choose --on-unknown skip|split|strip to handle such symbols")
+        }
+        seddbio::Error::MissingColumn { .. } => {
+            Some("name the column with --column (sequences), --id-column or --label-column")
+        }
+        seddbio::Error::UnknownFormat { .. } => Some("use --format fasta|csv|tsv|smi|fastq"),
+        seddbio::Error::Template {
+            needs_motifs: true, ..
+        } => Some("give the motif file with --motifs FILE"),
+        _ => None,
+    }
+}

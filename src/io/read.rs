@@ -210,14 +210,8 @@ pub fn read_sequences(
 ) -> Result<SequenceFile> {
     let format = match options.format {
         Some(format) => format,
-        None => Format::from_path(path).ok_or_else(|| {
-            Error::Options(match super::is_stdio(path) {
-                true => "standard input (-) has no file name to tell its format from; use --format fasta|csv|tsv|smi|fastq".to_string(),
-                false => format!(
-                    "{}: cannot tell the format from the file name; use --format fasta|csv|tsv|smi|fastq",
-                    path.display()
-                ),
-            })
+        None => Format::from_path(path).ok_or_else(|| Error::UnknownFormat {
+            path: path.to_path_buf(),
         })?,
     };
     if options.min_mean_quality.is_some() && format != Format::Fastq {

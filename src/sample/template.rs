@@ -69,11 +69,13 @@ pub struct Template {
 pub const MAX_TEMPLATE_POSITIONS: usize = 1 << 20;
 
 fn fail(text: &str, position: usize, why: impl std::fmt::Display) -> Error {
-    // Escaped: a template from a file may hold line breaks, and the error is one line.
-    Error::Options(format!(
-        "template '{}': position {position}: {why}",
-        text.escape_debug()
-    ))
+    // The template is shown escaped: one from a file may hold line breaks, and the error is
+    // one line.
+    Error::Template {
+        template: text.to_string(),
+        message: format!("position {position}: {why}"),
+        needs_motifs: false,
+    }
 }
 
 impl Template {
@@ -184,10 +186,11 @@ impl Template {
             }
         }
         if pieces.is_empty() {
-            return Err(Error::Options(format!(
-                "template '{}' is empty",
-                text.escape_debug()
-            )));
+            return Err(Error::Template {
+                template: text.to_string(),
+                message: "empty".into(),
+                needs_motifs: false,
+            });
         }
         Ok(Template { pieces })
     }
@@ -248,11 +251,13 @@ fn motif_piece(
     motifs: &[Motif],
 ) -> Result<Piece> {
     if motifs.is_empty() {
-        return Err(fail(
-            text,
-            position,
-            format!("{{motif:{id}}} needs --motifs FILE (JASPAR or MEME)"),
-        ));
+        return Err(Error::Template {
+            template: text.to_string(),
+            message: format!(
+                "position {position}: {{motif:{id}}} needs a motif file (JASPAR or MEME)"
+            ),
+            needs_motifs: true,
+        });
     }
     let motif = motifs.iter().find(|m| m.id == id).ok_or_else(|| {
         let stem = id.split('.').next().unwrap_or(id);
@@ -271,7 +276,7 @@ fn motif_piece(
             text,
             position,
             format!(
-                "motif '{}' is not among the {} motifs of --motifs{hint}",
+                "motif '{}' is not among the {} motifs of the motif file{hint}",
                 id.escape_debug(),
                 motifs.len()
             ),
@@ -430,10 +435,18 @@ mod tests {
                 "{text}: {error}"
             );
         }
-        let error = Template::parse("A{motif:MA0108.3}", &dna(), &[])
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("needs --motifs"), "{error}");
+        let error = Template::parse("A{motif:MA0108.3}", &dna(), &[]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Template {
+                    needs_motifs: true,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().contains("needs a motif file"), "{error}");
     }
 
     #[test]

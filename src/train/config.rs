@@ -58,7 +58,12 @@ impl ModelSize {
     }
 
     fn validate(&self) -> Result<()> {
-        let bad = |why: String| Err(Error::Options(format!("[model]: {why}")));
+        let bad = |why: String| {
+            Err(Error::Config {
+                origin: "[model]".into(),
+                message: why,
+            })
+        };
         if self.d_model == 0 || self.num_blocks == 0 || self.num_heads == 0 || self.cond_dim == 0 {
             return bad("d_model, num_blocks, num_heads and cond_dim must be at least 1".into());
         }
@@ -313,7 +318,12 @@ impl TrainingOptions {
     }
 
     fn validate(&self) -> Result<()> {
-        let bad = |why: &str| Err(Error::Options(format!("[training]: {why}")));
+        let bad = |why: &str| {
+            Err(Error::Config {
+                origin: "[training]".into(),
+                message: why.into(),
+            })
+        };
         if self.steps == 0 || self.batch_size == 0 {
             return bad("steps and batch_size must be at least 1");
         }
@@ -374,9 +384,10 @@ impl TrainConfig {
         }
         let path = Path::new(name_or_path);
         if !path.exists() {
-            return Err(Error::Options(format!(
-                "--config {name_or_path}: neither a preset (tiny, small, medium) nor an existing file"
-            )));
+            return Err(Error::Config {
+                origin: name_or_path.into(),
+                message: "neither a preset (tiny, small, medium) nor an existing file".into(),
+            });
         }
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
@@ -387,11 +398,14 @@ impl TrainConfig {
 
     /// Parses and validates preset text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<TrainConfig> {
-        let config: TrainConfig = toml::from_str(text)
-            .map_err(|e| Error::Options(format!("config {origin}: {}", e.message())))?;
-        config
-            .validate()
-            .map_err(|e| Error::Options(format!("config {origin}: {e}")))?;
+        let config: TrainConfig = toml::from_str(text).map_err(|e| Error::Config {
+            origin: origin.into(),
+            message: e.message().to_string(),
+        })?;
+        config.validate().map_err(|e| Error::Config {
+            origin: origin.into(),
+            message: e.to_string(),
+        })?;
         Ok(config)
     }
 

@@ -87,8 +87,34 @@ const MODEL_FILE: &str = "model.bpk";
 const EMA_FILE: &str = "ema.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
 
-fn record_error(what: &str) -> impl Fn(burn::store::RecordError) -> Error + '_ {
-    move |e| Error::Options(format!("{what}: {e}"))
+/// A checkpoint error of `run`.
+fn checkpoint_error(run: &RunDir, message: String) -> Error {
+    Error::Checkpoint {
+        run: run.root().to_path_buf(),
+        message,
+    }
+}
+
+/// The error for checkpoint file `name` of `run` whose weights do not fit the model.
+fn record_error<'a>(
+    run: &'a RunDir,
+    name: &'a str,
+) -> impl Fn(burn::store::RecordError) -> Error + 'a {
+    move |e| {
+        checkpoint_error(
+            run,
+            format!("{name} does not fit the model in run.toml: {e}"),
+        )
+    }
+}
+
+/// File `name` of a loaded checkpoint.
+fn checkpoint_file(run: &RunDir, files: &[(String, Vec<u8>)], name: &str) -> Result<Bytes> {
+    files
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, b)| Bytes::from_bytes_vec(b.clone()))
+        .ok_or_else(|| checkpoint_error(run, format!("the checkpoint has no {name}")))
 }
 
 impl Trainer {
@@ -228,17 +254,19 @@ impl Trainer {
                 .iter()
                 .all(|v| v.is_finite())
             {
-                return Err(Error::Options(format!(
-                    "{}: step {}: the {what} hold NaN or infinite values (training diverged); not written over the last checkpoint",
-                    run.root().display(),
-                    self.step
-                )));
+                return Err(checkpoint_error(
+                    run,
+                    format!(
+                        "step {}: the {what} hold NaN or infinite values (training diverged); not written over the last checkpoint",
+                        self.step
+                    ),
+                ));
             }
         }
         let bytes = |record: std::result::Result<Bytes, burn::store::RecordError>, what: &str| {
             record
                 .map(|b| b.to_vec())
-                .map_err(|e| Error::Options(format!("saving the {what}: {e}")))
+                .map_err(|e| checkpoint_error(run, format!("saving the {what}: {e}")))
         };
         let files = [
             (
@@ -262,39 +290,24 @@ impl Trainer {
         let (spec, _) = run.read_spec()?;
         let mut trainer = Trainer::new(spec, device);
         let (state, files) = run.load_checkpoint()?;
-        let file = |name: &str| -> Result<Bytes> {
-            files
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, b)| Bytes::from_bytes_vec(b.clone()))
-                .ok_or_else(|| {
-                    Error::Options(format!(
-                        "{}: the checkpoint has no {name}",
-                        run.root().display()
-                    ))
-                })
-        };
-        let where_ = run.root().display().to_string();
-        let what = |name: &str| format!("{where_}: {name} does not fit the model in run.toml");
-        let model_error = what(MODEL_FILE);
+        let file = |name: &str| checkpoint_file(run, &files, name);
         let record =
-            ModuleRecord::from_bytes(file(MODEL_FILE)?).map_err(record_error(&model_error))?;
+            ModuleRecord::from_bytes(file(MODEL_FILE)?).map_err(record_error(run, MODEL_FILE))?;
         trainer.model = trainer
             .model
             .try_load_record(record)
-            .map_err(record_error(&model_error))?;
-        let ema_error = what(EMA_FILE);
-        let record = ModuleRecord::from_bytes(file(EMA_FILE)?).map_err(record_error(&ema_error))?;
+            .map_err(record_error(run, MODEL_FILE))?;
+        let record =
+            ModuleRecord::from_bytes(file(EMA_FILE)?).map_err(record_error(run, EMA_FILE))?;
         trainer.ema = trainer
             .ema
             .try_load_record(record)
-            .map_err(record_error(&ema_error))?;
-        let optimizer_error = what(OPTIMIZER_FILE);
+            .map_err(record_error(run, EMA_FILE))?;
         trainer.optimizer = trainer
             .optimizer
             .clone()
             .from_bytes(file(OPTIMIZER_FILE)?)
-            .map_err(record_error(&optimizer_error))?;
+            .map_err(record_error(run, OPTIMIZER_FILE))?;
         trainer.step = state.step;
         Ok(trainer)
     }
@@ -338,20 +351,26 @@ impl Trainer {
                 source_spec.config.model, spec.config.model
             ));
         }
+        if source_spec.labels != spec.labels {
+            return refuse(format!(
+                "its labels [{}] are not the new run's [{}]",
+                source_spec.labels.join(", "),
+                spec.labels.join(", ")
+            ));
+        }
         spec.init_from = Some(super::checkpoint::InitFrom {
             run: source.root().display().to_string(),
             step: model.step,
         });
         let mut trainer = Trainer::new(spec, device);
-        let message = format!("{}: its EMA weights", source.root().display());
         trainer.model = trainer
             .model
             .try_load_record(model.model.clone().into_record())
-            .map_err(record_error(&message))?;
+            .map_err(record_error(source, EMA_FILE))?;
         trainer.ema = trainer
             .ema
             .try_load_record(model.model.into_record())
-            .map_err(record_error(&message))?;
+            .map_err(record_error(source, EMA_FILE))?;
         Ok(trainer)
     }
 
@@ -468,31 +487,20 @@ impl TrainedModel {
             Weights::Ema => EMA_FILE,
             Weights::Raw => MODEL_FILE,
         };
-        let bytes = files
-            .into_iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, b)| Bytes::from_bytes_vec(b))
-            .ok_or_else(|| {
-                Error::Options(format!(
-                    "{}: the checkpoint has no {name}",
-                    run.root().display()
-                ))
-            })?;
-        let message = format!(
-            "{}: {name} does not fit the model in run.toml",
-            run.root().display()
-        );
-        let record = ModuleRecord::from_bytes(bytes).map_err(record_error(&message))?;
+        let bytes = checkpoint_file(run, &files, name)?;
+        let record = ModuleRecord::from_bytes(bytes).map_err(record_error(run, name))?;
         let model = spec
             .network()
             .init(&device)
             .try_load_record(record)
-            .map_err(record_error(&message))?;
+            .map_err(record_error(run, name))?;
         if !super::flat_parameters(&model).iter().all(|v| v.is_finite()) {
-            return Err(Error::Options(format!(
-                "{}: {name} holds NaN or infinite weights (the run diverged); it cannot be used",
-                run.root().display()
-            )));
+            return Err(checkpoint_error(
+                run,
+                format!(
+                    "{name} holds NaN or infinite weights (the run diverged); it cannot be used"
+                ),
+            ));
         }
         let graph = spec.forward_graph();
         Ok(TrainedModel {
