@@ -413,6 +413,10 @@ fn read_fasta(
                 && e.get_ref()
                     .is_none_or(|i| !i.is::<super::open::GzipFailure>())
             {
+                // noodles-fasta (0.68, io/reader/definition.rs) reports header problems as
+                // `io::Error`s of kind InvalidData carrying only these strings; there is no
+                // typed error to match, so the strings are matched, and anything else passes
+                // through with the record number.
                 let message = match (number, e.to_string().as_str()) {
                     (1, "invalid prefix" | "missing prefix") => {
                         "line 1 does not start with '>': not FASTA, or FASTA without a header line"

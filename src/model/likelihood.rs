@@ -13,6 +13,7 @@ use crate::{
     diffusion::{
         stratified_times, ElboEstimate, Graph, GraphKind, NoiseSchedule, NoisedBatch, TIME_EPS,
     },
+    Error, Result,
 };
 
 /// Token ids as an `[rows, len]` tensor.
@@ -86,7 +87,7 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
     schedule: &NoiseSchedule,
     batch_size: usize,
     rng: &mut R,
-) -> Vec<ElboEstimate> {
+) -> Result<Vec<ElboEstimate>> {
     let pairs: Vec<(usize, f64)> = times
         .iter()
         .enumerate()
@@ -106,13 +107,13 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
         let integrand = weighted_dse(model, &batch, graph)
             .into_data()
             .try_to_vec::<f32>()
-            .unwrap_or_default();
+            .map_err(|e| Error::Options(format!("reading the network's loss: {e:?}")))?;
         for (&(i, _), value) in chunk.iter().zip(integrand) {
             values[i].push((1.0 - TIME_EPS) * f64::from(value));
         }
     }
     let sigma_bar_1 = schedule.sigma_bar(1.0);
-    sequences
+    Ok(sequences
         .iter()
         .zip(values)
         .zip(real_tokens)
@@ -134,7 +135,7 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
                 tokens,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// The stratified-t ELBO estimate (sedd.md, "ELBO") of each of `sequences`, `num_t` times per
@@ -154,7 +155,7 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
 /// let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
 /// let mut done = 0;
 /// let estimates = elbo_estimates(&model, &Graph::absorbing(4), &NoiseSchedule::log_linear(),
-///     &sequences, &[5, 3, 5], None, 64, 32, &mut rng, &mut |n| done += n);
+///     &sequences, &[5, 3, 5], None, 64, 32, &mut rng, &mut |n| done += n).unwrap();
 /// assert_eq!(estimates.iter().map(|e| e.tokens).collect::<Vec<_>>(), [5, 3, 5]);
 /// assert_eq!(done, 3);
 /// // A fresh network's output layer is zero, which is the exact score of uniform i.i.d.
@@ -175,7 +176,7 @@ pub fn elbo_estimates<R: Rng + ?Sized>(
     batch_size: usize,
     rng: &mut R,
     progress: &mut dyn FnMut(usize),
-) -> Vec<ElboEstimate> {
+) -> Result<Vec<ElboEstimate>> {
     let mut by_length: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for (i, sequence) in sequences.iter().enumerate() {
         by_length.entry(sequence.len()).or_default().push(i);
@@ -198,14 +199,14 @@ pub fn elbo_estimates<R: Rng + ?Sized>(
                 schedule,
                 batch_size,
                 rng,
-            );
+            )?;
             for (&i, estimate) in chunk.iter().zip(results) {
                 estimates[i] = Some(estimate);
             }
             progress(chunk.len());
         }
     }
-    estimates.into_iter().flatten().collect()
+    Ok(estimates.into_iter().flatten().collect())
 }
 
 /// Bits per real token over many sequences, with the standard error of the ratio estimate

@@ -13,7 +13,10 @@ pub use self::{
     template::{MotifMode, Template},
 };
 
-use crate::model::{token_tensor, ScoreModel};
+use crate::{
+    model::{token_tensor, ScoreModel},
+    Error, Result,
+};
 
 /// What a conditional model samples under: a label (`None`: the null label, i.e. the model's
 /// unconditional score) and the classifier-free guidance weight `w`.
@@ -27,23 +30,22 @@ pub struct Guidance {
 
 /// The network as a [`ScoreFn`]: one forward pass per call, every sequence at `sigma_bar`,
 /// under the null label for a conditional model.
-pub fn network_score(model: &ScoreModel) -> impl FnMut(&[usize], usize, f64) -> Vec<f32> + '_ {
+pub fn network_score(model: &ScoreModel) -> GuidedScore<'_> {
     guided_score(model, Guidance::default())
 }
 
-/// The network as a [`ScoreFn`] under a label with classifier-free guidance (sedd.md,
-/// "Guidance"; Nisonoff et al. 2024): the guided rates are `R(y)^(1+w) R(null)^(-w)`, so every
-/// log ratio is `(1 + w) log s(x | y) - w log s(x | null)`. The current token's entry is 0 in
-/// both, and stays 0. With `w = 0` (or no label) it is one conditional pass, bit for bit.
-pub fn guided_score(
-    model: &ScoreModel,
+/// The network's log scores under a label and guidance weight: see [`guided_score`].
+pub struct GuidedScore<'a> {
+    model: &'a ScoreModel,
     guidance: Guidance,
-) -> impl FnMut(&[usize], usize, f64) -> Vec<f32> + '_ {
-    let device = model.device();
-    move |x: &[usize], batch: usize, sigma_bar: f64| {
+}
+
+impl ScoreFn for GuidedScore<'_> {
+    fn log_scores(&mut self, x: &[usize], batch: usize, sigma_bar: f64) -> Result<Vec<f32>> {
+        let (model, guidance) = (self.model, self.guidance);
         let len = x.len() / batch.max(1);
         let ids: Vec<i64> = x.iter().map(|&t| t as i64).collect();
-        let tokens = token_tensor(&ids, batch, len, &device);
+        let tokens = token_tensor(&ids, batch, len, &model.device());
         let sigma_bar = vec![sigma_bar; batch];
         let labels = guidance.label.map(|label| vec![label; batch]);
         let conditional = model.forward_labelled(tokens.clone(), &sigma_bar, labels.as_deref());
@@ -54,8 +56,19 @@ pub fn guided_score(
             }
             _ => conditional,
         };
-        scores.into_data().try_to_vec::<f32>().unwrap_or_default()
+        scores
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::Options(format!("reading the network's scores: {e:?}")))
     }
+}
+
+/// The network as a [`ScoreFn`] under a label with classifier-free guidance (sedd.md,
+/// "Guidance"; Nisonoff et al. 2024): the guided rates are `R(y)^(1+w) R(null)^(-w)`, so every
+/// log ratio is `(1 + w) log s(x | y) - w log s(x | null)`. The current token's entry is 0 in
+/// both, and stays 0. With `w = 0` (or no label) it is one conditional pass, bit for bit.
+pub fn guided_score(model: &ScoreModel, guidance: Guidance) -> GuidedScore<'_> {
+    GuidedScore { model, guidance }
 }
 
 #[cfg(test)]
@@ -100,7 +113,9 @@ mod tests {
                     label: Some(1),
                     weight: w,
                 },
-            )(&x, 2, 1.3)
+            )
+            .log_scores(&x, 2, 1.3)
+            .unwrap()
         };
         assert_eq!(guided(0.0), conditional);
         for (g, (c, u)) in guided(2.0).iter().zip(conditional.iter().zip(&null)) {
@@ -114,7 +129,9 @@ mod tests {
                 label: None,
                 weight: 2.0,
             },
-        )(&x, 2, 1.3);
+        )
+        .log_scores(&x, 2, 1.3)
+        .unwrap();
         assert_eq!(unlabelled, null);
     }
 }

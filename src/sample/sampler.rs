@@ -90,12 +90,13 @@ pub struct Sampled {
 /// `batch x len x width` log scores.
 pub trait ScoreFn {
     /// One network call.
-    fn log_scores(&mut self, x_t: &[usize], batch: usize, sigma_bar: f64) -> Vec<f32>;
+    fn log_scores(&mut self, x_t: &[usize], batch: usize, sigma_bar: f64) -> Result<Vec<f32>>;
 }
 
+/// A closure is an infallible score (exact scores in tests and examples).
 impl<F: FnMut(&[usize], usize, f64) -> Vec<f32>> ScoreFn for F {
-    fn log_scores(&mut self, x_t: &[usize], batch: usize, sigma_bar: f64) -> Vec<f32> {
-        self(x_t, batch, sigma_bar)
+    fn log_scores(&mut self, x_t: &[usize], batch: usize, sigma_bar: f64) -> Result<Vec<f32>> {
+        Ok(self(x_t, batch, sigma_bar))
     }
 }
 
@@ -243,7 +244,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
                 .iter()
                 .flat_map(|&r| x[r * len..(r + 1) * len].iter().copied())
                 .collect();
-            let scores = score.log_scores(&sub, rows.len(), schedule.sigma_bar(t));
+            let scores = score.log_scores(&sub, rows.len(), schedule.sigma_bar(t))?;
             calls += 1;
             for &r in &rows {
                 nfe[r] += 1;
@@ -264,7 +265,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
         for k in 0..=steps {
             let t = grid[k];
             let last = k == steps;
-            let scores = score.log_scores(&x, batch, schedule.sigma_bar(t));
+            let scores = score.log_scores(&x, batch, schedule.sigma_bar(t))?;
             calls += 1;
             for i in 0..x.len() {
                 let slot = flat[i];

@@ -216,7 +216,7 @@ impl Trainer {
     /// sequences, with several ([`valid_times_for`](super::TrainingOptions::valid_times_for)) within each sequence;
     /// like the noise they are the same at every call, so successive values differ only by
     /// what the model learned.
-    pub fn validate(&self, valid: &ValidationSet, batch_size: usize) -> (f64, f64) {
+    pub fn validate(&self, valid: &ValidationSet, batch_size: usize) -> Result<(f64, f64)> {
         let mut rng = stream_rng(self.spec.seed, Stream::Validation, 0);
         let per_sequence = self.spec.config.training.valid_times_for(self.graph.kind);
         let times: Vec<Vec<f64>> = if per_sequence == 1 {
@@ -239,8 +239,8 @@ impl Trainer {
             &self.spec.noise,
             batch_size,
             &mut rng,
-        );
-        pooled_bits_per_token(&estimates)
+        )?;
+        Ok(pooled_bits_per_token(&estimates))
     }
 
     /// Writes a checkpoint of the current step into `run`; refuses weights that are not all
@@ -465,7 +465,7 @@ impl TrainedModel {
             inputs.push(tokens);
         }
         let real: Vec<usize> = sequences.iter().map(|s| s.len()).collect();
-        Ok(crate::model::elbo_estimates(
+        crate::model::elbo_estimates(
             &self.model,
             &self.graph,
             &spec.noise,
@@ -476,7 +476,7 @@ impl TrainedModel {
             batch_size,
             rng,
             progress,
-        ))
+        )
     }
 
     /// The latest checkpoint of `run`, on `device`.
@@ -577,7 +577,7 @@ pub fn run(
         let (bits, se) = if valid.is_empty() {
             (f64::NAN, f64::NAN)
         } else {
-            trainer.validate(valid, eval_batch)
+            trainer.validate(valid, eval_batch)?
         };
         observer.validation(done, bits, se)
     };
