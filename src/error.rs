@@ -160,6 +160,15 @@ pub enum Error {
         /// The template names a motif but no motif file was given.
         needs_motifs: bool,
     },
+    /// A setting's value cannot work with this data or model; the front end (the command
+    /// line) knows which option sets it and says so.
+    #[error("{message}")]
+    Setting {
+        /// The setting concerned.
+        setting: Setting,
+        /// What was wrong.
+        message: String,
+    },
     /// Options that cannot work together, or a value out of range.
     #[error("{0}")]
     Options(String),
@@ -174,6 +183,35 @@ fn unknown_format(path: &std::path::Path) -> String {
             path.display()
         ),
     }
+}
+
+/// A setting an [`Error::Setting`] is about, and what a user may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// The sequence length or window stride.
+    Length,
+    /// A record longer than the sequence length in the padded layout.
+    TooLong,
+    /// Every record shorter than the window.
+    ShortRecords,
+    /// The held-out fraction.
+    ValidFraction,
+    /// A split that leaves the training or the validation set empty.
+    EmptySplit,
+    /// An unknown-symbol policy that cannot work for this alphabet.
+    UnknownPolicy,
+    /// An unknown-symbol policy that left no training sequence.
+    NothingLeft,
+    /// Reverse-diffusion steps.
+    SamplerSteps,
+    /// A sampler that cannot work with the model's graph.
+    Sampler,
+    /// A Markov order.
+    MarkovOrder,
+    /// The peak learning rate (a run diverged).
+    LearningRate,
+    /// The compute device.
+    Device,
 }
 
 /// A `Result` with this crate's [`Error`].

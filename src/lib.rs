@@ -41,4 +41,4 @@ pub mod sample;
 mod test_dir;
 pub mod train;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, Setting};

@@ -103,9 +103,12 @@ impl MarkovChain {
             ));
         }
         if (num_tokens as f64).log2() * order as f64 >= 63.0 {
-            return Err(Error::Options(format!(
-                "order {order} over {num_tokens} tokens has too many contexts to index; lower --order"
-            )));
+            return Err(Error::Setting {
+                setting: crate::Setting::MarkovOrder,
+                message: format!(
+                    "order {order} over {num_tokens} tokens has too many contexts to index"
+                ),
+            });
         }
         let mut chain = MarkovChain {
             order,
@@ -305,6 +308,13 @@ mod tests {
     #[test]
     fn too_many_contexts_are_refused() {
         let err = MarkovChain::fit(20, 40, std::iter::empty()).unwrap_err();
-        assert!(err.to_string().contains("lower --order"));
+        assert!(matches!(
+            err,
+            Error::Setting {
+                setting: crate::Setting::MarkovOrder,
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("too many contexts"), "{err}");
     }
 }

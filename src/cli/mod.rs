@@ -30,6 +30,7 @@ use seddbio::{
     model::ComputeDevice,
     sample::Guidance,
     train::{RunDir, RunSpec, TrainedModel, Weights},
+    Setting,
 };
 
 /// Score Entropy Discrete Diffusion for DNA, RNA, protein and SMILES sequences.
@@ -472,6 +473,22 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
         seddbio::Error::Template {
             needs_motifs: true, ..
         } => Some("give the motif file with --motifs FILE"),
+        seddbio::Error::Setting { setting, .. } => Some(match setting {
+            Setting::Length => "set --seq-len and --stride to at least 1",
+            Setting::TooLong => "raise --seq-len or choose --too-long skip|window",
+            Setting::ShortRecords => "lower --seq-len or use --layout padded",
+            Setting::ValidFraction => "choose --valid-fraction in [0, 1)",
+            Setting::EmptySplit => {
+                "use --split region (hold out the end of every record) or --valid FILE"
+            }
+            Setting::UnknownPolicy => "use --on-unknown error or skip",
+            Setting::NothingLeft => "choose another --on-unknown policy",
+            Setting::SamplerSteps => "give --steps 1 or more",
+            Setting::Sampler => "use --sampler euler or analytic",
+            Setting::MarkovOrder => "lower --order",
+            Setting::LearningRate => "a lower peak --lr may help",
+            Setting::Device => "or run with --device cpu",
+        }),
         _ => None,
     }
 }

@@ -95,9 +95,12 @@ pub fn encode_records(
     if alphabet.tokenizer() == TokenizerKind::Smiles
         && matches!(policy, UnknownPolicy::Split | UnknownPolicy::Strip)
     {
-        return Err(Error::Options(format!(
-            "--on-unknown {policy} would cut molecules into invalid SMILES; use error or skip"
-        )));
+        return Err(Error::Setting {
+            setting: crate::Setting::UnknownPolicy,
+            message: format!(
+                "the unknown-symbol policy {policy} would cut molecules into invalid SMILES"
+            ),
+        });
     }
     let results: Vec<Result<(Vec<EncodedRecord>, UnknownReport)>> = file
         .records

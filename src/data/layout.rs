@@ -102,9 +102,10 @@ impl TokenDataset {
             too_long,
         } = layout;
         if seq_len == 0 || stride == 0 {
-            return Err(Error::Options(
-                "--seq-len and --stride must be at least 1".into(),
-            ));
+            return Err(Error::Setting {
+                setting: crate::Setting::Length,
+                message: "the sequence length and the window stride must be at least 1".into(),
+            });
         }
         if kind == LayoutKind::Padded && pad.is_none() {
             return Err(Error::Options(
@@ -145,12 +146,14 @@ impl TokenDataset {
                 }
                 LayoutKind::Padded => match too_long {
                     TooLong::Error => {
-                        return Err(Error::Options(format!(
-                        "record {} ({}) has {n} tokens, more than the sequence length {seq_len}; \
-                             raise --seq-len or choose --too-long skip|window",
-                        index + 1,
-                        record.id
-                    )))
+                        return Err(Error::Setting {
+                            setting: crate::Setting::TooLong,
+                            message: format!(
+                                "record {} ({}) has {n} tokens, more than the sequence length {seq_len}",
+                                index + 1,
+                                record.id
+                            ),
+                        })
                     }
                     TooLong::Skip => report.too_long_skipped += 1,
                     TooLong::Window => {

@@ -178,11 +178,14 @@ pub fn prepare(
         unknown = unknown.merge(valid_unknown.clone());
     }
     if train_encoded.is_empty() {
-        return Err(Error::Options(format!(
-            "{}: no training sequence is left after --on-unknown {}",
-            path.display(),
-            options.policy
-        )));
+        return Err(Error::Setting {
+            setting: crate::Setting::NothingLeft,
+            message: format!(
+                "{}: no training sequence is left after the unknown-symbol policy {}",
+                path.display(),
+                options.policy
+            ),
+        });
     }
 
     let lengths: Vec<usize> = train_encoded
@@ -253,11 +256,13 @@ pub fn prepare(
         false => (train, valid, Vec::new()),
     };
     if train.is_empty() {
-        return Err(Error::Options(format!(
-            "{}: no training example: every record is shorter than the window of {seq_len}; \
-             lower --seq-len or use --layout padded",
-            path.display()
-        )));
+        return Err(Error::Setting {
+            setting: crate::Setting::ShortRecords,
+            message: format!(
+                "{}: no training example: every record is shorter than the window of {seq_len}",
+                path.display()
+            ),
+        });
     }
     let split = match (&options.valid, &valid) {
         (Some(valid_path), _) => format!("validation file {}", valid_path.display()),

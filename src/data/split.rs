@@ -48,9 +48,10 @@ pub fn split_records(
     seed: u64,
 ) -> Result<(Vec<SequenceRecord>, Vec<SequenceRecord>)> {
     if !(0.0..1.0).contains(&fraction) {
-        return Err(Error::Options(format!(
-            "--valid-fraction must be in [0, 1), got {fraction}"
-        )));
+        return Err(Error::Setting {
+            setting: crate::Setting::ValidFraction,
+            message: format!("the validation fraction must be in [0, 1), got {fraction}"),
+        });
     }
     if fraction == 0.0 {
         return Ok((records, Vec::new()));
@@ -59,15 +60,17 @@ pub fn split_records(
     let n_valid = (fraction * n as f64).round() as usize;
     match mode {
         SplitMode::Region => Ok(split_regions(records, fraction)),
-        _ if n_valid == 0 || n_valid == n => Err(Error::Options(format!(
-            "a validation fraction of {fraction} of {n} record(s) leaves {} set empty; \
-             use --split region (hold out the end of every record) or --valid FILE",
-            if n_valid == 0 {
-                "the validation"
-            } else {
-                "the training"
-            }
-        ))),
+        _ if n_valid == 0 || n_valid == n => Err(Error::Setting {
+            setting: crate::Setting::EmptySplit,
+            message: format!(
+                "a validation fraction of {fraction} of {n} record(s) leaves {} set empty",
+                if n_valid == 0 {
+                    "the validation"
+                } else {
+                    "the training"
+                }
+            ),
+        }),
         SplitMode::Last => {
             let mut train = records;
             let valid = train.split_off(n - n_valid);
@@ -159,7 +162,18 @@ mod tests {
     #[test]
     fn empty_sides_are_refused_with_a_way_out() {
         let err = split_records(records(1), 0.1, SplitMode::Random, 0).unwrap_err();
-        assert!(err.to_string().contains("--split region"), "{err}");
+        // The way out (another split or a validation file) is the front end's to name.
+        assert!(
+            matches!(
+                err,
+                Error::Setting {
+                    setting: crate::Setting::EmptySplit,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("leaves the validation set empty"), "{err}");
         assert!(split_records(records(3), 1.0, SplitMode::Last, 0).is_err());
     }
 }

@@ -33,9 +33,10 @@ impl ComputeDevice {
             #[cfg(feature = "cuda")]
             ComputeDevice::Cuda => probe(Device::cuda(0)),
             #[cfg(not(feature = "cuda"))]
-            ComputeDevice::Cuda => Err(Error::Options(
-                "--device cuda: this seddbio was built without CUDA; rebuild with `cargo build --release --features cuda`".into(),
-            )),
+            ComputeDevice::Cuda => Err(Error::Setting {
+                setting: crate::Setting::Device,
+                message: "CUDA: this seddbio was built without CUDA; rebuild with `cargo build --release --features cuda`".into(),
+            }),
         }
     }
 }
@@ -58,19 +59,23 @@ fn probe(device: Device) -> Result<Device> {
     std::panic::set_hook(hook);
     match outcome {
         Ok(Some(values)) if values == [1.0] => Ok(device),
-        Ok(_) => Err(Error::Options(
-            "--device cuda: the GPU returned wrong data for a one-element test".into(),
-        )),
+        Ok(_) => Err(Error::Setting {
+            setting: crate::Setting::Device,
+            message: "CUDA: the GPU returned wrong data for a one-element test".into(),
+        }),
         Err(payload) => {
             let reason = payload
                 .downcast_ref::<String>()
                 .map(String::as_str)
                 .or_else(|| payload.downcast_ref::<&str>().copied())
                 .unwrap_or("unknown failure");
-            Err(Error::Options(format!(
-                "--device cuda: no usable CUDA device ({}); check `nvidia-smi`, or run with --device cpu",
-                reason.lines().next().unwrap_or(reason)
-            )))
+            Err(Error::Setting {
+                setting: crate::Setting::Device,
+                message: format!(
+                    "CUDA: no usable CUDA device ({}); check `nvidia-smi`",
+                    reason.lines().next().unwrap_or(reason)
+                ),
+            })
         }
     }
 }

@@ -173,12 +173,16 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
         ));
     }
     if steps == 0 {
-        return Err(Error::Options("--steps must be at least 1".into()));
+        return Err(Error::Setting {
+            setting: crate::Setting::SamplerSteps,
+            message: "sampling needs at least one step".into(),
+        });
     }
     if kind == SamplerKind::FirstHitting && graph.kind != GraphKind::Absorb {
-        return Err(Error::Options(
-            "the first-hitting sampler needs an absorbing model; use euler or analytic".into(),
-        ));
+        return Err(Error::Setting {
+            setting: crate::Setting::Sampler,
+            message: "the first-hitting sampler needs an absorbing model".into(),
+        });
     }
     for (position, slot) in slots.iter().flat_map(|s| s.iter().enumerate()) {
         let empty = match slot {

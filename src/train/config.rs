@@ -203,7 +203,7 @@ impl TimeBudget {
     pub fn parse(text: &str) -> Result<TimeBudget> {
         let bad = || {
             Error::Options(format!(
-                "--time-budget {text:?}: expected a duration such as 90s, 30m, 1.5h or 1h30m"
+                "{text:?}: expected a duration such as 90s, 30m, 1.5h or 1h30m"
             ))
         };
         let trimmed = text.trim();

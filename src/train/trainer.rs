@@ -618,14 +618,17 @@ pub fn run(
         let stats = trainer.train_step(&batch);
         if !(stats.loss_bits.is_finite() && stats.grad_norm.is_finite()) {
             // Nothing is saved from here on: the last checkpoint holds the last good weights.
-            return Err(Error::Options(format!(
-                "{}: training diverged at step {}: loss {} bits/token, gradient norm {}; nothing from this step on is saved, the last checkpoint (if any) is kept (learning rate {} at that step: a lower peak --lr may help)",
+            return Err(Error::Setting {
+                setting: crate::Setting::LearningRate,
+                message: format!(
+                "{}: training diverged at step {}: loss {} bits/token, gradient norm {}; nothing from this step on is saved, the last checkpoint (if any) is kept (learning rate {} at that step)",
                 dir.root().display(),
                 stats.step,
                 stats.loss_bits,
                 stats.grad_norm,
                 stats.lr
-            )));
+            ),
+            });
         }
         clock.step_seconds += step_started.elapsed().as_secs_f64();
         clock.steps += 1;
