@@ -972,7 +972,7 @@ fn real_illumina_reads_with_their_quality_encoding() {
         "20",
     ]);
     assert!(
-        printed.contains("records           251; 5 reads below --min-mean-quality left out"),
+        printed.contains("records           251; 5 reads below the minimum mean quality left out"),
         "{printed}"
     );
     // Read as Phred+33 the same characters are 31 higher: nothing falls under 20.
@@ -1041,7 +1041,7 @@ fn fastq_reads_feed_every_command() {
     assert!(kept > 0 && kept < 200, "{printed}");
     assert!(
         printed.contains(&format!(
-            "; {} reads below --min-mean-quality left out",
+            "; {} reads below the minimum mean quality left out",
             200 - kept
         )),
         "{printed}"

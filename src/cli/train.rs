@@ -355,6 +355,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 );
             }
         }
+        if !dir.has_checkpoint() {
+            bail!(
+                "{}: no checkpoint was ever written (the run stopped before its first); it holds nothing to resume: run the same command without --resume to start it again in place",
+                args.out.display()
+            );
+        }
         let mut trainer = Trainer::load(&dir, device)?;
         if let Some(steps) = args.steps {
             if (steps as u64) < trainer.step() {

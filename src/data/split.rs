@@ -173,7 +173,10 @@ mod tests {
             ),
             "{err}"
         );
-        assert!(err.to_string().contains("leaves the validation set empty"), "{err}");
+        assert!(
+            err.to_string().contains("leaves the validation set empty"),
+            "{err}"
+        );
         assert!(split_records(records(3), 1.0, SplitMode::Last, 0).is_err());
     }
 }

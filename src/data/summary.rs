@@ -230,7 +230,7 @@ impl fmt::Display for DataSummary {
         let low_quality = match self.low_quality {
             0 => String::new(),
             n => format!(
-                "; {} reads below --min-mean-quality left out",
+                "; {} reads below the minimum mean quality left out",
                 thousands(n as u64)
             ),
         };

@@ -496,7 +496,7 @@ impl RunDir {
         let latest = self.checkpoints().join("LATEST");
         let corrupt = |what: String| self.error(format!("checkpoint is unusable: {what}"));
         let name = fs::read_to_string(&latest).map_err(|_| {
-            corrupt("checkpoints/LATEST is missing: no checkpoint was ever written (a training run stopped before its first one starts again with the same command without --resume)".into())
+            corrupt("checkpoints/LATEST is missing: no checkpoint was ever written (a training run stopped before its first checkpoint holds nothing to resume; start it again in place)".into())
         })?;
         let name = name.trim();
         if !is_checkpoint_name(name) {
