@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
-    io::{read_sequences, write_sequences, Format, OutputFormat, OutputRecord, ReadOptions},
+    io::{read_sequences, write_sequences, Format, OutputRecord, ReadOptions},
     motif::read_motifs,
     sample::{
         decode_sampled, pad_to_model, sample_in_batches, Generation, MotifMode, SamplerKind,
@@ -55,33 +55,12 @@ pub struct InfillArgs {
     /// Samples per template.
     #[arg(short = 'n', long, default_value_t = 1)]
     pub num: usize,
-    /// Reverse-diffusion steps.
-    #[arg(long, default_value_t = 128)]
-    pub steps: usize,
-    /// euler, analytic, or first-hitting (absorbing models only: at most one network call
-    /// per position, whatever --steps is) [default: first-hitting for absorbing models,
-    /// analytic for uniform ones].
-    #[arg(long, value_parser = choice::<SamplerKind>())]
-    pub sampler: Option<SamplerKind>,
-    /// Sequences per network call.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    /// Seed of every random choice.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Output: .fasta, .csv, .tsv, .parquet or .smi (text formats optionally .gz), or - for
-    /// standard output (FASTA unless --out-format says otherwise).
-    #[arg(long, short = 'o')]
-    pub out: PathBuf,
-    /// The output format, whatever the name says (needed for - in another format than FASTA).
-    #[arg(long, value_parser = choice::<OutputFormat>())]
-    pub out_format: Option<OutputFormat>,
     #[command(flatten)]
-    pub condition: super::ConditionArgs,
+    pub sampling: super::SamplingArgs,
 }
 
 pub fn run(args: InfillArgs) -> Result<()> {
-    if args.num == 0 || args.batch_size == 0 {
+    if args.num == 0 || args.sampling.batch_size == 0 {
         bail!("-n and --batch-size must be at least 1");
     }
     let inputs: Vec<&std::path::Path> = [&args.template_file, &args.motifs]
@@ -89,13 +68,14 @@ pub fn run(args: InfillArgs) -> Result<()> {
         .flatten()
         .map(|p| p.as_path())
         .collect();
-    seddbio::io::refuse_overwriting_inputs(&args.out, &inputs)?;
+    seddbio::io::refuse_overwriting_inputs(&args.sampling.out, &inputs)?;
     let trained = args.model.load()?;
     let sampler = args
+        .sampling
         .sampler
         .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind));
     let spec = &trained.spec;
-    let condition = args.condition.resolve(spec, &args.model.model)?;
+    let condition = args.sampling.condition.resolve(spec, &args.model.model)?;
     let motifs = match &args.motifs {
         Some(path) => read_motifs(path)?,
         None => Vec::new(),
@@ -131,7 +111,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
         }
         templates.push((id, text, template));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(args.sampling.seed);
     let bar = super::progress(
         Some((templates.len() * args.num) as u64),
         "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta}",
@@ -139,10 +119,10 @@ pub fn run(args: InfillArgs) -> Result<()> {
     let start = Instant::now();
     let settings = Generation {
         model_name: args.model.model.display().to_string(),
-        steps: args.steps,
+        steps: args.sampling.steps,
         sampler,
-        batch_size: args.batch_size,
-        seed: args.seed,
+        batch_size: args.sampling.batch_size,
+        seed: args.sampling.seed,
         guidance: condition.guidance,
         metadata: condition.metadata,
     };
@@ -164,8 +144,8 @@ pub fn run(args: InfillArgs) -> Result<()> {
                 ("template".into(), text.to_string()),
                 ("model".into(), settings.model_name.clone()),
                 ("sampler".into(), sampler.to_string()),
-                ("steps".into(), args.steps.to_string()),
-                ("seed".into(), args.seed.to_string()),
+                ("steps".into(), args.sampling.steps.to_string()),
+                ("seed".into(), args.sampling.seed.to_string()),
                 ("nfe".into(), d.nfe.to_string()),
             ];
             metadata.extend(settings.metadata.iter().cloned());
@@ -177,15 +157,15 @@ pub fn run(args: InfillArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    write_sequences(&args.out, args.out_format, &records)?;
+    write_sequences(&args.sampling.out, args.sampling.out_format, &records)?;
     let seconds = start.elapsed().as_secs_f64();
-    print_summary(&args.out, &format!(
+    print_summary(&args.sampling.out, &format!(
         "{} sequences from {} template(s) written to {} ({} sampler, {} steps): {:.1} network calls per sequence, {:.1} s\n",
         records.len(),
         templates.len(),
-        args.out.display(),
+        args.sampling.out.display(),
         sampler,
-        args.steps,
+        args.sampling.steps,
         nfe_total as f64 / records.len().max(1) as f64,
         seconds
     ))

@@ -26,9 +26,11 @@ use seddbio::{
     alphabet::{Alphabet, LayoutKind},
     choices::Choice,
     data::{prepare, PrepareOptions, PreparedData, SplitMode, TooLong, UnknownPolicy},
+    io::OutputFormat,
     io::{Format, LabelSource, ReadOptions},
     model::ComputeDevice,
     sample::Guidance,
+    sample::SamplerKind,
     train::{RunDir, RunSpec, TrainedModel, Weights},
     Setting,
 };
@@ -174,6 +176,34 @@ fn write_man_pages(out: &std::path::Path) -> Result<()> {
         "{pages} man pages written to {} (seddbio.1, seddbio-train.1, ...)\n",
         out.display()
     ))
+}
+
+/// How `sample` and `infill` draw and where they write.
+#[derive(Debug, Clone, Args)]
+pub struct SamplingArgs {
+    /// Reverse-diffusion steps.
+    #[arg(long, default_value_t = 128)]
+    pub steps: usize,
+    /// euler, analytic, or first-hitting (absorbing models only: at most one network call
+    /// per position, whatever --steps is) [default: first-hitting for absorbing models,
+    /// analytic for uniform ones].
+    #[arg(long, value_parser = choice::<SamplerKind>())]
+    pub sampler: Option<SamplerKind>,
+    /// Sequences per network call.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output: .fasta, .csv, .tsv, .parquet or .smi (text formats optionally .gz), or - for
+    /// standard output (FASTA unless --out-format says otherwise).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// The output format, whatever the name says (needed for - in another format than FASTA).
+    #[arg(long, value_parser = choice::<OutputFormat>())]
+    pub out_format: Option<OutputFormat>,
+    #[command(flatten)]
+    pub condition: ConditionArgs,
 }
 
 /// The label and guidance `sample` and `infill` draw under (conditional models).

@@ -1,17 +1,17 @@
 //! `seddbio sample`: whole sequences from a trained model.
 
-use std::{path::PathBuf, time::Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
-    io::{write_sequences, OutputFormat},
+    io::write_sequences,
     sample::{generate, sample_lengths, Generated, Generation, SamplerKind},
     train::TrainedModel,
 };
 
-use super::{choice, print_summary, ConditionArgs, ModelArgs};
+use super::{print_summary, ModelArgs, SamplingArgs};
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
@@ -20,41 +20,21 @@ pub struct SampleArgs {
     /// Number of sequences.
     #[arg(short = 'n', long, default_value_t = 100)]
     pub num: usize,
-    /// Reverse-diffusion steps.
-    #[arg(long, default_value_t = 128)]
-    pub steps: usize,
-    /// euler, analytic, or first-hitting (absorbing models only: at most one network call
-    /// per position, whatever --steps is) [default: first-hitting for absorbing models,
-    /// analytic for uniform ones].
-    #[arg(long, value_parser = choice::<SamplerKind>())]
-    pub sampler: Option<SamplerKind>,
     /// Sequence length [default: the model's window; padded models: drawn from the training
     /// lengths].
     #[arg(long)]
     pub length: Option<usize>,
-    /// Sequences per network call.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    /// Seed of every random choice.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Output: .fasta, .csv, .tsv, .parquet or .smi (text formats optionally .gz), or - for
-    /// standard output (FASTA unless --out-format says otherwise).
-    #[arg(long, short = 'o')]
-    pub out: PathBuf,
-    /// The output format, whatever the name says (needed for - in another format than FASTA).
-    #[arg(long, value_parser = choice::<OutputFormat>())]
-    pub out_format: Option<OutputFormat>,
     #[command(flatten)]
-    pub condition: ConditionArgs,
+    pub sampling: SamplingArgs,
 }
 
 pub fn run(args: SampleArgs) -> Result<()> {
-    if args.num == 0 || args.batch_size == 0 {
+    if args.num == 0 || args.sampling.batch_size == 0 {
         bail!("-n and --batch-size must be at least 1");
     }
     let trained = args.model.load()?;
     let sampler = args
+        .sampling
         .sampler
         .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind));
     let spec = &trained.spec;
@@ -68,15 +48,15 @@ pub fn run(args: SampleArgs) -> Result<()> {
             );
         }
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(args.sampling.seed);
     let lengths = sample_lengths(spec, args.length, args.num, &mut rng);
-    let condition = args.condition.resolve(spec, &args.model.model)?;
+    let condition = args.sampling.condition.resolve(spec, &args.model.model)?;
     let settings = Generation {
         model_name: args.model.model.display().to_string(),
-        steps: args.steps,
+        steps: args.sampling.steps,
         sampler,
-        batch_size: args.batch_size,
-        seed: args.seed,
+        batch_size: args.sampling.batch_size,
+        seed: args.sampling.seed,
         guidance: condition.guidance,
         metadata: condition.metadata,
     };
@@ -87,13 +67,13 @@ pub fn run(args: SampleArgs) -> Result<()> {
         nfe_total,
     } = generate_with_progress(&trained, &lengths, &settings, &mut rng)?;
     let seconds = start.elapsed().as_secs_f64();
-    write_sequences(&args.out, args.out_format, &records)?;
-    print_summary(&args.out, &format!(
+    write_sequences(&args.sampling.out, args.sampling.out_format, &records)?;
+    print_summary(&args.sampling.out, &format!(
         "{} sequences written to {} ({} sampler, {} steps, {} weights of step {}): {:.1} network calls per sequence on average, {} calls in all; {:.1} s, {:.1} sequences/s\n",
         records.len(),
-        args.out.display(),
+        args.sampling.out.display(),
         sampler,
-        args.steps,
+        args.sampling.steps,
         args.model.weights,
         trained.step,
         nfe_total as f64 / records.len() as f64,
