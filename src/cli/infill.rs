@@ -8,10 +8,7 @@ use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     io::{read_sequences, write_sequences, Format, OutputRecord, ReadOptions},
     motif::read_motifs,
-    sample::{
-        decode_sampled, pad_to_model, sample_in_batches, Generation, MotifMode, SamplerKind,
-        Template,
-    },
+    sample::{decode_sampled, pad_to_model, sample_in_batches, MotifMode, Template},
 };
 
 use super::{choice, print_summary, ModelArgs};
@@ -70,12 +67,9 @@ pub fn run(args: InfillArgs) -> Result<()> {
         .collect();
     seddbio::io::refuse_overwriting_inputs(&args.sampling.out, &inputs)?;
     let trained = args.model.load()?;
-    let sampler = args
-        .sampling
-        .sampler
-        .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind));
     let spec = &trained.spec;
-    let condition = args.sampling.condition.resolve(spec, &args.model.model)?;
+    let settings = args.sampling.generation(&trained, &args.model.model)?;
+    let sampler = settings.sampler;
     let motifs = match &args.motifs {
         Some(path) => read_motifs(path)?,
         None => Vec::new(),
@@ -117,15 +111,6 @@ pub fn run(args: InfillArgs) -> Result<()> {
         "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta}",
     )?;
     let start = Instant::now();
-    let settings = Generation {
-        model_name: args.model.model.display().to_string(),
-        steps: args.sampling.steps,
-        sampler,
-        batch_size: args.sampling.batch_size,
-        seed: args.sampling.seed,
-        guidance: condition.guidance,
-        metadata: condition.metadata,
-    };
     let mut records = Vec::new();
     let mut nfe_total = 0;
     for (id, text, template) in &templates {

@@ -30,7 +30,7 @@ use seddbio::{
     io::{Format, LabelSource, ReadOptions},
     model::ComputeDevice,
     sample::Guidance,
-    sample::SamplerKind,
+    sample::{Generation, SamplerKind},
     train::{RunDir, RunSpec, TrainedModel, Weights},
     Setting,
 };
@@ -204,6 +204,29 @@ pub struct SamplingArgs {
     pub out_format: Option<OutputFormat>,
     #[command(flatten)]
     pub condition: ConditionArgs,
+}
+
+impl SamplingArgs {
+    /// The library's generation settings for `trained` (loaded from `model`): the sampler
+    /// (the model's default unless given), steps, batch size, seed, label and guidance.
+    pub fn generation(
+        &self,
+        trained: &TrainedModel,
+        model: &std::path::Path,
+    ) -> Result<Generation> {
+        let condition = self.condition.resolve(&trained.spec, model)?;
+        Ok(Generation {
+            model_name: model.display().to_string(),
+            steps: self.steps,
+            sampler: self
+                .sampler
+                .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind)),
+            batch_size: self.batch_size,
+            seed: self.seed,
+            guidance: condition.guidance,
+            metadata: condition.metadata,
+        })
+    }
 }
 
 /// The label and guidance `sample` and `infill` draw under (conditional models).

@@ -7,7 +7,7 @@ use clap::Args;
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     io::write_sequences,
-    sample::{generate, sample_lengths, Generated, Generation, SamplerKind},
+    sample::{generate, sample_lengths, Generated, Generation},
     train::TrainedModel,
 };
 
@@ -33,10 +33,6 @@ pub fn run(args: SampleArgs) -> Result<()> {
         bail!("-n and --batch-size must be at least 1");
     }
     let trained = args.model.load()?;
-    let sampler = args
-        .sampling
-        .sampler
-        .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind));
     let spec = &trained.spec;
     if let Some(length) = args.length {
         if length == 0 || length > spec.seq_len {
@@ -50,16 +46,8 @@ pub fn run(args: SampleArgs) -> Result<()> {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.sampling.seed);
     let lengths = sample_lengths(spec, args.length, args.num, &mut rng);
-    let condition = args.sampling.condition.resolve(spec, &args.model.model)?;
-    let settings = Generation {
-        model_name: args.model.model.display().to_string(),
-        steps: args.sampling.steps,
-        sampler,
-        batch_size: args.sampling.batch_size,
-        seed: args.sampling.seed,
-        guidance: condition.guidance,
-        metadata: condition.metadata,
-    };
+    let settings = args.sampling.generation(&trained, &args.model.model)?;
+    let sampler = settings.sampler;
     let start = Instant::now();
     let Generated {
         records,
