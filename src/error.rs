@@ -133,6 +133,18 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A record's label is missing or not one of the model's labels.
+    #[error("{}record {record} ({id}): {message}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
+    Label {
+        /// The file (and split) the record is in, when known.
+        file: Option<PathBuf>,
+        /// 1-based record number among the prepared records.
+        record: usize,
+        /// The record's id.
+        id: String,
+        /// What was wrong.
+        message: String,
+    },
     /// A checkpoint cannot be written or used: a file missing, weights that do not fit the
     /// model the run describes, or weights that are not finite.
     #[error("{}: {message}", run.display())]
@@ -172,6 +184,27 @@ pub enum Error {
     /// Options that cannot work together, or a value out of range.
     #[error("{0}")]
     Options(String),
+}
+
+impl Error {
+    /// The error with `file` as the place of a [`Error::Label`] error (other errors are
+    /// returned unchanged).
+    pub fn in_file(self, file: impl Into<PathBuf>) -> Error {
+        match self {
+            Error::Label {
+                file: None,
+                record,
+                id,
+                message,
+            } => Error::Label {
+                file: Some(file.into()),
+                record,
+                id,
+                message,
+            },
+            other => other,
+        }
+    }
 }
 
 /// The message of [`Error::UnknownFormat`].

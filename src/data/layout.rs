@@ -246,22 +246,22 @@ impl TokenDataset {
             .iter()
             .enumerate()
             .map(|(i, record)| {
+                let error = |message: String| Error::Label {
+                    file: None,
+                    record: i + 1,
+                    id: record.id.clone(),
+                    message,
+                };
                 let Some(label) = &record.label else {
-                    return Err(Error::Options(format!(
-                        "record {} ({}): no label",
-                        i + 1,
-                        record.id
-                    )));
+                    return Err(error("no label".into()));
                 };
                 labels
                     .iter()
                     .position(|l| l == label)
                     .map(|p| p as u32)
                     .ok_or_else(|| {
-                        Error::Options(format!(
-                            "record {} ({}): label '{label}' is not one of the model's labels ({})",
-                            i + 1,
-                            record.id,
+                        error(format!(
+                            "label '{label}' is not one of the model's labels ({})",
                             labels.join(", ")
                         ))
                     })

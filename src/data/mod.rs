@@ -228,15 +228,12 @@ pub fn prepare(
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let train = train
-                .with_labels(&set)
-                .map_err(|e| Error::Options(format!("{}: {e}", path.display())))?;
+            let train = train.with_labels(&set).map_err(|e| e.in_file(path))?;
             let valid = valid
                 .map(|v| {
                     let file = options.valid.as_deref().unwrap_or(path);
-                    v.with_labels(&set).map_err(|e| {
-                        Error::Options(format!("{} (validation): {e}", file.display()))
-                    })
+                    v.with_labels(&set)
+                        .map_err(|e| e.in_file(format!("{} (validation)", file.display())))
                 })
                 .transpose()?;
             let count = |data: Option<&TokenDataset>, label: usize| {
