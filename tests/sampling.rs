@@ -13,13 +13,13 @@ const P: [f64; 4] = [0.1, 0.2, 0.3, 0.4];
 /// Exact log scores of the i.i.d. source P at total noise sigma_bar (sedd.md, "The concrete
 /// score"): absorbing, a MASK position has ratio p_v / (e^sigma_bar - 1) to token v; uniform,
 /// the marginal is p_t(y) = e^-sigma_bar p_y + (1 - e^-sigma_bar) / N.
-fn exact_scores(graph: &Graph, x: &[usize], sigma_bar: f64) -> Vec<f32> {
+fn exact_scores(graph: &Graph, x: &[u16], sigma_bar: f64) -> Vec<f32> {
     let n = graph.num_symbols;
     let width = graph.width();
     let keep = (-sigma_bar).exp();
     let marginal = |y: usize| keep * P[y] + (1.0 - keep) / n as f64;
     let mut out = Vec::with_capacity(x.len() * width);
-    for &token in x {
+    for token in x.iter().map(|&t| usize::from(t)) {
         // y runs over the mask column too (width = N + 1 for absorbing), where P has no entry.
         #[allow(clippy::needless_range_loop)]
         for y in 0..width {
@@ -60,13 +60,13 @@ fn every_sampler_recovers_an_iid_distribution_from_its_exact_score() {
                 128,
                 kind,
                 &mut rng,
-                |x: &[usize], _: usize, sb: f64| exact_scores(&graph, x, sb),
+                |x: &[u16], _: usize, sb: f64| exact_scores(&graph, x, sb),
             )
             .unwrap();
             let mut counts = [0usize; 4];
             for seq in &out.sequences {
                 for &t in seq {
-                    counts[t] += 1;
+                    counts[usize::from(t)] += 1;
                 }
             }
             let total = (batch * len) as f64;
@@ -121,7 +121,7 @@ fn fixed_positions_and_allowed_sets_hold_under_any_score() {
                     steps,
                     kind,
                     &mut rng,
-                    |x: &[usize], _: usize, _: f64| {
+                    |x: &[u16], _: usize, _: f64| {
                         // Fixed positions are clamped in every network input too.
                         for row in x.chunks(6) {
                             seen_fixed &= row[0] == 3 && row[3] == 0;
@@ -162,7 +162,7 @@ fn first_hitting_refuses_uniform_models() {
         8,
         SamplerKind::FirstHitting,
         &mut rng,
-        |x: &[usize], _: usize, _: f64| vec![0.0; x.len() * 4],
+        |x: &[u16], _: usize, _: f64| vec![0.0; x.len() * 4],
     )
     .unwrap_err()
     .to_string();

@@ -30,9 +30,9 @@ pub struct NoisedBatch {
     /// Positions per sequence.
     pub len: usize,
     /// Clean tokens x_0.
-    pub x0: Vec<i64>,
+    pub x0: Vec<TokenId>,
     /// Noised tokens x_t drawn from the closed-form transition (sedd.md, "Forward process").
-    pub x_t: Vec<i64>,
+    pub x_t: Vec<TokenId>,
     /// `sigma_bar(t)` per sequence.
     pub sigma_bar: Vec<f64>,
     /// `sigma(t)` per sequence: the DSE weight.
@@ -56,13 +56,13 @@ impl NoisedBatch {
         assert_eq!(clean.len(), batch * len, "one row of clean tokens per time");
         let sigma_bar: Vec<f64> = times.iter().map(|&t| schedule.sigma_bar(t)).collect();
         let sigma = times.iter().map(|&t| schedule.sigma(t)).collect();
-        let x0: Vec<i64> = clean.iter().map(|&x| i64::from(x)).collect();
+        let x0 = clean.to_vec();
         let x_t = clean
             .chunks(len)
             .zip(&sigma_bar)
             .flat_map(|(row, &sb)| {
                 row.iter()
-                    .map(|&x| graph.perturb(usize::from(x), sb, rng) as i64)
+                    .map(|&x| graph.perturb(usize::from(x), sb, rng) as TokenId)
                     .collect::<Vec<_>>()
             })
             .collect();

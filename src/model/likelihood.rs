@@ -16,9 +16,10 @@ use crate::{
     Error, Result,
 };
 
-/// Token ids as an `[rows, len]` tensor.
-pub fn token_tensor(ids: &[i64], rows: usize, len: usize, device: &Device) -> Tensor<2, Int> {
-    Tensor::from_data(TensorData::new(ids.to_vec(), [rows, len]), device)
+/// Token ids as an `[rows, len]` tensor (burn's integer tensors hold `i64`).
+pub fn token_tensor(ids: &[TokenId], rows: usize, len: usize, device: &Device) -> Tensor<2, Int> {
+    let ids: Vec<i64> = ids.iter().map(|&t| i64::from(t)).collect();
+    Tensor::from_data(TensorData::new(ids, [rows, len]), device)
 }
 
 /// `sigma(t) * sum_i DSE_i` for each sequence of `batch` (shape `[batch]`): the Monte-Carlo

@@ -16,8 +16,9 @@ use crate::{
 pub fn unconditional_slots(spec: &RunSpec, pad: Option<TokenId>, length: usize) -> Vec<Slot> {
     let slots = match (spec.layout, pad) {
         (LayoutKind::Padded, Some(pad)) => {
-            let pad = usize::from(pad);
-            let real: Vec<usize> = (0..spec.num_symbols).filter(|&t| t != pad).collect();
+            let real: Vec<TokenId> = (0..spec.num_symbols as TokenId)
+                .filter(|&t| t != pad)
+                .collect();
             vec![Slot::OneOf(real); length]
         }
         _ => vec![Slot::Free; length],
@@ -28,19 +29,15 @@ pub fn unconditional_slots(spec: &RunSpec, pad: Option<TokenId>, length: usize) 
 /// Fixes pad tokens after a sequence's slots, up to the model's length, for padded models.
 pub fn pad_to_model(spec: &RunSpec, pad: Option<TokenId>, mut slots: Vec<Slot>) -> Vec<Slot> {
     if let (LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
-        slots.resize(spec.seq_len, Slot::Fixed(usize::from(pad)));
+        slots.resize(spec.seq_len, Slot::Fixed(pad));
     }
     slots
 }
 
 /// A sampled sequence as text, pad tokens stripped, with its length in tokens.
-pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<usize>) -> (String, usize) {
+pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<TokenId>) -> (String, usize) {
     let pad = trained.alphabet.pad_id();
-    let ids: Vec<TokenId> = tokens
-        .into_iter()
-        .map(|t| t as TokenId)
-        .filter(|&t| Some(t) != pad)
-        .collect();
+    let ids: Vec<TokenId> = tokens.into_iter().filter(|&t| Some(t) != pad).collect();
     (trained.alphabet.decode(&ids), ids.len())
 }
 
@@ -110,7 +107,7 @@ pub struct Generated {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drawn {
     /// Token ids, the model's full length.
-    pub tokens: Vec<usize>,
+    pub tokens: Vec<TokenId>,
     /// Network calls in which it had a position to update.
     pub nfe: usize,
 }

@@ -14,6 +14,7 @@ pub use self::{
 };
 
 use crate::{
+    alphabet::TokenId,
     model::{token_tensor, ScoreModel},
     Error, Result,
 };
@@ -41,11 +42,10 @@ pub struct GuidedScore<'a> {
 }
 
 impl ScoreFn for GuidedScore<'_> {
-    fn log_scores(&mut self, x: &[usize], batch: usize, sigma_bar: f64) -> Result<Vec<f32>> {
+    fn log_scores(&mut self, x: &[TokenId], batch: usize, sigma_bar: f64) -> Result<Vec<f32>> {
         let (model, guidance) = (self.model, self.guidance);
         let len = x.len() / batch.max(1);
-        let ids: Vec<i64> = x.iter().map(|&t| t as i64).collect();
-        let tokens = token_tensor(&ids, batch, len, &model.device());
+        let tokens = token_tensor(x, batch, len, &model.device());
         let sigma_bar = vec![sigma_bar; batch];
         let labels = guidance.label.map(|label| vec![label; batch]);
         let conditional = model.forward_labelled(tokens.clone(), &sigma_bar, labels.as_deref());
@@ -98,9 +98,8 @@ mod tests {
             .map(&mut dit_test_jitter());
         let x = [0, 4, 2, 4, 1, 4, 4, 3, 4, 4];
         let pass = |labels: Option<&[usize]>| -> Vec<f32> {
-            let ids: Vec<i64> = x.iter().map(|&t| t as i64).collect();
             model
-                .forward_labelled(token_tensor(&ids, 2, 5, &device), &[1.3, 1.3], labels)
+                .forward_labelled(token_tensor(&x, 2, 5, &device), &[1.3, 1.3], labels)
                 .into_data()
                 .try_to_vec::<f32>()
                 .unwrap()

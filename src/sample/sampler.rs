@@ -6,6 +6,7 @@
 use rand::{Rng, RngExt};
 
 use crate::{
+    alphabet::TokenId,
     diffusion::{sample_categorical, Graph, GraphKind, NoiseSchedule},
     Error, Result,
 };
@@ -59,27 +60,32 @@ pub enum Slot {
     /// Any real token.
     Free,
     /// This token, always.
-    Fixed(usize),
+    Fixed(TokenId),
     /// One of these tokens (e.g. an IUPAC code); enforced at every step by zeroing the weights
     /// of the others.
-    OneOf(Vec<usize>),
+    OneOf(Vec<TokenId>),
 }
 
 impl Slot {
     fn allows(&self, token: usize) -> bool {
         match self {
             Slot::Free => true,
-            Slot::Fixed(t) => *t == token,
-            Slot::OneOf(set) => set.contains(&token),
+            Slot::Fixed(t) => usize::from(*t) == token,
+            Slot::OneOf(set) => set.iter().any(|&t| usize::from(t) == token),
         }
     }
+}
+
+/// The sampler's working tokens (indices into score rows) as token ids for the network.
+fn token_ids(x: &[usize]) -> Vec<TokenId> {
+    x.iter().map(|&t| t as TokenId).collect()
 }
 
 /// Sequences drawn in one batch and the work it took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sampled {
     /// Token ids, one vector per sequence (real tokens only).
-    pub sequences: Vec<Vec<usize>>,
+    pub sequences: Vec<Vec<TokenId>>,
     /// Network calls made for the batch.
     pub network_calls: usize,
     /// Network calls in which each sequence had a position to update (its NFE).
@@ -90,12 +96,12 @@ pub struct Sampled {
 /// `batch x len x width` log scores.
 pub trait ScoreFn {
     /// One network call.
-    fn log_scores(&mut self, x_t: &[usize], batch: usize, sigma_bar: f64) -> Result<Vec<f32>>;
+    fn log_scores(&mut self, x_t: &[TokenId], batch: usize, sigma_bar: f64) -> Result<Vec<f32>>;
 }
 
 /// A closure is an infallible score (exact scores in tests and examples).
-impl<F: FnMut(&[usize], usize, f64) -> Vec<f32>> ScoreFn for F {
-    fn log_scores(&mut self, x_t: &[usize], batch: usize, sigma_bar: f64) -> Result<Vec<f32>> {
+impl<F: FnMut(&[TokenId], usize, f64) -> Vec<f32>> ScoreFn for F {
+    fn log_scores(&mut self, x_t: &[TokenId], batch: usize, sigma_bar: f64) -> Result<Vec<f32>> {
         Ok(self(x_t, batch, sigma_bar))
     }
 }
@@ -140,7 +146,7 @@ pub fn time_grid(steps: usize) -> Vec<f64> {
 ///
 /// // The exact score of an i.i.d. uniform source over 4 tokens, absorbing graph.
 /// let graph = Graph::absorbing(4);
-/// let score = |x: &[usize], _batch: usize, sigma_bar: f64| -> Vec<f32> {
+/// let score = |x: &[u16], _batch: usize, sigma_bar: f64| -> Vec<f32> {
 ///     let s = ((0.25f64).ln() - sigma_bar.exp_m1().ln()) as f32;
 ///     x.iter().flat_map(|_| [s, s, s, s, 0.0]).collect()
 /// };
@@ -186,8 +192,8 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
     }
     for (position, slot) in slots.iter().flat_map(|s| s.iter().enumerate()) {
         let empty = match slot {
-            Slot::Fixed(t) => *t >= n,
-            Slot::OneOf(set) => set.is_empty() || set.iter().any(|&t| t >= n),
+            Slot::Fixed(t) => usize::from(*t) >= n,
+            Slot::OneOf(set) => set.is_empty() || set.iter().any(|&t| usize::from(t) >= n),
             Slot::Free => false,
         };
         if empty {
@@ -202,9 +208,9 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
     let mut x: Vec<usize> = flat
         .iter()
         .map(|slot| match slot {
-            Slot::Fixed(t) => *t,
+            Slot::Fixed(t) => usize::from(*t),
             _ if graph.kind == GraphKind::Absorb => n,
-            Slot::OneOf(set) => set[rng.random_range(0..set.len())],
+            Slot::OneOf(set) => usize::from(set[rng.random_range(0..set.len())]),
             Slot::Free => rng.random_range(0..n),
         })
         .collect();
@@ -248,7 +254,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
                 .iter()
                 .flat_map(|&r| x[r * len..(r + 1) * len].iter().copied())
                 .collect();
-            let scores = score.log_scores(&sub, rows.len(), schedule.sigma_bar(t))?;
+            let scores = score.log_scores(&token_ids(&sub), rows.len(), schedule.sigma_bar(t))?;
             calls += 1;
             for &r in &rows {
                 nfe[r] += 1;
@@ -269,7 +275,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
         for k in 0..=steps {
             let t = grid[k];
             let last = k == steps;
-            let scores = score.log_scores(&x, batch, schedule.sigma_bar(t))?;
+            let scores = score.log_scores(&token_ids(&x), batch, schedule.sigma_bar(t))?;
             calls += 1;
             for i in 0..x.len() {
                 let slot = flat[i];
@@ -306,7 +312,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
         nfe.iter_mut().for_each(|c| *c = calls);
     }
     Ok(Sampled {
-        sequences: x.chunks(len.max(1)).map(<[usize]>::to_vec).collect(),
+        sequences: x.chunks(len.max(1)).map(token_ids).collect(),
         network_calls: calls,
         nfe,
     })
@@ -326,7 +332,7 @@ mod tests {
         let (batch, len) = (6, 5);
         let slots = vec![vec![Slot::Free; len]; batch];
         let mut rows_seen = 0;
-        let score = |x: &[usize], rows: usize, sigma_bar: f64| -> Vec<f32> {
+        let score = |x: &[TokenId], rows: usize, sigma_bar: f64| -> Vec<f32> {
             assert_eq!(x.len(), rows * len);
             assert!(rows >= 1 && rows <= batch);
             rows_seen += rows;

@@ -13,7 +13,7 @@ use rand::{Rng, RngExt};
 
 use super::Slot;
 use crate::{
-    alphabet::{Alphabet, Symbol, TokenizerKind},
+    alphabet::{Alphabet, Symbol, TokenId, TokenizerKind},
     motif::Motif,
     Error, Result,
 };
@@ -38,7 +38,7 @@ enum Piece {
     Slot(Slot),
     /// Token ids of A, C, G, T and the column frequencies.
     Motif {
-        bases: [usize; 4],
+        bases: [TokenId; 4],
         columns: Vec<[f64; 4]>,
     },
 }
@@ -282,7 +282,7 @@ fn motif_piece(
             ),
         )
     })?;
-    let base = |symbols: &[&str]| symbols.iter().find_map(|s| alphabet.id(s)).map(usize::from);
+    let base = |symbols: &[&str]| symbols.iter().find_map(|s| alphabet.id(s));
     let bases = match (base(&["A"]), base(&["C"]), base(&["G"]), base(&["T", "U"])) {
         (Some(a), Some(c), Some(g), Some(t)) => [a, c, g, t],
         _ => {
@@ -310,7 +310,7 @@ fn literal_pieces(text: &str, start: usize, run: &str, alphabet: &Alphabet) -> R
     symbols
         .into_iter()
         .map(|symbol| match symbol {
-            Symbol::Known(id) => Ok(Piece::Slot(Slot::Fixed(usize::from(id)))),
+            Symbol::Known(id) => Ok(Piece::Slot(Slot::Fixed(id))),
             Symbol::Unknown { offset, len } => {
                 let found = &run[offset..offset + len];
                 let key = if alphabet.spec().case_sensitive {
@@ -320,10 +320,7 @@ fn literal_pieces(text: &str, start: usize, run: &str, alphabet: &Alphabet) -> R
                 };
                 match ambiguity.get(&key) {
                     Some(set) => Ok(Piece::Slot(Slot::OneOf(
-                        set.iter()
-                            .filter_map(|s| alphabet.id(s))
-                            .map(usize::from)
-                            .collect(),
+                        set.iter().filter_map(|s| alphabet.id(s)).collect(),
                     ))),
                     None => Err(fail(
                         text,
@@ -386,7 +383,7 @@ mod tests {
         let mut seen = [0; 4];
         for _ in 0..200 {
             if let Slot::Fixed(t) = template.slots(MotifMode::Sample, &mut rng)[8] {
-                seen[t] += 1;
+                seen[usize::from(t)] += 1;
             }
         }
         assert!(

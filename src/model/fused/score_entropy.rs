@@ -10,6 +10,8 @@
 
 use rayon::prelude::*;
 
+use crate::alphabet::TokenId;
+
 /// What the loss needs besides the network output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DseTerms {
@@ -18,9 +20,9 @@ pub struct DseTerms {
     /// Real tokens N.
     pub num_symbols: usize,
     /// Noised tokens `[batch * len]`.
-    pub x_t: Vec<i64>,
+    pub x_t: Vec<TokenId>,
     /// Clean tokens `[batch * len]`.
-    pub x0: Vec<i64>,
+    pub x0: Vec<TokenId>,
     /// Total noise of each sequence `[batch]`.
     pub sigma_bar: Vec<f64>,
     /// Weight of each sequence's sum `[batch]` (the rate sigma(t) in the ELBO integrand).

@@ -9,7 +9,7 @@ use burn::tensor::{
     activation::gelu_approximate,
     module::{attention as burn_attention, layer_norm},
     ops::AttentionModuleOptions,
-    Bool, Device, Distribution, Int, Tensor, TensorData,
+    Bool, Device, Distribution, Tensor, TensorData,
 };
 
 use super::*;
@@ -272,8 +272,7 @@ fn gated_residual_matches_burn() {
 fn reference_dse(z: Tensor<3>, terms: &DseTerms, scale_by_sigma: bool) -> Tensor<1> {
     let [b, l, width] = z.dims();
     let device = z.device();
-    let ids =
-        |v: &Vec<i64>| Tensor::<2, Int>::from_data(TensorData::new(v.clone(), [b, l]), &device);
+    let ids = |v: &Vec<crate::alphabet::TokenId>| crate::model::token_tensor(v, b, l, &device);
     let (x_t, x0) = (ids(&terms.x_t), ids(&terms.x0));
     let mut scores = z;
     if terms.absorbing && scale_by_sigma {
@@ -311,14 +310,16 @@ fn score_entropy_matches_the_models_loss() {
         (false, 20, 2, 9),
     ] {
         let width = n + usize::from(absorbing);
-        let x0: Vec<i64> = (0..b * l).map(|_| rng.random_range(0..n as i64)).collect();
-        let x_t: Vec<i64> = x0
+        let n_id = n as crate::alphabet::TokenId;
+        let x0: Vec<crate::alphabet::TokenId> =
+            (0..b * l).map(|_| rng.random_range(0..n_id)).collect();
+        let x_t: Vec<crate::alphabet::TokenId> = x0
             .iter()
             .map(|&x| match rng.random_range(0..3) {
                 0 => x,
-                1 if absorbing => n as i64,
-                _ if absorbing => n as i64,
-                _ => rng.random_range(0..n as i64),
+                1 if absorbing => n_id,
+                _ if absorbing => n_id,
+                _ => rng.random_range(0..n_id),
             })
             .collect();
         let sigma_bar: Vec<f64> = (0..b).map(|_| rng.random_range(0.01..6.0)).collect();
