@@ -248,8 +248,11 @@ fn bad_files_get_one_clear_line() {
 
     assert!(fails(&["data", "inspect", "/no/such.fa", "-a", "dna"])
         .contains("/no/such.fa: No such file"));
-    assert!(fails(&["data", "inspect", &single, "-a", "klingon"])
-        .contains("unknown alphabet 'klingon'"));
+    assert!(
+        fails(&["data", "inspect", &single, "-a", "klingon"]).contains(
+            "alphabet 'klingon': not a built-in (dna, rna, protein, smiles) and no such file"
+        )
+    );
     let bad_alphabet = write(
         &dir,
         "mine.toml",

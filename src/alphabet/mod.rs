@@ -167,10 +167,13 @@ impl Alphabet {
         if path.exists() {
             return Self::from_path(path);
         }
-        Err(Error::Options(format!(
-            "unknown alphabet '{arg}': not a built-in ({}) and no such file",
-            Self::builtin_names().collect::<Vec<_>>().join(", ")
-        )))
+        Err(Error::Alphabet {
+            origin: format!("'{arg}'"),
+            message: format!(
+                "not a built-in ({}) and no such file",
+                Self::builtin_names().collect::<Vec<_>>().join(", ")
+            ),
+        })
     }
 
     /// Reads an alphabet TOML file.

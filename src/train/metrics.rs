@@ -47,12 +47,9 @@ impl MetricsLog {
             return Ok(log);
         };
         for (number, line) in text.lines().enumerate().skip(1) {
-            let bad = || {
-                Error::Options(format!(
-                    "{}: line {}: not a metrics row",
-                    path.display(),
-                    number + 1
-                ))
+            let bad = || Error::Format {
+                path: path.to_path_buf(),
+                message: format!("line {}: not a metrics row", number + 1),
             };
             let fields: Vec<f64> = line
                 .split(',')
