@@ -52,6 +52,21 @@ use self::{
 };
 pub use self::{score_entropy::DseTerms, vector::exp};
 
+/// `A B` as a new row-major `[m, n]` matrix, `dims = (m, n, k)`, on the thread pool.
+///
+/// # Safety
+/// `a` must address an `[m, k]` and `b` a `[k, n]` matrix of live values for the call; the
+/// product (not accumulating) then writes every element of the new matrix.
+unsafe fn product(dims: (usize, usize, usize), a: MatrixRef, b: MatrixRef) -> Vec<f32> {
+    let (m, n, _) = dims;
+    // SAFETY: the caller's shapes; `written_by` hands out m * n elements, all written.
+    unsafe {
+        written_by(m * n, |c| {
+            matmul::matmul(dims, a, b, c, n, false, Threads::Pool)
+        })
+    }
+}
+
 /// The fused operations. Called through the [`Tensor`] functions of this module.
 #[backend_extension(Flex, Autodiff)]
 pub trait FusedBackend: Backend {
@@ -260,20 +275,13 @@ mod flex_forward {
         let x_values = values(x);
         let rows = x_values.len() / k;
         let w = values(weight);
-        // SAFETY: x is [rows, k], w [k, n] and out [rows, n], all row-major and distinct;
-        // the product writes every element of out.
+        // SAFETY: x is [rows, k] and w [k, n], both row-major.
         let out = unsafe {
-            written_by(rows * n, |out| {
-                matmul::matmul(
-                    (rows, n, k),
-                    MatrixRef::row_major(&x_values, k),
-                    MatrixRef::row_major(&w, n),
-                    out,
-                    n,
-                    false,
-                    Threads::Pool,
-                )
-            })
+            product(
+                (rows, n, k),
+                MatrixRef::row_major(&x_values, k),
+                MatrixRef::row_major(&w, n),
+            )
         };
         let mut shape = shape_of(x);
         let last = shape.num_dims() - 1;
@@ -423,40 +431,26 @@ impl Backward<Flex, 2> for LinearBackward {
         register!(grads, x_node, {
             // dX = dY W^T
             let w = values(&weight);
-            // SAFETY: dY is [rows, n], W [k, n] read as W^T [n, k], dX [rows, k]; the
-            // product writes every element of dX.
+            // SAFETY: dY is [rows, n] and W [k, n], read as W^T [n, k].
             let dx = unsafe {
-                written_by(rows * k, |dx| {
-                    matmul::matmul(
-                        (rows, k, n),
-                        MatrixRef::row_major(&g, n),
-                        MatrixRef::transposed(&w, n),
-                        dx,
-                        k,
-                        false,
-                        Threads::Pool,
-                    )
-                })
+                product(
+                    (rows, k, n),
+                    MatrixRef::row_major(&g, n),
+                    MatrixRef::transposed(&w, n),
+                )
             };
             tensor(dx, shape_of(&x))
         });
         register!(grads, weight_node, {
             // dW = X^T dY
             let x = values(&x);
-            // SAFETY: X is [rows, k] read as X^T [k, rows], dY [rows, n], dW [k, n]; the
-            // product writes every element of dW.
+            // SAFETY: X is [rows, k], read as X^T [k, rows], and dY [rows, n].
             let dw = unsafe {
-                written_by(k * n, |dw| {
-                    matmul::matmul(
-                        (k, n, rows),
-                        MatrixRef::transposed(&x, k),
-                        MatrixRef::row_major(&g, n),
-                        dw,
-                        n,
-                        false,
-                        Threads::Pool,
-                    )
-                })
+                product(
+                    (k, n, rows),
+                    MatrixRef::transposed(&x, k),
+                    MatrixRef::row_major(&g, n),
+                )
             };
             tensor(dw, shape_of(&weight))
         });
