@@ -8,7 +8,7 @@ use burn::{
 use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use seddbio::{
     diffusion::{Graph, NoiseSchedule},
-    model::{score_entropy, ScoreModelConfig},
+    model::{score_entropy, ModelSize, ScoreModelConfig},
 };
 use serde_json::Value;
 
@@ -24,11 +24,7 @@ fn floats(tensor: Tensor<3>) -> Vec<f32> {
 #[test]
 fn fresh_absorbing_model_outputs_the_scaled_prior() {
     let device = Device::default();
-    let config = ScoreModelConfig::new(4, true)
-        .with_d_model(32)
-        .with_num_blocks(2)
-        .with_num_heads(4)
-        .with_cond_dim(16);
+    let config = ScoreModelConfig::new(4, true, ModelSize::new(32, 2, 4, 16).with_dropout(0.1));
     let model = config.init(&device);
     let x_t = tokens(&[0, 1, 4, 3, 4, 2, 1, 0], 2, 4, &device);
     let out = model.forward(x_t, &[0.5, 2.0]);
@@ -131,12 +127,7 @@ fn tensor_loss_equals_the_scalar_reference_on_the_reference_vectors() {
 fn a_short_training_run_learns_and_the_model_sees_both_directions() {
     let device = Device::default().autodiff();
     device.seed(0);
-    let config = ScoreModelConfig::new(4, true)
-        .with_d_model(32)
-        .with_num_blocks(2)
-        .with_num_heads(4)
-        .with_cond_dim(16)
-        .with_dropout(0.0);
+    let config = ScoreModelConfig::new(4, true, ModelSize::new(32, 2, 4, 16));
     let (steps, learning_rate) = (600, 3e-3);
     let mut model = config.init(&device);
     let mut optimizer = AdamWConfig::new().init();

@@ -4,7 +4,10 @@
 //! for the adaLN-zero blocks; Lou, Meng & Ermon (<https://arxiv.org/abs/2310.16834>) for the score
 //! parameterisation.
 
+use serde::{Deserialize, Serialize};
+
 use super::fused;
+use crate::{Error, Result};
 use burn::{
     config::Config,
     module::Module,
@@ -20,30 +23,108 @@ use burn::{
     },
 };
 
-/// Sizes of the score network; presets live in `configs/`.
+/// Sizes of the score network: the `[model]` table of a preset (`configs/*.toml`) and of a
+/// run's `run.toml`. What the data decide (vocabulary, graph, labels, window) joins them in
+/// [`ScoreModelConfig`].
+///
+/// ```
+/// use seddbio::model::ModelSize;
+///
+/// let size = ModelSize::new(64, 2, 4, 64);
+/// assert_eq!(size.to_string(), "d_model 64, 2 blocks, 4 heads, cond 64");
+/// assert!(ModelSize::new(64, 2, 3, 64).validate().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSize {
+    /// Hidden width.
+    pub d_model: usize,
+    /// DiT blocks.
+    pub num_blocks: usize,
+    /// Attention heads; `d_model` must divide by it into an even head size.
+    pub num_heads: usize,
+    /// Width of the time-conditioning vector.
+    pub cond_dim: usize,
+    /// Dropout inside the blocks while training.
+    pub dropout: f64,
+    /// `rotary` (relative positions only, the default) or `rotary+absolute` (also a learned
+    /// embedding per position: for windows anchored on a landmark such as a TSS).
+    #[serde(default, skip_serializing_if = "PositionKind::is_rotary")]
+    pub position: PositionKind,
+}
+
+/// The sizes as the command line prints them, e.g. `d_model 64, 2 blocks, 4 heads, cond 64`
+/// (and `, absolute positions` when the preset has them).
+impl std::fmt::Display for ModelSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "d_model {}, {} blocks, {} heads, cond {}",
+            self.d_model, self.num_blocks, self.num_heads, self.cond_dim
+        )?;
+        match self.position {
+            PositionKind::Rotary => Ok(()),
+            PositionKind::RotaryAbsolute => write!(f, ", absolute positions"),
+        }
+    }
+}
+
+impl ModelSize {
+    /// Sizes without dropout and with relative positions only.
+    pub fn new(d_model: usize, num_blocks: usize, num_heads: usize, cond_dim: usize) -> ModelSize {
+        ModelSize {
+            d_model,
+            num_blocks,
+            num_heads,
+            cond_dim,
+            dropout: 0.0,
+            position: PositionKind::Rotary,
+        }
+    }
+
+    /// The same sizes with `dropout`.
+    pub fn with_dropout(self, dropout: f64) -> ModelSize {
+        ModelSize { dropout, ..self }
+    }
+
+    /// Checks what the network needs: sizes of at least 1, a head size that divides evenly
+    /// and is even (rotary embedding), dropout in [0, 1).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |why: String| {
+            Err(Error::Config {
+                origin: "[model]".into(),
+                message: why,
+            })
+        };
+        if self.d_model == 0 || self.num_blocks == 0 || self.num_heads == 0 || self.cond_dim == 0 {
+            return bad("d_model, num_blocks, num_heads and cond_dim must be at least 1".into());
+        }
+        if !self.d_model.is_multiple_of(self.num_heads)
+            || !(self.d_model / self.num_heads).is_multiple_of(2)
+        {
+            return bad(format!(
+                "d_model {} must divide by num_heads {} into an even head size (rotary embedding)",
+                self.d_model, self.num_heads
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout {} is not in [0, 1)", self.dropout));
+        }
+        Ok(())
+    }
+}
+
+/// The score network: its sizes and what the run's data decide.
 #[derive(Config, Debug)]
 pub struct ScoreModelConfig {
     /// Real tokens N.
     pub num_symbols: usize,
     /// Absorbing graph (output width N + 1, scale by sigma) or uniform (width N).
     pub absorbing: bool,
-    /// Hidden size d.
-    #[config(default = 128)]
-    pub d_model: usize,
-    /// Transformer blocks.
-    #[config(default = 4)]
-    pub num_blocks: usize,
-    /// Attention heads; d_model must divide by it.
-    #[config(default = 4)]
-    pub num_heads: usize,
-    /// Width of the time conditioning vector.
-    #[config(default = 64)]
-    pub cond_dim: usize,
-    /// Dropout in training.
-    #[config(default = 0.1)]
-    pub dropout: f64,
+    /// Widths, depth, heads, dropout, positions.
+    pub size: ModelSize,
     /// Class labels of a conditional model (0: unconditional). Label `num_labels` is the null
-    /// label: "no label", what classifier-free guidance contrasts with (sedd.md, "Guidance").
+    /// label: "no label", what classifier-free guidance contrasts with (README, "Guidance").
     #[config(default = 0)]
     pub num_labels: usize,
     /// Positions with a learned absolute embedding (0: relative positions only, through the
@@ -120,7 +201,7 @@ impl ScoreModelConfig {
 
     /// A freshly initialised model on `device`.
     pub fn init(&self, device: &Device) -> ScoreModel {
-        let d = self.d_model;
+        let d = self.size.d_model;
         let zero = |d_in: usize, d_out: usize, bias: bool| {
             LinearConfig::new(d_in, d_out)
                 .with_bias(bias)
@@ -136,7 +217,7 @@ impl ScoreModelConfig {
                 .with_epsilon(NORM_EPSILON)
                 .init(device)
         };
-        let blocks = (0..self.num_blocks)
+        let blocks = (0..self.size.num_blocks)
             .map(|_| DitBlock {
                 norm1: norm(),
                 qkv: linear(d, 3 * d, false),
@@ -144,23 +225,24 @@ impl ScoreModelConfig {
                 norm2: norm(),
                 mlp_in: linear(d, 4 * d, true),
                 mlp_out: linear(4 * d, d, true),
-                modulation: zero(self.cond_dim, 6 * d, true),
-                dropout: DropoutConfig::new(self.dropout).init(),
-                num_heads: self.num_heads,
+                modulation: zero(self.size.cond_dim, 6 * d, true),
+                dropout: DropoutConfig::new(self.size.dropout).init(),
+                num_heads: self.size.num_heads,
             })
             .collect();
         ScoreModel {
             embedding: EmbeddingConfig::new(self.width(), d).init(device),
-            time_in: linear(2 * TIME_FREQUENCIES, self.cond_dim, true),
-            time_out: linear(self.cond_dim, self.cond_dim, true),
+            time_in: linear(2 * TIME_FREQUENCIES, self.size.cond_dim, true),
+            time_out: linear(self.size.cond_dim, self.size.cond_dim, true),
             blocks,
             final_norm: norm(),
-            final_modulation: zero(self.cond_dim, 2 * d, true),
+            final_modulation: zero(self.size.cond_dim, 2 * d, true),
             final_linear: zero(d, self.width(), true),
             // A class embedding added to the time conditioning, as DiT does (Peebles & Xie,
             // section 3.2): it reaches every block through the adaLN modulation.
-            label_embedding: (self.num_labels > 0)
-                .then(|| EmbeddingConfig::new(self.num_labels + 1, self.cond_dim).init(device)),
+            label_embedding: (self.num_labels > 0).then(|| {
+                EmbeddingConfig::new(self.num_labels + 1, self.size.cond_dim).init(device)
+            }),
             // Small initial values (GPT-2's 0.02), so the positions start as a perturbation
             // of the token embedding rather than drowning it.
             position_embedding: (self.absolute_positions > 0).then(|| {
@@ -171,7 +253,7 @@ impl ScoreModelConfig {
                     })
                     .init(device)
             }),
-            num_heads: self.num_heads,
+            num_heads: self.size.num_heads,
             absorbing: self.absorbing,
         }
     }
@@ -643,12 +725,7 @@ pub(crate) mod tests {
             // The absorbing model is conditional (two labels and the null one), so that the
             // class embedding's gradient is compared too.
             let absorbing = kind == GraphKind::Absorb;
-            let config = ScoreModelConfig::new(4, absorbing)
-                .with_d_model(32)
-                .with_num_blocks(2)
-                .with_num_heads(2)
-                .with_cond_dim(16)
-                .with_dropout(0.0)
+            let config = ScoreModelConfig::new(4, absorbing, ModelSize::new(32, 2, 2, 16))
                 .with_num_labels(if absorbing { 2 } else { 0 })
                 .with_absolute_positions(if absorbing { 0 } else { 40 });
             device.seed(3);
@@ -717,12 +794,7 @@ pub(crate) mod tests {
     fn absolute_positions_tell_masked_positions_apart() {
         let device = Device::flex().autodiff();
         let config = |absolute: usize| {
-            ScoreModelConfig::new(4, true)
-                .with_d_model(16)
-                .with_num_blocks(1)
-                .with_num_heads(2)
-                .with_cond_dim(8)
-                .with_dropout(0.0)
+            ScoreModelConfig::new(4, true, ModelSize::new(16, 1, 2, 8))
                 .with_absolute_positions(absolute)
         };
         device.seed(4);
@@ -758,13 +830,7 @@ pub(crate) mod tests {
     #[test]
     fn labels_condition_the_scores_and_none_is_the_null_label() {
         let device = Device::flex().autodiff();
-        let config = ScoreModelConfig::new(4, true)
-            .with_d_model(16)
-            .with_num_blocks(1)
-            .with_num_heads(2)
-            .with_cond_dim(8)
-            .with_dropout(0.0)
-            .with_num_labels(3);
+        let config = ScoreModelConfig::new(4, true, ModelSize::new(16, 1, 2, 8)).with_num_labels(3);
         device.seed(1);
         let model = config.init(&device).map(&mut Jitter);
         assert_eq!(model.num_labels(), 3);
@@ -779,12 +845,7 @@ pub(crate) mod tests {
         assert_eq!(scores(None), scores(Some(&[3, 3])));
         assert_ne!(scores(Some(&[0, 0])), scores(Some(&[1, 1])));
         assert_ne!(scores(Some(&[0, 0])), scores(None));
-        let plain = ScoreModelConfig::new(4, true)
-            .with_d_model(16)
-            .with_num_blocks(1)
-            .with_num_heads(2)
-            .with_cond_dim(8)
-            .init(&device);
+        let plain = ScoreModelConfig::new(4, true, ModelSize::new(16, 1, 2, 8)).init(&device);
         assert_eq!(plain.num_labels(), 0);
         assert_eq!(model.num_params() - plain.num_params(), 4 * 8);
     }

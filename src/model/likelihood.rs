@@ -148,10 +148,9 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
 /// ```
 /// use burn::tensor::Device;
 /// use rand::SeedableRng;
-/// use seddbio::{diffusion::{Graph, NoiseSchedule}, model::{elbo_estimates, ScoreModelConfig}};
+/// use seddbio::{diffusion::{Graph, NoiseSchedule}, model::{elbo_estimates, ModelSize, ScoreModelConfig}};
 ///
-/// let model = ScoreModelConfig::new(4, true).with_d_model(16).with_num_blocks(1)
-///     .with_num_heads(2).with_cond_dim(8).init(&Device::flex());
+/// let model = ScoreModelConfig::new(4, true, ModelSize::new(16, 1, 2, 8)).init(&Device::flex());
 /// let sequences = vec![vec![0, 1, 2, 3, 0], vec![1, 1, 2], vec![3, 2, 1, 0, 0]];
 /// let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
 /// let mut done = 0;

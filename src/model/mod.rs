@@ -19,7 +19,7 @@ pub(crate) fn dit_test_jitter() -> dit::tests::Jitter {
 
 pub use self::{
     device::ComputeDevice,
-    dit::{DitBlock, Kernels, PositionKind, ScoreModel, ScoreModelConfig},
+    dit::{DitBlock, Kernels, ModelSize, PositionKind, ScoreModel, ScoreModelConfig},
     likelihood::{
         elbo_estimates, pooled_bits_per_token, sequence_elbos, token_tensor, weighted_dse,
         weighted_dse_with,

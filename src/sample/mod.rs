@@ -78,7 +78,7 @@ mod tests {
     use burn::module::Module;
 
     use super::*;
-    use crate::model::{dit_test_jitter, ScoreModelConfig};
+    use crate::model::{dit_test_jitter, ModelSize, ScoreModelConfig};
 
     /// Guidance 0 is the conditional pass bit for bit; guidance w is `(1 + w)` times the
     /// conditional log scores minus `w` times the null label's, computed here from two plain
@@ -87,12 +87,7 @@ mod tests {
     fn guided_scores_combine_the_conditional_and_null_passes() {
         let device = Device::flex().autodiff();
         device.seed(2);
-        let model = ScoreModelConfig::new(4, true)
-            .with_d_model(16)
-            .with_num_blocks(1)
-            .with_num_heads(2)
-            .with_cond_dim(8)
-            .with_dropout(0.0)
+        let model = ScoreModelConfig::new(4, true, ModelSize::new(16, 1, 2, 8))
             .with_num_labels(2)
             .init(&device)
             .map(&mut dit_test_jitter());

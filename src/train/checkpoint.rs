@@ -113,11 +113,13 @@ impl RunSpec {
             crate::model::PositionKind::Rotary => 0,
             crate::model::PositionKind::RotaryAbsolute => self.seq_len,
         };
-        self.config
-            .model
-            .network(self.num_symbols, self.graph)
-            .with_num_labels(self.labels.len())
-            .with_absolute_positions(absolute)
+        crate::model::ScoreModelConfig::new(
+            self.num_symbols,
+            self.graph == crate::diffusion::GraphKind::Absorb,
+            self.config.model.clone(),
+        )
+        .with_num_labels(self.labels.len())
+        .with_absolute_positions(absolute)
     }
 
     /// The index of `label` among the run's labels; an error naming the labels there are (or

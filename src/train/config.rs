@@ -6,81 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     diffusion::{GraphKind, NoiseSchedule},
-    model::{PositionKind, ScoreModelConfig},
+    model::ModelSize,
     Error, Result,
 };
-
-/// Sizes of the score network (the `[model]` table of a preset).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSize {
-    /// Hidden width.
-    pub d_model: usize,
-    /// DiT blocks.
-    pub num_blocks: usize,
-    /// Attention heads; `d_model` must divide by it into an even head size.
-    pub num_heads: usize,
-    /// Width of the time-conditioning vector.
-    pub cond_dim: usize,
-    /// Dropout inside the blocks while training.
-    pub dropout: f64,
-    /// `rotary` (relative positions only, the default) or `rotary+absolute` (also a learned
-    /// embedding per position: for windows anchored on a landmark such as a TSS).
-    #[serde(default, skip_serializing_if = "PositionKind::is_rotary")]
-    pub position: PositionKind,
-}
-
-/// The sizes as the command line prints them, e.g. `d_model 64, 2 blocks, 4 heads, cond 64`
-/// (and `, absolute positions` when the preset has them).
-impl std::fmt::Display for ModelSize {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "d_model {}, {} blocks, {} heads, cond {}",
-            self.d_model, self.num_blocks, self.num_heads, self.cond_dim
-        )?;
-        match self.position {
-            PositionKind::Rotary => Ok(()),
-            PositionKind::RotaryAbsolute => write!(f, ", absolute positions"),
-        }
-    }
-}
-
-impl ModelSize {
-    /// The network configuration for `num_symbols` real tokens on `graph`.
-    pub fn network(&self, num_symbols: usize, graph: GraphKind) -> ScoreModelConfig {
-        ScoreModelConfig::new(num_symbols, graph == GraphKind::Absorb)
-            .with_d_model(self.d_model)
-            .with_num_blocks(self.num_blocks)
-            .with_num_heads(self.num_heads)
-            .with_cond_dim(self.cond_dim)
-            .with_dropout(self.dropout)
-    }
-
-    fn validate(&self) -> Result<()> {
-        let bad = |why: String| {
-            Err(Error::Config {
-                origin: "[model]".into(),
-                message: why,
-            })
-        };
-        if self.d_model == 0 || self.num_blocks == 0 || self.num_heads == 0 || self.cond_dim == 0 {
-            return bad("d_model, num_blocks, num_heads and cond_dim must be at least 1".into());
-        }
-        if !self.d_model.is_multiple_of(self.num_heads)
-            || !(self.d_model / self.num_heads).is_multiple_of(2)
-        {
-            return bad(format!(
-                "d_model {} must divide by num_heads {} into an even head size (rotary embedding)",
-                self.d_model, self.num_heads
-            ));
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!("dropout {} is not in [0, 1)", self.dropout));
-        }
-        Ok(())
-    }
-}
 
 /// Optimiser and bookkeeping (the `[training]` table of a preset).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ pub use self::{
     batch::{stream_rng, stream_seed, BatchOrder, Stream},
     card::{model_card, CardFacts},
     checkpoint::{CheckpointState, FileDigest, InitFrom, RunDir, RunLock, RunSpec},
-    config::{default_schedule, LrSchedule, ModelSize, TimeBudget, TrainConfig, TrainingOptions},
+    config::{default_schedule, LrSchedule, TimeBudget, TrainConfig, TrainingOptions},
     metrics::{MetricsLog, MetricsRow},
     params::{clip_global_norm, flat_parameters, update_ema},
     trainer::{run, Observer, Outcome, StepStats, TrainedModel, Trainer, ValidationSet, Weights},
