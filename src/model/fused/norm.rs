@@ -149,26 +149,19 @@ pub fn backward(
     epsilon: f32,
 ) -> Gradients {
     let w = shape.width;
-    let tasks = shape.tasks();
     let mut dx = zeros(x.len());
-    let mut partials = vec![0f32; tasks.len() * 3 * w];
-    shape
-        .split(&tasks, &mut dx)
-        .into_par_iter()
-        .zip(partials.par_chunks_mut(3 * w))
-        .zip(tasks.par_iter())
-        .for_each(|((dx, partial), task)| {
-            let b = task.sequence;
-            backward_rows(
-                &x[task.span(w)],
-                &grad[task.span(w)],
-                dx,
-                partial,
-                gamma,
-                &scale[b * w..(b + 1) * w],
-                epsilon,
-            );
-        });
+    let (tasks, partials) = shape.for_each_task(&mut dx, 3 * w, |task, dx, partial| {
+        let b = task.sequence;
+        backward_rows(
+            &x[task.span(w)],
+            &grad[task.span(w)],
+            dx,
+            partial,
+            gamma,
+            &scale[b * w..(b + 1) * w],
+            epsilon,
+        );
+    });
     // Reduce the tasks' partial sums in task order, so the result does not depend on which
     // thread ran what.
     let mut grads = Gradients {

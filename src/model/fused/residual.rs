@@ -84,28 +84,21 @@ pub fn backward(
     shape: RowShape,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let w = shape.width;
-    let tasks = shape.tasks();
     let mut dy = zeros(y.len());
-    let mut partials = vec![0f32; tasks.len() * 2 * w];
-    shape
-        .split(&tasks, &mut dy)
-        .into_par_iter()
-        .zip(partials.par_chunks_mut(2 * w))
-        .zip(tasks.par_iter())
-        .for_each(|((dy, partial), task)| {
-            let b = task.sequence;
-            let span = task.span(w);
-            let (d_gate, grad_sum) = partial.split_at_mut(w);
-            backward_rows(
-                &y[span.clone()],
-                bias,
-                &gate[b * w..(b + 1) * w],
-                &grad[span],
-                dy,
-                d_gate,
-                grad_sum,
-            );
-        });
+    let (tasks, partials) = shape.for_each_task(&mut dy, 2 * w, |task, dy, partial| {
+        let b = task.sequence;
+        let span = task.span(w);
+        let (d_gate, grad_sum) = partial.split_at_mut(w);
+        backward_rows(
+            &y[span.clone()],
+            bias,
+            &gate[b * w..(b + 1) * w],
+            &grad[span],
+            dy,
+            d_gate,
+            grad_sum,
+        );
+    });
     let mut d_gate = vec![0f32; shape.batch * w];
     let mut d_bias = vec![0f32; w];
     for (partial, task) in partials.chunks_exact(2 * w).zip(&tasks) {

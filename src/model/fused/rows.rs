@@ -55,6 +55,28 @@ impl RowShape {
         tasks
     }
 
+    /// Runs `f(task, out, partial)` for every task in parallel, with `out` the task's piece of
+    /// `out` (`[batch * len, width]`) and `partial` a zeroed buffer of `partial_width` per
+    /// task; returns the tasks and their partials (`tasks x partial_width`), for the caller
+    /// to reduce in task order (so the sums do not depend on which thread ran what).
+    pub fn for_each_task(
+        self,
+        out: &mut [f32],
+        partial_width: usize,
+        f: impl Fn(RowTask, &mut [f32], &mut [f32]) + Sync + Send,
+    ) -> (Vec<RowTask>, Vec<f32>) {
+        use rayon::prelude::*;
+
+        let tasks = self.tasks();
+        let mut partials = vec![0f32; tasks.len() * partial_width];
+        self.split(&tasks, out)
+            .into_par_iter()
+            .zip(partials.par_chunks_mut(partial_width))
+            .zip(tasks.par_iter())
+            .for_each(|((out, partial), &task)| f(task, out, partial));
+        (tasks, partials)
+    }
+
     /// `buffer` (`[batch * len, width]`) cut into the tasks' disjoint pieces, in task order.
     pub fn split<'a>(self, tasks: &[RowTask], buffer: &'a mut [f32]) -> Vec<&'a mut [f32]> {
         let mut pieces = Vec::with_capacity(tasks.len());
