@@ -66,6 +66,19 @@ impl DseTerms {
         }
     }
 
+    /// [`Self::position`] at flat position `p` of the batch, whose outputs are row `p` of
+    /// `z` (`[batch * len, width]`).
+    fn at(&self, z: &[f32], p: usize, seq: &Sequence, grad: Option<(&mut [f32], f64)>) -> f64 {
+        let w = self.width();
+        self.position(
+            &z[p * w..(p + 1) * w],
+            usize::from(self.x_t[p]),
+            usize::from(self.x0[p]),
+            seq,
+            grad,
+        )
+    }
+
     /// DSE at one position from its network outputs `z` (width entries); with `grad`, also
     /// writes `scale * dDSE/dz` there.
     fn position(
@@ -138,18 +151,7 @@ pub fn forward(z: &[f32], terms: &DseTerms, batch: usize, len: usize) -> Vec<f32
         .into_par_iter()
         .map(|b| {
             let seq = terms.sequence(b);
-            let total: f64 = (0..len)
-                .map(|i| {
-                    let p = b * len + i;
-                    terms.position(
-                        &z[p * w..(p + 1) * w],
-                        terms.x_t[p] as usize,
-                        terms.x0[p] as usize,
-                        &seq,
-                        None,
-                    )
-                })
-                .sum();
+            let total: f64 = (0..len).map(|i| terms.at(z, b * len + i, &seq, None)).sum();
             (terms.weight[b] * total) as f32
         })
         .collect()
@@ -169,14 +171,7 @@ pub fn backward(z: &[f32], terms: &DseTerms, grad: &[f32], batch: usize, len: us
         let seq = terms.sequence(b);
         let scale = f64::from(grad[b]) * terms.weight[b];
         for (i, g) in dz.chunks_exact_mut(w).enumerate() {
-            let p = b * len + i;
-            terms.position(
-                &z[p * w..(p + 1) * w],
-                terms.x_t[p] as usize,
-                terms.x0[p] as usize,
-                &seq,
-                Some((g, scale)),
-            );
+            terms.at(z, b * len + i, &seq, Some((g, scale)));
         }
     });
     dz
