@@ -5,8 +5,6 @@
 //! The backward pass recomputes each row's mean and inverse standard deviation from `x` (one
 //! read of the row) instead of keeping them.
 
-use rayon::prelude::*;
-
 use super::{
     rows::RowShape,
     vector::{dot, sum, vectorized, zeros, LANES},
@@ -64,24 +62,18 @@ pub fn forward(
     epsilon: f32,
 ) -> Vec<f32> {
     let w = shape.width;
-    let mut out = zeros(x.len());
-    let tasks = shape.tasks();
-    shape
-        .split(&tasks, &mut out)
-        .into_par_iter()
-        .zip(tasks.par_iter())
-        .for_each(|(out, task)| {
-            let b = task.sequence;
-            forward_rows(
-                &x[task.span(w)],
-                out,
-                gamma,
-                &shift[b * w..(b + 1) * w],
-                &scale[b * w..(b + 1) * w],
-                epsilon,
-            );
-        });
-    out
+    debug_assert_eq!(x.len(), shape.batch * shape.len * w);
+    shape.fill_tasks(|task, out| {
+        let b = task.sequence;
+        forward_rows(
+            &x[task.span(w)],
+            out,
+            gamma,
+            &shift[b * w..(b + 1) * w],
+            &scale[b * w..(b + 1) * w],
+            epsilon,
+        );
+    })
 }
 
 /// Gradients of [`forward`]'s inputs.

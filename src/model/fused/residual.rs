@@ -2,8 +2,6 @@
 //! network"; one gate per sequence and feature, the bias of the projection `y` came from,
 //! if any), forward and backward.
 
-use rayon::prelude::*;
-
 use super::{
     rows::RowShape,
     vector::{vectorized, zeros},
@@ -28,24 +26,18 @@ vectorized! {
 /// `bias` `[width]` (zeros when the projection has none).
 pub fn forward(x: &[f32], y: &[f32], bias: &[f32], gate: &[f32], shape: RowShape) -> Vec<f32> {
     let w = shape.width;
-    let mut out = zeros(x.len());
-    let tasks = shape.tasks();
-    shape
-        .split(&tasks, &mut out)
-        .into_par_iter()
-        .zip(tasks.par_iter())
-        .for_each(|(out, task)| {
-            let b = task.sequence;
-            let span = task.span(w);
-            forward_rows(
-                &x[span.clone()],
-                &y[span],
-                bias,
-                &gate[b * w..(b + 1) * w],
-                out,
-            );
-        });
-    out
+    debug_assert_eq!(x.len(), shape.batch * shape.len * w);
+    shape.fill_tasks(|task, out| {
+        let b = task.sequence;
+        let span = task.span(w);
+        forward_rows(
+            &x[span.clone()],
+            &y[span],
+            bias,
+            &gate[b * w..(b + 1) * w],
+            out,
+        );
+    })
 }
 
 vectorized! {

@@ -55,6 +55,20 @@ impl RowShape {
         tasks
     }
 
+    /// A new `[batch * len, width]` buffer, zeros (written by the pool) that `f(task, piece)`
+    /// overwrites task by task, in parallel.
+    pub fn fill_tasks(self, f: impl Fn(RowTask, &mut [f32]) + Sync + Send) -> Vec<f32> {
+        use rayon::prelude::*;
+
+        let tasks = self.tasks();
+        let mut out = super::vector::zeros(self.batch * self.len * self.width);
+        self.split(&tasks, &mut out)
+            .into_par_iter()
+            .zip(tasks.par_iter())
+            .for_each(|(piece, &task)| f(task, piece));
+        out
+    }
+
     /// Runs `f(task, out, partial)` for every task in parallel, with `out` the task's piece of
     /// `out` (`[batch * len, width]`) and `partial` a zeroed buffer of `partial_width` per
     /// task; returns the tasks and their partials (`tasks x partial_width`), for the caller
