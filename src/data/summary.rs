@@ -360,34 +360,20 @@ impl fmt::Display for DataSummary {
             ));
         }
         for (name, records, examples, tokens, report) in sets {
-            let mut notes = Vec::new();
-            if report.shorter_than_window > 0 {
-                notes.push(format!(
-                    "{} records shorter than a window not used",
-                    report.shorter_than_window
-                ));
-            }
-            if report.tokens_not_covered > 0 {
-                notes.push(format!(
-                    "{} tokens past the last window",
-                    thousands(report.tokens_not_covered)
-                ));
-            }
-            if report.too_long_skipped > 0 {
-                notes.push(format!(
-                    "{} too-long records skipped",
-                    report.too_long_skipped
-                ));
-            }
-            if report.too_long_windowed > 0 {
-                notes.push(format!(
-                    "{} too-long records windowed",
-                    report.too_long_windowed
-                ));
-            }
-            if report.pad_tokens > 0 {
-                notes.push(format!("{} pad tokens", thousands(report.pad_tokens)));
-            }
+            let notes: Vec<String> = [
+                (
+                    report.shorter_than_window as u64,
+                    "records shorter than a window not used",
+                ),
+                (report.tokens_not_covered, "tokens past the last window"),
+                (report.too_long_skipped as u64, "too-long records skipped"),
+                (report.too_long_windowed as u64, "too-long records windowed"),
+                (report.pad_tokens, "pad tokens"),
+            ]
+            .into_iter()
+            .filter(|&(count, _)| count > 0)
+            .map(|(count, what)| format!("{} {what}", thousands(count)))
+            .collect();
             let notes = if notes.is_empty() {
                 String::new()
             } else {

@@ -437,8 +437,7 @@ impl ScoreModel {
     /// where the device has them ([`Kernels::for_device`]).
     /// A conditional model takes the null label here; see [`Self::forward_labelled`].
     pub fn forward(&self, x_t: Tensor<2, Int>, sigma_bar: &[f64]) -> Tensor<3> {
-        let kernels = Kernels::for_device(&x_t.device());
-        self.forward_with(x_t, sigma_bar, None, kernels)
+        self.forward_labelled(x_t, sigma_bar, None)
     }
 
     /// [`Self::forward`] under a label per sequence (`0..num_labels`, or `num_labels` for the
