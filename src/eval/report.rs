@@ -81,9 +81,8 @@ pub struct ModelCheck<'a> {
 pub struct Files(pub Vec<(String, String)>);
 
 impl Files {
-    fn file(&mut self, name: &str, text: &str) -> Result<()> {
+    fn file(&mut self, name: &str, text: &str) {
         self.0.push((name.to_string(), text.to_string()));
-        Ok(())
     }
 }
 
@@ -227,10 +226,10 @@ pub fn evaluate(
             out.file(
                 &format!("kmer_scatter_k{k}.svg"),
                 &scatter_log_svg(&points, &title, "reference", "generated"),
-            )?;
+            );
         }
     }
-    out.file("kmer.csv", &kmer_csv)?;
+    out.file("kmer.csv", &kmer_csv);
 
     // Lengths, GC content, composition.
     let lengths = |set: &[Vec<TokenId>]| set.iter().map(Vec::len).collect::<Vec<_>>();
@@ -264,7 +263,7 @@ pub fn evaluate(
             "Sequence lengths",
             "tokens",
         ),
-    )?;
+    );
     let gc_ids: Vec<TokenId> = ["G", "C"].iter().filter_map(|s| alphabet.id(s)).collect();
     let is_nucleotide =
         alphabet.tokenizer() == TokenizerKind::Char && alphabet.complements().is_some();
@@ -293,7 +292,7 @@ pub fn evaluate(
                 "GC content per sequence",
                 "GC fraction",
             ),
-        )?;
+        );
     }
     for (name, set) in [("generated", &generated), ("reference", &reference)] {
         for (i, s) in set.iter().enumerate() {
@@ -307,7 +306,7 @@ pub fn evaluate(
             let _ = writeln!(sequence_csv, "{name},{},{},{gc_text}", i + 1, s.len());
         }
     }
-    out.file("sequences.csv", &sequence_csv)?;
+    out.file("sequences.csv", &sequence_csv);
     if alphabet.name() == "protein" {
         let composition = |set: &[Vec<TokenId>]| {
             let mut counts = vec![0.0; n];
@@ -400,7 +399,7 @@ pub fn evaluate(
                 "Identity to the nearest training sequence",
                 "identity",
             ),
-        )?;
+        );
     }
 
     if alphabet.tokenizer() == TokenizerKind::Smiles {
@@ -410,7 +409,7 @@ pub fn evaluate(
             &mut table,
             &mut summary,
             &mut out,
-        )?;
+        );
     }
     if let Some(model) = model {
         model_report(
@@ -421,6 +420,12 @@ pub fn evaluate(
             &mut summary,
         )?;
     }
+    // Scanners and thresholds (a p-value threshold is a dynamic programme per motif) once,
+    // for the label-by-label rates and the pooled ones.
+    let scanners = match &options.motifs {
+        Some(set) => motif_scanners(set, options, &alphabet)?,
+        None => Vec::new(),
+    };
     if labelled {
         let labels_of = |file: &SequenceFile| -> Vec<Option<String>> {
             file.records.iter().map(|r| r.label.clone()).collect()
@@ -433,6 +438,7 @@ pub fn evaluate(
         label_report(
             options,
             &alphabet,
+            &scanners,
             (&generated, &labels_of(generated_file)),
             (&reference, &labels_of(reference_file)),
             complements.as_deref(),
@@ -445,7 +451,7 @@ pub fn evaluate(
         motif_report(
             options,
             motifs,
-            &alphabet,
+            &scanners,
             &generated,
             &reference,
             &mut table,
@@ -480,6 +486,7 @@ fn side_by_side(
 fn label_report(
     options: &ReportOptions,
     alphabet: &Alphabet,
+    motifs: &[ScannedMotif<'_>],
     generated: (&[Vec<TokenId>], &[Option<String>]),
     reference: (&[Vec<TokenId>], &[Option<String>]),
     complements: Option<&[TokenId]>,
@@ -511,21 +518,6 @@ fn label_report(
             "no label occurs in both the generated and the reference sequences".into(),
         ));
     }
-    let motifs = match &options.motifs {
-        Some(set) => {
-            let mut scanners = Vec::new();
-            for motif in &set.motifs {
-                let scanner = PwmScanner::new(motif, alphabet)?;
-                let threshold = match options.motif_p_value {
-                    Some(p) => scanner.relative_threshold_for_p_value(p),
-                    None => options.motif_threshold,
-                };
-                scanners.push((motif, scanner, threshold));
-            }
-            scanners
-        }
-        None => Vec::new(),
-    };
     let mut csv = String::from("label,statistic,generated,reference,floor\n");
     let _ = writeln!(table, "\nby label:");
     let mut rates: Vec<Vec<(f64, f64)>> = Vec::new();
@@ -630,7 +622,7 @@ fn label_report(
                 csv_field(&motif.name)
             );
         }
-        out.file("enrichment.csv", &enrichment_csv)?;
+        out.file("enrichment.csv", &enrichment_csv);
         let _ = writeln!(
             table,
             "motif enrichment {} vs {} (log2 hit-rate ratio), generated against real over {} motifs: r = {:.4}",
@@ -645,14 +637,15 @@ fn label_report(
             enrichment.correlation
         );
     }
-    out.file("labels.csv", &csv)
+    out.file("labels.csv", &csv);
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
 fn motif_report(
     options: &ReportOptions,
     set: &MotifSet,
-    alphabet: &Alphabet,
+    scanners: &[ScannedMotif<'_>],
     generated: &[Vec<TokenId>],
     reference: &[Vec<TokenId>],
     table: &mut String,
@@ -670,19 +663,11 @@ fn motif_report(
     }
     let mut csv = String::from("motif,name,consensus,generated_hit_rate,reference_hit_rate\n");
     let mut rates = Vec::with_capacity(motifs.len());
-    for motif in motifs.iter() {
-        let scanner = PwmScanner::new(motif, alphabet)?;
-        let threshold = match options.motif_p_value {
-            Some(p) => scanner.relative_threshold_for_p_value(p),
-            None => options.motif_threshold,
-        };
-        let rate = |set: &[Vec<TokenId>]| {
-            set.iter()
-                .filter(|s| !scanner.scan(s, threshold).is_empty())
-                .count() as f64
-                / set.len() as f64
-        };
-        let (g, r) = (rate(generated), rate(reference));
+    for &(motif, ref scanner, threshold) in scanners {
+        let (g, r) = (
+            hit_rate(scanner, threshold, generated),
+            hit_rate(scanner, threshold, reference),
+        );
         let _ = writeln!(
             csv,
             "{},{},{},{g},{r}",
@@ -713,7 +698,7 @@ fn motif_report(
             for (i, (a, b)) in gp.iter().zip(&rp).enumerate() {
                 let _ = writeln!(profile_csv, "{i},{a},{b}");
             }
-            out.file(&format!("motif_profile_{}.csv", motif.id), &profile_csv)?;
+            out.file(&format!("motif_profile_{}.csv", motif.id), &profile_csv);
             let points = |v: &[f64]| {
                 v.iter()
                     .enumerate()
@@ -733,10 +718,10 @@ fn motif_report(
                     "0-based start",
                     "hits per sequence",
                 ),
-            )?;
+            );
         }
     }
-    out.file("motifs.csv", &csv)?;
+    out.file("motifs.csv", &csv);
     let g: Vec<f64> = rates.iter().map(|x| x.1).collect();
     let r: Vec<f64> = rates.iter().map(|x| x.2).collect();
     let correlation = pearson(&g, &r);
@@ -765,6 +750,29 @@ fn motif_report(
     Ok(())
 }
 
+/// A motif with its scanner and the relative score a site needs.
+type ScannedMotif<'a> = (&'a Motif, PwmScanner, f64);
+
+/// Every motif of `set` ready to scan: `options.motif_p_value` converted to each motif's own
+/// relative threshold, else `options.motif_threshold`.
+fn motif_scanners<'a>(
+    set: &'a MotifSet,
+    options: &ReportOptions,
+    alphabet: &Alphabet,
+) -> Result<Vec<ScannedMotif<'a>>> {
+    set.motifs
+        .iter()
+        .map(|motif| {
+            let scanner = PwmScanner::new(motif, alphabet)?;
+            let threshold = match options.motif_p_value {
+                Some(p) => scanner.relative_threshold_for_p_value(p),
+                None => options.motif_threshold,
+            };
+            Ok((motif, scanner, threshold))
+        })
+        .collect()
+}
+
 /// MOSES CharRNN on its test split (Polykovskiy et al. 2020, Table 2), printed beside ours.
 const MOSES_CHARRNN: [(&str, f64); 3] = [
     ("validity", 0.975),
@@ -780,7 +788,7 @@ fn chemistry_report(
     table: &mut String,
     summary: &mut String,
     out: &mut Files,
-) -> Result<()> {
+) {
     let text = |file: &SequenceFile| -> Vec<String> {
         file.records
             .iter()
@@ -832,7 +840,7 @@ fn chemistry_report(
             csv_field(canonical.as_deref().unwrap_or(""))
         );
     }
-    out.file("molecules.csv", &csv)
+    out.file("molecules.csv", &csv);
 }
 
 /// The ELBO bound of each set under a trained model, encoded with the model's own vocabulary.
