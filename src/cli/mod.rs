@@ -178,6 +178,15 @@ fn write_man_pages(out: &std::path::Path) -> Result<()> {
     ))
 }
 
+/// Labels from `--label-column` (CSV/TSV) or else `--label-key` (FASTA/FASTQ words).
+pub fn label_source(column: &Option<String>, key: &Option<String>) -> Option<LabelSource> {
+    match (column, key) {
+        (Some(column), _) => Some(LabelSource::Column(column.clone())),
+        (None, Some(key)) => Some(LabelSource::Key(key.clone())),
+        (None, None) => None,
+    }
+}
+
 /// How `sample` and `infill` draw and where they write.
 #[derive(Debug, Clone, Args)]
 pub struct SamplingArgs {
@@ -393,11 +402,7 @@ impl DataArgs {
 
     /// Where labels come from, if the command line asks for them.
     pub fn label_source(&self) -> Option<LabelSource> {
-        match (&self.label_column, &self.label_key) {
-            (Some(column), _) => Some(LabelSource::Column(column.clone())),
-            (None, Some(key)) => Some(LabelSource::Key(key.clone())),
-            (None, None) => None,
-        }
+        label_source(&self.label_column, &self.label_key)
     }
 
     /// The library's preparation options.

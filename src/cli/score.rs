@@ -9,7 +9,7 @@ use seddbio::{
     alphabet::TokenId,
     data::{encode_records, EncodedRecord, UnknownPolicy},
     diffusion::ElboEstimate,
-    io::{csv_field, read_sequences, write_atomically, Format, LabelSource, ReadOptions},
+    io::{csv_field, read_sequences, write_atomically, Format, ReadOptions},
     model::pooled_bits_per_token,
     train::TrainedModel,
 };
@@ -76,6 +76,17 @@ pub struct ScoreArgs {
     pub label_key: Option<String>,
 }
 
+/// The scores table: at `out`, atomically, or on standard output for `-`.
+fn write_csv(out: &std::path::Path, csv: &str) -> Result<()> {
+    match seddbio::io::is_stdio(out) {
+        true => print_stdout(csv),
+        false => Ok(write_atomically(out, |w| {
+            use std::io::Write;
+            Ok(w.write_all(csv.as_bytes())?)
+        })?),
+    }
+}
+
 /// Posterior probabilities of the labels from per-label bounds (nats) under a flat prior:
 /// `p(y | x) ∝ exp(-bound_y)`, the bounds standing in for `-log p(x | y)`.
 fn posterior(bounds: &[f64]) -> Vec<f64> {
@@ -118,11 +129,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         id_column: args.id_column.clone(),
         min_mean_quality: args.quality.min_mean_quality,
         quality_offset: args.quality.quality_offset,
-        label: match (&args.label_column, &args.label_key) {
-            (Some(c), _) => Some(LabelSource::Column(c.clone())),
-            (None, Some(k)) => Some(LabelSource::Key(k.clone())),
-            (None, None) => None,
-        },
+        label: super::label_source(&args.label_column, &args.label_key),
     };
     let file = read_sequences(&args.file, &read, None)?;
     let (records, _) = encode_records(&trained.alphabet, &file, args.on_unknown)?;
@@ -167,13 +174,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             e.std_error / (e.tokens as f64 * ln2)
         ));
     }
-    match seddbio::io::is_stdio(&args.out) {
-        true => print_stdout(&csv)?,
-        false => write_atomically(&args.out, |w| {
-            use std::io::Write;
-            Ok(w.write_all(csv.as_bytes())?)
-        })?,
-    }
+    write_csv(&args.out, &csv)?;
     let (bits, se) = pooled_bits_per_token(&estimates);
     let under = match &args.label {
         Some(label) => format!(" under label {label}"),
@@ -265,13 +266,7 @@ fn classify(
         }
         csv.push('\n');
     }
-    match seddbio::io::is_stdio(&args.out) {
-        true => print_stdout(&csv)?,
-        false => write_atomically(&args.out, |w| {
-            use std::io::Write;
-            Ok(w.write_all(csv.as_bytes())?)
-        })?,
-    }
+    write_csv(&args.out, &csv)?;
     let accuracy = (known > 0).then(|| correct as f64 / known as f64);
     let pooled: Vec<(f64, f64)> = per_label.iter().map(|e| pooled_bits_per_token(e)).collect();
     if args.json {
