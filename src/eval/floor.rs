@@ -47,8 +47,21 @@ type Sequences = Vec<Vec<TokenId>>;
 /// ```
 #[derive(Debug, Clone)]
 pub struct RealFloor {
-    draws: Vec<(Sequences, Sequences)>,
+    /// The first set of each draw (as large as the generated set).
+    draws: Vec<Sequences>,
+    /// What each draw is compared with.
+    against: Against,
     description: String,
+}
+
+/// The second set of the draws.
+#[derive(Debug, Clone)]
+enum Against {
+    /// The whole reference, the same for every draw (training subsets are drawn): kept once,
+    /// its spectrum counted once.
+    Reference(Sequences),
+    /// Each draw's rest of the reference (reference subsets are drawn).
+    Rest(Vec<Sequences>),
 }
 
 impl RealFloor {
@@ -62,29 +75,44 @@ impl RealFloor {
         rng: &mut R,
     ) -> RealFloor {
         let draws = draws.max(1);
-        let pairs: Vec<_> = (0..draws)
-            .map(|_| match train {
-                Some(train) => {
-                    let mut subset = train.to_vec();
-                    subset.shuffle(rng);
-                    subset.truncate(generated);
-                    (subset, reference.to_vec())
-                }
-                None => {
-                    let mut shuffled = reference.to_vec();
-                    shuffled.shuffle(rng);
-                    let rest = shuffled.split_off(generated.min(reference.len() / 2));
-                    (shuffled, rest)
-                }
-            })
-            .collect();
-        let (a, b) = (pairs[0].0.len(), pairs[0].1.len());
-        let description = match train {
-            Some(_) => format!("{a} training vs the {b} reference (mean of {draws} draws)"),
-            None => format!("{a} reference vs the other {b} (mean of {draws} draws)"),
+        let (subsets, against): (Vec<Sequences>, Against) = match train {
+            Some(train) => {
+                let subsets = (0..draws)
+                    .map(|_| {
+                        let mut subset = train.to_vec();
+                        subset.shuffle(rng);
+                        subset.truncate(generated);
+                        subset
+                    })
+                    .collect();
+                (subsets, Against::Reference(reference.to_vec()))
+            }
+            None => {
+                let (subsets, rests) = (0..draws)
+                    .map(|_| {
+                        let mut shuffled = reference.to_vec();
+                        shuffled.shuffle(rng);
+                        let rest = shuffled.split_off(generated.min(reference.len() / 2));
+                        (shuffled, rest)
+                    })
+                    .unzip();
+                (subsets, Against::Rest(rests))
+            }
+        };
+        let a: usize = subsets.first().map_or(0, Vec::len);
+        let description = match &against {
+            Against::Reference(r) => format!(
+                "{a} training vs the {} reference (mean of {draws} draws)",
+                r.len()
+            ),
+            Against::Rest(rests) => format!(
+                "{a} reference vs the other {} (mean of {draws} draws)",
+                rests[0].len()
+            ),
         };
         RealFloor {
-            draws: pairs,
+            draws: subsets,
+            against,
             description,
         }
     }
@@ -103,11 +131,21 @@ impl RealFloor {
         complements: Option<&[TokenId]>,
     ) -> SpectrumComparison {
         let spectrum = |set: &[Vec<TokenId>]| KmerSpectrum::count(set, k, num_symbols, complements);
-        let all: Vec<SpectrumComparison> = self
-            .draws
-            .iter()
-            .map(|(a, b)| spectrum(a).compare(&spectrum(b)))
-            .collect();
+        let all: Vec<SpectrumComparison> = match &self.against {
+            Against::Reference(reference) => {
+                let reference = spectrum(reference);
+                self.draws
+                    .iter()
+                    .map(|a| spectrum(a).compare(&reference))
+                    .collect()
+            }
+            Against::Rest(rests) => self
+                .draws
+                .iter()
+                .zip(rests)
+                .map(|(a, b)| spectrum(a).compare(&spectrum(b)))
+                .collect(),
+        };
         let mean =
             |f: fn(&SpectrumComparison) -> f64| all.iter().map(f).sum::<f64>() / all.len() as f64;
         SpectrumComparison {
@@ -188,15 +226,13 @@ mod tests {
             floor.description(),
             "30 training vs the 50 reference (mean of 3 draws)"
         );
-        assert!(floor
-            .draws
-            .iter()
-            .all(|(a, b)| a.len() == 30 && b.len() == 50));
+        assert_eq!(floor.draws.len(), 3);
+        assert!(floor.draws.iter().all(|a| a.len() == 30));
+        assert!(matches!(&floor.against, Against::Reference(r) if r.len() == 50));
         // Large generated sets are capped at half the reference when it is split.
         let split = RealFloor::matched(500, &reference, None, 2, &mut rng);
-        assert!(split
-            .draws
-            .iter()
-            .all(|(a, b)| a.len() == 25 && b.len() == 25));
+        assert!(split.draws.iter().all(|a| a.len() == 25));
+        assert!(matches!(&split.against, Against::Rest(rests)
+            if rests.len() == 2 && rests.iter().all(|b| b.len() == 25)));
     }
 }
