@@ -142,7 +142,7 @@ pub fn read_sequence_files(
     label_per_file: bool,
     progress: Option<&ProgressBar>,
 ) -> Result<SequenceFile> {
-    let Some((&first, _)) = paths.split_first() else {
+    let Some((&first, rest)) = paths.split_first() else {
         return Err(Error::Options("no input file".into()));
     };
     if label_per_file {
@@ -157,8 +157,7 @@ pub fn read_sequence_files(
             }
         }
     }
-    let mut merged: Option<SequenceFile> = None;
-    for &path in paths {
+    let read = |path: &Path| -> Result<SequenceFile> {
         let options = match label_per_file {
             true => ReadOptions {
                 label: Some(LabelSource::File(file_label(path))),
@@ -173,19 +172,17 @@ pub fn read_sequence_files(
                 record.source = Some(source.clone());
             }
         }
-        merged = Some(match merged {
-            None => file,
-            Some(mut all) => {
-                all.records.append(&mut file.records);
-                all.empty.append(&mut file.empty);
-                all.low_quality += file.low_quality;
-                all
-            }
-        });
+        Ok(file)
+    };
+    // The first file's path and format stand for the whole.
+    let mut all = read(first)?;
+    for &path in rest {
+        let mut file = read(path)?;
+        all.records.append(&mut file.records);
+        all.empty.append(&mut file.empty);
+        all.low_quality += file.low_quality;
     }
-    let mut file = merged.ok_or_else(|| Error::Options("no input file".into()))?;
-    file.path = first.to_path_buf();
-    Ok(file)
+    Ok(all)
 }
 
 /// Reads every record of a FASTA, CSV/TSV or `.smi` file (optionally gzipped).
