@@ -757,25 +757,28 @@ fn choices_completions_and_man_pages() {
     );
 }
 
+/// `data inspect` of FASTA piped to standard input (every record kept for training).
+fn inspect_fasta_on_stdin(fasta: &[u8]) -> String {
+    let args = [
+        "data",
+        "inspect",
+        "-",
+        "-a",
+        "dna",
+        "--format",
+        "fasta",
+        "--valid-fraction",
+        "0",
+    ];
+    common::with_stdin(&args, fasta).0
+}
+
 /// `-` reads standard input and writes standard output, so seddbio sits in a pipeline; the
 /// summary lines then go to stderr, out of the data's way.
 #[test]
 fn a_dash_is_standard_input_or_output() {
     let fasta = b">a\nACGTACGTAC\n>b\nTTGACCAGTA\n>c\nGGGCCCAATT\n";
-    let (printed, _) = common::with_stdin(
-        &[
-            "data",
-            "inspect",
-            "-",
-            "-a",
-            "dna",
-            "--format",
-            "fasta",
-            "--valid-fraction",
-            "0",
-        ],
-        fasta,
-    );
+    let printed = inspect_fasta_on_stdin(fasta);
     assert!(printed.contains("records           3"), "{printed}");
     let error = fails(&["data", "inspect", "-", "-a", "dna"]);
     assert!(
@@ -837,20 +840,7 @@ fn a_dash_is_standard_input_or_output() {
         report.contains("held-out") || report.contains("train"),
         "{report}"
     );
-    let (printed, _) = common::with_stdin(
-        &[
-            "data",
-            "inspect",
-            "-",
-            "-a",
-            "dna",
-            "--format",
-            "fasta",
-            "--valid-fraction",
-            "0",
-        ],
-        samples.as_bytes(),
-    );
+    let printed = inspect_fasta_on_stdin(samples.as_bytes());
     assert!(printed.contains("records           4"), "{printed}");
     let json = ok(&[
         "data",

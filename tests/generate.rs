@@ -271,29 +271,16 @@ fn dna_model_samples_infills_and_scores() {
 
     // Score: one row per sequence with a finite bound near 2 bits/base for an untrained-ish model.
     let scores = dir.path().join("scores.csv");
-    let printed = ok(&[
-        "score",
-        "--model",
-        run,
-        &a.to_string_lossy(),
-        "--num-t",
-        "8",
-        "-o",
-        scores.to_str().unwrap(),
-    ]);
+    let input = a.to_string_lossy();
+    let score_args = ["score", "--model", run, &input, "--num-t", "8", "-o"];
+    let mut to_file = score_args.to_vec();
+    to_file.push(scores.to_str().unwrap());
+    let printed = ok(&to_file);
     assert!(printed.contains("3 sequences scored"), "{printed}");
     // The same scores as CSV on stdout, the summary as JSON (on stderr, beside the data).
-    let output = common::seddbio(&[
-        "score",
-        "--model",
-        run,
-        &a.to_string_lossy(),
-        "--num-t",
-        "8",
-        "-o",
-        "-",
-        "--json",
-    ]);
+    let mut piped = score_args.to_vec();
+    piped.extend(["-", "--json"]);
+    let output = common::seddbio(&piped);
     assert!(output.status.success(), "{}", common::stderr(&output));
     assert_eq!(
         common::stdout(&output),
