@@ -450,21 +450,18 @@ impl ScoreModel {
         labels: Option<&[usize]>,
     ) -> Tensor<3> {
         let kernels = Kernels::for_device(&x_t.device());
-        self.forward_with(x_t, sigma_bar, labels, kernels)
+        let out = self.output_layer(x_t.clone(), sigma_bar, labels, kernels);
+        self.log_scores(out, x_t, sigma_bar)
     }
 
-    /// [`Self::forward_labelled`] through the chosen kernels.
-    pub fn forward_with(
-        &self,
-        x_t: Tensor<2, Int>,
-        sigma_bar: &[f64],
-        labels: Option<&[usize]>,
-        kernels: Kernels,
-    ) -> Tensor<3> {
+    /// Log scores from [`Self::output_layer`]'s `out` for the tokens `x_t` it was computed from:
+    /// the scale by sigma of absorbing models and the zero current-token entry (see
+    /// [`Self::forward`]).
+    pub fn log_scores(&self, out: Tensor<3>, x_t: Tensor<2, Int>, sigma_bar: &[f64]) -> Tensor<3> {
         let device = x_t.device();
         let [b, _] = x_t.dims();
         let width = self.width();
-        let mut out = self.output_layer(x_t.clone(), sigma_bar, labels, kernels);
+        let mut out = out;
         if self.absorbing {
             let shift: Vec<f32> = sigma_bar
                 .iter()
@@ -739,9 +736,11 @@ pub(crate) mod tests {
 
             let x_t = super::super::token_tensor(&batch.x_t, b, l, &device);
             let labels = batch.labels.as_deref();
-            let fused_scores =
-                model.forward_with(x_t.clone(), &batch.sigma_bar, labels, Kernels::Fused);
-            let burn_scores = model.forward_with(x_t, &batch.sigma_bar, labels, Kernels::Burn);
+            let scores = |kernels| {
+                let out = model.output_layer(x_t.clone(), &batch.sigma_bar, labels, kernels);
+                model.log_scores(out, x_t.clone(), &batch.sigma_bar)
+            };
+            let (fused_scores, burn_scores) = (scores(Kernels::Fused), scores(Kernels::Burn));
             let scale: f32 = burn_scores.clone().inner().abs().max().into_scalar();
             let gap: f32 = (fused_scores.inner() - burn_scores.inner())
                 .abs()

@@ -38,8 +38,13 @@ pub fn weighted_dse_with(
 ) -> Tensor<1> {
     let device = model.device();
     let x_t = token_tensor(&batch.x_t, batch.batch, batch.len, &device);
+    let z = model.output_layer(
+        x_t.clone(),
+        &batch.sigma_bar,
+        batch.labels.as_deref(),
+        kernels,
+    );
     if kernels == Kernels::Fused {
-        let z = model.output_layer(x_t, &batch.sigma_bar, batch.labels.as_deref(), kernels);
         return fused::weighted_score_entropy(
             z,
             DseTerms {
@@ -53,12 +58,7 @@ pub fn weighted_dse_with(
         );
     }
     let x0 = token_tensor(&batch.x0, batch.batch, batch.len, &device);
-    let scores = model.forward_with(
-        x_t.clone(),
-        &batch.sigma_bar,
-        batch.labels.as_deref(),
-        kernels,
-    );
+    let scores = model.log_scores(z, x_t.clone(), &batch.sigma_bar);
     let per_position = score_entropy(
         scores,
         x_t,

@@ -428,32 +428,15 @@ impl Backward<Flex, 2> for LinearBackward {
         let [k, n] = weight_dims(&weight);
         let g = values(&grad);
         let rows = g.len() / n;
-        register!(grads, x_node, {
-            // dX = dY W^T
-            let w = values(&weight);
-            // SAFETY: dY is [rows, n] and W [k, n], read as W^T [n, k].
-            let dx = unsafe {
-                product(
-                    (rows, k, n),
-                    MatrixRef::row_major(&g, n),
-                    MatrixRef::transposed(&w, n),
-                )
-            };
-            tensor(dx, shape_of(&x))
-        });
-        register!(grads, weight_node, {
-            // dW = X^T dY
-            let x = values(&x);
-            // SAFETY: X is [rows, k], read as X^T [k, rows], and dY [rows, n].
-            let dw = unsafe {
-                product(
-                    (k, n, rows),
-                    MatrixRef::transposed(&x, k),
-                    MatrixRef::row_major(&g, n),
-                )
-            };
-            tensor(dw, shape_of(&weight))
-        });
+        let dy = MatrixRef::row_major(&g, n);
+        // dX = dY W^T. SAFETY: dY is [rows, n] and W [k, n], read as W^T [n, k].
+        let w = values(&weight);
+        let dx = || unsafe { product((rows, k, n), dy, MatrixRef::transposed(&w, n)) };
+        register!(grads, x_node, tensor(dx(), shape_of(&x)));
+        // dW = X^T dY. SAFETY: X is [rows, k], read as X^T [k, rows], and dY [rows, n].
+        let xs = values(&x);
+        let dw = || unsafe { product((k, n, rows), MatrixRef::transposed(&xs, k), dy) };
+        register!(grads, weight_node, tensor(dw(), shape_of(&weight)));
     }
 }
 

@@ -267,7 +267,7 @@ fn gated_residual_matches_burn() {
 }
 
 /// The model's path from the last linear layer to the weighted loss, in burn's operations:
-/// scale by sigma and the zero current-token entry (`ScoreModel::forward_with`), the batched
+/// scale by sigma and the zero current-token entry (`ScoreModel::log_scores`), the batched
 /// DSE loss of `loss.rs`, the per-sequence sum and weight (`weighted_dse_with`).
 fn reference_dse(z: Tensor<3>, terms: &DseTerms, scale_by_sigma: bool) -> Tensor<1> {
     let [b, l, width] = z.dims();
