@@ -45,21 +45,23 @@ pub enum TokenizerKind {
     Smiles,
 }
 
-/// How records are laid out into training examples by default.
+/// What a record of this alphabet usually is: a stretch of something much longer (a genome, a
+/// chromosome) or a whole unit (a protein, a molecule). The data layer lays records out from it
+/// (windows over long records, padded whole ones; see `data::LayoutKind`).
+///
+/// Alphabet files written before this existed name a layout instead (`default_layout =
+/// "windows"` or `"padded"`); those words are accepted as aliases of `long` and `whole`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum LayoutKind {
-    /// Fixed-length windows with a stride over long records (genomes).
+pub enum RecordExtent {
+    /// Long records: genomes, chromosomes, contigs.
     #[default]
-    Windows,
-    /// Whole records, padded with the pad token up to a maximum length.
-    Padded,
+    #[serde(alias = "windows")]
+    Long,
+    /// Whole units: proteins, RNAs, molecules.
+    #[serde(alias = "padded")]
+    Whole,
 }
-
-crate::choices::named_choices!(LayoutKind, "layout", {
-    Windows => "windows",
-    Padded => "padded",
-});
 
 /// The contents of an alphabet TOML file; see `alphabets/dna.toml` for a documented example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,9 +85,9 @@ pub struct AlphabetSpec {
     /// Whether the pad token is part of the vocabulary (id = number of symbols).
     #[serde(default)]
     pub padded: bool,
-    /// Default layout of records into examples.
-    #[serde(default)]
-    pub default_layout: LayoutKind,
+    /// What a record usually is (long or whole), from which the data layer picks its layout.
+    #[serde(default, alias = "default_layout")]
+    pub records: RecordExtent,
     /// Whether tokens seen in training data join the vocabulary (SMILES).
     #[serde(default)]
     pub grow_vocabulary: bool,
@@ -584,6 +586,7 @@ mod tests {
             b"[ambiguity]\n",
             b"N = [\"A\", \"C\"]\n",
             b"default_layout = \"padded\"\n",
+            b"records = \"long\"\n",
             b"description = \"d\"\n",
             b"[other]\n",
         ];

@@ -8,7 +8,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use rand::{RngExt, SeedableRng};
 use seddbio::{
-    alphabet::{LayoutKind, TokenId},
+    alphabet::TokenId,
+    data::LayoutKind,
     diffusion::{stratified_times, Graph, GraphKind, NoisedBatch},
     model::{weighted_dse_with, ComputeDevice, Kernels},
     train::{default_schedule, RunSpec, TrainConfig, Trainer},

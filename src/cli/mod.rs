@@ -23,9 +23,9 @@ use std::{io::Write as _, path::PathBuf, time::Duration};
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use seddbio::{
-    alphabet::{Alphabet, LayoutKind},
+    alphabet::Alphabet,
     choices::Choice,
-    data::{prepare, PrepareOptions, PreparedData, SplitMode, TooLong, UnknownPolicy},
+    data::{prepare, LayoutKind, PrepareOptions, PreparedData, SplitMode, TooLong, UnknownPolicy},
     io::OutputFormat,
     io::{Format, LabelSource, ReadOptions},
     model::ComputeDevice,
@@ -382,7 +382,8 @@ pub struct DataArgs {
     #[arg(long, default_value_t = 0.1)]
     pub valid_fraction: f64,
     /// How the held-out fraction is chosen: random records (from --seed), the last records of
-    /// the file, or the last part of every record (region; for genomes).
+    /// the file, the last part of every record (region; for genomes), or random whole clusters
+    /// of records that share an exact k-mer (cluster; homologs stay on one side).
     #[arg(long, default_value = "random", value_parser = choice::<SplitMode>())]
     pub split: SplitMode,
     /// Seed of every random choice.

@@ -2,10 +2,46 @@
 
 use super::encode::EncodedRecord;
 use crate::{
-    alphabet::{Alphabet, LayoutKind, TokenId},
+    alphabet::{Alphabet, RecordExtent, TokenId},
     error::{Error, Result},
     io::OutputRecord,
 };
+
+/// How records are laid out into training examples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutKind {
+    /// Fixed-length windows with a stride over long records (genomes).
+    #[default]
+    Windows,
+    /// Whole records, padded with the pad token up to a maximum length.
+    Padded,
+}
+
+crate::choices::named_choices!(LayoutKind, "layout", {
+    Windows => "windows",
+    Padded => "padded",
+});
+
+impl LayoutKind {
+    /// The layout for records of an alphabet when none is asked for: windows over long records,
+    /// whole records padded.
+    ///
+    /// ```
+    /// use seddbio::{alphabet::Alphabet, data::LayoutKind};
+    ///
+    /// let dna = Alphabet::builtin("dna").unwrap();
+    /// let protein = Alphabet::builtin("protein").unwrap();
+    /// assert_eq!(LayoutKind::default_for(&dna), LayoutKind::Windows);
+    /// assert_eq!(LayoutKind::default_for(&protein), LayoutKind::Padded);
+    /// ```
+    pub fn default_for(alphabet: &Alphabet) -> LayoutKind {
+        match alphabet.spec().records {
+            RecordExtent::Long => LayoutKind::Windows,
+            RecordExtent::Whole => LayoutKind::Padded,
+        }
+    }
+}
 
 /// What to do, in the padded layout, with a record longer than the sequence length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -68,7 +104,7 @@ pub struct LayoutReport {
 /// overlapping windows and long padded lengths cost no memory.
 ///
 /// ```
-/// use seddbio::{alphabet::LayoutKind, data::{EncodedRecord, Layout, TokenDataset, TooLong}};
+/// use seddbio::data::{EncodedRecord, Layout, LayoutKind, TokenDataset, TooLong};
 ///
 /// let records = vec![EncodedRecord { id: "g".into(), tokens: vec![0, 1, 2, 3, 0, 1, 2], label: None }];
 /// let layout = Layout { kind: LayoutKind::Windows, seq_len: 4, stride: 2, too_long: TooLong::Error };
@@ -228,7 +264,7 @@ impl TokenDataset {
     /// set is an error naming it.
     ///
     /// ```
-    /// use seddbio::{alphabet::LayoutKind, data::{EncodedRecord, Layout, TokenDataset, TooLong}};
+    /// use seddbio::data::{EncodedRecord, Layout, LayoutKind, TokenDataset, TooLong};
     ///
     /// let record = |id: &str, label: &str| EncodedRecord { id: id.into(), tokens: vec![0, 1], label: Some(label.into()) };
     /// let layout = Layout { kind: LayoutKind::Windows, seq_len: 2, stride: 2, too_long: TooLong::Error };

@@ -21,8 +21,8 @@ mod summary;
 
 pub use self::{
     encode::{encode_records, EncodedRecord, UnknownPolicy, UnknownReport},
-    layout::{Example, Layout, LayoutReport, TokenDataset, TooLong},
-    split::{split_records, SplitMode},
+    layout::{Example, Layout, LayoutKind, LayoutReport, TokenDataset, TooLong},
+    split::{split_records, RecordClusters, SplitMode},
     summary::{DataSummary, LengthStats},
 };
 
@@ -34,7 +34,7 @@ use std::{
 use indicatif::ProgressBar;
 
 use crate::{
-    alphabet::{smiles, Alphabet, LayoutKind, TokenizerKind},
+    alphabet::{smiles, Alphabet, TokenizerKind},
     error::{Error, Result},
     io::{read_sequence_files, read_sequences, ReadOptions, SequenceFile, SequenceRecord},
 };
@@ -161,7 +161,9 @@ pub fn prepare(
     };
 
     let tokens_added = grow_vocabulary(&mut alphabet, &train_file.records);
-    let kind = options.layout.unwrap_or(alphabet.spec().default_layout);
+    let kind = options
+        .layout
+        .unwrap_or_else(|| LayoutKind::default_for(&alphabet));
     if kind == LayoutKind::Padded {
         alphabet = alphabet.with_pad();
     }

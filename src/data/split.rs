@@ -1,5 +1,7 @@
 //! Deterministic train/validation splits.
 
+use std::collections::HashMap;
+
 use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
 
 use crate::{
@@ -17,17 +19,22 @@ pub enum SplitMode {
     Last,
     /// The last part of every record (a contiguous held-out region; for genomes).
     Region,
+    /// Random whole clusters of records that share an exact k-mer (homologs, fragments and
+    /// duplicates stay on one side; for protein families and other redundant collections).
+    Cluster,
 }
 
 crate::choices::named_choices!(SplitMode, "split", {
     Random => "random",
     Last => "last",
     Region => "region",
+    Cluster => "cluster",
 });
 
 /// Splits records into (train, validation): `fraction` of the records (or, for
 /// [`SplitMode::Region`], of every record's length) goes to validation. The same seed, fraction
-/// and input always give the same split.
+/// and input always give the same split. [`SplitMode::Cluster`] holds out whole
+/// [`RecordClusters`] (shortest k-mer of [`RecordClusters::chance_free_k`]).
 ///
 /// ```
 /// use seddbio::{data::{split_records, SplitMode}, io::SequenceRecord};
@@ -83,14 +90,201 @@ pub fn split_records(
             for &i in &order[..n_valid] {
                 is_valid[i] = true;
             }
-            // Both sets keep file order.
-            let (valid, train): (Vec<_>, Vec<_>) =
-                records.into_iter().zip(is_valid).partition(|(_, v)| *v);
-            Ok((
-                train.into_iter().map(|(r, _)| r).collect(),
-                valid.into_iter().map(|(r, _)| r).collect(),
-            ))
+            Ok(partition(records, &is_valid))
         }
+        SplitMode::Cluster => {
+            let k = RecordClusters::chance_free_k(&records);
+            let clusters = RecordClusters::by_shared_kmers(&records, k);
+            let is_valid = clusters.hold_out(n_valid, seed);
+            if !is_valid.contains(&true) {
+                return Err(Error::Setting {
+                    setting: crate::Setting::EmptySplit,
+                    message: format!(
+                        "the {n} records form one cluster (records linked by shared {k}-mers): a cluster split would leave the validation set empty"
+                    ),
+                });
+            }
+            Ok(partition(records, &is_valid))
+        }
+    }
+}
+
+/// (train, validation) by a flag per record; both keep file order.
+fn partition(
+    records: Vec<SequenceRecord>,
+    is_valid: &[bool],
+) -> (Vec<SequenceRecord>, Vec<SequenceRecord>) {
+    let (valid, train): (Vec<_>, Vec<_>) = records
+        .into_iter()
+        .zip(is_valid.iter().copied())
+        .partition(|(_, v)| *v);
+    (
+        train.into_iter().map(|(r, _)| r).collect(),
+        valid.into_iter().map(|(r, _)| r).collect(),
+    )
+}
+
+/// Single-linkage clusters of records: two records are linked when they share an exact
+/// substring of `k` symbols, and a cluster is a connected set of links. This is the k-mer
+/// prefilter that homology-aware splits use (MMseqs2's linclust links by shared k-mers too,
+/// then aligns); with `k` long enough that chance matches are not expected
+/// ([`Self::chance_free_k`]), a shared k-mer means shared descent, a fragment or a duplicate.
+///
+/// ```
+/// use seddbio::{data::RecordClusters, io::SequenceRecord};
+///
+/// let record = |n: usize, s: &str| SequenceRecord {
+///     number: n, line: None, id: format!("r{n}"), sequence: s.as_bytes().to_vec(), label: None, source: None,
+/// };
+/// let records = [record(1, "MKVLAAGIWQ"), record(2, "PPMKVLAAGS"), record(3, "WWCHEYRDNT")];
+/// let clusters = RecordClusters::by_shared_kmers(&records, 6);
+/// assert_eq!(clusters.len(), 2); // r1 and r2 share MKVLAA
+/// assert_eq!(clusters.cluster_of(0), clusters.cluster_of(1));
+/// assert_ne!(clusters.cluster_of(0), clusters.cluster_of(2));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordClusters {
+    /// Cluster index of every record, numbered in order of first appearance.
+    of_record: Vec<u32>,
+    /// Records per cluster.
+    sizes: Vec<usize>,
+    /// The k-mer length that linked them.
+    k: usize,
+}
+
+impl RecordClusters {
+    /// Clusters `records` by shared exact k-mers (records shorter than `k` are clusters of
+    /// their own).
+    pub fn by_shared_kmers(records: &[SequenceRecord], k: usize) -> RecordClusters {
+        let k = k.max(1);
+        let mut parent: Vec<u32> = (0..records.len() as u32).collect();
+        // The first record each k-mer was seen in (by a 64-bit hash of the k-mer: with a few
+        // hundred million k-mers, a collision is expected about once in 10^2 runs and would
+        // merge two clusters, never split one).
+        let mut first_seen: HashMap<u64, u32> = HashMap::new();
+        for (i, record) in records.iter().enumerate() {
+            for kmer in record.sequence.windows(k) {
+                let seen = *first_seen.entry(kmer_hash(kmer)).or_insert(i as u32);
+                if seen != i as u32 {
+                    union(&mut parent, seen, i as u32);
+                }
+            }
+        }
+        let mut of_record = Vec::with_capacity(records.len());
+        let mut number_of_root: HashMap<u32, u32> = HashMap::new();
+        let mut sizes = Vec::new();
+        for i in 0..records.len() as u32 {
+            let root = find(&mut parent, i);
+            let next = number_of_root.len() as u32;
+            let cluster = *number_of_root.entry(root).or_insert(next);
+            if cluster as usize == sizes.len() {
+                sizes.push(0);
+            }
+            sizes[cluster as usize] += 1;
+            of_record.push(cluster);
+        }
+        RecordClusters {
+            of_record,
+            sizes,
+            k,
+        }
+    }
+
+    /// The shortest k at which fewer than one chance match is expected among all k-mers of
+    /// `records`: with symbol frequencies p, two random k-mers agree with probability
+    /// (sum p^2)^k, and the data hold about N^2 / 2 pairs of k-mers (N symbols in all), so
+    /// k = ceil(log2(N^2 / 2) / H2) with H2 = -log2(sum p^2), the collision entropy. Protein
+    /// collections of a few million residues get about 11, a bacterial genome about 23.
+    /// Real sequences are less random than their symbol frequencies (low-complexity runs), so
+    /// this is a floor; it is at least 4.
+    pub fn chance_free_k(records: &[SequenceRecord]) -> usize {
+        let mut counts = [0u64; 256];
+        for record in records {
+            for &b in &record.sequence {
+                counts[b as usize] += 1;
+            }
+        }
+        let n: u64 = counts.iter().sum();
+        if n < 2 {
+            return 4;
+        }
+        let collision: f64 = counts.iter().map(|&c| (c as f64 / n as f64).powi(2)).sum();
+        let h2 = -collision.log2();
+        if h2 <= 0.0 {
+            // One symbol: every k-mer matches every other; no k separates records.
+            return 4;
+        }
+        let pairs = (n as f64).powi(2) / 2.0;
+        ((pairs.log2() / h2).ceil() as usize).max(4)
+    }
+
+    /// Number of clusters.
+    pub fn len(&self) -> usize {
+        self.sizes.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.sizes.is_empty()
+    }
+
+    /// The cluster of record `index` (clusters numbered by their first record).
+    pub fn cluster_of(&self, index: usize) -> usize {
+        self.of_record[index] as usize
+    }
+
+    /// Records in the largest cluster.
+    pub fn largest(&self) -> usize {
+        self.sizes.iter().copied().max().unwrap_or(0)
+    }
+
+    /// The k-mer length that linked the records.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// A held-out flag per record: whole clusters in a seeded random order, each taken while it
+    /// fits in the `target` records still wanted (a cluster larger than what is left is passed
+    /// over, so a giant cluster stays in training and the held-out count stays close to the
+    /// target).
+    pub fn hold_out(&self, target: usize, seed: u64) -> Vec<bool> {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let mut chosen = vec![false; self.len()];
+        let mut left = target;
+        for cluster in order {
+            if left == 0 {
+                break;
+            }
+            if self.sizes[cluster] <= left {
+                chosen[cluster] = true;
+                left -= self.sizes[cluster];
+            }
+        }
+        self.of_record.iter().map(|&c| chosen[c as usize]).collect()
+    }
+}
+
+/// FNV-1a: fast, and deterministic across runs and platforms (the split must be).
+fn kmer_hash(kmer: &[u8]) -> u64 {
+    kmer.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        // Path halving.
+        parent[i as usize] = parent[parent[i as usize] as usize];
+        i = parent[i as usize];
+    }
+    i
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        parent[ra.max(rb) as usize] = ra.min(rb);
     }
 }
 
@@ -124,6 +318,8 @@ fn split_regions(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     fn records(n: usize) -> Vec<SequenceRecord> {
@@ -157,6 +353,119 @@ mod tests {
         assert_eq!(train[0].id, "r1:1-7");
         assert_eq!(valid[0].id, "r1:8-10");
         assert_eq!(valid[0].sequence, b"TAC");
+    }
+
+    fn record(number: usize, sequence: &[u8]) -> SequenceRecord {
+        SequenceRecord {
+            number,
+            line: None,
+            id: format!("r{number}"),
+            sequence: sequence.to_vec(),
+            label: None,
+            source: None,
+        }
+    }
+
+    /// Connected components by brute force: a link wherever two records share a k-mer,
+    /// closed transitively by repeated relabelling.
+    fn brute_force_clusters(records: &[SequenceRecord], k: usize) -> Vec<usize> {
+        let kmers: Vec<HashSet<&[u8]>> = records
+            .iter()
+            .map(|r| r.sequence.windows(k).collect())
+            .collect();
+        let mut label: Vec<usize> = (0..records.len()).collect();
+        loop {
+            let mut changed = false;
+            for i in 0..records.len() {
+                for j in 0..records.len() {
+                    if label[j] < label[i] && !kmers[i].is_disjoint(&kmers[j]) {
+                        label[i] = label[j];
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                return label;
+            }
+        }
+    }
+
+    #[test]
+    fn clusters_match_a_brute_force_closure() {
+        // Random records over three letters, so that chains of shared 4-mers link some of them
+        // through others.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let records: Vec<SequenceRecord> = (1..=60)
+            .map(|n| {
+                let len = rand::RngExt::random_range(&mut rng, 2..9);
+                let seq: Vec<u8> = (0..len)
+                    .map(|_| b"ACG"[rand::RngExt::random_range(&mut rng, 0..3)])
+                    .collect();
+                record(n, &seq)
+            })
+            .collect();
+        let clusters = RecordClusters::by_shared_kmers(&records, 4);
+        let expected = brute_force_clusters(&records, 4);
+        for i in 0..records.len() {
+            for j in 0..records.len() {
+                assert_eq!(
+                    clusters.cluster_of(i) == clusters.cluster_of(j),
+                    expected[i] == expected[j],
+                    "records {i} and {j}"
+                );
+            }
+        }
+        let distinct: HashSet<usize> = expected.iter().copied().collect();
+        assert_eq!(clusters.len(), distinct.len());
+        assert!(clusters.len() > 1 && clusters.largest() > 2, "{clusters:?}");
+    }
+
+    #[test]
+    fn cluster_split_keeps_every_cluster_on_one_side() {
+        // Ten families of five members: members share a 12-residue core, families share nothing.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let letters = b"ACDEFGHIKLMNPQRSTVWY";
+        let mut random = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| letters[rand::RngExt::random_range(&mut rng, 0..20)])
+                .collect()
+        };
+        let mut records = Vec::new();
+        for family in 0..10 {
+            let core = random(12);
+            for member in 0..5 {
+                let mut seq = random(20);
+                seq.extend_from_slice(&core);
+                seq.extend(random(20));
+                records.push(record(family * 5 + member + 1, &seq));
+            }
+        }
+        let k = RecordClusters::chance_free_k(&records);
+        assert!((4..=12).contains(&k), "k = {k}");
+        let family_of = |r: &SequenceRecord| (r.number - 1) / 5;
+        let (train, valid) = split_records(records.clone(), 0.2, SplitMode::Cluster, 1).unwrap();
+        assert_eq!(valid.len(), 10, "two whole families");
+        let held: HashSet<usize> = valid.iter().map(family_of).collect();
+        assert_eq!(held.len(), 2);
+        assert!(train.iter().all(|r| !held.contains(&family_of(r))));
+        let (_, other) = split_records(records, 0.2, SplitMode::Cluster, 2).unwrap();
+        assert_ne!(valid, other, "the seed picks the families");
+    }
+
+    #[test]
+    fn chance_free_k_follows_the_collision_entropy() {
+        // Uniform DNA: H2 = 2 bits; 2^20 symbols make 2^39 pairs of k-mers: k = 39 / 2 -> 20.
+        let records = [record(1, &b"ACGT".repeat(1 << 18))];
+        assert_eq!(RecordClusters::chance_free_k(&records), 20);
+        // One symbol only: no length separates chance from descent; the floor of 4.
+        assert_eq!(RecordClusters::chance_free_k(&[record(1, b"AAAAAAAA")]), 4);
+    }
+
+    #[test]
+    fn one_cluster_cannot_be_split() {
+        let records: Vec<SequenceRecord> = (1..=10).map(|n| record(n, b"MKVLAAGIWQ")).collect();
+        let err = split_records(records, 0.2, SplitMode::Cluster, 0).unwrap_err();
+        assert!(err.to_string().contains("form one cluster"), "{err}");
     }
 
     #[test]

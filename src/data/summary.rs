@@ -2,9 +2,9 @@
 
 use std::{fmt, path::PathBuf};
 
-use super::{encode::UnknownPolicy, layout::Layout, LayoutReport, UnknownReport};
+use super::{encode::UnknownPolicy, layout::Layout, LayoutKind, LayoutReport, UnknownReport};
 use crate::{
-    alphabet::{Alphabet, LayoutKind, TokenId},
+    alphabet::{Alphabet, TokenId},
     io::Format,
 };
 

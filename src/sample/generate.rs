@@ -5,7 +5,8 @@ use rand::{Rng, RngExt};
 
 use super::{guided_score, sample, Guidance, SamplerKind, Slot};
 use crate::{
-    alphabet::{LayoutKind, TokenId},
+    alphabet::TokenId,
+    data::LayoutKind,
     io::OutputRecord,
     train::{RunSpec, TrainedModel},
     Result,

@@ -37,7 +37,7 @@ fn yaml_string(text: &str) -> String {
 ///
 /// ```
 /// use seddbio::train::{model_card, CardFacts, RunSpec, TrainConfig};
-/// # use seddbio::{alphabet::LayoutKind, diffusion::{GraphKind, NoiseSchedule}};
+/// # use seddbio::{data::LayoutKind, diffusion::{GraphKind, NoiseSchedule}};
 /// # let spec = RunSpec {
 /// #     seddbio_version: "0.1.0".into(), alphabet: "dna".into(), num_symbols: 4,
 /// #     graph: GraphKind::Absorb, noise: NoiseSchedule::log_linear(), seed: 0, seq_len: 200,

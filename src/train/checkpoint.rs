@@ -17,14 +17,14 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    alphabet::{Alphabet, LayoutKind},
+    alphabet::Alphabet,
     diffusion::{GraphKind, NoiseSchedule},
     io::{sync_directory, write_atomically},
     Error, Result,
 };
 
 use super::TrainConfig;
-use crate::data::TokenDataset;
+use crate::data::{LayoutKind, TokenDataset};
 
 /// Everything that defines a run, written to `RUN/run.toml` at its start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,7 +155,7 @@ impl RunSpec {
     /// `valid`, token by token, with the split between them marked.
     ///
     /// ```
-    /// use seddbio::{alphabet::LayoutKind, data::{EncodedRecord, Layout, TokenDataset, TooLong}};
+    /// use seddbio::data::{EncodedRecord, Layout, LayoutKind, TokenDataset, TooLong};
     /// use seddbio::train::RunSpec;
     ///
     /// let data = |tokens: Vec<u16>| {

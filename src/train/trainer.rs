@@ -459,7 +459,7 @@ impl TrainedModel {
                 )));
             }
             let mut tokens = sequence.to_vec();
-            if let (crate::alphabet::LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
+            if let (crate::data::LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
                 tokens.resize(spec.seq_len, pad);
             }
             inputs.push(tokens);
