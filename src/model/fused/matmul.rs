@@ -296,54 +296,29 @@ mod packed {
             // profile's overflow and alignment checks stay out of it.
             let cs = if CS == 0 { a.col_stride } else { CS };
             let r = a.row_stride;
-            let mut a0 = a.ptr;
-            let (mut a1, mut a2) = (a0.wrapping_add(r), a0.wrapping_add(2 * r));
-            let (mut a3, mut a4) = (a0.wrapping_add(3 * r), a0.wrapping_add(4 * r));
-            let mut a5 = a0.wrapping_add(5 * r);
+            // One pointer and two accumulators per row; the compiler unrolls the constant-length
+            // loops and keeps the arrays in registers (checked with objdump against the
+            // hand-unrolled kernel this replaced: twelve FMAs per depth, no stack traffic in
+            // the loop; the packed kernel's instructions are the same, the strided one's
+            // address arithmetic differs; `bench train --config small` interleaved with the
+            // old binary: median 481-491 ms/step against 478-507).
+            let mut rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * r));
             let mut bp = b;
             let z = _mm256_setzero_ps();
-            let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21) = (z, z, z, z, z, z);
-            let (mut c30, mut c31, mut c40, mut c41, mut c50, mut c51) = (z, z, z, z, z, z);
-            let broadcast = |p: *const f32| _mm256_broadcastss_ps(_mm_load_ss(p));
+            let mut acc = [[z; 2]; MR];
             for _ in 0..kc {
                 let b0 = _mm256_load_ps(bp);
                 let b1 = _mm256_load_ps(bp.wrapping_add(8));
-                let x = broadcast(a0);
-                c00 = _mm256_fmadd_ps(x, b0, c00);
-                c01 = _mm256_fmadd_ps(x, b1, c01);
-                let x = broadcast(a1);
-                c10 = _mm256_fmadd_ps(x, b0, c10);
-                c11 = _mm256_fmadd_ps(x, b1, c11);
-                let x = broadcast(a2);
-                c20 = _mm256_fmadd_ps(x, b0, c20);
-                c21 = _mm256_fmadd_ps(x, b1, c21);
-                let x = broadcast(a3);
-                c30 = _mm256_fmadd_ps(x, b0, c30);
-                c31 = _mm256_fmadd_ps(x, b1, c31);
-                let x = broadcast(a4);
-                c40 = _mm256_fmadd_ps(x, b0, c40);
-                c41 = _mm256_fmadd_ps(x, b1, c41);
-                let x = broadcast(a5);
-                c50 = _mm256_fmadd_ps(x, b0, c50);
-                c51 = _mm256_fmadd_ps(x, b1, c51);
-                a0 = a0.wrapping_add(cs);
-                a1 = a1.wrapping_add(cs);
-                a2 = a2.wrapping_add(cs);
-                a3 = a3.wrapping_add(cs);
-                a4 = a4.wrapping_add(cs);
-                a5 = a5.wrapping_add(cs);
+                for (row, sum) in rows.iter_mut().zip(acc.iter_mut()) {
+                    let x = _mm256_broadcastss_ps(_mm_load_ss(*row));
+                    sum[0] = _mm256_fmadd_ps(x, b0, sum[0]);
+                    sum[1] = _mm256_fmadd_ps(x, b1, sum[1]);
+                    *row = row.wrapping_add(cs);
+                }
                 bp = bp.wrapping_add(NR);
             }
-            let rows = [
-                (c00, c01),
-                (c10, c11),
-                (c20, c21),
-                (c30, c31),
-                (c40, c41),
-                (c50, c51),
-            ];
             let mut dst = c;
-            for (mut lo, mut hi) in rows {
+            for [mut lo, mut hi] in acc {
                 if accumulate {
                     lo = _mm256_add_ps(lo, _mm256_loadu_ps(dst));
                     hi = _mm256_add_ps(hi, _mm256_loadu_ps(dst.wrapping_add(8)));
