@@ -245,6 +245,8 @@ pub enum Setting {
     LearningRate,
     /// The compute device.
     Device,
+    /// The label asked of a model.
+    Label,
 }
 
 /// A `Result` with this crate's [`Error`].

@@ -486,6 +486,28 @@ mod tests {
     }
 
     #[test]
+    fn record_extent_reads_the_old_layout_key_too() {
+        let file = |line: &str| {
+            let text =
+                format!("name = \"x\"\ntokenizer = \"char\"\nsymbols = [\"A\", \"C\"]\n{line}\n");
+            Alphabet::from_toml_str(&text, "x.toml").map(|a| a.spec().records)
+        };
+        assert_eq!(file("records = \"whole\"").unwrap(), RecordExtent::Whole);
+        assert_eq!(
+            file("default_layout = \"padded\"").unwrap(),
+            RecordExtent::Whole
+        );
+        assert_eq!(
+            file("default_layout = \"windows\"").unwrap(),
+            RecordExtent::Long
+        );
+        assert_eq!(file("").unwrap(), RecordExtent::Long);
+        assert!(file("records = \"short\"").is_err());
+        let protein = Alphabet::builtin("protein").unwrap();
+        assert_eq!(protein.spec().records, RecordExtent::Whole);
+    }
+
+    #[test]
     fn case_folding_follows_the_alphabet() {
         let dna = Alphabet::builtin("dna").unwrap();
         assert_eq!(dna.id("g"), Some(2));

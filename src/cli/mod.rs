@@ -547,6 +547,7 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Setting::MarkovOrder => "lower --order",
             Setting::LearningRate => "a lower peak --lr may help",
             Setting::Device => "or run with --device cpu",
+            Setting::Label => "choose --label among the model's labels, or leave it out",
         }),
         _ => None,
     }

@@ -126,16 +126,23 @@ impl RunSpec {
     /// saying the model has none).
     pub fn label_index(&self, label: &str) -> Result<usize> {
         if self.labels.is_empty() {
-            return Err(Error::Options(format!(
-                "label '{label}': the model was trained without labels (unconditional)"
-            )));
+            return Err(Error::Setting {
+                setting: crate::Setting::Label,
+                message: format!(
+                    "label '{label}': the model was trained without labels (unconditional)"
+                ),
+            });
         }
-        self.labels.iter().position(|l| l == label).ok_or_else(|| {
-            Error::Options(format!(
-                "label '{label}' is not one of the model's labels: {}",
-                self.labels.join(", ")
-            ))
-        })
+        self.labels
+            .iter()
+            .position(|l| l == label)
+            .ok_or_else(|| Error::Setting {
+                setting: crate::Setting::Label,
+                message: format!(
+                    "label '{label}' is not one of the model's labels: {}",
+                    self.labels.join(", ")
+                ),
+            })
     }
     /// Checks what the rest of the program takes for granted: sizes and options as a preset
     /// must have them, a valid noise schedule, at least one position and token.
@@ -390,7 +397,10 @@ impl RunDir {
 
     /// Rewrites `run.toml` (atomically), e.g. when a time budget has fixed the steps.
     pub fn write_spec(&self, spec: &RunSpec) -> Result<()> {
-        let text = toml::to_string(spec).map_err(|e| Error::Options(format!("run.toml: {e}")))?;
+        let text = toml::to_string(spec).map_err(|e| Error::Checkpoint {
+            run: self.root().to_path_buf(),
+            message: format!("run.toml: {e}"),
+        })?;
         write_atomically(
             &self.path("run.toml"),
             |w| Ok(w.write_all(text.as_bytes())?),
@@ -456,8 +466,10 @@ impl RunDir {
             step,
             files: digests,
         };
-        let text =
-            toml::to_string(&state).map_err(|e| Error::Options(format!("state.toml: {e}")))?;
+        let text = toml::to_string(&state).map_err(|e| Error::Checkpoint {
+            run: self.root().to_path_buf(),
+            message: format!("state.toml: {e}"),
+        })?;
         write_synced(&tmp.join("state.toml"), text.as_bytes())?;
         sync_directory(&tmp)?;
         let final_dir = dir.join(&name);
