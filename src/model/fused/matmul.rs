@@ -204,14 +204,23 @@ mod packed {
         (p0, kc): (usize, usize),
         out: &mut [f32],
     ) {
-        for p in 0..kc {
-            for i in 0..MR {
-                out[p * MR + i] = if i < rows {
-                    // SAFETY: rows i0..i0 + rows exist at depth p0 + p.
-                    unsafe { a.at(i0 + i, p0 + p) }
-                } else {
-                    0.0
-                };
+        // SAFETY: rows i0..i0 + rows exist at depths p0..p0 + kc.
+        pack_padded(out, kc, MR, rows, |p, i| unsafe { a.at(i0 + i, p0 + p) });
+    }
+
+    /// `out[p * width + j] = at(p, j)` for depths `p < kc` and `j < filled`, zero for
+    /// `filled <= j < width`: a panel with its missing rows or columns zero-padded.
+    #[inline(always)]
+    fn pack_padded(
+        out: &mut [f32],
+        kc: usize,
+        width: usize,
+        filled: usize,
+        at: impl Fn(usize, usize) -> f32,
+    ) {
+        for (p, depth) in out.chunks_exact_mut(width).take(kc).enumerate() {
+            for (j, slot) in depth.iter_mut().enumerate() {
+                *slot = if j < filled { at(p, j) } else { 0.0 };
             }
         }
     }
@@ -252,16 +261,8 @@ mod packed {
                     }
                 }
             } else {
-                for p in 0..kc {
-                    for j in 0..NR {
-                        panel[p * NR + j] = if j < cols {
-                            // SAFETY: the columns that exist, at depth p0 + p.
-                            unsafe { b.at(p0 + p, first + j) }
-                        } else {
-                            0.0
-                        };
-                    }
-                }
+                // SAFETY: the `cols` columns from `first` exist at depths p0..p0 + kc.
+                pack_padded(panel, kc, NR, cols, |p, j| unsafe { b.at(p0 + p, first + j) });
             }
         }
     }
