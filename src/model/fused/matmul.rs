@@ -262,7 +262,9 @@ mod packed {
                 }
             } else {
                 // SAFETY: the `cols` columns from `first` exist at depths p0..p0 + kc.
-                pack_padded(panel, kc, NR, cols, |p, j| unsafe { b.at(p0 + p, first + j) });
+                pack_padded(panel, kc, NR, cols, |p, j| unsafe {
+                    b.at(p0 + p, first + j)
+                });
             }
         }
     }
@@ -277,18 +279,21 @@ mod packed {
         col_stride: usize,
     }
 
-    /// The 6 x 16 tile `C (+)= A_panel * B_panel` over depth `kc`, into `c` with row stride
-    /// `rs` (a full tile). Six broadcasts of A and two loads of B feed twelve FMAs per depth;
-    /// the twelve accumulators stay in registers.
-    #[inline(always)]
-    unsafe fn tile<const CS: usize>(
-        kc: usize,
-        a: Panel,
-        b: *const f32,
+    /// Where a tile goes: a full 6 x 16 block at `c` with row stride `rs`, added to what is
+    /// there when `accumulate`.
+    #[derive(Clone, Copy)]
+    struct TileOut {
         c: *mut f32,
         rs: usize,
         accumulate: bool,
-    ) {
+    }
+
+    /// The 6 x 16 tile `C (+)= A_panel * B_panel` over depth `kc`, into `out`. Six broadcasts
+    /// of A and two loads of B feed twelve FMAs per depth; the twelve accumulators stay in
+    /// registers.
+    #[inline(always)]
+    unsafe fn tile<const CS: usize>(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+        let TileOut { c, rs, accumulate } = out;
         // SAFETY: a reaches MR rows x kc depths, b holds kc * NR floats, 32-byte aligned; c
         // is a full tile.
         unsafe {
@@ -333,30 +338,16 @@ mod packed {
 
     /// [`tile`] on a panel of any strides (A read in place).
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn kernel_strided(
-        kc: usize,
-        a: Panel,
-        b: *const f32,
-        c: *mut f32,
-        rs: usize,
-        accumulate: bool,
-    ) {
+    unsafe fn kernel_strided(kc: usize, a: Panel, b: *const f32, out: TileOut) {
         // SAFETY: forwarded.
-        unsafe { tile::<0>(kc, a, b, c, rs, accumulate) }
+        unsafe { tile::<0>(kc, a, b, out) }
     }
 
     /// [`tile`] on a packed panel (depth stride MR, row stride 1).
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn kernel_packed(
-        kc: usize,
-        a: Panel,
-        b: *const f32,
-        c: *mut f32,
-        rs: usize,
-        accumulate: bool,
-    ) {
+    unsafe fn kernel_packed(kc: usize, a: Panel, b: *const f32, out: TileOut) {
         // SAFETY: forwarded.
-        unsafe { tile::<MR>(kc, a, b, c, rs, accumulate) }
+        unsafe { tile::<MR>(kc, a, b, out) }
     }
 
     /// Rows `i0..i0 + mc` and column panels `q0..q1` of C over depths `p0..p0 + kc`;
@@ -421,9 +412,19 @@ mod packed {
                         kernel_strided
                     };
                     if rows == MR && cols == NR {
-                        kernel(kc, panel, b_panel, dst, rs, accumulate);
+                        let out = TileOut {
+                            c: dst,
+                            rs,
+                            accumulate,
+                        };
+                        kernel(kc, panel, b_panel, out);
                     } else {
-                        kernel(kc, panel, b_panel, tile.as_mut_ptr(), NR, false);
+                        let out = TileOut {
+                            c: tile.as_mut_ptr(),
+                            rs: NR,
+                            accumulate: false,
+                        };
+                        kernel(kc, panel, b_panel, out);
                         // Element writes through the pointer: without `accumulate`, C
                         // may not hold values yet.
                         for ii in 0..rows {

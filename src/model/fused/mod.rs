@@ -380,6 +380,16 @@ impl FusedBackend for Flex {
 
 /// Registers the gradient `values` of a parent node, if the parent is tracked (computing it
 /// only then).
+/// A backward step's parents, incoming gradient and saved state: what every [`Backward`]
+/// below starts from (a macro because burn does not export the parents' type).
+macro_rules! step_inputs {
+    ($ops:expr, $grads:expr) => {{
+        let ops = $ops;
+        let grad = $grads.consume::<Flex>(&ops.node);
+        (ops.parents, grad, ops.state)
+    }};
+}
+
 macro_rules! register {
     ($grads:expr, $parent:expr, $values:expr) => {
         if let Some(node) = $parent {
@@ -396,9 +406,11 @@ impl Backward<Flex, 4> for LayerNormModulateBackward {
     type State = (FlexTensor, FlexTensor, FlexTensor, Shape, f32);
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [x_node, gamma_node, shift_node, scale_node] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (x, gamma, scale, shift_shape, epsilon) = ops.state;
+        let (
+            [x_node, gamma_node, shift_node, scale_node],
+            grad,
+            (x, gamma, scale, shift_shape, epsilon),
+        ) = step_inputs!(ops, grads);
         let g = norm::backward(
             &values(&x),
             &values(&gamma),
@@ -422,9 +434,7 @@ impl Backward<Flex, 2> for LinearBackward {
     type State = (FlexTensor, FlexTensor);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [x_node, weight_node] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (x, weight) = ops.state;
+        let ([x_node, weight_node], grad, (x, weight)) = step_inputs!(ops, grads);
         let [k, n] = weight_dims(&weight);
         let g = values(&grad);
         let rows = g.len() / n;
@@ -453,9 +463,7 @@ impl Backward<Flex, 1> for AttentionBackward {
     );
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [qkv_node] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (qkv, out, saved, heads) = ops.state;
+        let ([qkv_node], grad, (qkv, out, saved, heads)) = step_inputs!(ops, grads);
         let rows = row_shape(&qkv);
         let shape = AttentionShape {
             batch: rows.batch,
@@ -479,9 +487,7 @@ impl Backward<Flex, 2> for BiasGeluBackward {
     type State = (FlexTensor, FlexTensor);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [u_node, bias_node] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (u, bias) = ops.state;
+        let ([u_node, bias_node], grad, (u, bias)) = step_inputs!(ops, grads);
         let (du, d_bias) =
             gelu::backward(&values(&u), &values(&bias), &values(&grad), row_shape(&u));
         register!(grads, u_node, tensor(du, shape_of(&u)));
@@ -526,9 +532,8 @@ impl Backward<Flex, 3> for GatedResidualBackward {
     type State = ResidualState;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [x_node, y_node, gate_node] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (dy, d_gate, _) = Self::gradients(ops.state, &grad);
+        let ([x_node, y_node, gate_node], grad, state) = step_inputs!(ops, grads);
+        let (dy, d_gate, _) = Self::gradients(state, &grad);
         register!(grads, y_node, dy);
         register!(grads, gate_node, d_gate);
         register!(grads, x_node, grad);
@@ -539,9 +544,8 @@ impl Backward<Flex, 4> for GatedResidualBackward {
     type State = ResidualState;
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [x_node, y_node, bias_node, gate_node] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (dy, d_gate, d_bias) = Self::gradients(ops.state, &grad);
+        let ([x_node, y_node, bias_node, gate_node], grad, state) = step_inputs!(ops, grads);
+        let (dy, d_gate, d_bias) = Self::gradients(state, &grad);
         register!(grads, y_node, dy);
         register!(grads, gate_node, d_gate);
         if let Some(d_bias) = d_bias {
@@ -558,15 +562,35 @@ impl Backward<Flex, 1> for ScoreEntropyBackward {
     type State = (FlexTensor, DseTerms);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [z_node] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node);
-        let (z, terms) = ops.state;
+        let ([z_node], grad, (z, terms)) = step_inputs!(ops, grads);
         let rows = row_shape(&z);
         register!(grads, z_node, {
             let dz =
                 score_entropy::backward(&values(&z), &terms, &values(&grad), rows.batch, rows.len);
             tensor(dz, shape_of(&z))
         });
+    }
+}
+
+/// Puts a two-input operation's result `out` on the autodiff tape, with the two inputs as the
+/// state its backward step reads (linear: x and W; bias + GELU: u and the bias).
+fn record_with_inputs<C, T>(
+    op: T,
+    a: FloatTensor<Autodiff<Flex, C>>,
+    b: FloatTensor<Autodiff<Flex, C>>,
+    out: FlexTensor,
+) -> FloatTensor<Autodiff<Flex, C>>
+where
+    C: CheckpointStrategy,
+    T: Backward<Flex, 2, State = (FlexTensor, FlexTensor)>,
+{
+    match op
+        .prepare::<C>([a.node(), b.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish((a.primitive().clone(), b.primitive().clone()), out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
     }
 }
 
@@ -606,16 +630,7 @@ impl<C: CheckpointStrategy> FusedBackend for Autodiff<Flex, C> {
 
     fn fused_linear(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         let out = flex_forward::linear(x.primitive(), weight.primitive());
-        match LinearBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                prep.finish((x.primitive().clone(), weight.primitive().clone()), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        record_with_inputs::<C, _>(LinearBackward, x, weight, out)
     }
 
     fn fused_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self> {
@@ -642,16 +657,7 @@ impl<C: CheckpointStrategy> FusedBackend for Autodiff<Flex, C> {
 
     fn fused_bias_gelu(u: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         let out = flex_forward::bias_gelu(u.primitive(), bias.primitive());
-        match BiasGeluBackward
-            .prepare::<C>([u.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                prep.finish((u.primitive().clone(), bias.primitive().clone()), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        record_with_inputs::<C, _>(BiasGeluBackward, u, bias, out)
     }
 
     fn fused_gated_residual(
