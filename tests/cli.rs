@@ -246,6 +246,45 @@ fn bad_files_get_one_clear_line() {
         "{out}"
     );
 
+    // A cluster split keeps records that share a long exact substring together: four families
+    // of five near-copies (one substitution each) are four clusters, and a fifth of the records
+    // held out is one whole family.
+    let families = [
+        "MKVLAAGIWQRTEPLSDHFCNYK",
+        "WWCHEYRDNTPLAGKMSVIFQEA",
+        "PGSTRAVLEKHMNQIDWFYCAGT",
+        "DNYHMWTAERPLKSQVGCIFEAR",
+    ];
+    let mut fasta = String::new();
+    for (f, family) in families.iter().enumerate() {
+        for member in 0..5 {
+            let mut seq = family.as_bytes().to_vec();
+            seq[member * 4] = b'A';
+            fasta.push_str(&format!(
+                ">f{f}m{member}\n{}\n",
+                String::from_utf8(seq).unwrap()
+            ));
+        }
+    }
+    let fasta = write(&dir, "families.fa", fasta.as_bytes());
+    let out = ok(&[
+        "data",
+        "inspect",
+        &fasta,
+        "-a",
+        "protein",
+        "--split",
+        "cluster",
+        "--valid-fraction",
+        "0.2",
+    ]);
+    assert!(
+        out.contains("; 4 clusters of records sharing an exact"),
+        "{out}"
+    );
+    assert!(out.contains("the largest 5 records"), "{out}");
+    assert!(out.contains("validation        5 records"), "{out}");
+
     assert!(fails(&["data", "inspect", "/no/such.fa", "-a", "dna"])
         .contains("/no/such.fa: No such file"));
     assert!(

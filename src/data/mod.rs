@@ -22,7 +22,7 @@ mod summary;
 pub use self::{
     encode::{encode_records, EncodedRecord, UnknownPolicy, UnknownReport},
     layout::{Example, Layout, LayoutKind, LayoutReport, TokenDataset, TooLong},
-    split::{split_records, RecordClusters, SplitMode},
+    split::{split_records, split_records_with_clusters, RecordClusters, SplitMode},
     summary::{DataSummary, LengthStats},
 };
 
@@ -134,14 +134,20 @@ pub fn prepare(
         empty,
         low_quality,
     } = file;
+    let mut split_clusters = None;
     let (train_records, valid_file) = match &options.valid {
         Some(valid_path) => {
             let valid = read_sequences(valid_path, &options.read, progress)?;
             (records, Some(valid))
         }
         None => {
-            let (train, valid) =
-                split_records(records, options.valid_fraction, options.split, options.seed)?;
+            let (train, valid, clusters) = split_records_with_clusters(
+                records,
+                options.valid_fraction,
+                options.split,
+                options.seed,
+            )?;
+            split_clusters = clusters;
             let valid = (!valid.is_empty()).then(|| SequenceFile {
                 path: file_path.clone(),
                 format,
@@ -267,7 +273,7 @@ pub fn prepare(
         (Some(valid_path), _) => format!("validation file {}", valid_path.display()),
         (None, None) => "none (all records train)".into(),
         (None, Some(_)) => format!(
-            "{} {} of {} (seed {})",
+            "{} {} of {} (seed {}){}",
             options.split,
             options.valid_fraction,
             if options.split == SplitMode::Region {
@@ -275,7 +281,13 @@ pub fn prepare(
             } else {
                 "records"
             },
-            options.seed
+            options.seed,
+            split_clusters.map_or(String::new(), |c: RecordClusters| format!(
+                "; {} clusters of records sharing an exact {}-mer, the largest {} records",
+                summary::thousands(c.len() as u64),
+                c.k(),
+                summary::thousands(c.largest() as u64)
+            ))
         ),
     };
     let summary = DataSummary {

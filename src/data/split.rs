@@ -54,6 +54,22 @@ pub fn split_records(
     mode: SplitMode,
     seed: u64,
 ) -> Result<(Vec<SequenceRecord>, Vec<SequenceRecord>)> {
+    split_records_with_clusters(records, fraction, mode, seed)
+        .map(|(train, valid, _)| (train, valid))
+}
+
+/// [`split_records`], with the clusters a [`SplitMode::Cluster`] split held out from (for the
+/// data summary; `None` for the other modes).
+pub fn split_records_with_clusters(
+    records: Vec<SequenceRecord>,
+    fraction: f64,
+    mode: SplitMode,
+    seed: u64,
+) -> Result<(
+    Vec<SequenceRecord>,
+    Vec<SequenceRecord>,
+    Option<RecordClusters>,
+)> {
     if !(0.0..1.0).contains(&fraction) {
         return Err(Error::Setting {
             setting: crate::Setting::ValidFraction,
@@ -61,12 +77,15 @@ pub fn split_records(
         });
     }
     if fraction == 0.0 {
-        return Ok((records, Vec::new()));
+        return Ok((records, Vec::new(), None));
     }
     let n = records.len();
     let n_valid = (fraction * n as f64).round() as usize;
     match mode {
-        SplitMode::Region => Ok(split_regions(records, fraction)),
+        SplitMode::Region => {
+            let (train, valid) = split_regions(records, fraction);
+            Ok((train, valid, None))
+        }
         _ if n_valid == 0 || n_valid == n => Err(Error::Setting {
             setting: crate::Setting::EmptySplit,
             message: format!(
@@ -81,7 +100,7 @@ pub fn split_records(
         SplitMode::Last => {
             let mut train = records;
             let valid = train.split_off(n - n_valid);
-            Ok((train, valid))
+            Ok((train, valid, None))
         }
         SplitMode::Random => {
             let mut order: Vec<usize> = (0..n).collect();
@@ -90,7 +109,8 @@ pub fn split_records(
             for &i in &order[..n_valid] {
                 is_valid[i] = true;
             }
-            Ok(partition(records, &is_valid))
+            let (train, valid) = partition(records, &is_valid);
+            Ok((train, valid, None))
         }
         SplitMode::Cluster => {
             let k = RecordClusters::chance_free_k(&records);
@@ -104,7 +124,8 @@ pub fn split_records(
                     ),
                 });
             }
-            Ok(partition(records, &is_valid))
+            let (train, valid) = partition(records, &is_valid);
+            Ok((train, valid, Some(clusters)))
         }
     }
 }
@@ -246,19 +267,25 @@ impl RecordClusters {
     /// A held-out flag per record: whole clusters in a seeded random order, each taken while it
     /// fits in the `target` records still wanted (a cluster larger than what is left is passed
     /// over, so a giant cluster stays in training and the held-out count stays close to the
-    /// target).
+    /// target). When no cluster fits at all, the smallest is held out (never the only one).
     pub fn hold_out(&self, target: usize, seed: u64) -> Vec<bool> {
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
         let mut chosen = vec![false; self.len()];
         let mut left = target;
-        for cluster in order {
+        for &cluster in &order {
             if left == 0 {
                 break;
             }
             if self.sizes[cluster] <= left {
                 chosen[cluster] = true;
                 left -= self.sizes[cluster];
+            }
+        }
+        if target > 0 && left == target && self.len() > 1 {
+            // The first of the smallest in the seeded order, so the seed still picks it.
+            if let Some(&smallest) = order.iter().min_by_key(|&&c| self.sizes[c]) {
+                chosen[smallest] = true;
             }
         }
         self.of_record.iter().map(|&c| chosen[c as usize]).collect()
@@ -459,6 +486,17 @@ mod tests {
         assert_eq!(RecordClusters::chance_free_k(&records), 20);
         // One symbol only: no length separates chance from descent; the floor of 4.
         assert_eq!(RecordClusters::chance_free_k(&[record(1, b"AAAAAAAA")]), 4);
+    }
+
+    #[test]
+    fn when_no_cluster_fits_the_smallest_is_held_out() {
+        let records: Vec<SequenceRecord> = (1..=7)
+            .map(|n| record(n, if n <= 4 { b"MKVLAAGIWQ" } else { b"WWCHEYRDNT" }))
+            .collect();
+        // A tenth of 7 records is 1; both clusters (4 and 3 records) are larger.
+        let (train, valid) = split_records(records, 0.1, SplitMode::Cluster, 0).unwrap();
+        assert_eq!((train.len(), valid.len()), (4, 3));
+        assert!(valid.iter().all(|r| r.sequence == b"WWCHEYRDNT"));
     }
 
     #[test]

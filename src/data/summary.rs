@@ -121,7 +121,7 @@ pub struct DataSummary {
     pub labels: Vec<(String, usize, usize)>,
 }
 
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
