@@ -378,6 +378,14 @@ impl RunDir {
         }
     }
 
+    /// An error about one of this run's checkpoints (writing one, or using its weights).
+    pub(crate) fn checkpoint_error(&self, message: String) -> Error {
+        Error::Checkpoint {
+            run: self.root.clone(),
+            message,
+        }
+    }
+
     /// Whether a run was started here and wrote at least one checkpoint. A run that was
     /// stopped before its first checkpoint (killed, disk full) has nothing to resume and may be
     /// started again in place.
@@ -397,10 +405,8 @@ impl RunDir {
 
     /// Rewrites `run.toml` (atomically), e.g. when a time budget has fixed the steps.
     pub fn write_spec(&self, spec: &RunSpec) -> Result<()> {
-        let text = toml::to_string(spec).map_err(|e| Error::Checkpoint {
-            run: self.root().to_path_buf(),
-            message: format!("run.toml: {e}"),
-        })?;
+        let text =
+            toml::to_string(spec).map_err(|e| self.checkpoint_error(format!("run.toml: {e}")))?;
         write_atomically(
             &self.path("run.toml"),
             |w| Ok(w.write_all(text.as_bytes())?),
@@ -466,10 +472,8 @@ impl RunDir {
             step,
             files: digests,
         };
-        let text = toml::to_string(&state).map_err(|e| Error::Checkpoint {
-            run: self.root().to_path_buf(),
-            message: format!("state.toml: {e}"),
-        })?;
+        let text = toml::to_string(&state)
+            .map_err(|e| self.checkpoint_error(format!("state.toml: {e}")))?;
         write_synced(&tmp.join("state.toml"), text.as_bytes())?;
         sync_directory(&tmp)?;
         let final_dir = dir.join(&name);

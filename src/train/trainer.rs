@@ -87,25 +87,12 @@ const MODEL_FILE: &str = "model.bpk";
 const EMA_FILE: &str = "ema.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
 
-/// A checkpoint error of `run`.
-fn checkpoint_error(run: &RunDir, message: String) -> Error {
-    Error::Checkpoint {
-        run: run.root().to_path_buf(),
-        message,
-    }
-}
-
 /// The error for checkpoint file `name` of `run` whose weights do not fit the model.
 fn record_error<'a>(
     run: &'a RunDir,
     name: &'a str,
 ) -> impl Fn(burn::store::RecordError) -> Error + 'a {
-    move |e| {
-        checkpoint_error(
-            run,
-            format!("{name} does not fit the model in run.toml: {e}"),
-        )
-    }
+    move |e| run.checkpoint_error(format!("{name} does not fit the model in run.toml: {e}"))
 }
 
 /// File `name` of a loaded checkpoint.
@@ -114,7 +101,7 @@ fn checkpoint_file(run: &RunDir, files: &[(String, Vec<u8>)], name: &str) -> Res
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, b)| Bytes::from_bytes_vec(b.clone()))
-        .ok_or_else(|| checkpoint_error(run, format!("the checkpoint has no {name}")))
+        .ok_or_else(|| run.checkpoint_error(format!("the checkpoint has no {name}")))
 }
 
 impl Trainer {
@@ -254,9 +241,7 @@ impl Trainer {
                 .iter()
                 .all(|v| v.is_finite())
             {
-                return Err(checkpoint_error(
-                    run,
-                    format!(
+                return Err(run.checkpoint_error(format!(
                         "step {}: the {what} hold NaN or infinite values (training diverged); not written over the last checkpoint",
                         self.step
                     ),
@@ -266,7 +251,7 @@ impl Trainer {
         let bytes = |record: std::result::Result<Bytes, burn::store::RecordError>, what: &str| {
             record
                 .map(|b| b.to_vec())
-                .map_err(|e| checkpoint_error(run, format!("saving the {what}: {e}")))
+                .map_err(|e| run.checkpoint_error(format!("saving the {what}: {e}")))
         };
         let files = [
             (
@@ -495,12 +480,9 @@ impl TrainedModel {
             .try_load_record(record)
             .map_err(record_error(run, name))?;
         if !super::flat_parameters(&model).iter().all(|v| v.is_finite()) {
-            return Err(checkpoint_error(
-                run,
-                format!(
-                    "{name} holds NaN or infinite weights (the run diverged); it cannot be used"
-                ),
-            ));
+            return Err(run.checkpoint_error(format!(
+                "{name} holds NaN or infinite weights (the run diverged); it cannot be used"
+            )));
         }
         let graph = spec.forward_graph();
         Ok(TrainedModel {
