@@ -303,11 +303,8 @@ mod packed {
             let cs = if CS == 0 { a.col_stride } else { CS };
             let r = a.row_stride;
             // One pointer and two accumulators per row; the compiler unrolls the constant-length
-            // loops and keeps the arrays in registers (checked with objdump against the
-            // hand-unrolled kernel this replaced: twelve FMAs per depth, no stack traffic in
-            // the loop; the packed kernel's instructions are the same, the strided one's
-            // address arithmetic differs; `bench train --config small` interleaved with the
-            // old binary: median 481-491 ms/step against 478-507).
+            // loops and keeps the arrays in registers (objdump: twelve FMAs per depth, no
+            // stack traffic in the loop).
             let mut rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * r));
             let mut bp = b;
             let z = _mm256_setzero_ps();

@@ -378,8 +378,6 @@ impl FusedBackend for Flex {
     }
 }
 
-/// Registers the gradient `values` of a parent node, if the parent is tracked (computing it
-/// only then).
 /// A backward step's parents, incoming gradient and saved state: what every [`Backward`]
 /// below starts from (a macro because burn does not export the parents' type).
 macro_rules! step_inputs {
@@ -390,6 +388,8 @@ macro_rules! step_inputs {
     }};
 }
 
+/// Registers the gradient `values` of a parent node, if the parent is tracked (computing it
+/// only then).
 macro_rules! register {
     ($grads:expr, $parent:expr, $values:expr) => {
         if let Some(node) = $parent {
@@ -439,13 +439,13 @@ impl Backward<Flex, 2> for LinearBackward {
         let g = values(&grad);
         let rows = g.len() / n;
         let dy = MatrixRef::row_major(&g, n);
+        // Each product (and the read of its other factor) only for a tracked parent.
         // dX = dY W^T. SAFETY: dY is [rows, n] and W [k, n], read as W^T [n, k].
-        let w = values(&weight);
-        let dx = || unsafe { product((rows, k, n), dy, MatrixRef::transposed(&w, n)) };
+        let dx =
+            || unsafe { product((rows, k, n), dy, MatrixRef::transposed(&values(&weight), n)) };
         register!(grads, x_node, tensor(dx(), shape_of(&x)));
         // dW = X^T dY. SAFETY: X is [rows, k], read as X^T [k, rows], and dY [rows, n].
-        let xs = values(&x);
-        let dw = || unsafe { product((k, n, rows), MatrixRef::transposed(&xs, k), dy) };
+        let dw = || unsafe { product((k, n, rows), MatrixRef::transposed(&values(&x), k), dy) };
         register!(grads, weight_node, tensor(dw(), shape_of(&weight)));
     }
 }
