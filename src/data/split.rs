@@ -6,7 +6,7 @@ use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
 
 use crate::{
     error::{Error, Result},
-    io::SequenceRecord,
+    io::{Fnv1a, SequenceRecord},
 };
 
 /// How records are divided between training and validation.
@@ -179,13 +179,13 @@ impl RecordClusters {
     pub fn by_shared_kmers(records: &[SequenceRecord], k: usize) -> RecordClusters {
         let k = k.max(1);
         let mut parent: Vec<u32> = (0..records.len() as u32).collect();
-        // The first record each k-mer was seen in (by a 64-bit hash of the k-mer: with a few
-        // hundred million k-mers, a collision is expected about once in 10^2 runs and would
-        // merge two clusters, never split one).
+        // The first record each k-mer was seen in, keyed by its FNV-1a hash (deterministic, as
+        // the split must be; with a few hundred million k-mers a collision is expected about
+        // once in a few hundred runs, and would merge two clusters, never split one).
         let mut first_seen: HashMap<u64, u32> = HashMap::new();
         for (i, record) in records.iter().enumerate() {
             for kmer in record.sequence.windows(k) {
-                let seen = *first_seen.entry(kmer_hash(kmer)).or_insert(i as u32);
+                let seen = *first_seen.entry(Fnv1a::of(kmer)).or_insert(i as u32);
                 if seen != i as u32 {
                     union(&mut parent, seen, i as u32);
                 }
@@ -290,13 +290,6 @@ impl RecordClusters {
         }
         self.of_record.iter().map(|&c| chosen[c as usize]).collect()
     }
-}
-
-/// FNV-1a: fast, and deterministic across runs and platforms (the split must be).
-fn kmer_hash(kmer: &[u8]) -> u64 {
-    kmer.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {

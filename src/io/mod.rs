@@ -6,6 +6,7 @@
 //! place once complete, so an interrupted run never leaves half a file under the final name.
 
 mod atomic;
+mod digest;
 mod open;
 mod read;
 mod write;
@@ -13,6 +14,7 @@ mod write;
 pub(crate) use self::atomic::is_temporary_of;
 pub use self::{
     atomic::{refuse_overwriting_inputs, sync_directory, write_atomically},
+    digest::Fnv1a,
     read::{
         description_value, file_label, read_sequence_files, read_sequences, LabelSource,
         ReadOptions, SequenceFile, SequenceRecord,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     alphabet::Alphabet,
     diffusion::{GraphKind, NoiseSchedule},
-    io::{sync_directory, write_atomically},
+    io::{sync_directory, write_atomically, Fnv1a},
     Error, Result,
 };
 
@@ -199,35 +199,13 @@ impl RunSpec {
                 }
             }
         }
-        hash.hex()
+        hash.to_string()
     }
 }
 
-/// FNV-1a 64: enough to tell a truncated or altered file, or other data, from the original.
-struct Fnv1a(u64);
-
-impl Fnv1a {
-    fn new() -> Fnv1a {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn hex(&self) -> String {
-        format!("{:016x}", self.0)
-    }
-}
-
-/// The FNV-1a 64 digest of `bytes`, as checkpoints record it.
+/// The FNV-1a 64 digest of `bytes`, as checkpoints record it (16 hex digits).
 fn digest(bytes: &[u8]) -> String {
-    let mut hash = Fnv1a::new();
-    hash.update(bytes);
-    hash.hex()
+    format!("{:016x}", Fnv1a::of(bytes))
 }
 
 /// One file of a checkpoint.
