@@ -115,8 +115,8 @@ pub fn split_records_with_clusters(
         SplitMode::Cluster => {
             let k = RecordClusters::chance_free_k(&records);
             let clusters = RecordClusters::by_shared_kmers(&records, k);
-            let is_valid = clusters.hold_out(n_valid, seed);
-            if !is_valid.contains(&true) {
+            // hold_out holds out at least one cluster whenever there are two.
+            if clusters.len() == 1 {
                 return Err(Error::Setting {
                     setting: crate::Setting::EmptySplit,
                     message: format!(
@@ -124,7 +124,7 @@ pub fn split_records_with_clusters(
                     ),
                 });
             }
-            let (train, valid) = partition(records, &is_valid);
+            let (train, valid) = partition(records, &clusters.hold_out(n_valid, seed));
             Ok((train, valid, Some(clusters)))
         }
     }
@@ -191,18 +191,18 @@ impl RecordClusters {
                 }
             }
         }
+        // Clusters numbered in order of their first record.
         let mut of_record = Vec::with_capacity(records.len());
-        let mut number_of_root: HashMap<u32, u32> = HashMap::new();
-        let mut sizes = Vec::new();
+        let mut number_of_root = vec![u32::MAX; records.len()];
+        let mut sizes: Vec<usize> = Vec::new();
         for i in 0..records.len() as u32 {
-            let root = find(&mut parent, i);
-            let next = number_of_root.len() as u32;
-            let cluster = *number_of_root.entry(root).or_insert(next);
-            if cluster as usize == sizes.len() {
+            let root = find(&mut parent, i) as usize;
+            if number_of_root[root] == u32::MAX {
+                number_of_root[root] = sizes.len() as u32;
                 sizes.push(0);
             }
-            sizes[cluster as usize] += 1;
-            of_record.push(cluster);
+            sizes[number_of_root[root] as usize] += 1;
+            of_record.push(number_of_root[root]);
         }
         RecordClusters {
             of_record,
