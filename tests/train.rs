@@ -403,15 +403,23 @@ fn config_auto_measures_the_presets_for_a_budget() {
     ));
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
-    // Two seconds buy far fewer than 20 tokens per parameter of even the tiny preset: tiny
+    // Two seconds buy far fewer than 40 tokens per parameter of even the tiny preset: tiny
     // is the fallback, and the larger presets are not measured.
     assert!(err.contains("--config auto: tiny"), "{err}");
     assert!(
         err.contains("(too few)") && !err.contains("small "),
         "{err}"
     );
+    // About 190 windows of 100 tokens: 164 would fill a step, but an epoch must last 8 steps,
+    // so the batch stays the preset's 32 (lr unchanged); the command line's --batch-size 8 wins.
+    assert!(
+        err.contains("--config auto: batch 32 x 100 tokens")
+            && err.contains("lr 0.002; --batch-size and --lr on the command line override these"),
+        "{err}"
+    );
     let spec = std::fs::read_to_string(run.join("run.toml")).unwrap();
     assert!(spec.contains("d_model = 64"), "{spec}");
+    assert!(spec.contains("batch_size = 8"), "{spec}");
 }
 
 /// A diverging run stops with one error line naming the step, and writes no checkpoint of

@@ -23,7 +23,8 @@ use seddbio::{
     train::{
         choose_preset, default_schedule, model_card, run, CardFacts, LrSchedule, MetricsLog,
         Observer, Outcome, RunDir, RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel,
-        Trainer, TrainingOptions, ValidationSet, Weights, TOKENS_PER_PARAMETER,
+        Trainer, TrainingOptions, ValidationSet, Weights, MIN_STEPS_PER_EPOCH,
+        TOKENS_PER_PARAMETER, TOKENS_PER_STEP,
     },
 };
 
@@ -810,7 +811,8 @@ fn auto_config(
         );
     };
     note!("--config auto: measuring the presets on this data (4 steps each)");
-    let choice = choose_preset(&budget, |config| {
+    let (seq_len, examples) = (data.train.seq_len(), data.train.len());
+    let choice = choose_preset(&budget, seq_len, examples, |config| {
         let spec = spec_with(args, data, config.clone(), None)
             .map_err(|e| seddbio::Error::Options(format!("{e:#}")))?;
         Ok(Trainer::measure_throughput(
@@ -833,6 +835,16 @@ fn auto_config(
     note!(
         "--config auto: {} (the largest preset with at least {TOKENS_PER_PARAMETER} tokens per parameter; configs/README.md)",
         choice.preset
+    );
+    let batch = &choice.batch;
+    note!(
+        "--config auto: batch {} x {seq_len} tokens (about {TOKENS_PER_STEP} a step, at most 1/{MIN_STEPS_PER_EPOCH} of {examples} examples), lr {}{}",
+        batch.batch_size,
+        choice.config.training.lr,
+        match (args.batch_size, args.lr) {
+            (None, None) => "",
+            _ => "; --batch-size and --lr on the command line override these",
+        }
     );
     Ok(choice.config)
 }

@@ -15,7 +15,10 @@ mod params;
 mod trainer;
 
 pub use self::{
-    auto::{choose_preset, AutoChoice, PresetProbe, AUTO_PRESETS, TOKENS_PER_PARAMETER},
+    auto::{
+        choose_preset, AutoBatch, AutoChoice, PresetProbe, AUTO_PRESETS, LARGE_BATCH_LR,
+        MIN_STEPS_PER_EPOCH, TOKENS_PER_PARAMETER, TOKENS_PER_STEP,
+    },
     batch::{stream_rng, stream_seed, BatchOrder, Stream},
     card::{model_card, CardFacts},
     checkpoint::{CheckpointState, FileDigest, InitFrom, RunDir, RunLock, RunSpec},
