@@ -59,7 +59,7 @@ impl AutoBatch {
     /// assert_eq!(AutoBatch::for_data(300, 2_636, 32).batch_size, 64);
     /// // Long windows keep the preset's batch and learning rate.
     /// assert_eq!(AutoBatch::for_data(1_024, 50_000, 32), AutoBatch { batch_size: 32, lr: None });
-    /// // 600 short sequences: 75 steps an epoch at most, so 64 rather than 256.
+    /// // 600 short sequences: an epoch of 8 steps allows at most 75 a step, so 64 rather than 256.
     /// assert_eq!(AutoBatch::for_data(64, 600, 32).batch_size, 64);
     /// ```
     pub fn for_data(seq_len: usize, examples: usize, preset_batch: usize) -> Self {
@@ -152,10 +152,10 @@ pub fn choose_preset(
     let mut batch = None;
     for preset in AUTO_PRESETS {
         let mut config = TrainConfig::resolve(preset)?;
-        let preset_batch = *batch.get_or_insert_with(|| {
+        let run_batch = *batch.get_or_insert_with(|| {
             AutoBatch::for_data(seq_len, examples, config.training.batch_size)
         });
-        preset_batch.apply(&mut config);
+        run_batch.apply(&mut config);
         let (parameters, tokens_per_s) = measure(&config)?;
         let probe = PresetProbe {
             preset,
