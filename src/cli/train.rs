@@ -836,11 +836,11 @@ fn auto_config(
         "--config auto: {} (the largest preset with at least {TOKENS_PER_PARAMETER} tokens per parameter; configs/README.md)",
         choice.preset
     );
-    let batch = &choice.batch;
+    let training = &choice.config.training;
     note!(
         "--config auto: batch {} x {seq_len} tokens (about {TOKENS_PER_STEP} a step, at most 1/{MIN_STEPS_PER_EPOCH} of {examples} examples), lr {}{}",
-        batch.batch_size,
-        choice.config.training.lr,
+        training.batch_size,
+        training.lr,
         match (args.batch_size, args.lr) {
             (None, None) => "",
             _ => "; --batch-size and --lr on the command line override these",

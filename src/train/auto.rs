@@ -65,13 +65,10 @@ impl AutoBatch {
     pub fn for_data(seq_len: usize, examples: usize, preset_batch: usize) -> Self {
         let wanted = TOKENS_PER_STEP as f64 / seq_len.max(1) as f64;
         let nearest = 1usize << wanted.log2().round().clamp(0.0, 20.0) as u32;
-        let per_epoch = examples / MIN_STEPS_PER_EPOCH;
         // The largest power of two that an epoch still divides into enough steps.
-        let cap = if per_epoch == 0 {
-            1
-        } else {
-            1usize << per_epoch.ilog2()
-        };
+        let cap = (examples / MIN_STEPS_PER_EPOCH)
+            .checked_ilog2()
+            .map_or(1, |bits| 1usize << bits);
         let batch_size = nearest.min(cap).max(preset_batch);
         Self {
             batch_size,
@@ -115,8 +112,6 @@ pub struct AutoChoice {
     pub preset: &'static str,
     /// Its configuration, with the batch of [`AutoBatch::for_data`].
     pub config: TrainConfig,
-    /// The batch given to every preset.
-    pub batch: AutoBatch,
     /// Every preset measured, smallest first.
     pub probes: Vec<PresetProbe>,
 }
@@ -149,13 +144,9 @@ pub fn choose_preset(
 ) -> Result<AutoChoice> {
     let mut probes = Vec::new();
     let mut chosen = None;
-    let mut batch = None;
     for preset in AUTO_PRESETS {
         let mut config = TrainConfig::resolve(preset)?;
-        let run_batch = *batch.get_or_insert_with(|| {
-            AutoBatch::for_data(seq_len, examples, config.training.batch_size)
-        });
-        run_batch.apply(&mut config);
+        AutoBatch::for_data(seq_len, examples, config.training.batch_size).apply(&mut config);
         let (parameters, tokens_per_s) = measure(&config)?;
         let probe = PresetProbe {
             preset,
@@ -176,7 +167,6 @@ pub fn choose_preset(
     Ok(AutoChoice {
         preset,
         config,
-        batch: batch.expect("AUTO_PRESETS is not empty"),
         probes,
     })
 }
@@ -224,7 +214,7 @@ mod tests {
         .unwrap();
         assert_eq!(choice.preset, "medium");
         assert_eq!(batches, vec![(256, LARGE_BATCH_LR); 3]);
-        assert_eq!(choice.batch.batch_size, 256);
+        assert_eq!(choice.config.training.batch_size, 256);
     }
 
     /// The batch against a brute-force search over powers of two.
