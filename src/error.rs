@@ -239,6 +239,14 @@ pub enum Setting {
     SamplerSteps,
     /// A sampler that cannot work with the model's graph.
     Sampler,
+    /// The sampling temperature.
+    Temperature,
+    /// The nucleus (top-p) mass.
+    TopP,
+    /// An unmasking order the sampler cannot follow.
+    Order,
+    /// The remasking sampler's cap.
+    RemaskCap,
     /// A Markov order.
     MarkovOrder,
     /// The peak learning rate (a run diverged).

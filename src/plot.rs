@@ -166,6 +166,61 @@ pub fn scatter_log_svg(points: &[(f64, f64)], title: &str, x_label: &str, y_labe
     svg
 }
 
+/// Labelled points on linear axes fitted to them (a sweep's settings): each point a dot with
+/// its label beside it; the last point, the one to reach, drawn as a red square.
+pub fn labelled_points_svg(
+    points: &[(f64, f64, &str)],
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+) -> String {
+    let series = [(
+        "",
+        points.iter().map(|&(x, y, _)| (x, y)).collect::<Vec<_>>(),
+    )];
+    let (x, y) = extent(&[(series[0].0, series[0].1.as_slice())]);
+    let pad = |(low, high): (f64, f64)| {
+        let margin = ((high - low) * 0.08).max(1e-6);
+        (low - margin, high + margin)
+    };
+    let frame = Frame {
+        x: pad(x),
+        y: pad(y),
+    };
+    let mut svg = String::new();
+    header(&mut svg, &frame, title, x_label, y_label, fine);
+    for (i, &(x, y, label)) in points.iter().enumerate() {
+        if !(x.is_finite() && y.is_finite()) {
+            continue;
+        }
+        let (px, py) = (frame.px(x), frame.py(y));
+        if i + 1 == points.len() {
+            let _ = write!(
+                svg,
+                r#"<rect x="{:.1}" y="{:.1}" width="8" height="8" fill="{}"/>"#,
+                px - 4.0,
+                py - 4.0,
+                COLOURS[1]
+            );
+        } else {
+            let _ = write!(
+                svg,
+                r#"<circle cx="{px:.1}" cy="{py:.1}" r="4" fill="{}"/>"#,
+                COLOURS[0]
+            );
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" font-size="10">{}</text>"#,
+            px + 6.0,
+            py - 4.0,
+            escape(label)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
 /// Overlaid histograms (as step outlines of densities) of several named samples.
 pub fn histogram_svg(series: &[(&str, &[f64])], bins: usize, title: &str, x_label: &str) -> String {
     let values = series.iter().flat_map(|(_, v)| v.iter().copied());

@@ -59,7 +59,7 @@ fn dna_model_samples_infills_and_scores() {
     assert!(run_dir.join("report/kmer_scatter_k6.svg").exists());
 
     // Unconditional samples from every sampler, with ids and metadata.
-    for sampler in ["euler", "analytic", "first-hitting"] {
+    for sampler in ["euler", "analytic", "first-hitting", "remask"] {
         let out = dir.path().join(format!("{sampler}.fa"));
         let printed = ok(&[
             "sample",
@@ -121,6 +121,57 @@ fn dna_model_samples_infills_and_scores() {
     }
     for (header, _) in fasta_sequences(&run_dir.join("samples.fasta")) {
         assert!(header.contains("sampler=first-hitting"), "{header}");
+    }
+
+    // The sampler controls reach every record's metadata and the summary line; values out
+    // of range are one error line naming the option, before anything is written.
+    let out = dir.path().join("controlled.fa");
+    let printed = ok(&[
+        "sample",
+        "--model",
+        run,
+        "-n",
+        "4",
+        "--steps",
+        "16",
+        "--temperature",
+        "0.5",
+        "--top-p",
+        "0.9",
+        "--order",
+        "confidence",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        printed.contains("temperature 0.5, top-p 0.9, confidence order"),
+        "{printed}"
+    );
+    for (header, _) in fasta_sequences(&out) {
+        for word in ["temperature=0.5", "top_p=0.9", "order=confidence"] {
+            assert!(header.contains(word), "{header}");
+        }
+    }
+    let refused = dir.path().join("refused.fa");
+    for (flags, option) in [
+        (&["--temperature", "0"][..], "--temperature"),
+        (&["--temperature", "nan"], "--temperature"),
+        (&["--temperature=-1"], "--temperature"),
+        (&["--top-p", "0"], "--top-p"),
+        (&["--top-p", "1.5"], "--top-p"),
+        (&["--sampler", "euler", "--order", "confidence"], "--order"),
+        (
+            &["--sampler", "remask", "--remask-cap", "2"],
+            "--remask-cap",
+        ),
+    ] {
+        let mut args = vec!["sample", "--model", run, "-n", "2", "-o"];
+        args.push(refused.to_str().unwrap());
+        args.extend_from_slice(flags);
+        let err = fails(&args);
+        assert_eq!(err.trim().lines().count(), 1, "{flags:?}: {err}");
+        assert!(err.contains(option), "{flags:?}: {err}");
+        assert!(!refused.exists());
     }
 
     // The same seed gives the same sequences.

@@ -7,7 +7,10 @@ use clap::Args;
 use seddbio::{
     alphabet::Alphabet,
     data::UnknownPolicy,
-    eval::{evaluate, ModelCheck, MotifSet, Report, ReportOptions},
+    eval::{
+        evaluate, sweep, ModelCheck, MotifSet, Report, ReportOptions, SweepPoint, SweepProgress,
+        SweepRun,
+    },
     io::{read_sequences, Format, LabelSource, ReadOptions},
     model::ComputeDevice,
     motif::read_motifs,
@@ -19,8 +22,18 @@ use super::{choice, print_stdout};
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Generated sequences (FASTA, CSV, TSV or SMILES; gzip allowed).
-    #[arg(long)]
-    pub generated: PathBuf,
+    #[arg(long, required_unless_present = "sweep", conflicts_with = "sweep")]
+    pub generated: Option<PathBuf>,
+    /// Instead of --generated: sample from --model under each of these settings
+    /// (`;`-separated; each `key=value,...` of sampler, steps, temperature or t, top-p, order,
+    /// remask-cap, label, guidance; `model` is the model's own process) or `standard` (a grid
+    /// of temperatures, nucleus sizes, confidence order and remasking), evaluate each, and
+    /// write sweep.csv (a row per setting) and sweep.svg (fidelity against diversity).
+    #[arg(long, value_delimiter = ';', requires = "model")]
+    pub sweep: Vec<String>,
+    /// With --sweep: samples per setting.
+    #[arg(long, default_value_t = 400)]
+    pub sweep_samples: usize,
     /// Reference (held-out real) sequences.
     #[arg(long)]
     pub reference: PathBuf,
@@ -169,7 +182,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
         };
         read_sequences(path, &options, None)
     };
-    let generated_file = read(&args.generated)?;
     let reference_file = read(&args.reference)?;
     let train_file = args.train.as_deref().map(read).transpose()?;
     if args.canonical && alphabet.complements().is_none() {
@@ -220,6 +232,24 @@ pub fn run(args: EvalArgs) -> Result<()> {
         seed: args.seed,
         on_unknown: args.on_unknown,
     };
+    if !args.sweep.is_empty() {
+        let (Some(trained), Some(model)) = (&trained, &args.model) else {
+            bail!("--sweep needs --model");
+        };
+        return run_sweep(
+            &args,
+            trained,
+            model,
+            &alphabet,
+            &reference_file,
+            train_file.as_ref(),
+            &options,
+        );
+    }
+    let Some(generated) = &args.generated else {
+        bail!("give --generated FILE or --sweep SETTINGS");
+    };
+    let generated_file = read(generated)?;
     let bar = super::progress(
         None,
         "{spinner} {pos} sequences scored under the model {per_sec}",
@@ -255,13 +285,141 @@ pub fn run(args: EvalArgs) -> Result<()> {
     ))
 }
 
-/// The report folder, refusing to write over any input of the evaluation.
-fn write_report(args: &EvalArgs, report: &Report) -> Result<()> {
-    let mut inputs = vec![args.generated.as_path(), args.reference.as_path()];
+/// The inputs of the evaluation, which no output may replace.
+fn inputs(args: &EvalArgs) -> Vec<&Path> {
+    let mut inputs: Vec<&Path> = args.generated.iter().map(PathBuf::as_path).collect();
+    inputs.push(args.reference.as_path());
     inputs.extend(args.train.as_deref());
     inputs.extend(args.motifs.as_deref());
     inputs.push(Path::new(&args.alphabet));
-    Ok(report.write(&args.out, &inputs)?)
+    inputs.extend(args.model.as_deref());
+    inputs
+}
+
+/// The report folder, refusing to write over any input of the evaluation.
+fn write_report(args: &EvalArgs, report: &Report) -> Result<()> {
+    Ok(report.write(&args.out, &inputs(args))?)
+}
+
+/// `--sweep`: every setting's samples and report in `OUT/NN_setting/`, then `OUT/sweep.csv`
+/// and `OUT/sweep.svg`, and the table's key columns printed.
+fn run_sweep(
+    args: &EvalArgs,
+    trained: &TrainedModel,
+    model: &Path,
+    alphabet: &Alphabet,
+    reference: &seddbio::io::SequenceFile,
+    train: Option<&seddbio::io::SequenceFile>,
+    options: &ReportOptions,
+) -> Result<()> {
+    let graph = trained.graph.kind;
+    let mut points = Vec::new();
+    for text in &args.sweep {
+        match text.trim() {
+            "standard" => points.extend(SweepPoint::standard(graph)),
+            text => points.push(
+                SweepPoint::parse(text, graph)
+                    .with_context(|| format!("--sweep for the model at {}", model.display()))?,
+            ),
+        }
+    }
+    if args.sweep_samples == 0 {
+        bail!("--sweep-samples must be at least 1");
+    }
+    let run = SweepRun {
+        trained,
+        model_name: model.display().to_string(),
+        samples: args.sweep_samples,
+        batch_size: 64,
+        seed: args.seed,
+        num_t: args.num_t,
+        max_scored: args.model_sequences,
+    };
+    let bar = super::progress(
+        None,
+        "{spinner} {pos} sequences sampled and scored {per_sec} | {msg}",
+    )?;
+    let result = sweep(
+        &run,
+        &points,
+        alphabet,
+        reference,
+        train,
+        options,
+        &args.out,
+        &inputs(args),
+        &mut |event| match event {
+            SweepProgress::Point {
+                index,
+                total,
+                description,
+            } => {
+                note!("setting {}/{total}: {description}", index + 1);
+                bar.set_message(description.to_string());
+            }
+            SweepProgress::Sequences(n) => bar.inc(n as u64),
+        },
+    )?;
+    bar.finish_and_clear();
+    let table = result.csv();
+    for (name, text) in [("sweep.csv", table.clone()), ("sweep.svg", result.svg())] {
+        let path = args.out.join(name);
+        seddbio::io::refuse_overwriting_inputs(&path, &inputs(args))?;
+        seddbio::io::write_atomically(&path, |w| {
+            use std::io::Write;
+            Ok(w.write_all(text.as_bytes())?)
+        })?;
+    }
+    print_stdout(&format!(
+        "{}\nsweep of {} settings written to {} (sweep.csv, sweep.svg, a report per setting)\n",
+        sweep_table(&result),
+        result.rows.len(),
+        args.out.display()
+    ))
+}
+
+/// The columns a user reads first: the samples' bits against the held-out sequences', the
+/// k-mer divergences over their floor, diversity, novelty and, for SMILES, validity.
+fn sweep_table(result: &seddbio::eval::Sweep) -> String {
+    let mut text = format!(
+        "{:<28}{:>8}{:>16}{:>22}{:>10}{:>10}{:>10}",
+        "setting", "NFE", "bits (real)", "JS/floor k=1..6", "distinct", "identity", "valid"
+    );
+    for row in &result.rows {
+        let value = |name: &str| {
+            row.metrics
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, g, r)| (g.parse::<f64>().ok(), r.parse::<f64>().ok()))
+                .unwrap_or((None, None))
+        };
+        let bits = match value("model_elbo_bits_per_token") {
+            (Some(g), Some(r)) => format!("{g:.3} ({r:.3})"),
+            _ => "-".into(),
+        };
+        let ratios: Vec<String> = (1..=6)
+            .filter_map(|k| match value(&format!("kmer_{k}_js_bits")) {
+                (Some(g), Some(f)) if f > 0.0 => Some(format!("{:.1}", g / f)),
+                _ => None,
+            })
+            .collect();
+        let single = |name: &str| value(name).0.map_or("-".to_string(), |v| format!("{v:.3}"));
+        let valid = value("molecule_validity")
+            .0
+            .or(value("smiles_syntax_validity").0)
+            .map_or("-".to_string(), |v| format!("{v:.3}"));
+        text.push_str(&format!(
+            "\n{:<28}{:>8.1}{:>16}{:>22}{:>10}{:>10}{:>10}",
+            row.point,
+            row.nfe_per_sequence,
+            bits,
+            ratios.join(" "),
+            single("distinct_fraction"),
+            single("mean_pairwise_identity"),
+            valid
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

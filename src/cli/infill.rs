@@ -69,7 +69,6 @@ pub fn run(args: InfillArgs) -> Result<()> {
     let trained = args.model.load()?;
     let spec = &trained.spec;
     let settings = args.sampling.generation(&trained, &args.model.model)?;
-    let sampler = settings.sampler;
     let motifs = match &args.motifs {
         Some(path) => read_motifs(path)?,
         None => Vec::new(),
@@ -128,11 +127,12 @@ pub fn run(args: InfillArgs) -> Result<()> {
                 ("template_id".into(), id.to_string()),
                 ("template".into(), text.to_string()),
                 ("model".into(), settings.model_name.clone()),
-                ("sampler".into(), sampler.to_string()),
-                ("steps".into(), args.sampling.steps.to_string()),
+            ];
+            metadata.extend(settings.sampler.metadata());
+            metadata.extend([
                 ("seed".into(), args.sampling.seed.to_string()),
                 ("nfe".into(), d.nfe.to_string()),
-            ];
+            ]);
             metadata.extend(settings.metadata.iter().cloned());
             records.push(OutputRecord {
                 id: format!("{id}_sample_{}", done + 1),
@@ -145,12 +145,11 @@ pub fn run(args: InfillArgs) -> Result<()> {
     write_sequences(&args.sampling.out, args.sampling.out_format, &records)?;
     let seconds = start.elapsed().as_secs_f64();
     print_summary(&args.sampling.out, &format!(
-        "{} sequences from {} template(s) written to {} ({} sampler, {} steps): {:.1} network calls per sequence, {:.1} s\n",
+        "{} sequences from {} template(s) written to {} ({}): {:.1} network calls per sequence, {:.1} s\n",
         records.len(),
         templates.len(),
         args.sampling.out.display(),
-        sampler,
-        args.sampling.steps,
+        settings.sampler.describe(),
         nfe_total as f64 / records.len().max(1) as f64,
         seconds
     ))

@@ -26,11 +26,12 @@ use seddbio::{
     alphabet::Alphabet,
     choices::Choice,
     data::{prepare, LayoutKind, PrepareOptions, PreparedData, SplitMode, TooLong, UnknownPolicy},
+    diffusion::GraphKind,
     io::OutputFormat,
     io::{Format, LabelSource, ReadOptions},
     model::ComputeDevice,
     sample::Guidance,
-    sample::{Generation, SamplerKind},
+    sample::{Generation, SamplerKind, SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP},
     train::{RunDir, RunSpec, TrainedModel, Weights},
     Setting,
 };
@@ -190,14 +191,8 @@ pub fn label_source(column: &Option<String>, key: &Option<String>) -> Option<Lab
 /// How `sample` and `infill` draw and where they write.
 #[derive(Debug, Clone, Args)]
 pub struct SamplingArgs {
-    /// Reverse-diffusion steps.
-    #[arg(long, default_value_t = 128)]
-    pub steps: usize,
-    /// euler, analytic, or first-hitting (absorbing models only: at most one network call
-    /// per position, whatever --steps is) [default: first-hitting for absorbing models,
-    /// analytic for uniform ones].
-    #[arg(long, value_parser = choice::<SamplerKind>())]
-    pub sampler: Option<SamplerKind>,
+    #[command(flatten)]
+    pub sampler: SamplerArgs,
     /// Sequences per network call.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
@@ -217,7 +212,8 @@ pub struct SamplingArgs {
 
 impl SamplingArgs {
     /// The library's generation settings for `trained` (loaded from `model`): the sampler
-    /// (the model's default unless given), steps, batch size, seed, label and guidance.
+    /// (the model's default unless given) with its controls, batch size, seed, label and
+    /// guidance.
     pub fn generation(
         &self,
         trained: &TrainedModel,
@@ -226,15 +222,70 @@ impl SamplingArgs {
         let condition = self.condition.resolve(&trained.spec, model)?;
         Ok(Generation {
             model_name: model.display().to_string(),
-            steps: self.steps,
-            sampler: self
-                .sampler
-                .unwrap_or_else(|| SamplerKind::default_for(trained.graph.kind)),
+            sampler: self.sampler.settings(trained.graph.kind)?,
             batch_size: self.batch_size,
             seed: self.seed,
             guidance: condition.guidance,
             metadata: condition.metadata,
         })
+    }
+}
+
+/// The sampler and its controls; shared by `sample`, `infill` and `sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SamplerArgs {
+    /// Reverse-diffusion steps.
+    #[arg(long, default_value_t = 128)]
+    pub steps: usize,
+    /// euler, analytic, first-hitting (absorbing models only: at most one network call per
+    /// position, whatever --steps is) or remask (absorbing models only: unmasked tokens may
+    /// be masked again, ReMDM) [default: first-hitting for absorbing models, analytic for
+    /// uniform ones].
+    #[arg(long, value_parser = choice::<SamplerKind>())]
+    pub sampler: Option<SamplerKind>,
+    #[command(flatten)]
+    pub controls: SamplerControlArgs,
+}
+
+impl SamplerArgs {
+    /// The validated settings for a model with this graph.
+    pub fn settings(&self, graph: GraphKind) -> Result<SamplerSettings> {
+        let kind = self
+            .sampler
+            .unwrap_or_else(|| SamplerKind::default_for(graph));
+        self.controls.apply(SamplerSettings::new(kind, self.steps)?)
+    }
+}
+
+/// What a sampler trades diversity with (sedd.md, "Sampling controls"); shared by every
+/// command that samples, the end-of-run report of `train` included.
+#[derive(Debug, Clone, Args)]
+pub struct SamplerControlArgs {
+    /// Temperature T > 0 on the denoising distribution (p^(1/T), renormalised): below 1
+    /// sharpens toward what the model finds likely, 1 samples the model.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Nucleus sampling: draw from the smallest set of tokens with probability >= P, in (0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    /// Which masked positions unmask first (first-hitting): random (the model's process) or
+    /// confidence (the most certain positions first).
+    #[arg(long, default_value = "random", value_parser = choice::<UnmaskOrder>())]
+    pub order: UnmaskOrder,
+    /// --sampler remask: an unmasked token goes back to MASK with probability at most this
+    /// per step, in [0, 1].
+    #[arg(long, default_value_t = DEFAULT_REMASK_CAP)]
+    pub remask_cap: f64,
+}
+
+impl SamplerControlArgs {
+    /// `settings` with these controls, validated.
+    pub fn apply(&self, settings: SamplerSettings) -> Result<SamplerSettings> {
+        Ok(settings
+            .with_temperature(self.temperature)?
+            .with_top_p(self.top_p)?
+            .with_order(self.order)
+            .with_remask_cap(self.remask_cap)?)
     }
 }
 
@@ -544,6 +595,10 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Setting::NothingLeft => "choose another --on-unknown policy",
             Setting::SamplerSteps => "give --steps 1 or more",
             Setting::Sampler => "use --sampler euler or analytic",
+            Setting::Temperature => "give --temperature a number > 0 (1 samples the model)",
+            Setting::TopP => "give --top-p a number in (0, 1] (1 keeps every token)",
+            Setting::Order => "use --order confidence with --sampler first-hitting",
+            Setting::RemaskCap => "give --remask-cap a number in [0, 1]",
             Setting::MarkovOrder => "lower --order",
             Setting::LearningRate => "a lower peak --lr may help",
             Setting::Device => "or run with --device cpu",

@@ -47,7 +47,6 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(args.sampling.seed);
     let lengths = sample_lengths(spec, args.length, args.num, &mut rng);
     let settings = args.sampling.generation(&trained, &args.model.model)?;
-    let sampler = settings.sampler;
     let start = Instant::now();
     let Generated {
         records,
@@ -57,11 +56,10 @@ pub fn run(args: SampleArgs) -> Result<()> {
     let seconds = start.elapsed().as_secs_f64();
     write_sequences(&args.sampling.out, args.sampling.out_format, &records)?;
     print_summary(&args.sampling.out, &format!(
-        "{} sequences written to {} ({} sampler, {} steps, {} weights of step {}): {:.1} network calls per sequence on average, {} calls in all; {:.1} s, {:.1} sequences/s\n",
+        "{} sequences written to {} ({}, {} weights of step {}): {:.1} network calls per sequence on average, {} calls in all; {:.1} s, {:.1} sequences/s\n",
         records.len(),
         args.sampling.out.display(),
-        sampler,
-        args.sampling.steps,
+        settings.sampler.describe(),
         args.model.weights,
         trained.step,
         nfe_total as f64 / records.len() as f64,

@@ -19,7 +19,7 @@ use seddbio::{
     eval::{evaluate, ModelCheck, ReportOptions},
     io::{read_sequences, write_atomically, write_sequences, ReadOptions},
     model::{ComputeDevice, PositionKind},
-    sample::{sample_lengths, Generation, SamplerKind},
+    sample::{sample_lengths, Generation, SamplerKind, SamplerSettings},
     train::{
         choose_preset, default_schedule, model_card, run, CardFacts, LrSchedule, MetricsLog,
         Observer, Outcome, RunDir, RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel,
@@ -97,10 +97,13 @@ pub struct TrainArgs {
     #[arg(long, default_value = "cpu", value_parser = choice::<ComputeDevice>())]
     pub device: ComputeDevice,
     /// At the end, sample this many sequences (the model's default sampler, 128 steps, EMA
-    /// weights) and write an evaluation against the validation set into the run's report/
-    /// directory; 0 skips it.
+    /// weights, the sampler controls below) and write an evaluation against the validation
+    /// set into the run's report/ directory; 0 skips it.
     #[arg(long, default_value_t = 100)]
     pub report_samples: usize,
+    /// The report's sampler controls.
+    #[command(flatten)]
+    pub report_sampler: super::SamplerControlArgs,
 }
 
 /// Progress bar plus metrics file.
@@ -423,6 +426,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
     print_stdout(&data.summary.to_string())?;
 
     let spec = trainer.spec().clone();
+    // Refused before training rather than after it.
+    let report_sampler = report_settings(&args, spec.graph)?;
     let training = &spec.config.training;
     let valid = data
         .valid
@@ -596,10 +601,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 held_out,
                 held_out_times,
                 markov,
-                sampler: format!(
-                    "{} sampler, 128 steps",
-                    SamplerKind::default_for(spec.graph)
-                ),
+                sampler: report_sampler.describe(),
+                sampler_flags: report_sampler.command_flags(),
                 command: command_line(),
             };
             let card = model_card(trainer.spec(), &facts);
@@ -660,6 +663,18 @@ fn command_line() -> String {
         .join(" ")
 }
 
+/// The end-of-run report's sampler: the graph's default at [`REPORT_STEPS`] steps with the
+/// controls given to `train`.
+fn report_settings(args: &TrainArgs, graph: GraphKind) -> Result<SamplerSettings> {
+    let sampler = SamplerSettings::new(SamplerKind::default_for(graph), REPORT_STEPS)?;
+    let settings = args.report_sampler.apply(sampler)?;
+    settings.check_graph(graph)?;
+    Ok(settings)
+}
+
+/// Steps of the end-of-run report's sampler.
+const REPORT_STEPS: usize = 128;
+
 /// The end of the main job: samples from the EMA model, then `seddbio eval` of them against
 /// the validation examples (or the training ones when there is no validation set), with the
 /// model's held-out bits/token, into `report/`.
@@ -674,18 +689,16 @@ fn final_report(
     let lengths = sample_lengths(spec, None, args.report_samples, &mut rng);
     let settings = Generation {
         model_name: args.out.display().to_string(),
-        steps: 128,
-        sampler: SamplerKind::default_for(spec.graph),
+        sampler: report_settings(args, spec.graph)?,
         batch_size: 64,
         seed: spec.seed,
         guidance: Default::default(),
         metadata: Vec::new(),
     };
     note!(
-        "sampling {} sequences for the report ({} sampler, {} steps)",
+        "sampling {} sequences for the report ({})",
         lengths.len(),
-        settings.sampler,
-        settings.steps
+        settings.sampler.describe()
     );
     let samples = generate_with_progress(trained, &lengths, &settings, &mut rng)?.records;
     let samples_path = dir.path("samples.fasta");
@@ -742,7 +755,9 @@ fn final_report(
     let report_dir = dir.path("report");
     report.write(&report_dir, &[&samples_path, &reference_path])?;
     print_stdout(&format!(
-        "{}\nreport written to {}\n",
+        "samples: {} ({})\n{}\nreport written to {}\n",
+        samples.len(),
+        settings.sampler.describe(),
         report.table,
         report_dir.display()
     ))

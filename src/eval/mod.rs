@@ -1,6 +1,7 @@
 //! Evaluation of generated sequences against real ones, computed without external models:
 //! k-mer spectra and their divergences against a size-matched real-vs-real floor, GC content,
-//! novelty and diversity, and label-by-label motif hit rates and enrichment. Motif scanning
+//! novelty and diversity, and label-by-label motif hit rates and enrichment; and the sweep of
+//! sampler settings that measures what each trades between fidelity and diversity. Motif scanning
 //! ([`crate::motif`]) and plots ([`crate::plot`]) live below it, since sampling and training
 //! use them too.
 
@@ -9,6 +10,7 @@ mod kmer;
 mod labels;
 mod report;
 mod similarity;
+mod sweep;
 
 pub use self::{
     floor::RealFloor,
@@ -16,4 +18,5 @@ pub use self::{
     labels::{hit_rate, log2_enrichment, Enrichment},
     report::{evaluate, Files, ModelCheck, MotifSet, Report, ReportOptions, FLOOR_DRAWS},
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},
+    sweep::{sweep, Sweep, SweepPoint, SweepProgress, SweepRow, SweepRun, SWEEP_STEPS},
 };

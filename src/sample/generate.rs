@@ -3,7 +3,7 @@
 
 use rand::{Rng, RngExt};
 
-use super::{guided_score, sample, Guidance, SamplerKind, Slot};
+use super::{guided_score, sample, Guidance, SamplerSettings, Slot};
 use crate::{
     alphabet::TokenId,
     data::LayoutKind,
@@ -72,16 +72,14 @@ pub fn sample_lengths(
         .collect()
 }
 
-/// How [`generate`] samples: the sampler, its steps, the label and guidance, and what goes
-/// into each record's metadata.
+/// How [`generate`] samples: the sampler with its steps and controls, the label and guidance,
+/// and what goes into each record's metadata.
 #[derive(Debug, Clone)]
 pub struct Generation {
     /// Written into each record's `model` field.
     pub model_name: String,
-    /// Reverse-diffusion steps.
-    pub steps: usize,
-    /// The sampler.
-    pub sampler: SamplerKind,
+    /// The sampler, its steps, temperature, top-p, order and remasking cap.
+    pub sampler: SamplerSettings,
     /// Sequences per network call.
     pub batch_size: usize,
     /// Written into each record's `seed` field (the caller seeded `rng` with it).
@@ -95,8 +93,9 @@ pub struct Generation {
 /// What [`generate`] made.
 #[derive(Debug, Clone)]
 pub struct Generated {
-    /// The records: pads stripped, ids `sample_1..`, metadata `model`, `model_step`, `sampler`,
-    /// `steps`, `seed`, `nfe`, `length` and [`Generation::metadata`].
+    /// The records: pads stripped, ids `sample_1..`, metadata `model`, `model_step`, the
+    /// sampler's ([`SamplerSettings::metadata`]), `seed`, `nfe`, `length` and
+    /// [`Generation::metadata`].
     pub records: Vec<OutputRecord>,
     /// Network calls in all.
     pub network_calls: usize,
@@ -135,8 +134,7 @@ pub fn sample_in_batches<R: Rng + ?Sized>(
             &trained.graph,
             &trained.spec.noise,
             &batch_slots,
-            settings.steps,
-            settings.sampler,
+            &settings.sampler,
             rng,
             guided_score(&trained.model, settings.guidance),
         )?;
@@ -181,12 +179,13 @@ pub fn generate<R: Rng + ?Sized>(
             let mut metadata = vec![
                 ("model".into(), settings.model_name.clone()),
                 ("model_step".into(), trained.step.to_string()),
-                ("sampler".into(), settings.sampler.to_string()),
-                ("steps".into(), settings.steps.to_string()),
+            ];
+            metadata.extend(settings.sampler.metadata());
+            metadata.extend([
                 ("seed".into(), settings.seed.to_string()),
                 ("nfe".into(), d.nfe.to_string()),
                 ("length".into(), length.to_string()),
-            ];
+            ]);
             metadata.extend(settings.metadata.iter().cloned());
             OutputRecord {
                 id: format!("sample_{}", i + 1),
@@ -263,8 +262,7 @@ mod tests {
 
         let settings = Generation {
             model_name: "toy".into(),
-            steps: 8,
-            sampler: SamplerKind::FirstHitting,
+            sampler: SamplerSettings::new(crate::sample::SamplerKind::FirstHitting, 8).unwrap(),
             batch_size: 4,
             seed: 3,
             guidance: Guidance::default(),

@@ -1,10 +1,12 @@
 //! Generation: reverse-time samplers over a trained score, unconditional or with templates.
 
+mod controls;
 mod generate;
 mod sampler;
 mod template;
 
 pub use self::{
+    controls::{SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP},
     generate::{
         decode_sampled, draw_length, generate, pad_to_model, sample_in_batches, sample_lengths,
         unconditional_slots, Drawn, Generated, Generation,

@@ -21,8 +21,11 @@ pub struct CardFacts {
     /// The best Markov chain on the same split: order, bits per token on the same held-out
     /// sequences as the model's bound, and the orders scanned.
     pub markov: Option<(usize, f64, String)>,
-    /// The sampler `sample` uses by default, and its steps.
+    /// The sampler the end-of-run report used, its steps and controls, in words.
     pub sampler: String,
+    /// The `sample` flags that ask for the report's sampler controls (empty for the model's
+    /// own process), e.g. ` --temperature 0.8`.
+    pub sampler_flags: String,
     /// The command line that made the run.
     pub command: String,
 }
@@ -199,10 +202,11 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     text.push_str(&format!(
         "\nThe end-of-run report, if made, is in `report/` (samples against held-out data: k-mer \
          spectra beside their floor, lengths, composition, novelty).\n\n\
-         ## Use\n\n```sh\nseddbio sample --model {run} -n 100 -o samples.fasta   # {}\n\
+         ## Use\n\n```sh\nseddbio sample --model {run} -n 100{} -o samples.fasta   # {}\n\
          seddbio infill --model {run} --template 'ACGT[MASK:20]' -n 10 -o infilled.fasta\n\
          seddbio score --model {run} sequences.fasta -o scores.csv\n```\n\n\
          ## Made by\n\n```sh\n{}\n```\n",
+        facts.sampler_flags,
         facts.sampler,
         facts.command,
         run = facts.run
