@@ -328,6 +328,10 @@ fn run_sweep(
     }
     let run = SweepRun {
         trained,
+        alphabet,
+        reference,
+        train,
+        options,
         model_name: model.display().to_string(),
         samples: args.sweep_samples,
         batch_size: 64,
@@ -342,10 +346,6 @@ fn run_sweep(
     let result = sweep(
         &run,
         &points,
-        alphabet,
-        reference,
-        train,
-        options,
         &args.out,
         &inputs(args),
         &mut |event| match event {

@@ -145,10 +145,18 @@ impl SweepPoint {
     }
 }
 
-/// What a sweep samples from and how much.
+/// What a sweep samples from, how much, and what it evaluates the samples against.
 pub struct SweepRun<'a> {
     /// The model.
     pub trained: &'a TrainedModel,
+    /// The alphabet the evaluation reads the sets in (grown by their tokens for SMILES).
+    pub alphabet: &'a Alphabet,
+    /// The held-out real sequences.
+    pub reference: &'a SequenceFile,
+    /// The training sequences (novelty, and the floor from training subsets).
+    pub train: Option<&'a SequenceFile>,
+    /// The evaluation's options (k-mers, motifs, seed of the floor).
+    pub options: &'a ReportOptions,
     /// Its name in records and reports (the run directory as given).
     pub model_name: String,
     /// Samples per setting.
@@ -213,14 +221,10 @@ pub enum SweepProgress<'a> {
 
 /// Samples `run.samples` sequences under every point, writes them and their evaluation into
 /// `out/NN_name/` (`samples.fasta` and the files of `seddbio eval`), refusing to write over
-/// `inputs`, and returns one row per point. `options` are the evaluation's (k-mers, motifs).
+/// `inputs`, and returns one row per point.
 pub fn sweep(
     run: &SweepRun<'_>,
     points: &[SweepPoint],
-    alphabet: &Alphabet,
-    reference: &SequenceFile,
-    train: Option<&SequenceFile>,
-    options: &ReportOptions,
     out: &Path,
     inputs: &[&Path],
     progress: &mut dyn FnMut(SweepProgress<'_>),
@@ -284,11 +288,11 @@ pub fn sweep(
             progress: &mut |n| progress(SweepProgress::Sequences(n)),
         };
         let report = evaluate(
-            alphabet.clone(),
+            run.alphabet.clone(),
             &samples,
-            reference,
-            train,
-            options,
+            run.reference,
+            run.train,
+            run.options,
             Some(&mut check),
         )?;
         report.write(&dir, inputs)?;
