@@ -99,6 +99,7 @@ fn dna_model_samples_infills_and_scores() {
                     .parse()
                     .unwrap();
                 assert!(nfe <= 16, "{header}");
+                assert!(header.contains("path_bits="), "{header}");
             }
         }
     }
@@ -173,6 +174,70 @@ fn dna_model_samples_infills_and_scores() {
         assert!(err.contains(option), "{flags:?}: {err}");
         assert!(!refused.exists());
     }
+
+    // The sweep: a row per setting in sweep.csv, the plot, and each setting's samples and
+    // report in a folder of its own; a setting it cannot parse is one error line.
+    let sweep = dir.path().join("sweep");
+    // The run's own held-out windows (60 bp), as the report compared them.
+    let held_out = run_dir.join("valid.fasta");
+    let held_out = held_out.to_str().unwrap();
+    let printed = ok(&[
+        "eval",
+        "--sweep",
+        "model;t=0.5,top-p=0.9",
+        "--model",
+        run,
+        "--reference",
+        held_out,
+        "-a",
+        "dna",
+        "--k",
+        "1..3",
+        "--sweep-samples",
+        "6",
+        "--num-t",
+        "2",
+        "-o",
+        sweep.to_str().unwrap(),
+    ]);
+    assert!(printed.contains("sweep of 2 settings"), "{printed}");
+    let table = std::fs::read_to_string(sweep.join("sweep.csv")).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    for column in [
+        "setting",
+        "nfe_per_sequence",
+        "model_elbo_bits_per_token,model_elbo_bits_per_token_real",
+        "kmer_3_js_over_floor",
+        "mean_pairwise_identity",
+    ] {
+        assert!(lines[0].contains(column), "{column}: {}", lines[0]);
+    }
+    assert!(lines[1].starts_with("model,") && lines[2].starts_with("\"t=0.5,top-p=0.9\","));
+    assert!(std::fs::read_to_string(sweep.join("sweep.svg"))
+        .unwrap()
+        .contains("real (held out)"));
+    let second = fasta_sequences(&sweep.join("02_t_0.5_top-p_0.9/samples.fasta"));
+    assert_eq!(second.len(), 6);
+    assert!(second[0].0.contains("temperature=0.5") && second[0].0.contains("top_p=0.9"));
+    assert!(sweep.join("01_model/summary.csv").exists());
+    let err = fails(&[
+        "eval",
+        "--sweep",
+        "heat=2",
+        "--model",
+        run,
+        "--reference",
+        DNA,
+        "-a",
+        "dna",
+        "-o",
+        sweep.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("heat") && err.trim().lines().count() == 1,
+        "{err}"
+    );
 
     // The same seed gives the same sequences.
     let a = dir.path().join("a.fa");

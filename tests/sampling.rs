@@ -417,3 +417,59 @@ fn remasking_remasks_only_with_a_positive_cap() {
         assert!(out.sequences.iter().flatten().all(|&t| t < 4));
     }
 }
+
+/// First-hitting records each sequence's `-ln` probability of its draws: for the exact score
+/// of an i.i.d. source its mean per token is the source's entropy (1.846 bits for P), and at
+/// half the temperature it is the entropy of P^2 renormalised, which the draws then follow.
+#[test]
+fn first_hitting_path_likelihood_is_the_entropy_of_its_draws() {
+    let graph = Graph::absorbing(4);
+    let entropy = |p: &[f64]| -> f64 {
+        let total: f64 = p.iter().sum();
+        -p.iter()
+            .map(|v| v / total * (v / total).log2())
+            .sum::<f64>()
+    };
+    let squared: Vec<f64> = P.iter().map(|p| p * p).collect();
+    for (temperature, expected) in [(1.0, entropy(&P)), (0.5, entropy(&squared))] {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let settings = plain(SamplerKind::FirstHitting, 256)
+            .with_temperature(temperature)
+            .unwrap();
+        let out = sample(
+            &graph,
+            &NoiseSchedule::log_linear(),
+            &vec![vec![Slot::Free; 4]; 3000],
+            &settings,
+            &mut rng,
+            |x: &[u16], _: usize, sb: f64| exact_scores(&graph, x, sb),
+        )
+        .unwrap();
+        assert_eq!(out.path_nats.len(), 3000);
+        assert!(out.path_nats.iter().all(|&(_, drawn)| drawn == 4));
+        let bits: Vec<f64> = out
+            .path_nats
+            .iter()
+            .map(|&(nats, drawn)| nats / std::f64::consts::LN_2 / drawn as f64)
+            .collect();
+        let mean = bits.iter().sum::<f64>() / bits.len() as f64;
+        let sd = (bits.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / bits.len() as f64).sqrt();
+        let se = sd / (bits.len() as f64).sqrt();
+        assert!(
+            (mean - expected).abs() < 5.0 * se,
+            "T {temperature}: {mean:.4} bits per token, expected {expected:.4} (SE {se:.4})"
+        );
+    }
+    // The other samplers leave it empty.
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let out = sample(
+        &graph,
+        &NoiseSchedule::log_linear(),
+        &[vec![Slot::Free; 4]],
+        &plain(SamplerKind::Analytic, 8),
+        &mut rng,
+        |x: &[u16], _: usize, sb: f64| exact_scores(&graph, x, sb),
+    )
+    .unwrap();
+    assert!(out.path_nats.is_empty());
+}

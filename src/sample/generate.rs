@@ -104,12 +104,15 @@ pub struct Generated {
 }
 
 /// One drawn sequence: its tokens (pads included) and the network calls it took part in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Drawn {
     /// Token ids, the model's full length.
     pub tokens: Vec<TokenId>,
     /// Network calls in which it had a position to update.
     pub nfe: usize,
+    /// First-hitting: `-ln` probability of its drawn tokens and how many were drawn
+    /// ([`super::Sampled::path_nats`]).
+    pub path_nats: Option<(f64, usize)>,
 }
 
 /// `count` sequences from a trained model, `settings.batch_size` at a time under
@@ -139,11 +142,16 @@ pub fn sample_in_batches<R: Rng + ?Sized>(
             guided_score(&trained.model, settings.guidance),
         )?;
         calls += out.network_calls;
+        let mut paths = out.path_nats.into_iter();
         drawn.extend(
             out.sequences
                 .into_iter()
                 .zip(out.nfe)
-                .map(|(tokens, nfe)| Drawn { tokens, nfe }),
+                .map(|(tokens, nfe)| Drawn {
+                    tokens,
+                    nfe,
+                    path_nats: paths.next(),
+                }),
         );
         progress(batch, out.network_calls);
     }
@@ -186,6 +194,11 @@ pub fn generate<R: Rng + ?Sized>(
                 ("nfe".into(), d.nfe.to_string()),
                 ("length".into(), length.to_string()),
             ]);
+            if let Some((nats, drawn)) = d.path_nats.filter(|p| p.1 > 0) {
+                // Bits per drawn token along the sampler's own path (docs/sampling.md).
+                let bits = nats / std::f64::consts::LN_2 / drawn as f64;
+                metadata.push(("path_bits".into(), format!("{bits:.4}")));
+            }
             metadata.extend(settings.metadata.iter().cloned());
             OutputRecord {
                 id: format!("sample_{}", i + 1),

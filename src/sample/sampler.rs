@@ -100,6 +100,12 @@ pub struct Sampled {
     pub network_calls: usize,
     /// Network calls in which each sequence had a position to update (its NFE).
     pub nfe: Vec<usize>,
+    /// First-hitting only (else empty): each sequence's `-ln` probability of its drawn tokens
+    /// under the distributions they were drawn from, in nats, and how many tokens were drawn.
+    /// At temperature 1 with one position a step this is the sequence's negative
+    /// log-likelihood under the model's factorisation in the order it was unmasked: the
+    /// entropy the model's own process writes at (docs/sampling.md).
+    pub path_nats: Vec<(f64, usize)>,
 }
 
 /// Log scores of a batch: `(x_t, batch, sigma_bar)` with `x_t` row-major `batch x len`, to
@@ -219,6 +225,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
     let grid = time_grid(steps);
     let mut calls = 0;
     let mut nfe = vec![0; batch];
+    let mut path_nats = Vec::new();
     let row_of = |scores: &[f32], i: usize| -> Vec<f64> {
         scores[i * width..(i + 1) * width]
             .iter()
@@ -231,6 +238,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
         // t = 1 a position unmasks at tau with CDF F(tau) / F(1). Step k covers
         // [grid[k+1], grid[k]); later steps than `steps - 1` mean the final call.
         let f1 = -(-schedule.sigma_bar(1.0)).exp_m1();
+        let mut path = vec![(0.0, 0); batch];
         let mut event_step: Vec<usize> = x
             .iter()
             .map(|&token| {
@@ -279,8 +287,14 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
                 x[i] = sample_categorical(&weights, rng)
                     .unwrap_or_else(|| best_allowed(&row, flat[i], n));
                 event_step[i] = usize::MAX;
+                let total: f64 = weights.iter().filter(|w| **w > 0.0).sum();
+                if let Some(drawn) = weights.get(x[i]).filter(|w| **w > 0.0 && total > 0.0) {
+                    path[i / len].0 -= (drawn / total).ln();
+                    path[i / len].1 += 1;
+                }
             }
         }
+        path_nats = path;
     } else {
         for k in 0..=steps {
             let t = grid[k];
@@ -340,6 +354,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
         sequences: x.chunks(len.max(1)).map(token_ids).collect(),
         network_calls: calls,
         nfe,
+        path_nats,
     })
 }
 
