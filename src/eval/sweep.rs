@@ -296,13 +296,15 @@ pub fn sweep(
             Some(&mut check),
         )?;
         report.write(&dir, inputs)?;
+        let mut metrics = summary_rows(&report.summary);
+        metrics.extend(motif_rates(&report.files));
         let records = generated.records.len().max(1) as f64;
         rows.push(SweepRow {
             point: point.name.clone(),
             sampler: description,
             nfe_per_sequence: generated.nfe_total as f64 / records,
             sequences_per_second: records / seconds.max(1e-9),
-            metrics: summary_rows(&report.summary),
+            metrics,
         });
     }
     Ok(Sweep { rows })
@@ -433,6 +435,36 @@ fn summary_rows(summary: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// At most this many motifs get a hit-rate column pair in the table (a sweep over a whole
+/// JASPAR collection would have thousands; its reports still hold every rate).
+const MAX_MOTIF_COLUMNS: usize = 20;
+
+/// `motif_ID_NAME_hit_rate` rows (samples, reference) from a report's `motifs.csv`, when it
+/// has at most [`MAX_MOTIF_COLUMNS`] motifs.
+fn motif_rates(files: &super::Files) -> Vec<(String, String, String)> {
+    let Some((_, csv)) = files.0.iter().find(|(name, _)| name == "motifs.csv") else {
+        return Vec::new();
+    };
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    if rows.len() > MAX_MOTIF_COLUMNS {
+        return Vec::new();
+    }
+    rows.iter()
+        .filter(|cells| cells.len() >= 5)
+        .map(|cells| {
+            (
+                format!("motif_{}_{}_hit_rate", cells[0], slug(cells[1])),
+                cells[3].to_string(),
+                cells[4].to_string(),
+            )
+        })
+        .collect()
+}
+
 /// A folder-name form of a setting: letters, digits, `.` and `-` kept, the rest `_`.
 fn slug(name: &str) -> String {
     name.chars()
@@ -474,6 +506,27 @@ mod tests {
         assert!(SweepPoint::parse("t", GraphKind::Absorb).is_err());
         assert_eq!(SweepPoint::standard(GraphKind::Absorb).len(), 10);
         assert_eq!(SweepPoint::standard(GraphKind::Uniform).len(), 7);
+    }
+
+    /// A report's motifs.csv becomes a hit-rate pair per motif, names made column-safe; a
+    /// large motif collection adds none.
+    #[test]
+    fn motif_rates_become_columns_for_small_motif_sets() {
+        let csv = "motif,name,consensus,generated_hit_rate,reference_hit_rate\nMA0140.3,GATA1::TAL1,TTATCT,0.04,0.33\n";
+        let files = crate::eval::Files(vec![("motifs.csv".into(), csv.into())]);
+        assert_eq!(
+            motif_rates(&files),
+            [(
+                "motif_MA0140.3_GATA1__TAL1_hit_rate".to_string(),
+                "0.04".to_string(),
+                "0.33".to_string()
+            )]
+        );
+        let many = std::iter::once("motif,name,consensus,g,r".to_string())
+            .chain((0..30).map(|i| format!("M{i},N{i},A,0.1,0.2")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(motif_rates(&crate::eval::Files(vec![("motifs.csv".into(), many)])).is_empty());
     }
 
     /// The table's columns follow summary.csv's rows; the JS ratio is the samples' divergence
