@@ -435,3 +435,56 @@ fn dna_model_samples_infills_and_scores() {
         assert!(bits > 1.0 && bits < 4.0, "{row}");
     }
 }
+
+/// An absorbing protein model samples with remasking unless told otherwise (the default the
+/// sweeps of docs/sampling.md chose), in the end-of-run report as in `sample`; the flags
+/// still choose any other sampler.
+#[test]
+fn protein_models_default_to_remasking() {
+    let dir = common::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run = run.to_str().unwrap();
+    ok(&[
+        "train",
+        "datasets/protein/tiny_uniprot_128.fasta",
+        "-a",
+        "protein",
+        "--on-unknown",
+        "skip",
+        "--seq-len",
+        "48",
+        "--too-long",
+        "window",
+        "--steps",
+        "5",
+        "--batch-size",
+        "8",
+        "--report-samples",
+        "3",
+        "--out",
+        run,
+    ]);
+    for (header, _) in fasta_sequences(&Path::new(run).join("samples.fasta")) {
+        assert!(
+            header.contains("sampler=remask") && header.contains("remask_cap=0.1"),
+            "{header}"
+        );
+    }
+    for (flags, sampler) in [
+        (&[][..], "remask"),
+        (&["--sampler", "first-hitting"], "first-hitting"),
+    ] {
+        let out = dir.path().join(format!("{sampler}.fa"));
+        let mut args = vec!["sample", "--model", run, "-n", "2", "--steps", "8", "-o"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(flags);
+        ok(&args);
+        for (header, sequence) in fasta_sequences(&out) {
+            assert!(header.contains(&format!("sampler={sampler}")), "{header}");
+            assert!(
+                !sequence.is_empty() && !sequence.contains('<'),
+                "{sequence}"
+            );
+        }
+    }
+}

@@ -312,13 +312,13 @@ fn run_sweep(
     train: Option<&seddbio::io::SequenceFile>,
     options: &ReportOptions,
 ) -> Result<()> {
-    let graph = trained.graph.kind;
+    let (graph, alphabet_name) = (trained.graph.kind, trained.spec.alphabet.as_str());
     let mut points = Vec::new();
     for text in &args.sweep {
         match text.trim() {
-            "standard" => points.extend(SweepPoint::standard(graph)),
+            "standard" => points.extend(SweepPoint::standard(graph, alphabet_name)?),
             text => points.push(
-                SweepPoint::parse(text, graph)
+                SweepPoint::parse(text, graph, alphabet_name)
                     .with_context(|| format!("--sweep for the model at {}", model.display()))?,
             ),
         }

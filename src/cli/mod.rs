@@ -222,7 +222,9 @@ impl SamplingArgs {
         let condition = self.condition.resolve(&trained.spec, model)?;
         Ok(Generation {
             model_name: model.display().to_string(),
-            sampler: self.sampler.settings(trained.graph.kind)?,
+            sampler: self
+                .sampler
+                .settings(trained.graph.kind, &trained.spec.alphabet)?,
             batch_size: self.batch_size,
             seed: self.seed,
             guidance: condition.guidance,
@@ -239,8 +241,8 @@ pub struct SamplerArgs {
     pub steps: usize,
     /// euler, analytic, first-hitting (absorbing models only: at most one network call per
     /// position, whatever --steps is) or remask (absorbing models only: unmasked tokens may
-    /// be masked again, ReMDM) [default: first-hitting for absorbing models, analytic for
-    /// uniform ones].
+    /// be masked again, ReMDM) [default: remask for absorbing protein models, first-hitting
+    /// for other absorbing models, analytic for uniform ones].
     #[arg(long, value_parser = choice::<SamplerKind>())]
     pub sampler: Option<SamplerKind>,
     #[command(flatten)]
@@ -248,11 +250,11 @@ pub struct SamplerArgs {
 }
 
 impl SamplerArgs {
-    /// The validated settings for a model with this graph.
-    pub fn settings(&self, graph: GraphKind) -> Result<SamplerSettings> {
+    /// The validated settings for a model with this graph and alphabet.
+    pub fn settings(&self, graph: GraphKind, alphabet: &str) -> Result<SamplerSettings> {
         let kind = self
             .sampler
-            .unwrap_or_else(|| SamplerKind::default_for(graph));
+            .unwrap_or_else(|| SamplerKind::default_for(graph, alphabet));
         self.controls.apply(SamplerSettings::new(kind, self.steps)?)
     }
 }

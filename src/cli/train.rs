@@ -427,7 +427,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
 
     let spec = trainer.spec().clone();
     // Refused before training rather than after it.
-    let report_sampler = report_settings(&args, spec.graph)?;
+    let report_sampler = report_settings(&args, &spec)?;
     let training = &spec.config.training;
     let valid = data
         .valid
@@ -663,12 +663,14 @@ fn command_line() -> String {
         .join(" ")
 }
 
-/// The end-of-run report's sampler: the graph's default at [`REPORT_STEPS`] steps with the
+/// The end-of-run report's sampler: the model's default at [`REPORT_STEPS`] steps with the
 /// controls given to `train`.
-fn report_settings(args: &TrainArgs, graph: GraphKind) -> Result<SamplerSettings> {
-    let sampler = SamplerSettings::new(SamplerKind::default_for(graph), REPORT_STEPS)?;
-    let settings = args.report_sampler.apply(sampler)?;
-    settings.check_graph(graph)?;
+fn report_settings(args: &TrainArgs, spec: &RunSpec) -> Result<SamplerSettings> {
+    let kind = SamplerKind::default_for(spec.graph, &spec.alphabet);
+    let settings = args
+        .report_sampler
+        .apply(SamplerSettings::new(kind, REPORT_STEPS)?)?;
+    settings.check_graph(spec.graph)?;
     Ok(settings)
 }
 
@@ -689,7 +691,7 @@ fn final_report(
     let lengths = sample_lengths(spec, None, args.report_samples, &mut rng);
     let settings = Generation {
         model_name: args.out.display().to_string(),
-        sampler: report_settings(args, spec.graph)?,
+        sampler: report_settings(args, spec)?,
         batch_size: 64,
         seed: spec.seed,
         guidance: Default::default(),

@@ -33,29 +33,29 @@ pub struct SweepPoint {
 }
 
 impl SweepPoint {
-    /// Parses `key=value` words separated by commas, over the model's default sampler at
-    /// [`SWEEP_STEPS`] steps: `sampler`, `steps`, `temperature` (or `t`), `top-p`, `order`,
+    /// Parses `key=value` words separated by commas, over the default sampler of a model of
+    /// this graph and alphabet at [`SWEEP_STEPS`] steps: `sampler`, `steps`, `temperature` (or `t`), `top-p`, `order`,
     /// `remask-cap`, `label`, `guidance`. An empty text (or `model`) is the model's own
     /// process.
     ///
     /// ```
     /// use seddbio::{diffusion::GraphKind, eval::SweepPoint};
     ///
-    /// let point = SweepPoint::parse("t=0.8, top-p=0.95", GraphKind::Absorb)?;
+    /// let point = SweepPoint::parse("t=0.8, top-p=0.95", GraphKind::Absorb, "dna")?;
     /// assert_eq!(point.name(), "t=0.8,top-p=0.95");
     /// assert_eq!(point.sampler().temperature(), 0.8);
-    /// assert!(SweepPoint::parse("t=0", GraphKind::Absorb).is_err());
-    /// assert!(SweepPoint::parse("heat=2", GraphKind::Absorb).is_err());
+    /// assert!(SweepPoint::parse("t=0", GraphKind::Absorb, "dna").is_err());
+    /// assert!(SweepPoint::parse("heat=2", GraphKind::Absorb, "dna").is_err());
     /// # Ok::<(), seddbio::Error>(())
     /// ```
-    pub fn parse(text: &str, graph: GraphKind) -> Result<SweepPoint> {
+    pub fn parse(text: &str, graph: GraphKind, alphabet: &str) -> Result<SweepPoint> {
         let words: Vec<&str> = text
             .split(',')
             .map(str::trim)
             .filter(|w| !w.is_empty() && *w != "model")
             .collect();
         let bad = |message: String| Error::Options(format!("sweep setting '{text}': {message}"));
-        let mut kind = crate::sample::SamplerKind::default_for(graph);
+        let mut kind = crate::sample::SamplerKind::default_for(graph, alphabet);
         let mut steps = SWEEP_STEPS;
         let mut controls: Vec<(&str, &str)> = Vec::new();
         let (mut label, mut guidance) = (None, 0.0);
@@ -107,10 +107,10 @@ impl SweepPoint {
         })
     }
 
-    /// The settings `--sweep standard` runs: the model's process, temperatures 0.9 to 0.5,
-    /// nucleus 0.95 and 0.9, and for absorbing models confidence order (alone and at
-    /// temperature 0.8) and remasking.
-    pub fn standard(graph: GraphKind) -> Vec<SweepPoint> {
+    /// The settings `--sweep standard` runs: the model's default sampler at temperature 1,
+    /// temperatures 0.9 to 0.5, nucleus 0.95 and 0.9, and for absorbing models first-hitting
+    /// in confidence order (alone and at temperature 0.8) and remasking.
+    pub fn standard(graph: GraphKind, alphabet: &str) -> Result<Vec<SweepPoint>> {
         let mut texts = vec![
             "model",
             "t=0.9",
@@ -122,16 +122,15 @@ impl SweepPoint {
         ];
         if graph == GraphKind::Absorb {
             texts.extend([
-                "order=confidence",
-                "order=confidence,t=0.8",
+                "sampler=first-hitting,order=confidence",
+                "sampler=first-hitting,order=confidence,t=0.8",
                 "sampler=remask",
             ]);
         }
         texts
             .into_iter()
-            .map(|t| SweepPoint::parse(t, graph))
-            .collect::<Result<_>>()
-            .unwrap_or_default()
+            .map(|t| SweepPoint::parse(t, graph, alphabet))
+            .collect()
     }
 
     /// The setting as written (normalised: words trimmed, joined by commas).
@@ -493,19 +492,34 @@ mod tests {
         let point = SweepPoint::parse(
             "sampler=remask, remask-cap=0.05, steps=64, t=0.9",
             GraphKind::Absorb,
+            "dna",
         )
         .unwrap();
         assert_eq!(point.sampler().remask_cap(), 0.05);
         assert_eq!(point.sampler().steps(), 64);
         assert_eq!(point.sampler().temperature(), 0.9);
-        let model = SweepPoint::parse("", GraphKind::Uniform).unwrap();
+        let model = SweepPoint::parse("", GraphKind::Uniform, "dna").unwrap();
         assert!(model.sampler().is_model_process());
         assert_eq!(model.name(), "model");
-        assert!(SweepPoint::parse("order=confidence", GraphKind::Uniform).is_err());
-        assert!(SweepPoint::parse("guidance=-1", GraphKind::Absorb).is_err());
-        assert!(SweepPoint::parse("t", GraphKind::Absorb).is_err());
-        assert_eq!(SweepPoint::standard(GraphKind::Absorb).len(), 10);
-        assert_eq!(SweepPoint::standard(GraphKind::Uniform).len(), 7);
+        assert!(SweepPoint::parse("order=confidence", GraphKind::Uniform, "dna").is_err());
+        // A protein model's default is remasking, which has no order to choose.
+        assert!(SweepPoint::parse("order=confidence", GraphKind::Absorb, "protein").is_err());
+        assert!(SweepPoint::parse("guidance=-1", GraphKind::Absorb, "dna").is_err());
+        assert!(SweepPoint::parse("t", GraphKind::Absorb, "dna").is_err());
+        for alphabet in ["dna", "protein", "smiles"] {
+            assert_eq!(
+                SweepPoint::standard(GraphKind::Absorb, alphabet)
+                    .unwrap()
+                    .len(),
+                10
+            );
+            assert_eq!(
+                SweepPoint::standard(GraphKind::Uniform, alphabet)
+                    .unwrap()
+                    .len(),
+                7
+            );
+        }
     }
 
     /// A report's motifs.csv becomes a hit-rate pair per motif, names made column-safe; a
