@@ -381,9 +381,14 @@ fn run_sweep(
 /// The columns a user reads first: the samples' bits against the held-out sequences', the
 /// k-mer divergences over their floor, diversity, novelty and, for SMILES, validity.
 fn sweep_table(result: &seddbio::eval::Sweep) -> String {
+    let width = result
+        .rows
+        .iter()
+        .map(|row| row.point.len() + 2)
+        .fold(28, usize::max);
     let mut text = format!(
-        "{:<28}{:>8}{:>16}{:>22}{:>10}{:>10}{:>10}",
-        "setting", "NFE", "bits (real)", "JS/floor k=1..6", "distinct", "identity", "valid"
+        "{:<width$}{:>8}{:>16}{:>22}{:>10}{:>10}{:>10}",
+        "setting", "NFE", "bits (real)", "JS/floor by k", "distinct", "identity", "valid"
     );
     for row in &result.rows {
         let value = |name: &str| {
@@ -409,7 +414,7 @@ fn sweep_table(result: &seddbio::eval::Sweep) -> String {
             .or(value("smiles_syntax_validity").0)
             .map_or("-".to_string(), |v| format!("{v:.3}"));
         text.push_str(&format!(
-            "\n{:<28}{:>8.1}{:>16}{:>22}{:>10}{:>10}{:>10}",
+            "\n{:<width$}{:>8.1}{:>16}{:>22}{:>10}{:>10}{:>10}",
             row.point,
             row.nfe_per_sequence,
             bits,
