@@ -103,8 +103,8 @@ fn dna_model_samples_infills_and_scores() {
             }
         }
     }
-    // Without --sampler an absorbing model samples first-hitting (its default), and so does
-    // the end-of-training report.
+    // Without --sampler an absorbing model samples with remasking at a cap of 0.1 (its
+    // default), and so does the end-of-training report.
     let out = dir.path().join("default.fa");
     ok(&[
         "sample",
@@ -118,10 +118,13 @@ fn dna_model_samples_infills_and_scores() {
         out.to_str().unwrap(),
     ]);
     for (header, _) in fasta_sequences(&out) {
-        assert!(header.contains("sampler=first-hitting"), "{header}");
+        assert!(
+            header.contains("sampler=remask") && header.contains("remask_cap=0.1"),
+            "{header}"
+        );
     }
     for (header, _) in fasta_sequences(&run_dir.join("samples.fasta")) {
-        assert!(header.contains("sampler=first-hitting"), "{header}");
+        assert!(header.contains("sampler=remask"), "{header}");
     }
 
     // The sampler controls reach every record's metadata and the summary line; values out
@@ -161,6 +164,7 @@ fn dna_model_samples_infills_and_scores() {
         (&["--top-p", "0"], "--top-p"),
         (&["--top-p", "1.5"], "--top-p"),
         (&["--sampler", "euler", "--order", "confidence"], "--order"),
+        (&["--sampler", "remask", "--order", "confidence"], "--order"),
         (
             &["--sampler", "remask", "--remask-cap", "2"],
             "--remask-cap",
@@ -436,9 +440,9 @@ fn dna_model_samples_infills_and_scores() {
     }
 }
 
-/// An absorbing protein model samples with remasking unless told otherwise (the default the
-/// sweeps of docs/sampling.md chose), in the end-of-run report as in `sample`; the flags
-/// still choose any other sampler.
+/// A padded (protein) model samples with remasking unless told otherwise (the default the
+/// sweeps of docs/sampling.md chose), in the end-of-run report as in `sample`, pads fixed
+/// after each drawn length; the flags still choose any other sampler.
 #[test]
 fn protein_models_default_to_remasking() {
     let dir = common::tempdir().unwrap();

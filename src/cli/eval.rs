@@ -312,13 +312,13 @@ fn run_sweep(
     train: Option<&seddbio::io::SequenceFile>,
     options: &ReportOptions,
 ) -> Result<()> {
-    let (graph, alphabet_name) = (trained.graph.kind, trained.spec.alphabet.as_str());
+    let graph = trained.graph.kind;
     let mut points = Vec::new();
     for text in &args.sweep {
         match text.trim() {
-            "standard" => points.extend(SweepPoint::standard(graph, alphabet_name)?),
+            "standard" => points.extend(SweepPoint::standard(graph)?),
             text => points.push(
-                SweepPoint::parse(text, graph, alphabet_name)
+                SweepPoint::parse(text, graph)
                     .with_context(|| format!("--sweep for the model at {}", model.display()))?,
             ),
         }

@@ -222,9 +222,7 @@ impl SamplingArgs {
         let condition = self.condition.resolve(&trained.spec, model)?;
         Ok(Generation {
             model_name: model.display().to_string(),
-            sampler: self
-                .sampler
-                .settings(trained.graph.kind, &trained.spec.alphabet)?,
+            sampler: self.sampler.settings(trained.graph.kind)?,
             batch_size: self.batch_size,
             seed: self.seed,
             guidance: condition.guidance,
@@ -241,8 +239,8 @@ pub struct SamplerArgs {
     pub steps: usize,
     /// euler, analytic, first-hitting (absorbing models only: at most one network call per
     /// position, whatever --steps is) or remask (absorbing models only: unmasked tokens may
-    /// be masked again, ReMDM) [default: remask for absorbing protein models, first-hitting
-    /// for other absorbing models, analytic for uniform ones].
+    /// be masked again, ReMDM) [default: remask for absorbing models, analytic for uniform
+    /// ones].
     #[arg(long, value_parser = choice::<SamplerKind>())]
     pub sampler: Option<SamplerKind>,
     #[command(flatten)]
@@ -250,11 +248,14 @@ pub struct SamplerArgs {
 }
 
 impl SamplerArgs {
-    /// The validated settings for a model with this graph and alphabet.
-    pub fn settings(&self, graph: GraphKind, alphabet: &str) -> Result<SamplerSettings> {
-        let kind = self
-            .sampler
-            .unwrap_or_else(|| SamplerKind::default_for(graph, alphabet));
+    /// The validated settings for a model with this graph: without --sampler, the graph's
+    /// default, or first-hitting when --order confidence asks for the one sampler that has
+    /// an order to choose.
+    pub fn settings(&self, graph: GraphKind) -> Result<SamplerSettings> {
+        let kind = self.sampler.unwrap_or(match self.controls.order {
+            UnmaskOrder::Confidence => SamplerKind::FirstHitting,
+            UnmaskOrder::Random => SamplerKind::default_for(graph),
+        });
         self.controls.apply(SamplerSettings::new(kind, self.steps)?)
     }
 }
@@ -270,8 +271,9 @@ pub struct SamplerControlArgs {
     /// Nucleus sampling: draw from the smallest set of tokens with probability >= P, in (0, 1].
     #[arg(long, default_value_t = 1.0)]
     pub top_p: f64,
-    /// Which masked positions unmask first (first-hitting): random (the model's process) or
-    /// confidence (the most certain positions first).
+    /// Which masked positions unmask first (first-hitting, which confidence order chooses
+    /// when --sampler is not given): random (the model's process) or confidence (the most
+    /// certain positions first).
     #[arg(long, default_value = "random", value_parser = choice::<UnmaskOrder>())]
     pub order: UnmaskOrder,
     /// --sampler remask: an unmasked token goes back to MASK with probability at most this

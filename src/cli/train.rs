@@ -666,7 +666,7 @@ fn command_line() -> String {
 /// The end-of-run report's sampler: the model's default at [`REPORT_STEPS`] steps with the
 /// controls given to `train`.
 fn report_settings(args: &TrainArgs, spec: &RunSpec) -> Result<SamplerSettings> {
-    let kind = SamplerKind::default_for(spec.graph, &spec.alphabet);
+    let kind = SamplerKind::default_for(spec.graph);
     let settings = args
         .report_sampler
         .apply(SamplerSettings::new(kind, REPORT_STEPS)?)?;

@@ -34,28 +34,28 @@ pub struct SweepPoint {
 
 impl SweepPoint {
     /// Parses `key=value` words separated by commas, over the default sampler of a model of
-    /// this graph and alphabet at [`SWEEP_STEPS`] steps: `sampler`, `steps`, `temperature` (or `t`), `top-p`, `order`,
+    /// this graph at [`SWEEP_STEPS`] steps: `sampler`, `steps`, `temperature` (or `t`), `top-p`, `order`,
     /// `remask-cap`, `label`, `guidance`. An empty text (or `model`) is the model's own
     /// process.
     ///
     /// ```
     /// use seddbio::{diffusion::GraphKind, eval::SweepPoint};
     ///
-    /// let point = SweepPoint::parse("t=0.8, top-p=0.95", GraphKind::Absorb, "dna")?;
+    /// let point = SweepPoint::parse("t=0.8, top-p=0.95", GraphKind::Absorb)?;
     /// assert_eq!(point.name(), "t=0.8,top-p=0.95");
     /// assert_eq!(point.sampler().temperature(), 0.8);
-    /// assert!(SweepPoint::parse("t=0", GraphKind::Absorb, "dna").is_err());
-    /// assert!(SweepPoint::parse("heat=2", GraphKind::Absorb, "dna").is_err());
+    /// assert!(SweepPoint::parse("t=0", GraphKind::Absorb).is_err());
+    /// assert!(SweepPoint::parse("heat=2", GraphKind::Absorb).is_err());
     /// # Ok::<(), seddbio::Error>(())
     /// ```
-    pub fn parse(text: &str, graph: GraphKind, alphabet: &str) -> Result<SweepPoint> {
+    pub fn parse(text: &str, graph: GraphKind) -> Result<SweepPoint> {
         let words: Vec<&str> = text
             .split(',')
             .map(str::trim)
             .filter(|w| !w.is_empty() && *w != "model")
             .collect();
         let bad = |message: String| Error::Options(format!("sweep setting '{text}': {message}"));
-        let mut kind = crate::sample::SamplerKind::default_for(graph, alphabet);
+        let mut kind = None;
         let mut steps = SWEEP_STEPS;
         let mut controls: Vec<(&str, &str)> = Vec::new();
         let (mut label, mut guidance) = (None, 0.0);
@@ -66,7 +66,7 @@ impl SweepPoint {
                 .ok_or_else(|| bad(format!("'{word}' is not key=value")))?;
             let number = || number_of(key, value).map_err(bad);
             match key {
-                "sampler" => kind = value.parse().map_err(bad)?,
+                "sampler" => kind = Some(value.parse().map_err(bad)?),
                 "steps" => {
                     steps = value
                         .parse()
@@ -85,6 +85,12 @@ impl SweepPoint {
         if !(guidance.is_finite() && guidance >= 0.0) {
             return Err(bad(format!("guidance {guidance} must be a number >= 0")));
         }
+        // As on the command line: confidence order without a sampler means first-hitting.
+        let confident = controls.contains(&("order", "confidence"));
+        let kind = kind.unwrap_or(match confident {
+            true => crate::sample::SamplerKind::FirstHitting,
+            false => crate::sample::SamplerKind::default_for(graph),
+        });
         let mut sampler = SamplerSettings::new(kind, steps)?;
         for (key, value) in controls {
             let number = || number_of(key, value).map_err(bad);
@@ -110,7 +116,7 @@ impl SweepPoint {
     /// The settings `--sweep standard` runs: the model's default sampler at temperature 1,
     /// temperatures 0.9 to 0.5, nucleus 0.95 and 0.9, and for absorbing models first-hitting
     /// in confidence order (alone and at temperature 0.8) and remasking.
-    pub fn standard(graph: GraphKind, alphabet: &str) -> Result<Vec<SweepPoint>> {
+    pub fn standard(graph: GraphKind) -> Result<Vec<SweepPoint>> {
         let mut texts = vec![
             "model",
             "t=0.9",
@@ -129,7 +135,7 @@ impl SweepPoint {
         }
         texts
             .into_iter()
-            .map(|t| SweepPoint::parse(t, graph, alphabet))
+            .map(|t| SweepPoint::parse(t, graph))
             .collect()
     }
 
@@ -492,34 +498,29 @@ mod tests {
         let point = SweepPoint::parse(
             "sampler=remask, remask-cap=0.05, steps=64, t=0.9",
             GraphKind::Absorb,
-            "dna",
         )
         .unwrap();
         assert_eq!(point.sampler().remask_cap(), 0.05);
         assert_eq!(point.sampler().steps(), 64);
         assert_eq!(point.sampler().temperature(), 0.9);
-        let model = SweepPoint::parse("", GraphKind::Uniform, "dna").unwrap();
+        let model = SweepPoint::parse("", GraphKind::Uniform).unwrap();
         assert!(model.sampler().is_model_process());
         assert_eq!(model.name(), "model");
-        assert!(SweepPoint::parse("order=confidence", GraphKind::Uniform, "dna").is_err());
-        // A protein model's default is remasking, which has no order to choose.
-        assert!(SweepPoint::parse("order=confidence", GraphKind::Absorb, "protein").is_err());
-        assert!(SweepPoint::parse("guidance=-1", GraphKind::Absorb, "dna").is_err());
-        assert!(SweepPoint::parse("t", GraphKind::Absorb, "dna").is_err());
-        for alphabet in ["dna", "protein", "smiles"] {
-            assert_eq!(
-                SweepPoint::standard(GraphKind::Absorb, alphabet)
-                    .unwrap()
-                    .len(),
-                10
-            );
-            assert_eq!(
-                SweepPoint::standard(GraphKind::Uniform, alphabet)
-                    .unwrap()
-                    .len(),
-                7
-            );
-        }
+        assert!(SweepPoint::parse("order=confidence", GraphKind::Uniform).is_err());
+        // Confidence order without a sampler is first-hitting's; with another, an error.
+        let confident = SweepPoint::parse("order=confidence", GraphKind::Absorb).unwrap();
+        assert_eq!(
+            confident.sampler().kind(),
+            crate::sample::SamplerKind::FirstHitting
+        );
+        assert!(SweepPoint::parse("order=confidence,sampler=remask", GraphKind::Absorb).is_err());
+        let confident =
+            SweepPoint::parse("sampler=first-hitting,order=confidence", GraphKind::Absorb);
+        assert!(confident.is_ok());
+        assert!(SweepPoint::parse("guidance=-1", GraphKind::Absorb).is_err());
+        assert!(SweepPoint::parse("t", GraphKind::Absorb).is_err());
+        assert_eq!(SweepPoint::standard(GraphKind::Absorb).unwrap().len(), 10);
+        assert_eq!(SweepPoint::standard(GraphKind::Uniform).unwrap().len(), 7);
     }
 
     /// A report's motifs.csv becomes a hit-rate pair per motif, names made column-safe; a
