@@ -361,15 +361,7 @@ fn run_sweep(
         },
     )?;
     bar.finish_and_clear();
-    let table = result.csv();
-    for (name, text) in [("sweep.csv", table.clone()), ("sweep.svg", result.svg())] {
-        let path = args.out.join(name);
-        seddbio::io::refuse_overwriting_inputs(&path, &inputs(args))?;
-        seddbio::io::write_atomically(&path, |w| {
-            use std::io::Write;
-            Ok(w.write_all(text.as_bytes())?)
-        })?;
-    }
+    result.files().write(&args.out, &inputs(args))?;
     print_stdout(&format!(
         "{}\nsweep of {} settings written to {} (sweep.csv, sweep.svg, a report per setting)\n",
         sweep_table(&result),

@@ -252,10 +252,9 @@ impl SamplerArgs {
     /// default, or first-hitting when --order confidence asks for the one sampler that has
     /// an order to choose.
     pub fn settings(&self, graph: GraphKind) -> Result<SamplerSettings> {
-        let kind = self.sampler.unwrap_or(match self.controls.order {
-            UnmaskOrder::Confidence => SamplerKind::FirstHitting,
-            UnmaskOrder::Random => SamplerKind::default_for(graph),
-        });
+        let kind = self
+            .sampler
+            .unwrap_or_else(|| SamplerKind::default_for_order(graph, self.controls.order));
         self.controls.apply(SamplerSettings::new(kind, self.steps)?)
     }
 }

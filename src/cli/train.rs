@@ -611,7 +611,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 Ok(w.write_all(card.as_bytes())?)
             })?;
             if let Some(trained) = &trained {
-                final_report(&args, &dir, trained, &data)?;
+                final_report(&args, &dir, trained, &data, report_sampler)?;
             }
         }
     }
@@ -677,21 +677,23 @@ fn report_settings(args: &TrainArgs, spec: &RunSpec) -> Result<SamplerSettings> 
 /// Steps of the end-of-run report's sampler.
 const REPORT_STEPS: usize = 128;
 
-/// The end of the main job: samples from the EMA model, then `seddbio eval` of them against
-/// the validation examples (or the training ones when there is no validation set), with the
-/// model's held-out bits/token, into `report/`.
+/// The end of the main job: samples from the EMA model with `sampler` (the settings checked
+/// before training), then `seddbio eval` of them against the validation examples (or the
+/// training ones when there is no validation set), with the model's held-out bits/token, into
+/// `report/`.
 fn final_report(
     args: &TrainArgs,
     dir: &RunDir,
     trained: &TrainedModel,
     data: &PreparedData,
+    sampler: SamplerSettings,
 ) -> Result<()> {
     let spec = &trained.spec;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let lengths = sample_lengths(spec, None, args.report_samples, &mut rng);
     let settings = Generation {
         model_name: args.out.display().to_string(),
-        sampler: report_settings(args, spec)?,
+        sampler,
         batch_size: 64,
         seed: spec.seed,
         guidance: Default::default(),

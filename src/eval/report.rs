@@ -84,6 +84,25 @@ impl Files {
     fn file(&mut self, name: &str, text: &str) {
         self.0.push((name.to_string(), text.to_string()));
     }
+
+    /// Writes every file into `dir` (created if need be), each atomically; refuses to write
+    /// over any of `inputs` (a reference set kept in the report folder under a report file's
+    /// name would be destroyed).
+    pub fn write(&self, dir: &std::path::Path, inputs: &[&std::path::Path]) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        for (name, text) in &self.0 {
+            let path = dir.join(name);
+            crate::io::refuse_overwriting_inputs(&path, inputs)?;
+            crate::io::write_atomically(&path, |w| {
+                use std::io::Write;
+                Ok(w.write_all(text.as_bytes())?)
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// A finished report.
@@ -98,24 +117,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// Writes the report folder `dir` (created if need be): `summary.csv` and every file,
-    /// each atomically; refuses to write over any of `inputs` (a reference set kept in the
-    /// report folder under a report file's name would be destroyed).
+    /// Writes the report folder `dir` as [`Files::write`] does: every file, then
+    /// `summary.csv`.
     pub fn write(&self, dir: &std::path::Path, inputs: &[&std::path::Path]) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-            path: dir.to_path_buf(),
-            source: e,
-        })?;
-        let summary = [("summary.csv".to_string(), self.summary.clone())];
-        for (name, text) in self.files.0.iter().chain(&summary) {
-            let path = dir.join(name);
-            crate::io::refuse_overwriting_inputs(&path, inputs)?;
-            crate::io::write_atomically(&path, |w| {
-                use std::io::Write;
-                Ok(w.write_all(text.as_bytes())?)
-            })?;
-        }
-        Ok(())
+        self.files.write(dir, inputs)?;
+        Files(vec![("summary.csv".into(), self.summary.clone())]).write(dir, inputs)
     }
 }
 

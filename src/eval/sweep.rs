@@ -15,7 +15,9 @@ use crate::{
     diffusion::GraphKind,
     io::{read_sequences, write_sequences, ReadOptions, SequenceFile},
     plot::labelled_points_svg,
-    sample::{generate, sample_lengths, Generation, Guidance, SamplerSettings, UnmaskOrder},
+    sample::{
+        generate, sample_lengths, Generation, Guidance, SamplerKind, SamplerSettings, UnmaskOrder,
+    },
     train::TrainedModel,
     Error, Result,
 };
@@ -59,6 +61,7 @@ impl SweepPoint {
         let mut steps = SWEEP_STEPS;
         let mut controls: Vec<(&str, &str)> = Vec::new();
         let (mut label, mut guidance) = (None, 0.0);
+        let mut order = UnmaskOrder::Random;
         for word in &words {
             let (key, value) = word
                 .split_once('=')
@@ -72,7 +75,8 @@ impl SweepPoint {
                         .parse()
                         .map_err(|_| bad(format!("steps: '{value}' is not a count")))?
                 }
-                "temperature" | "t" | "top-p" | "top_p" | "order" | "remask-cap" => {
+                "order" => order = value.parse().map_err(bad)?,
+                "temperature" | "t" | "top-p" | "top_p" | "remask-cap" => {
                     controls.push((key, value))
                 }
                 "label" => label = Some(value.to_string()),
@@ -86,18 +90,13 @@ impl SweepPoint {
             return Err(bad(format!("guidance {guidance} must be a number >= 0")));
         }
         // As on the command line: confidence order without a sampler means first-hitting.
-        let confident = controls.contains(&("order", "confidence"));
-        let kind = kind.unwrap_or(match confident {
-            true => crate::sample::SamplerKind::FirstHitting,
-            false => crate::sample::SamplerKind::default_for(graph),
-        });
-        let mut sampler = SamplerSettings::new(kind, steps)?;
+        let kind = kind.unwrap_or_else(|| SamplerKind::default_for_order(graph, order));
+        let mut sampler = SamplerSettings::new(kind, steps)?.with_order(order);
         for (key, value) in controls {
             let number = || number_of(key, value).map_err(bad);
             sampler = match key {
                 "temperature" | "t" => sampler.with_temperature(number()?)?,
                 "top-p" | "top_p" => sampler.with_top_p(number()?)?,
-                "order" => sampler.with_order(value.parse::<UnmaskOrder>().map_err(bad)?),
                 _ => sampler.with_remask_cap(number()?)?,
             };
         }
@@ -316,6 +315,14 @@ pub fn sweep(
 }
 
 impl Sweep {
+    /// `sweep.csv` and `sweep.svg`, for [`super::Files::write`].
+    pub fn files(&self) -> super::Files {
+        super::Files(vec![
+            ("sweep.csv".into(), self.csv()),
+            ("sweep.svg".into(), self.svg()),
+        ])
+    }
+
     /// `sweep.csv`: setting, sampler, NFE and speed, then every evaluation figure as two
     /// columns (`NAME` for the samples, `NAME_real` for the floor or the reference) and, for
     /// every k-mer size, `kmer_K_js_over_floor`.
@@ -509,10 +516,7 @@ mod tests {
         assert!(SweepPoint::parse("order=confidence", GraphKind::Uniform).is_err());
         // Confidence order without a sampler is first-hitting's; with another, an error.
         let confident = SweepPoint::parse("order=confidence", GraphKind::Absorb).unwrap();
-        assert_eq!(
-            confident.sampler().kind(),
-            crate::sample::SamplerKind::FirstHitting
-        );
+        assert_eq!(confident.sampler().kind(), SamplerKind::FirstHitting);
         assert!(SweepPoint::parse("order=confidence,sampler=remask", GraphKind::Absorb).is_err());
         let confident =
             SweepPoint::parse("sampler=first-hitting,order=confidence", GraphKind::Absorb);

@@ -58,6 +58,24 @@ impl SamplerKind {
             GraphKind::Uniform => SamplerKind::Analytic,
         }
     }
+
+    /// The default when an unmasking order is asked for but no sampler: first-hitting for
+    /// confidence order (the one sampler with an order to choose), else [`Self::default_for`].
+    ///
+    /// ```
+    /// use seddbio::{diffusion::GraphKind, sample::{SamplerKind, UnmaskOrder}};
+    ///
+    /// let confident = SamplerKind::default_for_order(GraphKind::Absorb, UnmaskOrder::Confidence);
+    /// assert_eq!(confident, SamplerKind::FirstHitting);
+    /// let random = SamplerKind::default_for_order(GraphKind::Absorb, UnmaskOrder::Random);
+    /// assert_eq!(random, SamplerKind::Remask);
+    /// ```
+    pub fn default_for_order(graph: GraphKind, order: UnmaskOrder) -> SamplerKind {
+        match order {
+            UnmaskOrder::Confidence => SamplerKind::FirstHitting,
+            UnmaskOrder::Random => SamplerKind::default_for(graph),
+        }
+    }
 }
 
 crate::choices::named_choices!(SamplerKind, "sampler", {
