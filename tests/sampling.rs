@@ -1,7 +1,7 @@
 //! Samplers against an exact score: an i.i.d. categorical source, whose concrete score is
 //! analytic, must come back with its own frequencies from every sampler and both graphs; fixed
 //! positions never change and allowed sets always hold, even under an arbitrary score. The
-//! sampling controls (sedd.md, "Sampling controls"): temperature 1 and top-p 1 leave the
+//! sampling controls (docs/sampling.md, "The controls"): temperature 1 and top-p 1 leave the
 //! samplers bit for bit as they were, temperature near 0 follows the argmax path, top-p keeps
 //! the nucleus, confidence order unmasks the certain position first, remasking remasks.
 

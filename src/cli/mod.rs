@@ -259,7 +259,7 @@ impl SamplerArgs {
     }
 }
 
-/// What a sampler trades diversity with (sedd.md, "Sampling controls"); shared by every
+/// What a sampler trades diversity with (docs/sampling.md, "The controls"); shared by every
 /// command that samples, the end-of-run report of `train` included.
 #[derive(Debug, Clone, Args)]
 pub struct SamplerControlArgs {

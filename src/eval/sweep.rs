@@ -1,4 +1,4 @@
-//! The fidelity-diversity sweep (sedd.md, "Sampling controls"): samples of one model under a
+//! The fidelity-diversity sweep (docs/sampling.md, "The controls"): samples of one model under a
 //! list of sampler settings, each evaluated as `seddbio eval` evaluates samples, one table row
 //! per setting and a plot of the samples' bits under the model against their diversity.
 //!

@@ -1,4 +1,4 @@
-//! What a sampler run is told (sedd.md, "Sampling controls"): the sampler and its steps, and
+//! What a sampler run is told (docs/sampling.md, "The controls"): the sampler and its steps, and
 //! the controls that trade diversity for samples the model finds more likely: temperature and
 //! nucleus (top-p) on the denoising distribution, the unmasking order of absorbing models and
 //! the remasking cap of the ReMDM sampler.

@@ -291,7 +291,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
                 nfe[r] += 1;
             }
             // The normalised exp(s_v) over the allowed real tokens is p_0(v | unmasked
-            // context) (sedd.md, "Sampling").
+            // context) (docs/sampling.md, "The controls").
             let denoising = |i: usize| -> (Vec<f64>, Vec<f64>) {
                 let sub_row = rows.partition_point(|&r| r < i / len);
                 let row = row_of(&scores, sub_row * len + i % len);
@@ -420,7 +420,7 @@ fn most_confident(
 }
 
 /// ReMDM-cap weights of one step from total noise `sigma_bar_t` down to `sigma_bar_s` on the
-/// absorbing graph (sedd.md, "Sampling controls"; Wang et al. 2025). With `alpha = e^-sigma_bar`
+/// absorbing graph (docs/sampling.md, "The controls"; Wang et al. 2025). With `alpha = e^-sigma_bar`
 /// the chance a token is unmasked, an unmasked token goes back to MASK with probability
 /// `sigma = min(cap, (1 - alpha_s) / alpha_t)`, and a MASK unmasks with probability
 /// `(alpha_s - (1 - sigma) alpha_t) / (1 - alpha_t)` to `p_0(v | context)`, the normalised
