@@ -13,8 +13,8 @@ use seddbio::{
 
 const P: [f64; 4] = [0.1, 0.2, 0.3, 0.4];
 
-/// Exact log scores of the i.i.d. source P at total noise sigma_bar (sedd.md, "The concrete
-/// score"): absorbing, a MASK position has ratio p_v / (e^sigma_bar - 1) to token v; uniform,
+/// Exact log scores of the i.i.d. source P at total noise sigma_bar (docs/design.md, eqs. (15),
+/// (16)): absorbing, a MASK position has ratio p_v / (e^sigma_bar - 1) to token v; uniform,
 /// the marginal is p_t(y) = e^-sigma_bar p_y + (1 - e^-sigma_bar) / N.
 fn exact_scores(graph: &Graph, x: &[u16], sigma_bar: f64) -> Vec<f32> {
     let n = graph.num_symbols;

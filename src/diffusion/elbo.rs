@@ -1,5 +1,5 @@
 //! The ELBO bound on `-log p(x_0)`: the DSE loss integrated over t, plus the prior term
-//! (sedd.md, "Loss": "The same quantity, integrated over t, is an upper bound").
+//! (docs/design.md, eqs. (23), (24)).
 
 use rand::{Rng, RngExt};
 

@@ -1,6 +1,5 @@
 //! The forward CTMCs in closed form, and the per-position quantities built on them: DSE loss,
-//! Euler reverse rates and analytic (Tweedie) sampling weights (sedd.md, "Forward CTMC",
-//! "Loss", "Sampling").
+//! Euler reverse rates and analytic (Tweedie) sampling weights (docs/design.md, §3, §5, §7).
 //!
 //! These are the scalar reference implementation, in f64: the samplers use them directly, and
 //! the batched tensor versions in the model are tested against them.
@@ -144,9 +143,9 @@ impl Graph {
         }
     }
 
-    /// The DSE loss of one position before the `sigma(t)` weight (sedd.md, "Loss"):
-    /// `log_score` is the network's output row (width entries), `x_t` the noised token,
-    /// `x0` the clean one. Always >= 0; 0 exactly when the scores are the true ratios.
+    /// The DSE loss of one position before the `sigma(t)` weight (docs/design.md, eqs. (18)
+    /// and (19)): `log_score` is the network's output row (width entries), `x_t` the noised
+    /// token, `x0` the clean one. Always >= 0; 0 exactly when the scores are the true ratios.
     pub fn score_entropy(&self, log_score: &[f64], x_t: usize, x0: usize, sigma_bar: f64) -> f64 {
         let e = sigma_bar.exp_m1();
         let n = self.num_symbols;
@@ -174,7 +173,7 @@ impl Graph {
     }
 
     /// Euler reverse rates out of `x_t` before the `dt * sigma(t)` factor: the rate to each
-    /// `y != x_t`, and minus their sum on the diagonal (sedd.md, "Sampling").
+    /// `y != x_t`, and minus their sum on the diagonal (docs/design.md, eq. (30)).
     pub fn reverse_rates(&self, log_score: &[f64], x_t: usize) -> Vec<f64> {
         let mut rates = vec![0.0; self.width()];
         match self.kind {
@@ -200,8 +199,8 @@ impl Graph {
     }
 
     /// Unnormalised categorical weights of one analytic ("Tweedie tau-leaping") step that
-    /// lowers the total noise by `delta_sigma` (sedd.md, "Sampling"). Entries may be slightly
-    /// negative with an imperfect score; [`sample_categorical`] treats them as 0.
+    /// lowers the total noise by `delta_sigma` (docs/design.md, eqs. (31)-(33)). Entries may be
+    /// slightly negative with an imperfect score; [`sample_categorical`] treats them as 0.
     pub fn analytic_weights(&self, log_score: &[f64], x_t: usize, delta_sigma: f64) -> Vec<f64> {
         let w = self.width();
         let ratio = |y: usize| if y == x_t { 1.0 } else { log_score[y].exp() };
@@ -255,8 +254,8 @@ impl Graph {
 }
 
 /// Draws an index from non-negative unnormalised weights by Gumbel-max in f64 (argmax of
-/// `w / Exp(1)`; sedd.md: f32 noise lowers the effective temperature). Negative weights count
-/// as 0. Returns `None` when every weight is 0.
+/// `w / Exp(1)`; docs/design.md, eq. (29): f32 noise lowers the effective temperature).
+/// Negative weights count as 0. Returns `None` when every weight is 0.
 pub fn sample_categorical<R: Rng + ?Sized>(weights: &[f64], rng: &mut R) -> Option<usize> {
     let mut best = None;
     let mut best_value = 0.0;

@@ -1,6 +1,6 @@
 //! The forward process applied to a batch: clean sequences noised at sampled times, what the
-//! DSE loss (training) and the ELBO estimate (scoring) both consume (sedd.md, "Forward process"
-//! and "ELBO").
+//! DSE loss (training) and the ELBO estimate (scoring) both consume (docs/design.md, §3 and
+//! eqs. (21)-(24)).
 
 use rand::{seq::SliceRandom, Rng, RngExt};
 
@@ -31,7 +31,7 @@ pub struct NoisedBatch {
     pub len: usize,
     /// Clean tokens x_0.
     pub x0: Vec<TokenId>,
-    /// Noised tokens x_t drawn from the closed-form transition (sedd.md, "Forward process").
+    /// Noised tokens x_t drawn from the closed-form transition (docs/design.md, eqs. (10), (11)).
     pub x_t: Vec<TokenId>,
     /// `sigma_bar(t)` per sequence.
     pub sigma_bar: Vec<f64>,

@@ -1,4 +1,5 @@
-//! Noise schedules: total noise `sigma_bar(t)` and its rate `sigma(t)` (sedd.md, "Noise schedule").
+//! Noise schedules: total noise `sigma_bar(t)` and its rate `sigma(t)` (docs/design.md, §2,
+//! eqs. (2)-(5)).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Bidirectional DiT score network (sedd.md, "The concrete score and the network").
+//! Bidirectional DiT score network (docs/design.md, §10; its log scores are eq. (14)).
 //!
 //! Peebles & Xie, "Scalable Diffusion Models with Transformers" (<https://arxiv.org/abs/2212.09748>)
 //! for the adaLN-zero blocks; Lou, Meng & Ermon (<https://arxiv.org/abs/2310.16834>) for the score
@@ -124,7 +124,7 @@ pub struct ScoreModelConfig {
     /// Widths, depth, heads, dropout, positions.
     pub size: ModelSize,
     /// Class labels of a conditional model (0: unconditional). Label `num_labels` is the null
-    /// label: "no label", what classifier-free guidance contrasts with (README, "Guidance").
+    /// label: "no label", what classifier-free guidance contrasts with (docs/design.md, eq. (43)).
     #[config(default = 0)]
     pub num_labels: usize,
     /// Positions with a learned absolute embedding (0: relative positions only, through the
@@ -161,7 +161,7 @@ impl PositionKind {
     }
 }
 
-/// Frequencies of the sinusoidal time embedding (sedd.md: 256 features).
+/// Frequencies of the sinusoidal time embedding (docs/design.md, eq. (45): 256 features).
 const TIME_FREQUENCIES: usize = 128;
 
 /// The layer norms' epsilon.
@@ -294,8 +294,9 @@ fn modulate(x: Tensor<3>, shift: Tensor<3>, scale: Tensor<3>) -> Tensor<3> {
     x * (scale + 1.0) + shift
 }
 
-/// Half-split rotary embedding ("rotate_half", sedd.md): `x * cos + rotate_half(x) * sin`
-/// with cos/sin of shape [1, 1, L, head_dim], frequencies 10000^(-2j/head_dim).
+/// Half-split rotary embedding ("rotate_half", docs/design.md, eq. (48)):
+/// `x * cos + rotate_half(x) * sin` with cos/sin of shape [1, 1, L, head_dim], frequencies
+/// 10000^(-2j/head_dim).
 fn rotary(x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
     let half = x.dims()[3] / 2;
     let x1 = x.clone().narrow(3, 0, half);

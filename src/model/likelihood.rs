@@ -1,5 +1,6 @@
 //! The DSE objective and the ELBO bound of whole sequences under a [`ScoreModel`]
-//! (sedd.md, "Loss": the DSE loss integrated over t plus the prior term bounds `-log p(x_0)`).
+//! (docs/design.md, eqs. (22)-(26): the DSE loss integrated over t plus the prior term bounds
+//! `-log p(x_0)`).
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
@@ -139,8 +140,8 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
         .collect())
 }
 
-/// The stratified-t ELBO estimate (sedd.md, "ELBO") of each of `sequences`, `num_t` times per
-/// sequence (stratified within it), in input order. Sequences of one length are scored
+/// The stratified-t ELBO estimate (docs/design.md, eq. (24)) of each of `sequences`, `num_t`
+/// times per sequence (stratified within it), in input order. Sequences of one length are scored
 /// together (`batch_size` (sequence, time) pairs per network call); `real_tokens[i]` of
 /// sequence i count (the rest is padding); `labels[i]` is its label for a conditional model.
 /// `progress` is called with the number of sequences finished after each group.

@@ -1,4 +1,4 @@
-//! The DSE loss on tensors (sedd.md, "Loss"): the batched twin of
+//! The DSE loss on tensors (docs/design.md, eqs. (18), (19)): the batched twin of
 //! [`Graph::score_entropy`](crate::diffusion::Graph::score_entropy), tested against it in
 //! `tests/model.rs`.
 

@@ -65,8 +65,8 @@ impl ScoreFn for GuidedScore<'_> {
     }
 }
 
-/// The network as a [`ScoreFn`] under a label with classifier-free guidance (sedd.md,
-/// "Guidance"; Nisonoff et al. 2024): the guided rates are `R(y)^(1+w) R(null)^(-w)`, so every
+/// The network as a [`ScoreFn`] under a label with classifier-free guidance (docs/design.md,
+/// eq. (43); Nisonoff et al. 2024): the guided rates are `R(y)^(1+w) R(null)^(-w)`, so every
 /// log ratio is `(1 + w) log s(x | y) - w log s(x | null)`. The current token's entry is 0 in
 /// both, and stays 0. With `w = 0` (or no label) it is one conditional pass, bit for bit.
 pub fn guided_score(model: &ScoreModel, guidance: Guidance) -> GuidedScore<'_> {

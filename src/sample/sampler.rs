@@ -1,4 +1,4 @@
-//! Reverse-time samplers (sedd.md, "Sampling"): Euler, analytic ("Tweedie tau-leaping") and,
+//! Reverse-time samplers (docs/design.md, §7): Euler, analytic ("Tweedie tau-leaping") and,
 //! for absorbing models, first-hitting with a cached network output and ReMDM remasking. One code path serves
 //! unconditional sampling and infilling: every position has a [`Slot`] that fixes it, limits
 //! it to a set of tokens, or leaves it free.
@@ -232,7 +232,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
             )));
         }
     }
-    // The limit distribution, with fixed positions clamped (sedd.md: clamped before every step).
+    // The limit distribution, with fixed positions clamped (docs/design.md, §9, "Infilling").
     let flat: Vec<&Slot> = slots.iter().flatten().collect();
     let mut x: Vec<usize> = flat
         .iter()

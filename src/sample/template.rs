@@ -1,6 +1,6 @@
 //! Infilling templates: which positions are fixed, constrained or free.
 //!
-//! Grammar (also in the README and `seddbio infill --help`):
+//! Grammar (also in docs/guide.md, "Infilling", and `seddbio infill --help`):
 //! - a symbol of the alphabet is fixed (`ACGT`; protein letters; SMILES tokens such as `Cl` or
 //!   `[nH]`);
 //! - `[MASK]` is one free position, `[MASK:20]` a run of 20;

@@ -1,4 +1,4 @@
-//! The run directory (architecture.md): `run.toml` (the fully resolved configuration),
+//! The run directory: `run.toml` (the fully resolved configuration),
 //! `alphabet.toml` (the vocabulary, SMILES tokens included), `metrics.csv`, `loss.svg`, and
 //! `checkpoints/step-NNNNNNNN/` with model, EMA and optimiser state and a `state.toml` that
 //! records the step and a digest of each file. A checkpoint is written into a temporary folder

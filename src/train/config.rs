@@ -55,7 +55,7 @@ pub struct TrainingOptions {
     pub valid_times: Option<usize>,
     /// Conditional models: the probability that a training example's label is replaced by
     /// the null label, so that one network also learns the unconditional score that
-    /// classifier-free guidance contrasts with (sedd.md, "Guidance").
+    /// classifier-free guidance contrasts with (docs/design.md, eqs. (42), (43)).
     /// Left out of run.toml at its default, so that runs from before it existed resume.
     #[serde(
         default = "default_label_dropout",
@@ -344,8 +344,8 @@ impl TrainConfig {
     }
 }
 
-/// The default noise schedule of a graph (sedd.md: log-linear for absorbing, geometric for
-/// uniform).
+/// The default noise schedule of a graph (docs/design.md, eqs. (3), (4): log-linear for
+/// absorbing, geometric for uniform).
 pub fn default_schedule(graph: GraphKind) -> NoiseSchedule {
     match graph {
         GraphKind::Absorb => NoiseSchedule::log_linear(),

@@ -1,5 +1,5 @@
 //! Training a score model: presets, batches, the optimiser loop, checkpoints and metrics
-//! (sedd.md, "Training"; architecture.md, "Run directory").
+//! (docs/design.md, eq. (22) and §12; the run directory: docs/guide.md, "The run directory").
 //!
 //! Every random choice of a run is a function of its seed and the step it belongs to
 //! ([`stream_seed`]), so `N` steps, a checkpoint and a resume to `2N` reproduce the weights of

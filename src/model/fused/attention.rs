@@ -1,5 +1,5 @@
 //! Bidirectional multi-head attention with the rotary embedding applied inside, forward and
-//! backward (sedd.md, "The concrete score and the network": no causal mask, rotary positions,
+//! backward (docs/design.md, eq. (48) and §11: no causal mask, rotary positions,
 //! `softmax(q k^T / sqrt(hd)) v`).
 //!
 //! Input is the packed `[batch, len, 3 d]` output of the q/k/v projection, output the

@@ -1,5 +1,5 @@
-//! Layer norm with the adaLN shift and scale in one pass (sedd.md, "The concrete score and the
-//! network": `modulate(LN(x), shift, scale) = LN(x) * (1 + scale) + shift`, one shift and scale
+//! Layer norm with the adaLN shift and scale in one pass (docs/design.md, eqs. (47), (51):
+//! `modulate(LN(x), shift, scale) = LN(x) * (1 + scale) + shift`, one shift and scale
 //! per sequence), forward and backward.
 //!
 //! The backward pass recomputes each row's mean and inverse standard deviation from `x` (one

@@ -1,5 +1,5 @@
-//! The adaLN-zero gated residual `x + gate * (y + bias)` (sedd.md, "The concrete score and the
-//! network"; one gate per sequence and feature, the bias of the projection `y` came from,
+//! The adaLN-zero gated residual `x + gate * (y + bias)` (docs/design.md, eq. (47) and §11;
+//! one gate per sequence and feature, the bias of the projection `y` came from,
 //! if any), forward and backward.
 
 use super::{

@@ -1,5 +1,5 @@
 //! The DSE loss of a whole batch in one pass, from the network's last linear layer to one
-//! weighted value per sequence (sedd.md, "Loss"), forward and backward.
+//! weighted value per sequence (docs/design.md, eqs. (18)-(20)), forward and backward.
 //!
 //! It folds in what [`ScoreModel::forward`](crate::model::ScoreModel::forward) does after that
 //! layer: the absorbing graph's scale by sigma (subtract `ln(e^sigma_bar - 1) + ln(width - 1)`)
