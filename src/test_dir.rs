@@ -5,7 +5,7 @@
 //! `fastrand` (through `rustix` 1), crates that polars and burn also use. A dev-dependency that
 //! changes a shared crate's features gives `cargo test` and `cargo build`/`cargo run` different
 //! builds of all of polars and burn, so switching between the README's two set-up commands
-//! rebuilt both (about 9 minutes on 2 cores). This file depends on `std` alone.
+//! would rebuild both (about 9 minutes on 2 cores). This file depends on `std` alone.
 
 use std::io;
 use std::path::{Path, PathBuf};
