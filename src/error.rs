@@ -133,6 +133,27 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// A run was trained on another alphabet than the one asked for (resuming it, or
+    /// fine-tuning from it).
+    #[error("{}", run_alphabet(run, trained, asked, *resume))]
+    RunAlphabet {
+        /// The run directory.
+        run: PathBuf,
+        /// The alphabet the run was trained on.
+        trained: String,
+        /// The alphabet asked for.
+        asked: String,
+        /// Resuming the run (otherwise fine-tuning from it).
+        resume: bool,
+    },
+    /// Options given to resume a run that disagree with the run.
+    #[error("{}: cannot resume with {}; leave them out to continue the run as it was", run.display(), conflicts.join(", "))]
+    ResumeConflicts {
+        /// The run directory.
+        run: PathBuf,
+        /// Each option and what the run uses instead.
+        conflicts: Vec<String>,
+    },
     /// A record's label is missing or not one of the model's labels.
     #[error("{}record {record} ({id}): {message}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
     Label {
@@ -218,6 +239,20 @@ fn unknown_format(path: &std::path::Path) -> String {
     }
 }
 
+/// The message of [`Error::RunAlphabet`].
+fn run_alphabet(run: &std::path::Path, trained: &str, asked: &str, resume: bool) -> String {
+    match resume {
+        true => format!(
+            "{}: the run was trained on alphabet '{trained}', not '{asked}'; resume with --alphabet {trained} or start a new run with another --out",
+            run.display()
+        ),
+        false => format!(
+            "--init-from {}: that run was trained on alphabet '{trained}', not '{asked}'; pass --alphabet {trained}",
+            run.display()
+        ),
+    }
+}
+
 /// A setting an [`Error::Setting`] is about, and what a user may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
@@ -255,6 +290,8 @@ pub enum Setting {
     Device,
     /// The label asked of a model.
     Label,
+    /// The model and training preset (`auto`, or one that fine-tuning cannot use).
+    Config,
 }
 
 /// A `Result` with this crate's [`Error`].

@@ -36,6 +36,7 @@ pub mod io;
 pub mod model;
 pub mod motif;
 pub mod plot;
+pub mod run;
 pub mod sample;
 #[cfg(test)]
 mod test_dir;

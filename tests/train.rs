@@ -5,10 +5,7 @@ mod common;
 use std::{path::Path, process::Command, time::Duration};
 
 use common::{fails, ok, seddbio, stderr};
-use seddbio::{
-    model::ComputeDevice,
-    train::{flat_parameters, RunDir, Trainer},
-};
+use seddbio::{model::flat_parameters, model::ComputeDevice, run::RunDir, train::Trainer};
 
 const DNA: &str = "datasets/dna/tiny_ecoli_64x300.fa";
 
@@ -321,7 +318,7 @@ fn a_time_budget_fixes_the_steps_and_a_resume_keeps_its_schedule() {
             "linear",
         ],
     );
-    let spec: seddbio::train::RunSpec =
+    let spec: seddbio::run::RunSpec =
         toml::from_str(&std::fs::read_to_string(whole.join("run.toml")).unwrap()).unwrap();
     let training = &spec.config.training;
     let fixed_at = training

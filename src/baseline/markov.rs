@@ -61,6 +61,33 @@ pub fn markov_scan(
     markov_fits(orders, num_tokens, train, valid).collect()
 }
 
+/// The best Markov chain on a split (orders 0 to 8, chosen on all of `valid`): its order, the
+/// chain and the orders tried (`0..N`). The scan stops once two orders in a row are worse
+/// than the best so far (the held-out curve over orders has one minimum), which saves the
+/// costly high orders on large data, and where the vocabulary cannot index an order.
+pub fn best_markov_chain(
+    num_tokens: usize,
+    train: &TokenDataset,
+    valid: &TokenDataset,
+) -> Option<(usize, MarkovChain, String)> {
+    let mut best: Option<(f64, MarkovChain)> = None;
+    let mut last = 0;
+    for fit in markov_fits(0..=8, num_tokens, train, Some(valid)) {
+        let Ok(fit) = fit else { break };
+        let Some(bits) = fit.valid_bits else { break };
+        last = fit.chain.order();
+        match &best {
+            Some((best_bits, chain)) if bits >= *best_bits => {
+                if last >= chain.order() + 2 {
+                    break;
+                }
+            }
+            _ => best = Some((bits, fit.chain)),
+        }
+    }
+    best.map(|(_, chain)| (chain.order(), chain, format!("0..{last}")))
+}
+
 /// [`markov_scan`] one order at a time, each fitted only when asked for, so that a caller can
 /// stop early; the training examples are laid out once for all orders.
 pub fn markov_fits<'a>(

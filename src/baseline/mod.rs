@@ -2,4 +2,6 @@
 
 mod markov;
 
-pub use self::markov::{best_order, markov_fits, markov_scan, MarkovChain, MarkovFit};
+pub use self::markov::{
+    best_markov_chain, best_order, markov_fits, markov_scan, MarkovChain, MarkovFit,
+};

@@ -12,7 +12,8 @@ use seddbio::{
     data::LayoutKind,
     diffusion::{stratified_times, Graph, GraphKind, NoisedBatch},
     model::{weighted_dse_with, ComputeDevice, Kernels},
-    train::{default_schedule, RunSpec, TrainConfig, Trainer},
+    run::{default_schedule, RunSpec, TrainConfig},
+    train::Trainer,
 };
 
 use super::{choice, print_stdout};
@@ -89,7 +90,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
     };
     let device = args.device.device()?;
     let kernels = args.kernels.unwrap_or_else(|| Kernels::for_device(&device));
-    if kernels == Kernels::Fused && !seddbio::model::fused::available(&device) {
+    if kernels == Kernels::Fused && !seddbio::model::fused_kernels_available(&device) {
         anyhow::bail!("--kernels fused runs on --device cpu only");
     }
     let mut trainer = Trainer::new(spec.clone(), device).with_kernels(kernels);

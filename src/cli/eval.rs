@@ -14,7 +14,7 @@ use seddbio::{
     io::{read_sequences, Format, LabelSource, ReadOptions},
     model::ComputeDevice,
     motif::read_motifs,
-    train::{RunDir, TrainedModel, Weights},
+    run::{RunDir, TrainedModel, Weights},
 };
 
 use super::{choice, print_stdout};

@@ -30,9 +30,9 @@ use seddbio::{
     io::OutputFormat,
     io::{Format, LabelSource, ReadOptions},
     model::ComputeDevice,
+    run::{RunDir, RunSpec, TrainedModel, Weights},
     sample::Guidance,
     sample::{Generation, SamplerKind, SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP},
-    train::{RunDir, RunSpec, TrainedModel, Weights},
     Setting,
 };
 
@@ -606,6 +606,8 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Setting::LearningRate => "a lower peak --lr may help",
             Setting::Device => "or run with --device cpu",
             Setting::Label => "choose --label among the model's labels, or leave it out",
+            // Its messages name the options already.
+            Setting::Config => return None,
         }),
         _ => None,
     }

@@ -7,8 +7,8 @@ use clap::Args;
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     io::write_sequences,
+    run::TrainedModel,
     sample::{generate, sample_lengths, Generated, Generation},
-    train::TrainedModel,
 };
 
 use super::{print_summary, ModelArgs, SamplingArgs};

@@ -11,7 +11,7 @@ use seddbio::{
     diffusion::ElboEstimate,
     io::{csv_field, read_sequences, write_atomically, Format, ReadOptions},
     model::pooled_bits_per_token,
-    train::TrainedModel,
+    run::TrainedModel,
 };
 
 use super::{choice, print_stdout, print_summary, ModelArgs};

@@ -10,28 +10,20 @@ use std::{
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     alphabet::Alphabet,
-    baseline::{markov_fits, MarkovChain},
-    data::{PreparedData, UnknownPolicy},
     diffusion::{GraphKind, ScheduleKind},
-    eval::{evaluate, ModelCheck, ReportOptions},
-    io::{read_sequences, write_atomically, write_sequences, ReadOptions},
     model::{ComputeDevice, PositionKind},
-    sample::{sample_lengths, Generation, SamplerKind, SamplerSettings},
+    run::{CardFacts, LrSchedule, RunDir, RunSpec, TimeBudget, TrainedModel, Weights},
+    sample::{SamplerKind, SamplerSettings},
     train::{
-        choose_preset, default_schedule, model_card, run, CardFacts, LrSchedule, MetricsLog,
-        Observer, Outcome, RunDir, RunSpec, StepStats, TimeBudget, TrainConfig, TrainedModel,
-        Trainer, TrainingOptions, ValidationSet, Weights, MIN_STEPS_PER_EPOCH,
-        TOKENS_PER_PARAMETER, TOKENS_PER_STEP,
+        compare_held_out, end_of_run_report, run, write_model_card, MetricsLog, Observer, Outcome,
+        ReportProgress, ReportRequest, StepStats, TrainRequest, Trainer, TrainingOverrides,
+        ValidationSet, HELD_OUT_TIMES,
     },
 };
 
-use super::{
-    choice, load_with, print_stdout, sample::generate_with_progress, score::elbo_estimates,
-    DataArgs,
-};
+use super::{choice, load_with, print_stdout, DataArgs};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -210,108 +202,29 @@ fn parse_budget(text: &str) -> std::result::Result<TimeBudget, String> {
     TimeBudget::parse(text).map_err(|e| e.to_string())
 }
 
-/// The `[training]` values of a preset that differ from a run's, as `name value (the run
-/// uses value)`, leaving out what a resume may change or the run resolved itself: `steps`
-/// (`--steps` is the new total), the time budget and `valid_times`.
-fn training_differences(wanted: &TrainingOptions, run: &TrainingOptions) -> Vec<String> {
-    let table = |options: &TrainingOptions| {
-        let mut options = options.clone();
-        options.steps = 0;
-        options.time_budget = None;
-        options.valid_times = None;
-        toml::Value::try_from(options)
-            .ok()
-            .and_then(|v| v.as_table().cloned())
-            .unwrap_or_default()
-    };
-    let (wanted, run) = (table(wanted), table(run));
-    wanted
-        .iter()
-        .filter(|(key, value)| run.get(*key) != Some(value))
-        .map(|(key, value)| {
-            let theirs = run
-                .get(key)
-                .map_or("nothing".to_string(), |v| v.to_string());
-            format!("{key} {value} (the run uses {theirs})")
-        })
-        .collect()
-}
-
-/// Options given on the command line that disagree with the run being resumed.
-fn check_resume(args: &TrainArgs, spec: &RunSpec) -> Result<()> {
-    let mut conflicts = Vec::new();
-    if let Some(config) = &args.config {
-        let wanted = TrainConfig::resolve(config)?;
-        if wanted.model != spec.config.model {
-            conflicts.push(format!(
-                "--config {config} has other model sizes than the run's"
-            ));
-        }
-        // As the run would be started with them: the command line's overrides applied.
-        let mut training = wanted.training.clone();
-        apply_training_overrides(args, &mut training);
-        let differing = training_differences(&training, &spec.config.training);
-        if !differing.is_empty() {
-            conflicts.push(format!(
-                "--config {config}, whose [training] differs: {}",
-                differing.join(", ")
-            ));
-        }
+/// The library's request for this command line.
+fn request(args: &TrainArgs) -> TrainRequest {
+    TrainRequest {
+        file: args.file.clone(),
+        alphabet: args.data.alphabet.clone(),
+        prepare: args.data.prepare_options(),
+        config: args.config.clone(),
+        graph: args.graph,
+        noise: args.noise,
+        position: args.position,
+        training: TrainingOverrides {
+            batch_size: args.batch_size,
+            steps: args.steps,
+            time_budget: args.time_budget,
+            lr_schedule: args.lr_schedule,
+            lr: args.lr,
+            label_dropout: args.label_dropout,
+        },
     }
-    if let Some(graph) = args.graph.filter(|g| *g != spec.graph) {
-        conflicts.push(format!("--graph {graph} (the run uses {})", spec.graph));
-    }
-    if let Some(noise) = args.noise.filter(|n| *n != spec.noise.kind()) {
-        conflicts.push(format!(
-            "--noise {noise} (the run uses {})",
-            spec.noise.kind()
-        ));
-    }
-    if let Some(seq_len) = args.data.seq_len.filter(|l| *l != spec.seq_len) {
-        conflicts.push(format!(
-            "--seq-len {seq_len} (the run uses {})",
-            spec.seq_len
-        ));
-    }
-    let training = &spec.config.training;
-    if let Some(b) = args.batch_size.filter(|b| *b != training.batch_size) {
-        conflicts.push(format!(
-            "--batch-size {b} (the run uses {})",
-            training.batch_size
-        ));
-    }
-    if let Some(lr) = args.lr.filter(|lr| *lr != training.lr) {
-        conflicts.push(format!("--lr {lr} (the run uses {})", training.lr));
-    }
-    if let Some(schedule) = args.lr_schedule.filter(|s| *s != training.lr_schedule) {
-        conflicts.push(format!(
-            "--lr-schedule {schedule} (the run uses {})",
-            training.lr_schedule
-        ));
-    }
-    if args.time_budget.is_some() {
-        conflicts.push(
-            "--time-budget (a resumed run finishes the steps in run.toml; --steps changes them)"
-                .to_string(),
-        );
-    }
-    if args.data.seed != spec.seed {
-        conflicts.push(format!(
-            "--seed {} (the run uses {})",
-            args.data.seed, spec.seed
-        ));
-    }
-    if !conflicts.is_empty() {
-        bail!(
-            "{}: cannot resume with {}; leave them out to continue the run as it was",
-            args.out.display(),
-            conflicts.join(", ")
-        );
-    }
-    Ok(())
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
+    let request = request(&args);
     let device = args.device.device()?;
     let dir = RunDir::new(&args.out);
     // Held until the process ends: one writer per run directory.
@@ -325,17 +238,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
     }
     let (mut trainer, data) = if args.resume {
         let (mut spec, alphabet) = dir.read_spec()?;
-        let asked = Alphabet::resolve(&args.data.alphabet)?;
-        if asked.name() != spec.alphabet {
-            bail!(
-                "{}: the run was trained on alphabet '{}', not '{}'; resume with --alphabet {} or start a new run with another --out",
-                args.out.display(),
-                spec.alphabet,
-                asked.name(),
-                spec.alphabet
-            );
-        }
-        check_resume(&args, &spec)?;
+        request.check_alphabet(&args.out, &spec, true)?;
+        request.check_resume(&args.out, &spec)?;
         // The run's window, not the default (longest record), so resumed batches match.
         let mut data_args = args.data.clone();
         data_args.seq_len = Some(spec.seq_len);
@@ -400,7 +304,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             );
         }
         let source = match &args.init_from {
-            Some(path) => Some(init_source(&args, path)?),
+            Some(path) => Some(request.init_source(path)?),
             None => None,
         };
         let alphabet = match &source {
@@ -409,7 +313,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         };
         let data = load_with(&args.file, &args.data, alphabet)?;
         let base = source.as_ref().map(|(_, spec, _)| spec);
-        let spec = new_spec(&args, &data, &device, base)?;
+        let spec = request.new_spec(&data, &device, base, &mut |line| note!("{line}"))?;
         let trainer = match &source {
             Some((run, _, _)) => {
                 let trainer = Trainer::init_from(spec, &data.alphabet, device, run)?;
@@ -564,34 +468,19 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 )?),
                 false => None,
             };
-            if let (Some(held), Some(trained)) = (&data.valid, &trained) {
-                if let Some((order, chain, orders)) = markov_baseline(&data, held)? {
-                    // Model and chain on the same sequences: the validation set's, the model
-                    // with 16 times each (a standard error near 0.006 bits on 256 DNA
-                    // sequences, against 0.017 for the one time of the curve).
-                    let sequences: Vec<&[seddbio::alphabet::TokenId]> = valid
-                        .sequences
-                        .iter()
-                        .zip(&valid.real_tokens)
-                        .map(|(s, &n)| &s[..n])
-                        .collect();
-                    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-                    let labels = valid.labels.as_deref();
-                    let estimates = elbo_estimates(trained, &sequences, labels, 16, 64, &mut rng)?;
-                    let (bits, se) = seddbio::model::pooled_bits_per_token(&estimates);
-                    held_out = Some((bits, se, estimates.len()));
-                    held_out_times = 16;
-                    let tokens: usize = valid.real_tokens.iter().sum();
-                    let chain_bits = chain.bits_per_real_token(&valid.sequences, tokens as u64);
-                    let verdict = match bits < chain_bits {
-                        true => "beaten",
-                        false => "NOT beaten: the model has not learned what the chain knows",
-                    };
-                    print_stdout(&format!(
-                        "held-out bound {bits:.4} ± {se:.4} bits/token (16 times per sequence, {} validation sequences) against {chain_bits:.4} for the best Markov chain on the same sequences (order {order} of {orders}): {verdict}\n",
-                        estimates.len()
-                    ))?;
-                    markov = Some((order, chain_bits, orders));
+            if let (Some(_), Some(trained)) = (&data.valid, &trained) {
+                let bar = super::progress(
+                    Some(valid.sequences.len() as u64),
+                    "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
+                )?;
+                let comparison =
+                    compare_held_out(trained, &data, &valid, &mut |n| bar.inc(n as u64))?;
+                bar.finish_and_clear();
+                if let Some(comparison) = comparison {
+                    print_stdout(&format!("{comparison}\n"))?;
+                    held_out = Some((comparison.bits, comparison.std_error, comparison.sequences));
+                    held_out_times = HELD_OUT_TIMES;
+                    markov = Some((comparison.order, comparison.chain_bits, comparison.orders));
                 }
             }
             let facts = CardFacts {
@@ -605,44 +494,26 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 sampler_flags: report_sampler.command_flags(),
                 command: command_line(),
             };
-            let card = model_card(trainer.spec(), &facts);
-            write_atomically(&dir.path("MODEL.md"), |w| {
-                use std::io::Write;
-                Ok(w.write_all(card.as_bytes())?)
-            })?;
+            write_model_card(&dir, trainer.spec(), &facts)?;
             if let Some(trained) = &trained {
-                final_report(&args, &dir, trained, &data, report_sampler)?;
+                let request = ReportRequest {
+                    samples: args.report_samples,
+                    sampler: report_sampler,
+                    model_name: args.out.display().to_string(),
+                };
+                let mut progress = ReportBars::default();
+                let written = end_of_run_report(&dir, trained, &data, &request, &mut progress)?;
+                print_stdout(&format!(
+                    "samples: {} ({})\n{}\nreport written to {}\n",
+                    written.samples,
+                    request.sampler.describe(),
+                    written.report.table,
+                    written.dir.display()
+                ))?;
             }
         }
     }
     Ok(())
-}
-
-/// The best Markov chain on the run's split (orders 0 to 8, `baseline markov`, chosen on all
-/// held-out examples): its order, the chain and the orders tried. The scan stops once two
-/// orders in a row are worse than the best so far (the held-out curve over orders has one
-/// minimum), which saves the costly high orders on large data.
-fn markov_baseline(
-    data: &PreparedData,
-    valid: &seddbio::data::TokenDataset,
-) -> Result<Option<(usize, MarkovChain, String)>> {
-    let mut best: Option<(f64, MarkovChain)> = None;
-    let mut last = 0;
-    for fit in markov_fits(0..=8, data.alphabet.len(), &data.train, Some(valid)) {
-        // Orders the vocabulary cannot index are where the scan ends.
-        let Ok(fit) = fit else { break };
-        let Some(bits) = fit.valid_bits else { break };
-        last = fit.chain.order();
-        match &best {
-            Some((best_bits, chain)) if bits >= *best_bits => {
-                if last >= chain.order() + 2 {
-                    break;
-                }
-            }
-            _ => best = Some((bits, fit.chain)),
-        }
-    }
-    Ok(best.map(|(_, chain)| (chain.order(), chain, format!("0..{last}"))))
 }
 
 /// The command line as typed, quoted where a word needs it (for MODEL.md).
@@ -677,267 +548,58 @@ fn report_settings(args: &TrainArgs, spec: &RunSpec) -> Result<SamplerSettings> 
 /// Steps of the end-of-run report's sampler.
 const REPORT_STEPS: usize = 128;
 
-/// The end of the main job: samples from the EMA model with `sampler` (the settings checked
-/// before training), then `seddbio eval` of them against the validation examples (or the
-/// training ones when there is no validation set), with the model's held-out bits/token, into
-/// `report/`.
-fn final_report(
-    args: &TrainArgs,
-    dir: &RunDir,
-    trained: &TrainedModel,
-    data: &PreparedData,
-    sampler: SamplerSettings,
-) -> Result<()> {
-    let spec = &trained.spec;
-    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let lengths = sample_lengths(spec, None, args.report_samples, &mut rng);
-    let settings = Generation {
-        model_name: args.out.display().to_string(),
-        sampler,
-        batch_size: 64,
-        seed: spec.seed,
-        guidance: Default::default(),
-        metadata: Vec::new(),
-    };
-    note!(
-        "sampling {} sequences for the report ({})",
-        lengths.len(),
-        settings.sampler.describe()
-    );
-    let samples = generate_with_progress(trained, &lengths, &settings, &mut rng)?.records;
-    let samples_path = dir.path("samples.fasta");
-    write_sequences(&samples_path, None, &samples)?;
-    let (reference, split) = match &data.valid {
-        Some(valid) if valid.len() >= 2 => (valid, "valid"),
-        _ => (&data.train, "train"),
-    };
-    let reference_path = dir.path(&format!("{split}.fasta"));
-    write_sequences(
-        &reference_path,
-        None,
-        &reference.output_records(&data.alphabet, split),
-    )?;
-    let nucleotide = data.alphabet.complements().is_some();
-    let read = |path: &std::path::Path| read_sequences(path, &ReadOptions::default(), None);
-    let (generated, reference) = (read(&samples_path)?, read(&reference_path)?);
-    let options = ReportOptions {
-        ks: match nucleotide {
-            true => (1..=6).collect(),
-            false => (1..=3).collect(),
-        },
-        canonical: false,
-        motifs: None,
-        motif_threshold: 0.85,
-        motif_p_value: None,
-        motif_profile: None,
-        labelled: false,
-        seed: spec.seed,
-        on_unknown: UnknownPolicy::Error,
-    };
-    let bar = super::progress(
-        None,
-        "{spinner} {pos} sequences scored for the report {per_sec}",
-    )?;
-    let mut check = ModelCheck {
-        trained,
-        name: args.out.display().to_string(),
-        num_t: 16,
-        max_sequences: 200,
-        progress: &mut |n| bar.inc(n as u64),
-    };
-    // The run's alphabet as its file holds it, as `seddbio eval -a RUN/alphabet.toml` reads it.
-    let alphabet = Alphabet::resolve(&dir.path("alphabet.toml").display().to_string())?;
-    let report = evaluate(
-        alphabet,
-        &generated,
-        &reference,
-        None,
-        &options,
-        Some(&mut check),
-    )?;
-    bar.finish_and_clear();
-    let report_dir = dir.path("report");
-    report.write(&report_dir, &[&samples_path, &reference_path])?;
-    print_stdout(&format!(
-        "samples: {} ({})\n{}\nreport written to {}\n",
-        samples.len(),
-        settings.sampler.describe(),
-        report.table,
-        report_dir.display()
-    ))
+/// The end-of-run report's progress: a bar while sampling, a spinner while scoring.
+#[derive(Default)]
+struct ReportBars {
+    bar: Option<ProgressBar>,
+    calls: usize,
 }
 
-/// The run `--init-from` names: its directory, specification and vocabulary, after checking
-/// that the alphabet asked for is its own.
-fn init_source(args: &TrainArgs, path: &std::path::Path) -> Result<(RunDir, RunSpec, Alphabet)> {
-    let run = RunDir::new(path);
-    let (spec, alphabet) = run.read_spec()?;
-    let asked = Alphabet::resolve(&args.data.alphabet)?;
-    if asked.name() != spec.alphabet {
-        bail!(
-            "--init-from {}: that run was trained on alphabet '{}', not '{}'; pass --alphabet {}",
-            path.display(),
-            spec.alphabet,
-            asked.name(),
-            spec.alphabet
-        );
+impl ReportBars {
+    fn show(&mut self, total: Option<u64>, template: &str) {
+        // A bar that cannot be drawn (a bad template) is no reason to stop the report.
+        self.bar = super::progress(total, template).ok();
     }
-    Ok((run, spec, alphabet))
-}
 
-/// The new run's specification: from `--config` (or, fine-tuning, the `base` run's
-/// configuration) and the command line.
-fn new_spec(
-    args: &TrainArgs,
-    data: &PreparedData,
-    device: &burn::tensor::Device,
-    base: Option<&RunSpec>,
-) -> Result<RunSpec> {
-    let config = match (args.config.as_deref(), base) {
-        (Some("auto"), Some(_)) => bail!(
-            "--config auto chooses a model size, but --init-from keeps the size of the run it starts from; leave --config out or give a preset with the same [model]"
-        ),
-        (Some("auto"), None) => auto_config(args, data, device)?,
-        (Some(name), Some(base)) => {
-            let config = TrainConfig::resolve(name)?;
-            if config.model != base.config.model {
-                bail!(
-                    "--config {name}: its [model] is not the one of the run --init-from names ({:?}); fine-tuning keeps the model size",
-                    base.config.model
-                );
-            }
-            config
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
-        (Some(name), None) => TrainConfig::resolve(name)?,
-        (None, Some(base)) => base.config.clone(),
-        (None, None) => TrainConfig::resolve("tiny")?,
-    };
-    let mut spec = spec_with(args, data, config, base)?;
-    // Only the run's own spec records it (not the ones `auto` measures): one pass over the data.
-    spec.data_digest = Some(RunSpec::digest_data(&data.train, data.valid.as_ref()));
-    Ok(spec)
+    }
 }
 
-/// `--config auto`: the preset the budget trains long enough, measured on this data.
-fn auto_config(
-    args: &TrainArgs,
-    data: &PreparedData,
-    device: &burn::tensor::Device,
-) -> Result<TrainConfig> {
-    let Some(budget) = args.time_budget else {
-        bail!(
-            "--config auto chooses the model for a time budget: give --time-budget too (e.g. 30m)"
-        );
-    };
-    note!("--config auto: measuring the presets on this data (4 steps each)");
-    let (seq_len, examples) = (data.train.seq_len(), data.train.len());
-    let choice = choose_preset(&budget, seq_len, examples, |config| {
-        let spec = spec_with(args, data, config.clone(), None)
-            .map_err(|e| seddbio::Error::Options(format!("{e:#}")))?;
-        Ok(Trainer::measure_throughput(
-            spec,
-            device.clone(),
-            &data.train,
-            3,
-        ))
-    })?;
-    for probe in &choice.probes {
-        note!(
-            "  {:<6} {:>9} parameters, {:>7.0} tokens/s: {:.1} tokens per parameter in the budget{}",
-            probe.preset,
-            probe.parameters,
-            probe.tokens_per_s,
-            probe.budget_tokens / probe.parameters as f64,
-            if probe.qualifies() { "" } else { " (too few)" }
+impl ReportProgress for ReportBars {
+    fn sampling(&mut self, sequences: usize, sampler: &str) {
+        note!("sampling {sequences} sequences for the report ({sampler})");
+        self.show(
+            Some(sequences as u64),
+            "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}",
         );
     }
-    note!(
-        "--config auto: {} (the largest preset with at least {TOKENS_PER_PARAMETER} tokens per parameter; configs/README.md)",
-        choice.preset
-    );
-    let training = &choice.config.training;
-    note!(
-        "--config auto: batch {} x {seq_len} tokens (about {TOKENS_PER_STEP} a step, at most 1/{MIN_STEPS_PER_EPOCH} of {examples} examples), lr {}{}",
-        training.batch_size,
-        training.lr,
-        match (args.batch_size, args.lr) {
-            (None, None) => "",
-            _ => "; --batch-size and --lr on the command line override these",
+
+    fn sampled(&mut self, done: usize, calls: usize) {
+        self.calls += calls;
+        if let Some(bar) = &self.bar {
+            bar.inc(done as u64);
+            bar.set_message(format!("{} network calls", self.calls));
         }
-    );
-    Ok(choice.config)
-}
+    }
 
-/// The command line's `[training]` overrides (`--batch-size`, `--steps`, `--lr`,
-/// `--lr-schedule`, `--time-budget`), applied to a preset's values.
-fn apply_training_overrides(args: &TrainArgs, training: &mut TrainingOptions) {
-    if let Some(b) = args.batch_size {
-        training.batch_size = b;
+    fn scoring(&mut self) {
+        self.finish();
+        self.show(
+            None,
+            "{spinner} {pos} sequences scored for the report {per_sec}",
+        );
     }
-    if let Some(s) = args.steps {
-        training.steps = s;
-    }
-    if let Some(lr) = args.lr {
-        training.lr = lr;
-    }
-    if let Some(schedule) = args.lr_schedule {
-        training.lr_schedule = schedule;
-    }
-    if let Some(p) = args.label_dropout {
-        training.label_dropout = p;
-    }
-    training.time_budget = args.time_budget;
-}
 
-/// The run's specification from a preset and the command line's overrides.
-fn spec_with(
-    args: &TrainArgs,
-    data: &PreparedData,
-    mut config: TrainConfig,
-    base: Option<&RunSpec>,
-) -> Result<RunSpec> {
-    apply_training_overrides(args, &mut config.training);
-    config.validate()?;
-    if data.train.is_empty() {
-        bail!("{}: no training examples", args.file.display());
+    fn scored(&mut self, done: usize) {
+        if let Some(bar) = &self.bar {
+            bar.inc(done as u64);
+        }
     }
-    let graph = args
-        .graph
-        .or(base.map(|b| b.graph))
-        .unwrap_or(GraphKind::Absorb);
-    // The run directory records the resolved value, not the graph-dependent default.
-    config.training.valid_times = Some(config.training.valid_times_for(graph));
-    if let Some(position) = args.position {
-        config.model.position = position;
+
+    fn scored_all(&mut self) {
+        self.finish();
     }
-    let noise = match (args.noise, base) {
-        (Some(kind), _) => kind.schedule(),
-        (None, Some(base)) => base.noise,
-        (None, None) => default_schedule(graph),
-    };
-    let mut counts = std::collections::BTreeMap::<u64, u64>::new();
-    for example in data.train.examples() {
-        *counts.entry(u64::from(example.len)).or_default() += 1;
-    }
-    Ok(RunSpec {
-        seddbio_version: env!("CARGO_PKG_VERSION").to_string(),
-        alphabet: data.alphabet.name().to_string(),
-        num_symbols: data.alphabet.len(),
-        graph,
-        noise,
-        seed: args.data.seed,
-        seq_len: data.train.seq_len(),
-        layout: data.layout.kind,
-        train_file: std::iter::once(&args.file)
-            .chain(&args.data.more_files)
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" "),
-        length_counts: counts.into_iter().map(|(l, c)| [l, c]).collect(),
-        config,
-        threads: rayon::current_num_threads(),
-        data_digest: None,
-        init_from: None,
-        labels: data.train.labels().to_vec(),
-    })
 }

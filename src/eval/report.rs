@@ -18,7 +18,7 @@ use crate::{
     model::pooled_bits_per_token,
     motif::{Motif, PwmScanner},
     plot::{histogram_svg, lines_svg, scatter_log_svg},
-    train::TrainedModel,
+    run::TrainedModel,
     Error, Result,
 };
 

@@ -15,10 +15,10 @@ use crate::{
     diffusion::GraphKind,
     io::{read_sequences, write_sequences, ReadOptions, SequenceFile},
     plot::labelled_points_svg,
+    run::TrainedModel,
     sample::{
         generate, sample_lengths, Generation, Guidance, SamplerKind, SamplerSettings, UnmaskOrder,
     },
-    train::TrainedModel,
     Error, Result,
 };
 

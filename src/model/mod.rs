@@ -6,9 +6,10 @@
 
 mod device;
 mod dit;
-pub mod fused;
+pub(crate) mod fused;
 mod likelihood;
 mod loss;
+mod params;
 
 /// Noise on every parameter of a model, so that zero-initialised layers (and through them the
 /// labels) take part in a test.
@@ -20,9 +21,11 @@ pub(crate) fn dit_test_jitter() -> dit::tests::Jitter {
 pub use self::{
     device::ComputeDevice,
     dit::{DitBlock, Kernels, ModelSize, PositionKind, ScoreModel, ScoreModelConfig},
+    fused::available as fused_kernels_available,
     likelihood::{
         elbo_estimates, pooled_bits_per_token, sequence_elbos, token_tensor, weighted_dse,
         weighted_dse_with,
     },
     loss::score_entropy,
+    params::{clip_global_norm, flat_parameters, update_ema},
 };

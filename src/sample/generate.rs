@@ -8,7 +8,7 @@ use crate::{
     alphabet::TokenId,
     data::LayoutKind,
     io::OutputRecord,
-    train::{RunSpec, TrainedModel},
+    run::{RunSpec, TrainedModel},
     Result,
 };
 
@@ -223,7 +223,7 @@ mod tests {
     use crate::{
         alphabet::Alphabet,
         diffusion::{GraphKind, NoiseSchedule},
-        train::TrainConfig,
+        run::TrainConfig,
     };
 
     /// A padded protein-like run of 12 positions whose training lengths were 5 (once) and 9

@@ -12,7 +12,7 @@
 //!   smallest when none does. Presets are measured from the smallest up and the measuring stops
 //!   at the first that does not qualify (a larger one is slower and has more parameters).
 
-use super::{TimeBudget, TrainConfig};
+use crate::run::{TimeBudget, TrainConfig};
 use crate::Result;
 
 /// Presets `auto` chooses from, smallest first.
@@ -121,13 +121,13 @@ pub struct AutoChoice {
 /// training tokens per second of a configuration on the run's data.
 ///
 /// ```
-/// use seddbio::train::{choose_preset, TimeBudget};
+/// use seddbio::{run::TimeBudget, train::choose_preset};
 ///
 /// // A machine on which every preset trains 10,000 tokens/s: a minute buys 600 k tokens, 40
 /// // per parameter up to 15 k parameters (tiny, small, medium: d_model 64, 128, 256).
 /// let budget = TimeBudget::parse("1m").unwrap();
 /// let measure = |per_width| {
-///     move |config: &seddbio::train::TrainConfig| Ok((config.model.d_model * per_width, 10_000.0))
+///     move |config: &seddbio::run::TrainConfig| Ok((config.model.d_model * per_width, 10_000.0))
 /// };
 /// let choice = choose_preset(&budget, 256, 10_000, measure(50)).unwrap();
 /// assert_eq!(choice.preset, "medium");

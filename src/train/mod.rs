@@ -7,11 +7,9 @@
 
 mod auto;
 mod batch;
-mod card;
-mod checkpoint;
-mod config;
 mod metrics;
-mod params;
+mod report;
+mod request;
 mod trainer;
 
 pub use self::{
@@ -20,10 +18,11 @@ pub use self::{
         MIN_STEPS_PER_EPOCH, TOKENS_PER_PARAMETER, TOKENS_PER_STEP,
     },
     batch::{stream_rng, stream_seed, BatchOrder, Stream},
-    card::{model_card, CardFacts},
-    checkpoint::{CheckpointState, FileDigest, InitFrom, RunDir, RunLock, RunSpec},
-    config::{default_schedule, LrSchedule, TimeBudget, TrainConfig, TrainingOptions},
     metrics::{MetricsLog, MetricsRow},
-    params::{clip_global_norm, flat_parameters, update_ema},
-    trainer::{run, Observer, Outcome, StepStats, TrainedModel, Trainer, ValidationSet, Weights},
+    report::{
+        compare_held_out, end_of_run_report, write_model_card, HeldOutComparison, ReportProgress,
+        ReportRequest, RunReport, HELD_OUT_TIMES,
+    },
+    request::{TrainRequest, TrainingOverrides},
+    trainer::{run, Observer, Outcome, StepStats, Trainer, ValidationSet},
 };

@@ -13,16 +13,19 @@ use burn::{
     tensor::{Bytes, Device},
 };
 
-use super::{
-    batch::{stream_rng, stream_seed, BatchOrder, Stream},
-    checkpoint::{RunDir, RunSpec},
-    params::{clip_global_norm, update_ema},
-};
+use super::batch::{stream_rng, stream_seed, BatchOrder, Stream};
 use crate::{
     alphabet::TokenId,
     data::TokenDataset,
     diffusion::{stratified_times, Graph, NoisedBatch},
-    model::{pooled_bits_per_token, sequence_elbos, weighted_dse_with, Kernels, ScoreModel},
+    model::{
+        clip_global_norm, pooled_bits_per_token, sequence_elbos, update_ema, weighted_dse_with,
+        Kernels, ScoreModel,
+    },
+    run::{
+        checkpoint_file, record_error, RunDir, RunSpec, TrainedModel, Weights, EMA_FILE,
+        MODEL_FILE, OPTIMIZER_FILE,
+    },
     Error, Result,
 };
 
@@ -81,27 +84,6 @@ pub struct Trainer {
     optimizer: ModuleOptimizer,
     step: u64,
     kernels: Kernels,
-}
-
-const MODEL_FILE: &str = "model.bpk";
-const EMA_FILE: &str = "ema.bpk";
-const OPTIMIZER_FILE: &str = "optimizer.bpk";
-
-/// The error for checkpoint file `name` of `run` whose weights do not fit the model.
-fn record_error<'a>(
-    run: &'a RunDir,
-    name: &'a str,
-) -> impl Fn(burn::store::RecordError) -> Error + 'a {
-    move |e| run.checkpoint_error(format!("{name} does not fit the model in run.toml: {e}"))
-}
-
-/// File `name` of a loaded checkpoint.
-fn checkpoint_file(run: &RunDir, files: &[(String, Vec<u8>)], name: &str) -> Result<Bytes> {
-    files
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, b)| Bytes::from_bytes_vec(b.clone()))
-        .ok_or_else(|| run.checkpoint_error(format!("the checkpoint has no {name}")))
 }
 
 impl Trainer {
@@ -237,7 +219,7 @@ impl Trainer {
             ("weights", self.model.valid()),
             ("EMA weights", self.ema.clone()),
         ] {
-            if !super::flat_parameters(&weights)
+            if !crate::model::flat_parameters(&weights)
                 .iter()
                 .all(|v| v.is_finite())
             {
@@ -343,7 +325,7 @@ impl Trainer {
                 spec.labels.join(", ")
             ));
         }
-        spec.init_from = Some(super::checkpoint::InitFrom {
+        spec.init_from = Some(crate::run::InitFrom {
             run: source.root().display().to_string(),
             step: model.step,
         });
@@ -385,113 +367,6 @@ impl Trainer {
             }
         }
         (trainer.num_params(), tokens as f64 / seconds.max(1e-9))
-    }
-}
-
-/// Which weights of a run to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Weights {
-    /// The exponential moving average (what validation uses; the default).
-    #[default]
-    Ema,
-    /// The raw trained weights.
-    Raw,
-}
-
-crate::choices::named_choices!(Weights, "weights", {
-    Ema => "ema",
-    Raw => "raw",
-});
-
-/// A trained model ready for inference.
-pub struct TrainedModel {
-    /// The run's specification.
-    pub spec: RunSpec,
-    /// Its alphabet.
-    pub alphabet: crate::alphabet::Alphabet,
-    /// The network.
-    pub model: ScoreModel,
-    /// Steps trained.
-    pub step: u64,
-    /// The forward process.
-    pub graph: Graph,
-}
-
-impl TrainedModel {
-    /// ELBO estimates of real sequences under this model ([`elbo_estimates`](crate::model::elbo_estimates)),
-    /// under `labels` for a conditional model: padded models see every sequence padded to
-    /// their length, with only its real tokens counted. A sequence longer than the model's
-    /// length is an error naming it (1-based).
-    pub fn elbo_estimates<R: rand::Rng + ?Sized>(
-        &self,
-        sequences: &[&[TokenId]],
-        labels: Option<&[usize]>,
-        num_t: usize,
-        batch_size: usize,
-        rng: &mut R,
-        progress: &mut dyn FnMut(usize),
-    ) -> Result<Vec<crate::diffusion::ElboEstimate>> {
-        let spec = &self.spec;
-        let pad = self.alphabet.pad_id();
-        let mut inputs = Vec::with_capacity(sequences.len());
-        for (i, sequence) in sequences.iter().enumerate() {
-            if sequence.len() > spec.seq_len {
-                return Err(Error::Options(format!(
-                    "sequence {}: {} tokens, longer than the model's {}",
-                    i + 1,
-                    sequence.len(),
-                    spec.seq_len
-                )));
-            }
-            let mut tokens = sequence.to_vec();
-            if let (crate::data::LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {
-                tokens.resize(spec.seq_len, pad);
-            }
-            inputs.push(tokens);
-        }
-        let real: Vec<usize> = sequences.iter().map(|s| s.len()).collect();
-        crate::model::elbo_estimates(
-            &self.model,
-            &self.graph,
-            &spec.noise,
-            &inputs,
-            &real,
-            labels,
-            num_t,
-            batch_size,
-            rng,
-            progress,
-        )
-    }
-
-    /// The latest checkpoint of `run`, on `device`.
-    pub fn load(run: &RunDir, device: Device, weights: Weights) -> Result<TrainedModel> {
-        let (spec, alphabet) = run.read_spec()?;
-        let (state, files) = run.load_checkpoint()?;
-        let name = match weights {
-            Weights::Ema => EMA_FILE,
-            Weights::Raw => MODEL_FILE,
-        };
-        let bytes = checkpoint_file(run, &files, name)?;
-        let record = ModuleRecord::from_bytes(bytes).map_err(record_error(run, name))?;
-        let model = spec
-            .network()
-            .init(&device)
-            .try_load_record(record)
-            .map_err(record_error(run, name))?;
-        if !super::flat_parameters(&model).iter().all(|v| v.is_finite()) {
-            return Err(run.checkpoint_error(format!(
-                "{name} holds NaN or infinite weights (the run diverged); it cannot be used"
-            )));
-        }
-        let graph = spec.forward_graph();
-        Ok(TrainedModel {
-            spec,
-            alphabet,
-            model,
-            step: state.step,
-            graph,
-        })
     }
 }
 

@@ -44,13 +44,13 @@ use burn::{
     tensor::{Bytes, Device, Tensor},
 };
 
+pub use self::score_entropy::DseTerms;
 use self::{
     attention::AttentionShape,
     matmul::{MatrixRef, Threads},
     rows::RowShape,
     vector::written_by,
 };
-pub use self::{score_entropy::DseTerms, vector::exp};
 
 /// `A B` as a new row-major `[m, n]` matrix, `dims = (m, n, k)`, on the thread pool.
 ///
@@ -106,10 +106,10 @@ pub trait FusedBackend: Backend {
 ///
 /// ```
 /// use burn::tensor::Device;
-/// use seddbio::model::fused::available;
+/// use seddbio::model::fused_kernels_available;
 ///
-/// assert!(available(&Device::flex()));
-/// assert!(available(&Device::flex().autodiff()));
+/// assert!(fused_kernels_available(&Device::flex()));
+/// assert!(fused_kernels_available(&Device::flex().autodiff()));
 /// ```
 pub fn available(device: &Device) -> bool {
     *device == Device::flex()

@@ -120,7 +120,7 @@ impl TimeBudget {
     /// Parses `90s`, `30m`, `1.5h` or `1h30m` (a bare number is minutes).
     ///
     /// ```
-    /// use seddbio::train::TimeBudget;
+    /// use seddbio::run::TimeBudget;
     ///
     /// assert_eq!(TimeBudget::parse("30m").unwrap().seconds, 1800.0);
     /// assert_eq!(TimeBudget::parse("1h30m").unwrap().seconds, 5400.0);
@@ -174,7 +174,7 @@ impl TrainingOptions {
     /// the rate stays at `lr` until the step count is fixed and decays from that step on.
     ///
     /// ```
-    /// use seddbio::train::{LrSchedule, TimeBudget, TrainConfig};
+    /// use seddbio::run::{LrSchedule, TimeBudget, TrainConfig};
     ///
     /// let mut t = TrainConfig::resolve("tiny").unwrap().training;
     /// (t.steps, t.warmup_steps, t.lr, t.lr_floor) = (110, 10, 1.0, 0.1);
@@ -230,7 +230,7 @@ impl TrainingOptions {
     /// Times per validation sequence for `graph` (see [`TrainingOptions::valid_times`]).
     ///
     /// ```
-    /// use seddbio::{diffusion::GraphKind, train::TrainConfig};
+    /// use seddbio::{diffusion::GraphKind, run::TrainConfig};
     ///
     /// let mut tiny = TrainConfig::resolve("tiny").unwrap().training;
     /// assert_eq!(tiny.valid_times_for(GraphKind::Absorb), 1);
@@ -283,7 +283,7 @@ impl TrainingOptions {
 /// A preset: `[model]` and `[training]`.
 ///
 /// ```
-/// use seddbio::train::TrainConfig;
+/// use seddbio::run::TrainConfig;
 ///
 /// let tiny = TrainConfig::resolve("tiny").unwrap();
 /// assert_eq!(tiny.model.d_model, 64);

@@ -39,7 +39,7 @@ fn yaml_string(text: &str) -> String {
 /// sampler) and the same in prose, with the commands to use the model.
 ///
 /// ```
-/// use seddbio::train::{model_card, CardFacts, RunSpec, TrainConfig};
+/// use seddbio::run::{model_card, CardFacts, RunSpec, TrainConfig};
 /// # use seddbio::{data::LayoutKind, diffusion::{GraphKind, NoiseSchedule}};
 /// # let spec = RunSpec {
 /// #     seddbio_version: "0.1.0".into(), alphabet: "dna".into(), num_symbols: 4,

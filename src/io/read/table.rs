@@ -1,0 +1,161 @@
+//! CSV and TSV through polars: a sequence column, and optionally a label column.
+
+use std::{
+    io::{BufRead, Cursor, Read},
+    path::Path,
+    sync::Arc,
+};
+
+use polars::prelude::{CsvReadOptions, DataType, PlSmallStr, SerReader};
+
+use super::{LabelSource, ReadOptions, SequenceRecord};
+use crate::{
+    error::{one_line, Error, Result},
+    io::open::read_error,
+};
+
+/// The separator-split, unquoted names of a table's header line.
+fn header_names(line: &str, separator: u8) -> Vec<String> {
+    line.trim_end_matches(['\r', '\n'])
+        .split(separator as char)
+        .map(|name| name.trim().trim_matches('"').to_string())
+        .collect()
+}
+
+pub(super) fn read_table(
+    path: &Path,
+    mut reader: Box<dyn BufRead>,
+    separator: u8,
+    options: &ReadOptions,
+    push: &mut dyn FnMut(SequenceRecord),
+) -> Result<()> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| read_error(path, e, String::new()))?;
+    let format_error = |message: String| Error::Format {
+        path: path.to_path_buf(),
+        // polars' messages span lines ("...\n\nDid you mean ...?"); ours are one line.
+        message: one_line(&message),
+    };
+    let header_end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
+    let header = std::str::from_utf8(&bytes[..header_end])
+        .map_err(|_| format_error("line 1: the header line is not UTF-8 text".into()))?;
+    let names = header_names(header, separator);
+    if names.iter().all(String::is_empty) {
+        return Err(format_error(
+            "line 1: empty header line; a table needs a header naming its columns".into(),
+        ));
+    }
+    let column = match &options.column {
+        Some(column) => {
+            if !names.contains(column) {
+                return Err(Error::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: column.clone(),
+                    available: names,
+                });
+            }
+            column.clone()
+        }
+        None => {
+            let guesses: Vec<&String> = names
+                .iter()
+                .filter(|n| {
+                    matches!(
+                        n.to_ascii_lowercase().as_str(),
+                        "sequence" | "seq" | "smiles"
+                    )
+                })
+                .collect();
+            match guesses.as_slice() {
+                [one] => (*one).clone(),
+                _ => {
+                    return Err(Error::MissingColumn {
+                        path: path.to_path_buf(),
+                        column: "sequence".into(),
+                        available: names,
+                    })
+                }
+            }
+        }
+    };
+    let label_column = match &options.label {
+        Some(LabelSource::Column(label)) => Some(label),
+        _ => None,
+    };
+    for extra in options.id_column.iter().chain(label_column) {
+        if !names.contains(extra) {
+            return Err(Error::MissingColumn {
+                path: path.to_path_buf(),
+                column: extra.clone(),
+                available: names,
+            });
+        }
+    }
+    let mut wanted: Vec<PlSmallStr> = vec![column.as_str().into()];
+    for extra in options.id_column.iter().chain(label_column) {
+        if extra != &column && !wanted.iter().any(|w| w.as_str() == extra) {
+            wanted.push(extra.as_str().into());
+        }
+    }
+    // Every column as a string: sequences must never be parsed as numbers or dates.
+    let frame = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_columns(Some(Arc::from(wanted)))
+        .map_parse_options(|parse| parse.with_separator(separator))
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+        .map_err(|e| {
+            format_error(format!(
+                "cannot parse as {}: {e}",
+                if separator == b',' { "CSV" } else { "TSV" }
+            ))
+        })?;
+    let as_strings = |name: &str| {
+        frame
+            .column(name)
+            .and_then(|c| c.cast(&DataType::String))
+            .map_err(|e| format_error(e.to_string()))
+    };
+    let sequences = as_strings(&column)?;
+    let sequences = sequences.str().map_err(|e| format_error(e.to_string()))?;
+    let ids = match &options.id_column {
+        Some(id_column) => Some(as_strings(id_column)?),
+        None => None,
+    };
+    let ids = match &ids {
+        Some(ids) => Some(ids.str().map_err(|e| format_error(e.to_string()))?),
+        None => None,
+    };
+    let labels = label_column.map(|c| as_strings(c)).transpose()?;
+    let labels = match &labels {
+        Some(labels) => Some(labels.str().map_err(|e| format_error(e.to_string()))?),
+        None => None,
+    };
+    for (row, sequence) in sequences.iter().enumerate() {
+        let number = row + 1;
+        let id = ids
+            .and_then(|ids| ids.get(row))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("record_{number}"));
+        push(SequenceRecord {
+            number,
+            // The header is line 1; tables with quoted multi-line fields are not expected here.
+            line: Some(number + 1),
+            id,
+            sequence: sequence.unwrap_or_default().trim().as_bytes().to_vec(),
+            label: labels
+                .and_then(|labels| labels.get(row))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+            source: None,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! A saved run: the directory `seddbio train` writes and every other command reads.
+//!
+//! [`RunSpec`] (`run.toml`) says what the run is, [`TrainConfig`] the model and training
+//! presets it resolved, [`RunDir`] where its files are and how checkpoints are written and
+//! checked, [`TrainedModel`] loads its weights for inference, and [`model_card`] writes its
+//! `MODEL.md`. Training lives in [`train`](crate::train); sampling, scoring and evaluation need
+//! only this module.
+
+mod card;
+mod config;
+mod dir;
+mod spec;
+mod trained;
+
+pub(crate) use self::trained::{
+    checkpoint_file, record_error, EMA_FILE, MODEL_FILE, OPTIMIZER_FILE,
+};
+pub use self::{
+    card::{model_card, CardFacts},
+    config::{default_schedule, LrSchedule, TimeBudget, TrainConfig, TrainingOptions},
+    dir::{CheckpointState, FileDigest, NamedFiles, RunDir, RunLock},
+    spec::{InitFrom, RunSpec},
+    trained::{TrainedModel, Weights},
+};

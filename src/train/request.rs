@@ -1,0 +1,358 @@
+//! What a training run is asked for, without the command line: the data, the preset and its
+//! overrides. [`TrainRequest`] turns that into the new run's [`RunSpec`] (the `auto` preset
+//! included) and checks a resume or a fine-tuning source against what it asks.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+
+use super::{
+    auto::{choose_preset, MIN_STEPS_PER_EPOCH, TOKENS_PER_PARAMETER, TOKENS_PER_STEP},
+    Trainer,
+};
+use crate::{
+    alphabet::Alphabet,
+    data::{PrepareOptions, PreparedData},
+    diffusion::{GraphKind, ScheduleKind},
+    model::PositionKind,
+    run::{
+        default_schedule, LrSchedule, RunDir, RunSpec, TimeBudget, TrainConfig, TrainingOptions,
+    },
+    Error, Result, Setting,
+};
+
+/// The `[training]` values a request overrides in its preset; `None` keeps the preset's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainingOverrides {
+    /// Sequences per optimiser step.
+    pub batch_size: Option<usize>,
+    /// Optimiser steps; with a resume, the new total.
+    pub steps: Option<usize>,
+    /// Train for this long instead of a number of steps.
+    pub time_budget: Option<TimeBudget>,
+    /// Learning-rate schedule after the warm-up.
+    pub lr_schedule: Option<LrSchedule>,
+    /// Peak learning rate.
+    pub lr: Option<f64>,
+    /// Conditional runs: the fraction of examples trained with the null label.
+    pub label_dropout: Option<f64>,
+}
+
+impl TrainingOverrides {
+    /// These overrides applied to a preset's `[training]` values (the time budget always: a
+    /// preset has none of its own).
+    pub fn apply(&self, training: &mut TrainingOptions) {
+        if let Some(b) = self.batch_size {
+            training.batch_size = b;
+        }
+        if let Some(s) = self.steps {
+            training.steps = s;
+        }
+        if let Some(lr) = self.lr {
+            training.lr = lr;
+        }
+        if let Some(schedule) = self.lr_schedule {
+            training.lr_schedule = schedule;
+        }
+        if let Some(p) = self.label_dropout {
+            training.label_dropout = p;
+        }
+        training.time_budget = self.time_budget;
+    }
+}
+
+/// A training run as asked for: what `seddbio train` parses its command line into.
+#[derive(Debug, Clone, Default)]
+pub struct TrainRequest {
+    /// The (first) training file.
+    pub file: PathBuf,
+    /// The alphabet's name or TOML file.
+    pub alphabet: String,
+    /// How the data are read, tokenised, split and laid out (seed and window included).
+    pub prepare: PrepareOptions,
+    /// Preset name, TOML file or `auto`; `tiny` (or the fine-tuning source's) when `None`.
+    pub config: Option<String>,
+    /// Forward process; absorbing (or the fine-tuning source's) when `None`.
+    pub graph: Option<GraphKind>,
+    /// Noise schedule; the graph's default (or the source's) when `None`.
+    pub noise: Option<ScheduleKind>,
+    /// How the network knows positions; the preset's when `None`.
+    pub position: Option<PositionKind>,
+    /// The preset's `[training]` values this request changes.
+    pub training: TrainingOverrides,
+}
+
+impl TrainRequest {
+    /// The alphabet asked for, after checking that the run `source` (a run to resume, or
+    /// `--init-from`'s) was trained on it.
+    pub fn check_alphabet(&self, source: &Path, spec: &RunSpec, resume: bool) -> Result<()> {
+        let asked = Alphabet::resolve(&self.alphabet)?;
+        if asked.name() == spec.alphabet {
+            return Ok(());
+        }
+        Err(Error::RunAlphabet {
+            run: source.to_path_buf(),
+            trained: spec.alphabet.clone(),
+            asked: asked.name().to_string(),
+            resume,
+        })
+    }
+
+    /// Refuses to resume the run `spec` of `dir` with options that disagree with it, naming
+    /// every one.
+    pub fn check_resume(&self, dir: &Path, spec: &RunSpec) -> Result<()> {
+        let mut conflicts = Vec::new();
+        if let Some(config) = &self.config {
+            let wanted = TrainConfig::resolve(config)?;
+            if wanted.model != spec.config.model {
+                conflicts.push(format!(
+                    "--config {config} has other model sizes than the run's"
+                ));
+            }
+            // As the run would be started with them: the request's overrides applied.
+            let mut training = wanted.training.clone();
+            self.training.apply(&mut training);
+            let differing = training_differences(&training, &spec.config.training);
+            if !differing.is_empty() {
+                conflicts.push(format!(
+                    "--config {config}, whose [training] differs: {}",
+                    differing.join(", ")
+                ));
+            }
+        }
+        if let Some(graph) = self.graph.filter(|g| *g != spec.graph) {
+            conflicts.push(format!("--graph {graph} (the run uses {})", spec.graph));
+        }
+        if let Some(noise) = self.noise.filter(|n| *n != spec.noise.kind()) {
+            conflicts.push(format!(
+                "--noise {noise} (the run uses {})",
+                spec.noise.kind()
+            ));
+        }
+        if let Some(seq_len) = self.prepare.seq_len.filter(|l| *l != spec.seq_len) {
+            conflicts.push(format!(
+                "--seq-len {seq_len} (the run uses {})",
+                spec.seq_len
+            ));
+        }
+        let training = &spec.config.training;
+        let asked = &self.training;
+        if let Some(b) = asked.batch_size.filter(|b| *b != training.batch_size) {
+            conflicts.push(format!(
+                "--batch-size {b} (the run uses {})",
+                training.batch_size
+            ));
+        }
+        if let Some(lr) = asked.lr.filter(|lr| *lr != training.lr) {
+            conflicts.push(format!("--lr {lr} (the run uses {})", training.lr));
+        }
+        if let Some(schedule) = asked.lr_schedule.filter(|s| *s != training.lr_schedule) {
+            conflicts.push(format!(
+                "--lr-schedule {schedule} (the run uses {})",
+                training.lr_schedule
+            ));
+        }
+        if asked.time_budget.is_some() {
+            conflicts.push(
+                "--time-budget (a resumed run finishes the steps in run.toml; --steps changes them)"
+                    .to_string(),
+            );
+        }
+        if self.prepare.seed != spec.seed {
+            conflicts.push(format!(
+                "--seed {} (the run uses {})",
+                self.prepare.seed, spec.seed
+            ));
+        }
+        match conflicts.is_empty() {
+            true => Ok(()),
+            false => Err(Error::ResumeConflicts {
+                run: dir.to_path_buf(),
+                conflicts,
+            }),
+        }
+    }
+
+    /// The run `init_from` names (fine-tuning): its directory, specification and vocabulary,
+    /// after checking that the alphabet asked for is its own.
+    pub fn init_source(&self, init_from: &Path) -> Result<(RunDir, RunSpec, Alphabet)> {
+        let run = RunDir::new(init_from);
+        let (spec, alphabet) = run.read_spec()?;
+        self.check_alphabet(init_from, &spec, false)?;
+        Ok((run, spec, alphabet))
+    }
+
+    /// The new run's specification: from the preset (or, fine-tuning, the `base` run's
+    /// configuration) and this request. `auto` measures the presets on `data` and `device`
+    /// and says what it found through `note`.
+    pub fn new_spec(
+        &self,
+        data: &PreparedData,
+        device: &Device,
+        base: Option<&RunSpec>,
+        note: &mut dyn FnMut(String),
+    ) -> Result<RunSpec> {
+        let config = match (self.config.as_deref(), base) {
+            (Some("auto"), Some(_)) => return Err(Error::Setting {
+                setting: Setting::Config,
+                message: "--config auto chooses a model size, but --init-from keeps the size of the run it starts from; leave --config out or give a preset with the same [model]".into(),
+            }),
+            (Some("auto"), None) => self.auto_config(data, device, note)?,
+            (Some(name), Some(base)) => {
+                let config = TrainConfig::resolve(name)?;
+                if config.model != base.config.model {
+                    return Err(Error::Setting {
+                        setting: Setting::Config,
+                        message: format!(
+                            "--config {name}: its [model] is not the one of the run --init-from names ({:?}); fine-tuning keeps the model size",
+                            base.config.model
+                        ),
+                    });
+                }
+                config
+            }
+            (Some(name), None) => TrainConfig::resolve(name)?,
+            (None, Some(base)) => base.config.clone(),
+            (None, None) => TrainConfig::resolve("tiny")?,
+        };
+        let mut spec = self.spec_with(data, config, base)?;
+        // Only the run's own spec records it (not the ones `auto` measures): one pass over
+        // the data.
+        spec.data_digest = Some(RunSpec::digest_data(&data.train, data.valid.as_ref()));
+        Ok(spec)
+    }
+
+    /// `auto`: the preset the time budget trains long enough, measured on this data.
+    fn auto_config(
+        &self,
+        data: &PreparedData,
+        device: &Device,
+        note: &mut dyn FnMut(String),
+    ) -> Result<TrainConfig> {
+        let Some(budget) = self.training.time_budget else {
+            return Err(Error::Setting {
+                setting: Setting::Config,
+                message: "--config auto chooses the model for a time budget: give --time-budget too (e.g. 30m)".into(),
+            });
+        };
+        note("--config auto: measuring the presets on this data (4 steps each)".into());
+        let (seq_len, examples) = (data.train.seq_len(), data.train.len());
+        let choice = choose_preset(&budget, seq_len, examples, |config| {
+            let spec = self.spec_with(data, config.clone(), None)?;
+            Ok(Trainer::measure_throughput(
+                spec,
+                device.clone(),
+                &data.train,
+                3,
+            ))
+        })?;
+        for probe in &choice.probes {
+            note(format!(
+                "  {:<6} {:>9} parameters, {:>7.0} tokens/s: {:.1} tokens per parameter in the budget{}",
+                probe.preset,
+                probe.parameters,
+                probe.tokens_per_s,
+                probe.budget_tokens / probe.parameters as f64,
+                if probe.qualifies() { "" } else { " (too few)" }
+            ));
+        }
+        note(format!(
+            "--config auto: {} (the largest preset with at least {TOKENS_PER_PARAMETER} tokens per parameter; configs/README.md)",
+            choice.preset
+        ));
+        let training = &choice.config.training;
+        note(format!(
+            "--config auto: batch {} x {seq_len} tokens (about {TOKENS_PER_STEP} a step, at most 1/{MIN_STEPS_PER_EPOCH} of {examples} examples), lr {}{}",
+            training.batch_size,
+            training.lr,
+            match (self.training.batch_size, self.training.lr) {
+                (None, None) => "",
+                _ => "; --batch-size and --lr on the command line override these",
+            }
+        ));
+        Ok(choice.config)
+    }
+
+    /// The run's specification from a preset and this request's overrides.
+    fn spec_with(
+        &self,
+        data: &PreparedData,
+        mut config: TrainConfig,
+        base: Option<&RunSpec>,
+    ) -> Result<RunSpec> {
+        self.training.apply(&mut config.training);
+        config.validate()?;
+        if data.train.is_empty() {
+            return Err(Error::Format {
+                path: self.file.clone(),
+                message: "no training examples".into(),
+            });
+        }
+        let graph = self
+            .graph
+            .or(base.map(|b| b.graph))
+            .unwrap_or(GraphKind::Absorb);
+        // The run directory records the resolved value, not the graph-dependent default.
+        config.training.valid_times = Some(config.training.valid_times_for(graph));
+        if let Some(position) = self.position {
+            config.model.position = position;
+        }
+        let noise = match (self.noise, base) {
+            (Some(kind), _) => kind.schedule(),
+            (None, Some(base)) => base.noise,
+            (None, None) => default_schedule(graph),
+        };
+        let mut counts = std::collections::BTreeMap::<u64, u64>::new();
+        for example in data.train.examples() {
+            *counts.entry(u64::from(example.len)).or_default() += 1;
+        }
+        Ok(RunSpec {
+            seddbio_version: env!("CARGO_PKG_VERSION").to_string(),
+            alphabet: data.alphabet.name().to_string(),
+            num_symbols: data.alphabet.len(),
+            graph,
+            noise,
+            seed: self.prepare.seed,
+            seq_len: data.train.seq_len(),
+            layout: data.layout.kind,
+            train_file: std::iter::once(&self.file)
+                .chain(&self.prepare.more_files)
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            length_counts: counts.into_iter().map(|(l, c)| [l, c]).collect(),
+            config,
+            threads: rayon::current_num_threads(),
+            data_digest: None,
+            init_from: None,
+            labels: data.train.labels().to_vec(),
+        })
+    }
+}
+
+/// The `[training]` values of a preset that differ from a run's, as `name value (the run
+/// uses value)`, leaving out what a resume may change or the run resolved itself: `steps`
+/// (the new total), the time budget and `valid_times`.
+fn training_differences(wanted: &TrainingOptions, run: &TrainingOptions) -> Vec<String> {
+    let table = |options: &TrainingOptions| {
+        let mut options = options.clone();
+        options.steps = 0;
+        options.time_budget = None;
+        options.valid_times = None;
+        toml::Value::try_from(options)
+            .ok()
+            .and_then(|v| v.as_table().cloned())
+            .unwrap_or_default()
+    };
+    let (wanted, run) = (table(wanted), table(run));
+    wanted
+        .iter()
+        .filter(|(key, value)| run.get(*key) != Some(value))
+        .map(|(key, value)| {
+            let theirs = run
+                .get(key)
+                .map_or("nothing".to_string(), |v| v.to_string());
+            format!("{key} {value} (the run uses {theirs})")
+        })
+        .collect()
+}
