@@ -146,6 +146,12 @@ pub enum Error {
         /// Resuming the run (otherwise fine-tuning from it).
         resume: bool,
     },
+    /// A new run was asked for in a directory that holds one.
+    #[error("{} already holds a run; pass --resume to continue it, or choose another --out", run.display())]
+    RunExists {
+        /// The run directory.
+        run: PathBuf,
+    },
     /// Options given to resume a run that disagree with the run.
     #[error("{}: cannot resume with {}; leave them out to continue the run as it was", run.display(), conflicts.join(", "))]
     ResumeConflicts {

@@ -536,15 +536,26 @@ pub fn load_with(
     args: &DataArgs,
     alphabet: Alphabet,
 ) -> Result<PreparedData> {
+    Ok(load_prepared(file, &args.prepare_options(), alphabet)?)
+}
+
+/// [`prepare`] with a spinner on stderr.
+pub fn load_prepared(
+    file: &std::path::Path,
+    options: &PrepareOptions,
+    alphabet: Alphabet,
+) -> seddbio::Result<PreparedData> {
+    // A fixed template cannot fail to parse; were it to, reading goes on without a spinner.
     let spinner = progress(
         None,
         "{spinner} {msg}: {human_pos} records ({per_sec}) {elapsed}",
-    )?;
+    )
+    .unwrap_or_else(|_| indicatif::ProgressBar::hidden());
     spinner.set_message(format!("reading {}", file.display()));
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let prepared = prepare(file, alphabet, &args.prepare_options(), Some(&spinner));
+    let prepared = prepare(file, alphabet, options, Some(&spinner));
     spinner.finish_and_clear();
-    Ok(prepared?)
+    prepared
 }
 
 /// A command's closing summary: on stdout, or on stderr when stdout carries its output

@@ -7,23 +7,22 @@ use std::{
     time::Instant,
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use seddbio::{
-    alphabet::Alphabet,
     diffusion::{GraphKind, ScheduleKind},
     model::{ComputeDevice, PositionKind},
-    run::{CardFacts, LrSchedule, RunDir, RunSpec, TimeBudget, TrainedModel, Weights},
+    run::{CardFacts, LrSchedule, RunSpec, TimeBudget, TrainedModel, Weights},
     sample::{SamplerKind, SamplerSettings},
     train::{
-        compare_held_out, end_of_run_report, run, write_model_card, MetricsLog, Observer, Outcome,
-        ReportProgress, ReportRequest, StepStats, TrainRequest, Trainer, TrainingOverrides,
-        ValidationSet, HELD_OUT_TIMES,
+        compare_held_out, end_of_run_report, run, run_description, write_model_card, MetricsLog,
+        Observer, Outcome, ReportProgress, ReportRequest, StepStats, TrainRequest,
+        TrainingOverrides, ValidationSet, HELD_OUT_TIMES,
     },
 };
 
-use super::{choice, load_with, print_stdout, DataArgs};
+use super::{choice, load_prepared, print_stdout, DataArgs};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -226,107 +225,16 @@ fn request(args: &TrainArgs) -> TrainRequest {
 pub fn train(args: TrainArgs) -> Result<()> {
     let request = request(&args);
     let device = args.device.device()?;
-    let dir = RunDir::new(&args.out);
-    // Held until the process ends: one writer per run directory.
-    let lock = dir.lock()?;
-    if !lock.removed().is_empty() {
-        note!(
-            "{}: removed {} temporary file(s) an interrupted run had left",
-            args.out.display(),
-            lock.removed().len()
-        );
-    }
-    let (mut trainer, data) = if args.resume {
-        let (mut spec, alphabet) = dir.read_spec()?;
-        request.check_alphabet(&args.out, &spec, true)?;
-        request.check_resume(&args.out, &spec)?;
-        // The run's window, not the default (longest record), so resumed batches match.
-        let mut data_args = args.data.clone();
-        data_args.seq_len = Some(spec.seq_len);
-        let data = load_with(&args.file, &data_args, alphabet)?;
-        if data.alphabet.len() != spec.num_symbols {
-            bail!(
-                "{}: {} has tokens the run's vocabulary lacks ({} tokens, the model has {})",
-                args.out.display(),
-                args.file.display(),
-                data.alphabet.len(),
-                spec.num_symbols
-            );
-        }
-        if let Some(recorded) = &spec.data_digest {
-            if *recorded != RunSpec::digest_data(&data.train, data.valid.as_ref()) {
-                bail!(
-                    "{}: {} does not give the examples the run was trained on (another file, split or --valid); resume with the run's data ({}) or start a new run with another --out",
-                    args.out.display(),
-                    args.file.display(),
-                    spec.train_file
-                );
-            }
-        }
-        if !dir.has_checkpoint() {
-            bail!(
-                "{}: no checkpoint was ever written (the run stopped before its first); it holds nothing to resume: run the same command without --resume to start it again in place",
-                args.out.display()
-            );
-        }
-        let mut trainer = Trainer::load(&dir, device)?;
-        if let Some(steps) = args.steps {
-            if (steps as u64) < trainer.step() {
-                bail!(
-                    "{}: --steps {steps} is fewer than the {} steps already done",
-                    args.out.display(),
-                    trainer.step()
-                );
-            }
-            spec.config.training.steps = steps;
-            trainer = trainer.with_steps(steps);
-            dir.create(&spec, &data.alphabet)?;
-        }
-        note!(
-            "resuming {} at step {} of {}",
-            args.out.display(),
-            trainer.step(),
-            trainer.spec().config.training.steps
-        );
-        (trainer, data)
-    } else {
-        if dir.has_checkpoint() {
-            bail!(
-                "{} already holds a run; pass --resume to continue it, or choose another --out",
-                args.out.display()
-            );
-        }
-        if dir.exists() {
-            // Stopped before its first checkpoint: nothing to resume or to lose.
-            note!(
-                "{}: the run there never wrote a checkpoint; starting it again",
-                args.out.display()
-            );
-        }
-        let source = match &args.init_from {
-            Some(path) => Some(request.init_source(path)?),
-            None => None,
-        };
-        let alphabet = match &source {
-            Some((_, _, alphabet)) => alphabet.clone(),
-            None => Alphabet::resolve(&args.data.alphabet)?,
-        };
-        let data = load_with(&args.file, &args.data, alphabet)?;
-        let base = source.as_ref().map(|(_, spec, _)| spec);
-        let spec = request.new_spec(&data, &device, base, &mut |line| note!("{line}"))?;
-        let trainer = match &source {
-            Some((run, _, _)) => {
-                let trainer = Trainer::init_from(spec, &data.alphabet, device, run)?;
-                dir.create(trainer.spec(), &data.alphabet)?;
-                trainer
-            }
-            None => {
-                dir.create(&spec, &data.alphabet)?;
-                Trainer::new(spec, device)
-            }
-        };
-        (trainer, data)
-    };
+    let opened = request.open(
+        &args.out,
+        args.resume,
+        args.init_from.as_deref(),
+        device,
+        &mut |options, alphabet| load_prepared(&args.file, options, alphabet),
+        &mut |line| note!("{line}"),
+    )?;
+    // The lock is held until the process ends: one writer per run directory.
+    let (dir, _lock, mut trainer, data) = (opened.dir, opened.lock, opened.trainer, opened.data);
     print_stdout(&data.summary.to_string())?;
 
     let spec = trainer.spec().clone();
@@ -338,42 +246,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
         .as_ref()
         .map(|v| ValidationSet::from_dataset(v, training.valid_sequences))
         .unwrap_or_default();
-    print_stdout(&format!(
-        "model: {} parameters ({}), {} graph, {:?} noise, {} tokens\n\
-         training: {} of {} x {} tokens, lr {} ({} after a warm-up of {}), clip {}, EMA {}; validation on {} sequences\n",
+    print_stdout(&run_description(
+        &spec,
         trainer.num_params(),
-        spec.config.model,
-        spec.graph,
-        spec.noise,
-        spec.num_symbols,
-        match training.time_budget {
-            Some(b) if b.calibrated_at_step.is_none() =>
-                format!("{} s (steps fixed once the first ones are timed)", b.seconds),
-            _ => format!("{} steps", training.steps),
-        },
-        training.batch_size,
-        spec.seq_len,
-        training.lr,
-        training.lr_schedule,
-        training.warmup_steps,
-        training.grad_clip,
-        training.ema_decay,
         valid.sequences.len(),
     ))?;
-    if spec.config.model.position == PositionKind::RotaryAbsolute {
-        print_stdout(&format!(
-            "positions: rotary attention and a learned embedding for each of the {} positions\n",
-            spec.seq_len
-        ))?;
-    }
-    if !spec.labels.is_empty() {
-        print_stdout(&format!(
-            "conditional: {} labels ({}), class embedding into the adaLN conditioning, label dropout {}\n",
-            spec.labels.len(),
-            spec.labels.join(", "),
-            training.label_dropout
-        ))?;
-    }
 
     let interrupt = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

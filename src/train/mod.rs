@@ -20,8 +20,8 @@ pub use self::{
     batch::{stream_rng, stream_seed, BatchOrder, Stream},
     metrics::{MetricsLog, MetricsRow},
     report::{
-        compare_held_out, end_of_run_report, write_model_card, HeldOutComparison, ReportProgress,
-        ReportRequest, RunReport, HELD_OUT_TIMES,
+        compare_held_out, end_of_run_report, run_description, write_model_card, HeldOutComparison,
+        ReportProgress, ReportRequest, RunReport, HELD_OUT_TIMES,
     },
     request::{TrainRequest, TrainingOverrides},
     trainer::{run, Observer, Outcome, StepStats, Trainer, ValidationSet},

@@ -13,8 +13,8 @@ use crate::{
     data::{PreparedData, UnknownPolicy},
     eval::{evaluate, ModelCheck, Report, ReportOptions},
     io::{read_sequences, write_atomically, write_sequences, ReadOptions},
-    model::pooled_bits_per_token,
-    run::{model_card, CardFacts, RunDir, TrainedModel},
+    model::{pooled_bits_per_token, PositionKind},
+    run::{model_card, CardFacts, RunDir, RunSpec, TrainedModel},
     sample::{generate, sample_lengths, Generation, SamplerSettings},
     Result,
 };
@@ -99,8 +99,51 @@ pub fn compare_held_out(
     }))
 }
 
+/// What a run is about to do, as `seddbio train` prints it before the first step: the
+/// model, the training schedule, and the position and label conditioning where there is any.
+pub fn run_description(spec: &RunSpec, parameters: usize, valid_sequences: usize) -> String {
+    let training = &spec.config.training;
+    let mut text = format!(
+        "model: {} parameters ({}), {} graph, {:?} noise, {} tokens\n\
+         training: {} of {} x {} tokens, lr {} ({} after a warm-up of {}), clip {}, EMA {}; validation on {} sequences\n",
+        parameters,
+        spec.config.model,
+        spec.graph,
+        spec.noise,
+        spec.num_symbols,
+        match training.time_budget {
+            Some(b) if b.calibrated_at_step.is_none() =>
+                format!("{} s (steps fixed once the first ones are timed)", b.seconds),
+            _ => format!("{} steps", training.steps),
+        },
+        training.batch_size,
+        spec.seq_len,
+        training.lr,
+        training.lr_schedule,
+        training.warmup_steps,
+        training.grad_clip,
+        training.ema_decay,
+        valid_sequences,
+    );
+    if spec.config.model.position == PositionKind::RotaryAbsolute {
+        text += &format!(
+            "positions: rotary attention and a learned embedding for each of the {} positions\n",
+            spec.seq_len
+        );
+    }
+    if !spec.labels.is_empty() {
+        text += &format!(
+            "conditional: {} labels ({}), class embedding into the adaLN conditioning, label dropout {}\n",
+            spec.labels.len(),
+            spec.labels.join(", "),
+            training.label_dropout
+        );
+    }
+    text
+}
+
 /// Writes the run's model card, `MODEL.md`, atomically.
-pub fn write_model_card(dir: &RunDir, spec: &crate::run::RunSpec, facts: &CardFacts) -> Result<()> {
+pub fn write_model_card(dir: &RunDir, spec: &RunSpec, facts: &CardFacts) -> Result<()> {
     let card = model_card(spec, facts);
     write_atomically(&dir.path("MODEL.md"), |w| {
         use std::io::Write;

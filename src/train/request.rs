@@ -16,7 +16,8 @@ use crate::{
     diffusion::{GraphKind, ScheduleKind},
     model::PositionKind,
     run::{
-        default_schedule, LrSchedule, RunDir, RunSpec, TimeBudget, TrainConfig, TrainingOptions,
+        default_schedule, LrSchedule, RunDir, RunLock, RunSpec, TimeBudget, TrainConfig,
+        TrainingOptions,
     },
     Error, Result, Setting,
 };
@@ -327,6 +328,164 @@ impl TrainRequest {
             init_from: None,
             labels: data.train.labels().to_vec(),
         })
+    }
+}
+
+/// A run ready to train: its locked directory, the trainer at its first step to take, and
+/// the data it trains on.
+pub struct OpenedRun {
+    /// The run directory.
+    pub dir: RunDir,
+    /// Its lock, held until this value is dropped: one writer per run directory.
+    pub lock: RunLock,
+    /// The trainer: fresh, fine-tuned from another run, or resumed from the last checkpoint.
+    pub trainer: Trainer,
+    /// The prepared training (and validation) data.
+    pub data: PreparedData,
+}
+
+/// Reads and prepares the request's data with the given options and vocabulary (the front end
+/// shows its progress).
+pub type LoadData<'a> = dyn FnMut(&PrepareOptions, Alphabet) -> Result<PreparedData> + 'a;
+
+impl TrainRequest {
+    /// Locks the run directory `out`, then starts a new run in it (from `init_from`'s weights
+    /// when given) or, with `resume`, continues the one there after checking that the request
+    /// and the data are the run's own. `note` hears what is worth saying on the way.
+    pub fn open(
+        &self,
+        out: &Path,
+        resume: bool,
+        init_from: Option<&Path>,
+        device: Device,
+        load: &mut LoadData<'_>,
+        note: &mut dyn FnMut(String),
+    ) -> Result<OpenedRun> {
+        let dir = RunDir::new(out);
+        let lock = dir.lock()?;
+        if !lock.removed().is_empty() {
+            note(format!(
+                "{}: removed {} temporary file(s) an interrupted run had left",
+                out.display(),
+                lock.removed().len()
+            ));
+        }
+        let (trainer, data) = match resume {
+            true => self.resume(&dir, device, load, note)?,
+            false => self.start(&dir, init_from, device, load, note)?,
+        };
+        Ok(OpenedRun {
+            dir,
+            lock,
+            trainer,
+            data,
+        })
+    }
+
+    /// The run in `dir`, at its last checkpoint, with the request's new total of steps.
+    fn resume(
+        &self,
+        dir: &RunDir,
+        device: Device,
+        load: &mut LoadData<'_>,
+        note: &mut dyn FnMut(String),
+    ) -> Result<(Trainer, PreparedData)> {
+        let out = dir.root();
+        let run_error = |message: String| Error::Run {
+            run: out.to_path_buf(),
+            message,
+        };
+        let (mut spec, alphabet) = dir.read_spec()?;
+        self.check_alphabet(out, &spec, true)?;
+        self.check_resume(out, &spec)?;
+        // The run's window, not the default (longest record), so resumed batches match.
+        let mut prepare = self.prepare.clone();
+        prepare.seq_len = Some(spec.seq_len);
+        let data = load(&prepare, alphabet)?;
+        if data.alphabet.len() != spec.num_symbols {
+            return Err(run_error(format!(
+                "{} has tokens the run's vocabulary lacks ({} tokens, the model has {})",
+                self.file.display(),
+                data.alphabet.len(),
+                spec.num_symbols
+            )));
+        }
+        if let Some(recorded) = &spec.data_digest {
+            if *recorded != RunSpec::digest_data(&data.train, data.valid.as_ref()) {
+                return Err(run_error(format!(
+                    "{} does not give the examples the run was trained on (another file, split or --valid); resume with the run's data ({}) or start a new run with another --out",
+                    self.file.display(),
+                    spec.train_file
+                )));
+            }
+        }
+        if !dir.has_checkpoint() {
+            return Err(run_error(
+                "no checkpoint was ever written (the run stopped before its first); it holds nothing to resume: run the same command without --resume to start it again in place".into(),
+            ));
+        }
+        let mut trainer = Trainer::load(dir, device)?;
+        if let Some(steps) = self.training.steps {
+            if (steps as u64) < trainer.step() {
+                return Err(run_error(format!(
+                    "--steps {steps} is fewer than the {} steps already done",
+                    trainer.step()
+                )));
+            }
+            spec.config.training.steps = steps;
+            trainer = trainer.with_steps(steps);
+            dir.create(&spec, &data.alphabet)?;
+        }
+        note(format!(
+            "resuming {} at step {} of {}",
+            out.display(),
+            trainer.step(),
+            trainer.spec().config.training.steps
+        ));
+        Ok((trainer, data))
+    }
+
+    /// A new run in `dir` (which holds no checkpoint), fine-tuned from `init_from` when given.
+    fn start(
+        &self,
+        dir: &RunDir,
+        init_from: Option<&Path>,
+        device: Device,
+        load: &mut LoadData<'_>,
+        note: &mut dyn FnMut(String),
+    ) -> Result<(Trainer, PreparedData)> {
+        if dir.has_checkpoint() {
+            return Err(Error::RunExists {
+                run: dir.root().to_path_buf(),
+            });
+        }
+        if dir.exists() {
+            // Stopped before its first checkpoint: nothing to resume or to lose.
+            note(format!(
+                "{}: the run there never wrote a checkpoint; starting it again",
+                dir.root().display()
+            ));
+        }
+        let source = init_from.map(|path| self.init_source(path)).transpose()?;
+        let alphabet = match &source {
+            Some((_, _, alphabet)) => alphabet.clone(),
+            None => Alphabet::resolve(&self.alphabet)?,
+        };
+        let data = load(&self.prepare, alphabet)?;
+        let base = source.as_ref().map(|(_, spec, _)| spec);
+        let spec = self.new_spec(&data, &device, base, note)?;
+        let trainer = match &source {
+            Some((run, _, _)) => {
+                let trainer = Trainer::init_from(spec, &data.alphabet, device, run)?;
+                dir.create(trainer.spec(), &data.alphabet)?;
+                trainer
+            }
+            None => {
+                dir.create(&spec, &data.alphabet)?;
+                Trainer::new(spec, device)
+            }
+        };
+        Ok((trainer, data))
     }
 }
 
