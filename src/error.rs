@@ -108,13 +108,138 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
-    /// A record does not fit the requested layout.
-    #[error("{location}: {message}")]
-    Record {
-        /// The record.
-        location: Box<RecordLocation>,
+    /// A path to read is a directory.
+    #[error("{}: is a directory, not a sequence file", path.display())]
+    IsDirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// No input file was given.
+    #[error("no input file")]
+    NoInput,
+    /// Two input files would give their records the same label (a label per file).
+    #[error("{} and {}: both would give the label '{label}'; rename one (a file's label is its name without extensions)", first.display(), second.display())]
+    DuplicateFileLabel {
+        /// The earlier file.
+        first: PathBuf,
+        /// The later file.
+        second: PathBuf,
+        /// The label both would give.
+        label: String,
+    },
+    /// An option that needs another input format than the file's.
+    #[error("{}: {what}, not {format}", path.display())]
+    InputNeeds {
+        /// The file.
+        path: PathBuf,
+        /// The option and the formats it needs, in words.
+        what: &'static str,
+        /// The file's format.
+        format: String,
+    },
+    /// A FASTQ quality offset other than 33 or 64.
+    #[error("quality offset {offset}: FASTQ qualities are Phred+33 or Phred+64")]
+    QualityOffset {
+        /// The offset given.
+        offset: u8,
+    },
+    /// A label per file together with a separate validation file.
+    #[error("a label per file: the validation records come from each file's split; a separate validation file would have no labels")]
+    LabelPerFileWithValid,
+    /// The padded layout with an alphabet whose pad token is off.
+    #[error("the padded layout needs an alphabet with its pad token on")]
+    PadMissing,
+    /// An output name whose format cannot be told from its extension.
+    #[error("{}: cannot tell the output format from the name; use .fasta, .csv, .tsv, .parquet or .smi", path.display())]
+    UnknownOutputFormat {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// A gzipped Parquet output.
+    #[error("{}: Parquet is compressed already; drop the .gz", path.display())]
+    CompressedParquet {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// An output in a directory that does not exist.
+    #[error("{}: the directory {} does not exist", path.display(), dir.display())]
+    MissingDirectory {
+        /// The output path.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// An output path with no file name (`..`, `/`).
+    #[error("{}: not a file name", path.display())]
+    NotAFileName {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// An output that is one of the inputs.
+    #[error("{}: this output is the input {}; writing it would destroy the input, choose another output path", output.display(), input.display())]
+    OutputIsInput {
+        /// The output path.
+        output: PathBuf,
+        /// The input it is.
+        input: PathBuf,
+    },
+    /// A duration that cannot be read.
+    #[error("{text:?}: expected a duration such as 90s, 30m, 1.5h or 1h30m")]
+    Duration {
+        /// The text given.
+        text: String,
+    },
+    /// A sequence longer than a model's window.
+    #[error("sequence {sequence}: {tokens} tokens, longer than the model's {model}")]
+    SequenceTooLong {
+        /// 1-based sequence number.
+        sequence: usize,
+        /// Its tokens.
+        tokens: usize,
+        /// The model's window.
+        model: usize,
+    },
+    /// Sequences sampled in one batch with different lengths.
+    #[error("sequences sampled together must have the same length")]
+    RaggedBatch,
+    /// A template position whose allowed tokens are none of the model's.
+    #[error("position {position}: the allowed tokens are not in the model's vocabulary")]
+    EmptySlot {
+        /// 1-based position.
+        position: usize,
+    },
+    /// A motif scanned with an alphabet that has no nucleotides.
+    #[error("motif {motif} needs a nucleotide alphabet (A, C, G, T/U); {alphabet} has none")]
+    MotifAlphabet {
+        /// The motif's id.
+        motif: String,
+        /// The alphabet's name.
+        alphabet: String,
+    },
+    /// A Markov chain over fewer than two tokens.
+    #[error("a Markov chain needs at least 2 tokens")]
+    MarkovTokens {
+        /// The tokens there are.
+        tokens: usize,
+    },
+    /// A sweep setting that cannot be read.
+    #[error("sweep setting '{setting}': {message}")]
+    SweepSetting {
+        /// The setting as given.
+        setting: String,
         /// What was wrong.
         message: String,
+    },
+    /// A sweep without settings or samples.
+    #[error("a sweep needs at least one setting and one sample")]
+    EmptySweep,
+    /// The network's output could not be read back from its tensor.
+    #[error("reading the network's {what}: {detail}")]
+    TensorRead {
+        /// What was read (loss, scores).
+        what: &'static str,
+        /// burn's error.
+        detail: String,
     },
     /// An alphabet file is malformed or inconsistent.
     #[error("alphabet {origin}: {message}")]
@@ -174,7 +299,7 @@ pub enum Error {
     },
     /// A checkpoint cannot be written or used: a file missing, weights that do not fit the
     /// model the run describes, or weights that are not finite.
-    #[error("{}: {message}", run.display())]
+    #[error("{}: checkpoint: {message}", run.display())]
     Checkpoint {
         /// The run directory.
         run: PathBuf,
@@ -236,7 +361,8 @@ impl Error {
 
 /// The message of [`Error::UnknownFormat`].
 fn unknown_format(path: &std::path::Path) -> String {
-    match crate::io::is_stdio(path) {
+    // `-`, as `io::is_stdio` tells it (not called: errors sit below io).
+    match path.as_os_str() == "-" {
         true => "standard input (-) has no file name to tell its format from".into(),
         false => format!(
             "{}: cannot tell the format from the file name",
@@ -350,5 +476,203 @@ mod tests {
         assert_eq!(quote_symbol(b"N"), "'N'");
         assert_eq!(quote_symbol(b"\x00"), "'\\x00'");
         assert_eq!(quote_symbol(b" "), "'(space)'");
+    }
+
+    /// Every variant's message, as a user reads it: what is wrong and where, on one line.
+    #[test]
+    fn every_variant_says_what_and_where() {
+        let p = PathBuf::from;
+        let location = || {
+            Box::new(RecordLocation {
+                path: p("x.fa"),
+                number: 3,
+                line: None,
+                id: "r3".into(),
+            })
+        };
+        let cases: Vec<(Error, &str)> = vec![
+            (
+                Error::Io { path: p("x.fa"), source: io::Error::other("denied") },
+                "x.fa: denied",
+            ),
+            (
+                Error::Gzip {
+                    path: p("x.fa.gz"),
+                    context: " after record 12".into(),
+                    source: io::Error::other("eof"),
+                },
+                "x.fa.gz: truncated or corrupt gzip data after record 12: eof",
+            ),
+            (
+                Error::Format { path: p("x.fa"), message: "no FASTA records in the file".into() },
+                "x.fa: no FASTA records in the file",
+            ),
+            (
+                Error::UnknownFormat { path: p("x.dat") },
+                "x.dat: cannot tell the format from the file name",
+            ),
+            (
+                Error::UnknownFormat { path: p("-") },
+                "standard input (-) has no file name to tell its format from",
+            ),
+            (
+                Error::MissingColumn {
+                    path: p("x.csv"),
+                    column: "seq".into(),
+                    available: vec!["id".into(), "dna".into()],
+                },
+                "x.csv: no column named 'seq' (columns: id, dna)",
+            ),
+            (
+                Error::UnknownSymbol {
+                    location: location(),
+                    position: 7,
+                    symbol: "'N'".into(),
+                    what: "an ambiguity code".into(),
+                },
+                "x.fa: record 3 (r3): position 7: 'N' is an ambiguity code",
+            ),
+            (
+                Error::Smiles { location: location(), position: 2, message: "unclosed [".into() },
+                "x.fa: record 3 (r3): position 2: unclosed [",
+            ),
+            (Error::IsDirectory { path: p("d") }, "d: is a directory, not a sequence file"),
+            (Error::NoInput, "no input file"),
+            (
+                Error::DuplicateFileLabel { first: p("a/x.fa"), second: p("b/x.fa"), label: "x".into() },
+                "a/x.fa and b/x.fa: both would give the label 'x'; rename one (a file's label is its name without extensions)",
+            ),
+            (
+                Error::InputNeeds {
+                    path: p("x.fa"),
+                    what: "a minimum read quality needs FASTQ input",
+                    format: "FASTA".into(),
+                },
+                "x.fa: a minimum read quality needs FASTQ input, not FASTA",
+            ),
+            (
+                Error::QualityOffset { offset: 40 },
+                "quality offset 40: FASTQ qualities are Phred+33 or Phred+64",
+            ),
+            (
+                Error::LabelPerFileWithValid,
+                "a label per file: the validation records come from each file's split; a separate validation file would have no labels",
+            ),
+            (Error::PadMissing, "the padded layout needs an alphabet with its pad token on"),
+            (
+                Error::UnknownOutputFormat { path: p("out.xyz") },
+                "out.xyz: cannot tell the output format from the name; use .fasta, .csv, .tsv, .parquet or .smi",
+            ),
+            (
+                Error::CompressedParquet { path: p("o.parquet.gz") },
+                "o.parquet.gz: Parquet is compressed already; drop the .gz",
+            ),
+            (
+                Error::MissingDirectory { path: p("no/o.fa"), dir: p("no") },
+                "no/o.fa: the directory no does not exist",
+            ),
+            (Error::NotAFileName { path: p("..") }, "..: not a file name"),
+            (
+                Error::OutputIsInput { output: p("x.fa"), input: p("./x.fa") },
+                "x.fa: this output is the input ./x.fa; writing it would destroy the input, choose another output path",
+            ),
+            (
+                Error::Duration { text: "5 parsecs".into() },
+                "\"5 parsecs\": expected a duration such as 90s, 30m, 1.5h or 1h30m",
+            ),
+            (
+                Error::SequenceTooLong { sequence: 2, tokens: 300, model: 200 },
+                "sequence 2: 300 tokens, longer than the model's 200",
+            ),
+            (Error::RaggedBatch, "sequences sampled together must have the same length"),
+            (
+                Error::EmptySlot { position: 4 },
+                "position 4: the allowed tokens are not in the model's vocabulary",
+            ),
+            (
+                Error::MotifAlphabet { motif: "MA0108.3".into(), alphabet: "protein".into() },
+                "motif MA0108.3 needs a nucleotide alphabet (A, C, G, T/U); protein has none",
+            ),
+            (Error::MarkovTokens { tokens: 1 }, "a Markov chain needs at least 2 tokens"),
+            (
+                Error::SweepSetting { setting: "t=x".into(), message: "not a number".into() },
+                "sweep setting 't=x': not a number",
+            ),
+            (Error::EmptySweep, "a sweep needs at least one setting and one sample"),
+            (
+                Error::TensorRead { what: "scores", detail: "dtype".into() },
+                "reading the network's scores: dtype",
+            ),
+            (
+                Error::Alphabet { origin: "my.toml".into(), message: "no symbols".into() },
+                "alphabet my.toml: no symbols",
+            ),
+            (
+                Error::Run { run: p("runs/a"), message: "locked by process 7".into() },
+                "runs/a: locked by process 7",
+            ),
+            (
+                Error::RunAlphabet {
+                    run: p("runs/a"),
+                    trained: "dna".into(),
+                    asked: "protein".into(),
+                    resume: true,
+                },
+                "runs/a: the run was trained on alphabet 'dna', not 'protein'; resume with --alphabet dna or start a new run with another --out",
+            ),
+            (
+                Error::RunAlphabet {
+                    run: p("runs/a"),
+                    trained: "dna".into(),
+                    asked: "protein".into(),
+                    resume: false,
+                },
+                "--init-from runs/a: that run was trained on alphabet 'dna', not 'protein'; pass --alphabet dna",
+            ),
+            (
+                Error::RunExists { run: p("runs/a") },
+                "runs/a already holds a run; pass --resume to continue it, or choose another --out",
+            ),
+            (
+                Error::ResumeConflicts {
+                    run: p("runs/a"),
+                    conflicts: vec!["--lr 0.1 (the run uses 0.003)".into(), "--seed 2 (the run uses 0)".into()],
+                },
+                "runs/a: cannot resume with --lr 0.1 (the run uses 0.003), --seed 2 (the run uses 0); leave them out to continue the run as it was",
+            ),
+            (
+                Error::Label { file: None, record: 5, id: "r5".into(), message: "no label".into() },
+                "record 5 (r5): no label",
+            ),
+            (
+                Error::Label { file: None, record: 5, id: "r5".into(), message: "no label".into() }
+                    .in_file("x.fa"),
+                "x.fa: record 5 (r5): no label",
+            ),
+            (
+                Error::Checkpoint { run: p("runs/a"), message: "the checkpoint has no ema.bpk".into() },
+                "runs/a: checkpoint: the checkpoint has no ema.bpk",
+            ),
+            (
+                Error::Config { origin: "big.toml".into(), message: "[model] d_model 0".into() },
+                "config big.toml: [model] d_model 0",
+            ),
+            (
+                Error::Template {
+                    template: "AC{MA0108.3}".into(),
+                    message: "position 3: no motif file".into(),
+                    needs_motifs: true,
+                },
+                "template 'AC{MA0108.3}': position 3: no motif file",
+            ),
+            (
+                Error::Setting { setting: Setting::TopP, message: "--top-p 2: not in (0, 1]".into() },
+                "--top-p 2: not in (0, 1]",
+            ),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(error.to_string(), expected);
+            assert!(!expected.contains('\n'), "{expected}");
+        }
     }
 }

@@ -287,12 +287,9 @@ impl PwmScanner {
                     .or_else(|| if l == "T" { alphabet.id("U") } else { None })
             })
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                Error::Options(format!(
-                    "motif {} needs a nucleotide alphabet (A, C, G, T/U); {} has none",
-                    motif.id,
-                    alphabet.name()
-                ))
+            .ok_or_else(|| Error::MotifAlphabet {
+                motif: motif.id.clone(),
+                alphabet: alphabet.name().to_string(),
             })?;
         let n = alphabet.len();
         let forward: Vec<Vec<f64>> = motif

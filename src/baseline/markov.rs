@@ -125,9 +125,7 @@ impl MarkovChain {
         I: IntoIterator<Item = &'a [TokenId]>,
     {
         if num_tokens < 2 {
-            return Err(Error::Options(
-                "a Markov chain needs at least 2 tokens".into(),
-            ));
+            return Err(Error::MarkovTokens { tokens: num_tokens });
         }
         if (num_tokens as f64).log2() * order as f64 >= 63.0 {
             return Err(Error::Setting {

@@ -144,9 +144,7 @@ impl TokenDataset {
             });
         }
         if kind == LayoutKind::Padded && pad.is_none() {
-            return Err(Error::Options(
-                "the padded layout needs an alphabet with its pad token on".into(),
-            ));
+            return Err(Error::PadMissing);
         }
         let mut report = LayoutReport::default();
         let mut examples = Vec::new();

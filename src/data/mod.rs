@@ -117,9 +117,7 @@ pub fn prepare(
     progress: Option<&ProgressBar>,
 ) -> Result<PreparedData> {
     if options.label_per_file && options.valid.is_some() {
-        return Err(Error::Options(
-            "a label per file: the validation records come from each file's split; a separate validation file would have no labels".into(),
-        ));
+        return Err(Error::LabelPerFileWithValid);
     }
     let paths: Vec<&Path> = std::iter::once(path)
         .chain(options.more_files.iter().map(PathBuf::as_path))

@@ -56,7 +56,10 @@ impl SweepPoint {
             .map(str::trim)
             .filter(|w| !w.is_empty() && *w != "model")
             .collect();
-        let bad = |message: String| Error::Options(format!("sweep setting '{text}': {message}"));
+        let bad = |message: String| Error::SweepSetting {
+            setting: text.to_string(),
+            message,
+        };
         let mut kind = None;
         let mut steps = SWEEP_STEPS;
         let mut controls: Vec<(&str, &str)> = Vec::new();
@@ -234,9 +237,7 @@ pub fn sweep(
     progress: &mut dyn FnMut(SweepProgress<'_>),
 ) -> Result<Sweep> {
     if points.is_empty() || run.samples == 0 {
-        return Err(Error::Options(
-            "a sweep needs at least one setting and one sample".into(),
-        ));
+        return Err(Error::EmptySweep);
     }
     let spec = &run.trained.spec;
     let mut rows = Vec::with_capacity(points.len());

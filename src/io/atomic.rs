@@ -35,15 +35,14 @@ where
         _ => PathBuf::from("."),
     };
     if !dir.is_dir() {
-        return Err(Error::Options(format!(
-            "{}: the directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
+        return Err(Error::MissingDirectory {
+            path: path.to_path_buf(),
+            dir,
+        });
     }
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Options(format!("{}: not a file name", path.display())))?;
+    let name = path.file_name().ok_or_else(|| Error::NotAFileName {
+        path: path.to_path_buf(),
+    })?;
     let temp = dir.join(temporary_name(&name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let file = File::create(&temp).map_err(|e| io_error(&temp, e))?;
@@ -122,11 +121,10 @@ pub fn sync_directory(dir: &Path) -> Result<()> {
 pub fn refuse_overwriting_inputs(output: &Path, inputs: &[&Path]) -> Result<()> {
     for input in inputs {
         if same_file(output, input) {
-            return Err(Error::Options(format!(
-                "{}: this output is the input {}; writing it would destroy the input, choose another output path",
-                output.display(),
-                input.display()
-            )));
+            return Err(Error::OutputIsInput {
+                output: output.to_path_buf(),
+                input: input.to_path_buf(),
+            });
         }
     }
     Ok(())

@@ -74,10 +74,9 @@ pub(crate) fn open_text(path: &Path) -> Result<Box<dyn BufRead>> {
             source,
         })?;
         if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(Error::Options(format!(
-                "{}: is a directory, not a sequence file",
-                path.display()
-            )));
+            return Err(Error::IsDirectory {
+                path: path.to_path_buf(),
+            });
         }
         Box::new(file)
     };

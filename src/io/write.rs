@@ -158,20 +158,18 @@ pub fn write_sequences(
     let format = match format.or_else(|| OutputFormat::from_path(path)) {
         Some(format) => format,
         None => {
-            return Err(Error::Options(format!(
-            "{}: cannot tell the output format from the name; use .fasta, .csv, .tsv, .parquet or .smi",
-            path.display()
-        )))
+            return Err(Error::UnknownOutputFormat {
+                path: path.to_path_buf(),
+            })
         }
     };
     let gzipped = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     if gzipped && format == OutputFormat::Parquet {
-        return Err(Error::Options(format!(
-            "{}: Parquet is compressed already; drop the .gz",
-            path.display()
-        )));
+        return Err(Error::CompressedParquet {
+            path: path.to_path_buf(),
+        });
     }
     write_atomically(path, |out| {
         encode(out, format, gzipped, records)?;

@@ -109,7 +109,10 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
         let integrand = weighted_dse(model, &batch, graph)
             .into_data()
             .try_to_vec::<f32>()
-            .map_err(|e| Error::Options(format!("reading the network's loss: {e:?}")))?;
+            .map_err(|e| Error::TensorRead {
+                what: "loss",
+                detail: format!("{e:?}"),
+            })?;
         for (&(i, _), value) in chunk.iter().zip(integrand) {
             values[i].push((1.0 - TIME_EPS) * f64::from(value));
         }

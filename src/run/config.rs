@@ -129,10 +129,8 @@ impl TimeBudget {
     /// assert!(TimeBudget::parse("0m").is_err());
     /// ```
     pub fn parse(text: &str) -> Result<TimeBudget> {
-        let bad = || {
-            Error::Options(format!(
-                "{text:?}: expected a duration such as 90s, 30m, 1.5h or 1h30m"
-            ))
+        let bad = || Error::Duration {
+            text: text.to_string(),
         };
         let trimmed = text.trim();
         let mut seconds = 0.0;

@@ -90,12 +90,11 @@ impl TrainedModel {
         let mut inputs = Vec::with_capacity(sequences.len());
         for (i, sequence) in sequences.iter().enumerate() {
             if sequence.len() > spec.seq_len {
-                return Err(Error::Options(format!(
-                    "sequence {}: {} tokens, longer than the model's {}",
-                    i + 1,
-                    sequence.len(),
-                    spec.seq_len
-                )));
+                return Err(Error::SequenceTooLong {
+                    sequence: i + 1,
+                    tokens: sequence.len(),
+                    model: spec.seq_len,
+                });
             }
             let mut tokens = sequence.to_vec();
             if let (crate::data::LayoutKind::Padded, Some(pad)) = (spec.layout, pad) {

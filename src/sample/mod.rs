@@ -61,7 +61,10 @@ impl ScoreFn for GuidedScore<'_> {
         scores
             .into_data()
             .try_to_vec::<f32>()
-            .map_err(|e| Error::Options(format!("reading the network's scores: {e:?}")))
+            .map_err(|e| Error::TensorRead {
+                what: "scores",
+                detail: format!("{e:?}"),
+            })
     }
 }
 

@@ -214,9 +214,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
     let batch = slots.len();
     let len = slots.first().map_or(0, Vec::len);
     if slots.iter().any(|s| s.len() != len) {
-        return Err(Error::Options(
-            "sequences sampled together must have the same length".into(),
-        ));
+        return Err(Error::RaggedBatch);
     }
     settings.check_graph(graph.kind)?;
     for (position, slot) in slots.iter().flat_map(|s| s.iter().enumerate()) {
@@ -226,10 +224,9 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
             Slot::Free => false,
         };
         if empty {
-            return Err(Error::Options(format!(
-                "position {}: the allowed tokens are not in the model's vocabulary",
-                position + 1
-            )));
+            return Err(Error::EmptySlot {
+                position: position + 1,
+            });
         }
     }
     // The limit distribution, with fixed positions clamped (docs/design.md, §9, "Infilling").

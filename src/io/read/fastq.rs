@@ -19,11 +19,7 @@ pub(super) fn read_fastq(
     let offset = match options.quality_offset {
         0 | 33 => 33u8,
         64 => 64,
-        other => {
-            return Err(Error::Options(format!(
-                "quality offset {other}: FASTQ qualities are Phred+33 or Phred+64"
-            )))
-        }
+        other => return Err(Error::QualityOffset { offset: other }),
     };
     // Phred+64 files from the Solexa pipeline hold scores down to -5 (';').
     let lowest = if offset == 64 { b';' } else { b'!' };

@@ -141,17 +141,17 @@ pub fn read_sequence_files(
     progress: Option<&ProgressBar>,
 ) -> Result<SequenceFile> {
     let Some((&first, rest)) = paths.split_first() else {
-        return Err(Error::Options("no input file".into()));
+        return Err(Error::NoInput);
     };
     if label_per_file {
         let labels: Vec<String> = paths.iter().map(|p| file_label(p)).collect();
         for (i, label) in labels.iter().enumerate() {
             if let Some(j) = labels[..i].iter().position(|l| l == label) {
-                return Err(Error::Options(format!(
-                    "{} and {}: both would give the label '{label}'; rename one (a file's label is its name without extensions)",
-                    paths[j].display(),
-                    paths[i].display()
-                )));
+                return Err(Error::DuplicateFileLabel {
+                    first: paths[j].to_path_buf(),
+                    second: paths[i].to_path_buf(),
+                    label: label.clone(),
+                });
             }
         }
     }
@@ -210,23 +210,26 @@ pub fn read_sequences(
         })?,
     };
     if options.min_mean_quality.is_some() && format != Format::Fastq {
-        return Err(Error::Options(format!(
-            "{}: a minimum read quality needs FASTQ input, not {format}",
-            path.display()
-        )));
+        return Err(Error::InputNeeds {
+            path: path.to_path_buf(),
+            what: "a minimum read quality needs FASTQ input",
+            format: format.to_string(),
+        });
     }
     match (&options.label, format) {
         (Some(LabelSource::Column(_)), Format::Fasta | Format::Fastq | Format::Smi) => {
-            return Err(Error::Options(format!(
-                "{}: labels from a column need CSV or TSV input, not {format}",
-                path.display()
-            )))
+            return Err(Error::InputNeeds {
+                path: path.to_path_buf(),
+                what: "labels from a column need CSV or TSV input",
+                format: format.to_string(),
+            })
         }
         (Some(LabelSource::Key(_)), Format::Csv | Format::Tsv | Format::Smi) => {
-            return Err(Error::Options(format!(
-                "{}: labels from KEY=value words need FASTA or FASTQ descriptions, not {format}",
-                path.display()
-            )))
+            return Err(Error::InputNeeds {
+                path: path.to_path_buf(),
+                what: "labels from KEY=value words need FASTA or FASTQ descriptions",
+                format: format.to_string(),
+            })
         }
         _ => {}
     }
