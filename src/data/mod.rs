@@ -119,6 +119,163 @@ pub fn prepare(
     if options.label_per_file && options.valid.is_some() {
         return Err(Error::LabelPerFileWithValid);
     }
+    let read = read_and_split(path, options, progress)?;
+    let (train_file, valid_file, split_clusters) = (read.train, read.valid, read.clusters);
+    let (records_read, empty_ids) = (read.records_read, read.empty_ids);
+    let (file_path, format, low_quality) = (
+        train_file.path.clone(),
+        train_file.format,
+        train_file.low_quality,
+    );
+
+    let tokens_added = grow_vocabulary(&mut alphabet, &train_file.records);
+    let kind = options
+        .layout
+        .unwrap_or_else(|| LayoutKind::default_for(&alphabet));
+    if kind == LayoutKind::Padded {
+        alphabet = alphabet.with_pad();
+    }
+
+    let (train_encoded, valid_encoded, unknown) = encode_split(
+        &alphabet,
+        &train_file,
+        valid_file.as_ref(),
+        options.policy,
+        path,
+    )?;
+
+    let lengths: Vec<usize> = train_encoded
+        .iter()
+        .chain(valid_encoded.iter().flatten())
+        .map(|r| r.tokens.len())
+        .collect();
+    let longest = lengths.iter().copied().max().unwrap_or(0);
+    let seq_len = options.seq_len.unwrap_or(match kind {
+        LayoutKind::Padded => longest,
+        LayoutKind::Windows => longest.min(MAX_AUTO_WINDOW),
+    });
+    let layout = Layout {
+        kind,
+        seq_len,
+        stride: options.stride.unwrap_or(seq_len),
+        too_long: options.too_long,
+    };
+    let mut composition = vec![0u64; alphabet.len()];
+    for record in &train_encoded {
+        for &t in &record.tokens {
+            composition[t as usize] += 1;
+        }
+    }
+    let (train, train_layout) = TokenDataset::new(train_encoded, layout, alphabet.pad_id())?;
+    let (valid, valid_layout) = match valid_encoded {
+        Some(encoded) => {
+            let (data, report) = TokenDataset::new(encoded, layout, alphabet.pad_id())?;
+            (Some(data), Some(report))
+        }
+        None => (None, None),
+    };
+    // Conditional data: the label set is the training records' labels, sorted.
+    let (train, valid, labels) = match options.read.label.is_some() || options.label_per_file {
+        true => with_labels(train, valid, path, options.valid.as_deref())?,
+        false => (train, valid, Vec::new()),
+    };
+    if train.is_empty() {
+        return Err(Error::Setting {
+            setting: crate::Setting::ShortRecords,
+            message: format!(
+                "{}: no training example: every record is shorter than the window of {seq_len}",
+                path.display()
+            ),
+        });
+    }
+    let split = split_description(options, valid.is_some(), split_clusters);
+    let summary = DataSummary {
+        path: file_path,
+        format,
+        records_read,
+        empty_ids,
+        low_quality,
+        split,
+        train_records: train.records().len(),
+        valid_records: valid.as_ref().map_or(0, |v| v.records().len()),
+        alphabet: alphabet.clone(),
+        tokens_added,
+        policy: options.policy,
+        unknown,
+        lengths: LengthStats::new(&lengths),
+        layout,
+        train_layout,
+        valid_layout,
+        train_examples: train.len(),
+        valid_examples: valid.as_ref().map_or(0, TokenDataset::len),
+        train_tokens: train.num_tokens(),
+        valid_tokens: valid.as_ref().map_or(0, TokenDataset::num_tokens),
+        composition,
+        labels,
+    };
+    Ok(PreparedData {
+        alphabet,
+        layout,
+        train,
+        valid,
+        summary,
+    })
+}
+
+/// Both sets' records as tokens under the unknown-symbol `policy`, and what it did; an error
+/// when no training record is left.
+#[allow(clippy::type_complexity)]
+fn encode_split(
+    alphabet: &Alphabet,
+    train_file: &SequenceFile,
+    valid_file: Option<&SequenceFile>,
+    policy: UnknownPolicy,
+    path: &Path,
+) -> Result<(
+    Vec<EncodedRecord>,
+    Option<Vec<EncodedRecord>>,
+    UnknownReport,
+)> {
+    let (train_encoded, mut unknown) = encode_records(alphabet, &train_file, policy)?;
+    let (valid_encoded, valid_unknown) = match valid_file {
+        Some(valid) => {
+            let (encoded, report) = encode_records(alphabet, valid, policy)?;
+            (Some(encoded), Some(report))
+        }
+        None => (None, None),
+    };
+    if let Some(valid_unknown) = &valid_unknown {
+        unknown = unknown.merge(valid_unknown.clone());
+    }
+    if train_encoded.is_empty() {
+        return Err(Error::Setting {
+            setting: crate::Setting::NothingLeft,
+            message: format!(
+                "{}: no training sequence is left after the unknown-symbol policy {}",
+                path.display(),
+                policy
+            ),
+        });
+    }
+    Ok((train_encoded, valid_encoded, unknown))
+}
+
+/// The records read from the training files, split into training and validation ones.
+struct ReadSplit {
+    train: SequenceFile,
+    valid: Option<SequenceFile>,
+    clusters: Option<RecordClusters>,
+    records_read: usize,
+    empty_ids: Vec<String>,
+}
+
+/// Reads the training files (and the validation file, if any) and holds out the validation
+/// records where there is no validation file.
+fn read_and_split(
+    path: &Path,
+    options: &PrepareOptions,
+    progress: Option<&ProgressBar>,
+) -> Result<ReadSplit> {
     let paths: Vec<&Path> = std::iter::once(path)
         .chain(options.more_files.iter().map(PathBuf::as_path))
         .collect();
@@ -156,121 +313,75 @@ pub fn prepare(
             (train, valid)
         }
     };
-    let train_file = SequenceFile {
+    let train = SequenceFile {
         path: file_path.clone(),
         format,
         records: train_records,
         empty,
         low_quality,
     };
+    Ok(ReadSplit {
+        train,
+        valid: valid_file,
+        clusters: split_clusters,
+        records_read,
+        empty_ids,
+    })
+}
 
-    let tokens_added = grow_vocabulary(&mut alphabet, &train_file.records);
-    let kind = options
-        .layout
-        .unwrap_or_else(|| LayoutKind::default_for(&alphabet));
-    if kind == LayoutKind::Padded {
-        alphabet = alphabet.with_pad();
-    }
-
-    let (train_encoded, mut unknown) = encode_records(&alphabet, &train_file, options.policy)?;
-    let (valid_encoded, valid_unknown) = match &valid_file {
-        Some(valid) => {
-            let (encoded, report) = encode_records(&alphabet, valid, options.policy)?;
-            (Some(encoded), Some(report))
-        }
-        None => (None, None),
-    };
-    if let Some(valid_unknown) = &valid_unknown {
-        unknown = unknown.merge(valid_unknown.clone());
-    }
-    if train_encoded.is_empty() {
-        return Err(Error::Setting {
-            setting: crate::Setting::NothingLeft,
-            message: format!(
-                "{}: no training sequence is left after the unknown-symbol policy {}",
-                path.display(),
-                options.policy
-            ),
-        });
-    }
-
-    let lengths: Vec<usize> = train_encoded
+/// Labels for the examples of a conditional data set: the training records' labels, sorted,
+/// and how many training and validation examples carry each.
+#[allow(clippy::type_complexity)]
+fn with_labels(
+    train: TokenDataset,
+    valid: Option<TokenDataset>,
+    path: &Path,
+    valid_path: Option<&Path>,
+) -> Result<(
+    TokenDataset,
+    Option<TokenDataset>,
+    Vec<(String, usize, usize)>,
+)> {
+    let set: Vec<String> = train
+        .records()
         .iter()
-        .chain(valid_encoded.iter().flatten())
-        .map(|r| r.tokens.len())
+        .filter_map(|r| r.label.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect();
-    let longest = lengths.iter().copied().max().unwrap_or(0);
-    let seq_len = options.seq_len.unwrap_or(match kind {
-        LayoutKind::Padded => longest,
-        LayoutKind::Windows => longest.min(MAX_AUTO_WINDOW),
-    });
-    let layout = Layout {
-        kind,
-        seq_len,
-        stride: options.stride.unwrap_or(seq_len),
-        too_long: options.too_long,
+    let train = train.with_labels(&set).map_err(|e| e.in_file(path))?;
+    let valid = valid
+        .map(|v| {
+            let file = valid_path.unwrap_or(path);
+            v.with_labels(&set)
+                .map_err(|e| e.in_file(format!("{} (validation)", file.display())))
+        })
+        .transpose()?;
+    let count = |data: Option<&TokenDataset>, label: usize| {
+        data.map_or(0, |d| {
+            (0..d.len())
+                .filter(|&i| d.example_label(i) == Some(label))
+                .count()
+        })
     };
-    let mut composition = vec![0u64; alphabet.len()];
-    for record in &train_encoded {
-        for &t in &record.tokens {
-            composition[t as usize] += 1;
-        }
-    }
-    let (train, train_layout) = TokenDataset::new(train_encoded, layout, alphabet.pad_id())?;
-    let (valid, valid_layout) = match valid_encoded {
-        Some(encoded) => {
-            let (data, report) = TokenDataset::new(encoded, layout, alphabet.pad_id())?;
-            (Some(data), Some(report))
-        }
-        None => (None, None),
-    };
-    // Conditional data: the label set is the training records' labels, sorted.
-    let (train, valid, labels) = match options.read.label.is_some() || options.label_per_file {
-        true => {
-            let set: Vec<String> = train
-                .records()
-                .iter()
-                .filter_map(|r| r.label.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let train = train.with_labels(&set).map_err(|e| e.in_file(path))?;
-            let valid = valid
-                .map(|v| {
-                    let file = options.valid.as_deref().unwrap_or(path);
-                    v.with_labels(&set)
-                        .map_err(|e| e.in_file(format!("{} (validation)", file.display())))
-                })
-                .transpose()?;
-            let count = |data: Option<&TokenDataset>, label: usize| {
-                data.map_or(0, |d| {
-                    (0..d.len())
-                        .filter(|&i| d.example_label(i) == Some(label))
-                        .count()
-                })
-            };
-            let labels = set
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (l.clone(), count(Some(&train), i), count(valid.as_ref(), i)))
-                .collect();
-            (train, valid, labels)
-        }
-        false => (train, valid, Vec::new()),
-    };
-    if train.is_empty() {
-        return Err(Error::Setting {
-            setting: crate::Setting::ShortRecords,
-            message: format!(
-                "{}: no training example: every record is shorter than the window of {seq_len}",
-                path.display()
-            ),
-        });
-    }
-    let split = match (&options.valid, &valid) {
+    let labels = set
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.clone(), count(Some(&train), i), count(valid.as_ref(), i)))
+        .collect();
+    Ok((train, valid, labels))
+}
+
+/// How the validation examples were chosen, in words, for the summary.
+fn split_description(
+    options: &PrepareOptions,
+    has_valid: bool,
+    clusters: Option<RecordClusters>,
+) -> String {
+    match (&options.valid, has_valid) {
         (Some(valid_path), _) => format!("validation file {}", valid_path.display()),
-        (None, None) => "none (all records train)".into(),
-        (None, Some(_)) => format!(
+        (None, false) => "none (all records train)".into(),
+        (None, true) => format!(
             "{} {} of {} (seed {}){}",
             options.split,
             options.valid_fraction,
@@ -280,45 +391,14 @@ pub fn prepare(
                 "records"
             },
             options.seed,
-            split_clusters.map_or(String::new(), |c: RecordClusters| format!(
+            clusters.map_or(String::new(), |c: RecordClusters| format!(
                 "; {} clusters of records sharing an exact {}-mer, the largest {} records",
                 summary::thousands(c.len() as u64),
                 c.k(),
                 summary::thousands(c.largest() as u64)
             ))
         ),
-    };
-    let summary = DataSummary {
-        path: file_path,
-        format,
-        records_read,
-        empty_ids,
-        low_quality,
-        split,
-        train_records: train.records().len(),
-        valid_records: valid.as_ref().map_or(0, |v| v.records().len()),
-        alphabet: alphabet.clone(),
-        tokens_added,
-        policy: options.policy,
-        unknown,
-        lengths: LengthStats::new(&lengths),
-        layout,
-        train_layout,
-        valid_layout,
-        train_examples: train.len(),
-        valid_examples: valid.as_ref().map_or(0, TokenDataset::len),
-        train_tokens: train.num_tokens(),
-        valid_tokens: valid.as_ref().map_or(0, TokenDataset::num_tokens),
-        composition,
-        labels,
-    };
-    Ok(PreparedData {
-        alphabet,
-        layout,
-        train,
-        valid,
-        summary,
-    })
+    }
 }
 
 /// Adds the tokens of the training records that the alphabet lacks (SMILES), most frequent

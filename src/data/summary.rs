@@ -204,16 +204,9 @@ impl DataSummary {
     }
 }
 
-impl fmt::Display for DataSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let row =
-            |f: &mut fmt::Formatter<'_>, key: &str, value: String| writeln!(f, "{key:<18}{value}");
-        let alphabet = &self.alphabet;
-        row(
-            f,
-            "file",
-            format!("{} ({})", self.path.display(), self.format),
-        )?;
+impl DataSummary {
+    /// Records read, with the empty and low-quality ones left out.
+    fn records_line(&self) -> String {
         let empty = match self.empty_ids.len() {
             0 => String::new(),
             n => format!(
@@ -234,14 +227,15 @@ impl fmt::Display for DataSummary {
                 thousands(n as u64)
             ),
         };
-        row(
-            f,
-            "records",
-            format!(
-                "{}{empty}{low_quality}",
-                thousands(self.records_read as u64)
-            ),
-        )?;
+        format!(
+            "{}{empty}{low_quality}",
+            thousands(self.records_read as u64)
+        )
+    }
+
+    /// The vocabulary, with the tokens the training data added.
+    fn alphabet_line(&self) -> String {
+        let alphabet = &self.alphabet;
         let mut vocabulary = format!(
             "{} ({} tokens: {} symbols{})",
             alphabet.name(),
@@ -271,50 +265,50 @@ impl fmt::Display for DataSummary {
                 }
             ));
         }
-        row(f, "alphabet", vocabulary)?;
+        vocabulary
+    }
+
+    /// The symbols outside the alphabet and what the policy did with them.
+    fn unknown_line(&self) -> String {
         let u = &self.unknown;
-        let unknown = if u.symbols.is_empty() {
-            format!("none (policy {})", self.policy)
-        } else {
-            let symbols: Vec<String> = u
-                .symbols
-                .iter()
-                .map(|(s, n)| format!("{s} x{}", thousands(*n)))
-                .collect();
-            let action = match self.policy {
-                UnknownPolicy::Error => String::new(),
-                UnknownPolicy::Skip => format!("{} records skipped", u.records_skipped),
-                UnknownPolicy::Split => format!(
-                    "{} records split into {} fragments, {} symbols removed",
-                    u.records_affected,
-                    u.fragments,
-                    thousands(u.symbols_removed)
-                ),
-                UnknownPolicy::Strip => format!(
-                    "{} symbols stripped from {} records",
-                    thousands(u.symbols_removed),
-                    u.records_affected
-                ),
-            };
-            format!("{} (policy {}: {action})", symbols.join(", "), self.policy)
-        };
-        row(f, "unknown symbols", unknown)?;
-        if u.lowercase_folded > 0 {
-            row(f, "lowercase folded", thousands(u.lowercase_folded))?;
+        if u.symbols.is_empty() {
+            return format!("none (policy {})", self.policy);
         }
-        row(f, "split", self.split.clone())?;
-        let l = &self.lengths;
-        row(
-            f,
-            "lengths (tokens)",
-            format!(
-                "{} sequences: min {} / median {} / mean {:.1} / max {}",
-                thousands(l.count as u64),
-                l.min,
-                l.median,
-                l.mean,
-                l.max
+        let symbols: Vec<String> = u
+            .symbols
+            .iter()
+            .map(|(s, n)| format!("{s} x{}", thousands(*n)))
+            .collect();
+        let action = match self.policy {
+            UnknownPolicy::Error => String::new(),
+            UnknownPolicy::Skip => format!("{} records skipped", u.records_skipped),
+            UnknownPolicy::Split => format!(
+                "{} records split into {} fragments, {} symbols removed",
+                u.records_affected,
+                u.fragments,
+                thousands(u.symbols_removed)
             ),
+            UnknownPolicy::Strip => format!(
+                "{} symbols stripped from {} records",
+                thousands(u.symbols_removed),
+                u.records_affected
+            ),
+        };
+        format!("{} (policy {}: {action})", symbols.join(", "), self.policy)
+    }
+
+    /// The length statistics and their histogram, a line per bin.
+    fn write_lengths(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = &self.lengths;
+        writeln!(
+            f,
+            "{:<18}{} sequences: min {} / median {} / mean {:.1} / max {}",
+            "lengths (tokens)",
+            thousands(l.count as u64),
+            l.min,
+            l.median,
+            l.mean,
+            l.max
         )?;
         let peak = l.histogram.iter().map(|b| b.2).max().unwrap_or(1).max(1);
         for &(low, high, count) in &l.histogram {
@@ -331,6 +325,11 @@ impl fmt::Display for DataSummary {
                 thousands(count as u64)
             )?;
         }
+        Ok(())
+    }
+
+    /// The layout, then a line per set: records, examples, tokens and what the layout left.
+    fn write_sets(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let layout = &self.layout;
         let layout_text = match layout.kind {
             LayoutKind::Windows => format!(
@@ -342,7 +341,7 @@ impl fmt::Display for DataSummary {
                 layout.seq_len, layout.too_long
             ),
         };
-        row(f, "layout", layout_text)?;
+        writeln!(f, "{:<18}{layout_text}", "layout")?;
         let mut sets = vec![(
             "train",
             self.train_records,
@@ -379,18 +378,19 @@ impl fmt::Display for DataSummary {
             } else {
                 format!(" ({})", notes.join("; "))
             };
-            row(
+            writeln!(
                 f,
-                name,
-                format!(
-                    "{} records -> {} examples, {} tokens{notes}",
-                    thousands(records as u64),
-                    thousands(examples as u64),
-                    thousands(tokens)
-                ),
+                "{name:<18}{} records -> {} examples, {} tokens{notes}",
+                thousands(records as u64),
+                thousands(examples as u64),
+                thousands(tokens)
             )?;
         }
-        let total: u64 = self.composition.iter().sum::<u64>().max(1);
+        Ok(())
+    }
+
+    /// The 25 most frequent tokens with their share of `total`.
+    fn composition_line(&self, total: u64) -> String {
         let mut composition: Vec<(TokenId, u64)> = self
             .composition
             .iter()
@@ -405,12 +405,40 @@ impl fmt::Display for DataSummary {
             .map(|&(id, n)| {
                 format!(
                     "{} {:.1}%",
-                    alphabet.token(id).unwrap_or("?"),
+                    self.alphabet.token(id).unwrap_or("?"),
                     100.0 * n as f64 / total as f64
                 )
             })
             .collect();
-        row(f, "composition", shown.join("  "))?;
+        shown.join("  ")
+    }
+}
+
+impl fmt::Display for DataSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let row =
+            |f: &mut fmt::Formatter<'_>, key: &str, value: String| writeln!(f, "{key:<18}{value}");
+        let alphabet = &self.alphabet;
+        row(
+            f,
+            "file",
+            format!("{} ({})", self.path.display(), self.format),
+        )?;
+        row(f, "records", self.records_line())?;
+        row(f, "alphabet", self.alphabet_line())?;
+        row(f, "unknown symbols", self.unknown_line())?;
+        if self.unknown.lowercase_folded > 0 {
+            row(
+                f,
+                "lowercase folded",
+                thousands(self.unknown.lowercase_folded),
+            )?;
+        }
+        row(f, "split", self.split.clone())?;
+        self.write_lengths(f)?;
+        self.write_sets(f)?;
+        let total: u64 = self.composition.iter().sum::<u64>().max(1);
+        row(f, "composition", self.composition_line(total))?;
         if !self.labels.is_empty() {
             let shown: Vec<String> = self
                 .labels

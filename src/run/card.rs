@@ -64,6 +64,77 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     let model = &spec.config.model;
     let training = &spec.config.training;
     let digest = spec.data_digest.as_deref().unwrap_or("not recorded");
+    let mut text = front_matter(spec, facts);
+    text.push_str(&format!(
+        "# {}\n\nA Score Entropy Discrete Diffusion model ([Lou, Meng and Ermon, 2024](https://arxiv.org/abs/2310.16834)) \
+         of {} sequences, trained with seddbio {}.\n\n",
+        facts.run, spec.alphabet, spec.seddbio_version
+    ));
+    text.push_str(&format!(
+        "## Model\n\n- {} parameters: {} DiT blocks of width {}, {} heads, time conditioning of width {}\n\
+         - {} forward process, {:?} noise schedule, {} tokens (`alphabet.toml`)\n\
+         - {} positions per sequence ({} layout), {} positions\n{}\n",
+        facts.parameters,
+        model.num_blocks,
+        model.d_model,
+        model.num_heads,
+        model.cond_dim,
+        spec.graph,
+        spec.noise,
+        spec.num_symbols,
+        spec.seq_len,
+        spec.layout,
+        model.position,
+        match spec.labels.is_empty() {
+            true => String::new(),
+            false => format!(
+                "- conditional on {} labels ({}) through a class embedding into the adaLN conditioning; \
+                 label dropout {} (the null label, for classifier-free guidance: `sample --label L --guidance W`)\n",
+                spec.labels.len(),
+                spec.labels.join(", "),
+                training.label_dropout
+            ),
+        }
+    ));
+    text.push_str(&format!(
+        "## Training\n\n- data: `{}` (FNV-1a digest of the prepared examples: `{digest}`)\n\
+         - {} steps of {} sequences, learning rate {} ({} after a warm-up of {} steps), seed {}\n",
+        spec.train_file,
+        facts.steps,
+        training.batch_size,
+        training.lr,
+        training.lr_schedule,
+        training.warmup_steps,
+        spec.seed
+    ));
+    if let Some(source) = &spec.init_from {
+        text.push_str(&format!(
+            "- fine-tuned from `{}` (its step {})\n",
+            source.run, source.step
+        ));
+    }
+    text.push_str("\n## Results\n\n");
+    text.push_str(&results_section(facts));
+    text.push_str(&format!(
+        "\nThe end-of-run report, if made, is in `report/` (samples against held-out data: k-mer \
+         spectra beside their floor, lengths, composition, novelty).\n\n\
+         ## Use\n\n```sh\nseddbio sample --model {run} -n 100{} -o samples.fasta   # {}\n\
+         seddbio infill --model {run} --template 'ACGT[MASK:20]' -n 10 -o infilled.fasta\n\
+         seddbio score --model {run} sequences.fasta -o scores.csv\n```\n\n\
+         ## Made by\n\n```sh\n{}\n```\n",
+        facts.sampler_flags,
+        facts.sampler,
+        facts.command,
+        run = facts.run
+    ));
+    text
+}
+
+/// The card's YAML front matter, the fields model hubs index.
+fn front_matter(spec: &RunSpec, facts: &CardFacts) -> String {
+    let model = &spec.config.model;
+    let training = &spec.config.training;
+    let digest = spec.data_digest.as_deref().unwrap_or("not recorded");
     let mut yaml = String::from("---\nlibrary_name: seddbio\n");
     let mut line = |key: &str, value: String| yaml.push_str(&format!("{key}: {value}\n"));
     line(
@@ -126,57 +197,11 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     }
     line("sampler", yaml_string(&facts.sampler));
     yaml.push_str("---\n\n");
+    yaml
+}
 
-    let mut text = yaml;
-    text.push_str(&format!(
-        "# {}\n\nA Score Entropy Discrete Diffusion model ([Lou, Meng and Ermon, 2024](https://arxiv.org/abs/2310.16834)) \
-         of {} sequences, trained with seddbio {}.\n\n",
-        facts.run, spec.alphabet, spec.seddbio_version
-    ));
-    text.push_str(&format!(
-        "## Model\n\n- {} parameters: {} DiT blocks of width {}, {} heads, time conditioning of width {}\n\
-         - {} forward process, {:?} noise schedule, {} tokens (`alphabet.toml`)\n\
-         - {} positions per sequence ({} layout), {} positions\n{}\n",
-        facts.parameters,
-        model.num_blocks,
-        model.d_model,
-        model.num_heads,
-        model.cond_dim,
-        spec.graph,
-        spec.noise,
-        spec.num_symbols,
-        spec.seq_len,
-        spec.layout,
-        model.position,
-        match spec.labels.is_empty() {
-            true => String::new(),
-            false => format!(
-                "- conditional on {} labels ({}) through a class embedding into the adaLN conditioning; \
-                 label dropout {} (the null label, for classifier-free guidance: `sample --label L --guidance W`)\n",
-                spec.labels.len(),
-                spec.labels.join(", "),
-                training.label_dropout
-            ),
-        }
-    ));
-    text.push_str(&format!(
-        "## Training\n\n- data: `{}` (FNV-1a digest of the prepared examples: `{digest}`)\n\
-         - {} steps of {} sequences, learning rate {} ({} after a warm-up of {} steps), seed {}\n",
-        spec.train_file,
-        facts.steps,
-        training.batch_size,
-        training.lr,
-        training.lr_schedule,
-        training.warmup_steps,
-        spec.seed
-    ));
-    if let Some(source) = &spec.init_from {
-        text.push_str(&format!(
-            "- fine-tuned from `{}` (its step {})\n",
-            source.run, source.step
-        ));
-    }
-    text.push_str("\n## Results\n\n");
+/// The card's results: the held-out bound beside the best Markov chain.
+fn results_section(facts: &CardFacts) -> String {
     match (facts.held_out, &facts.markov) {
         (Some((bits, se, n)), Some((order, markov, orders))) => {
             let verdict = if bits < *markov {
@@ -184,32 +209,19 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
             } else {
                 "does not beat the best Markov chain: it has not learned what a chain of that order knows"
             };
-            text.push_str(&format!(
+            format!(
                 "- held-out ELBO bound: **{bits:.4} ± {se:.4} bits/token** ({n} validation sequences, {} times each, EMA weights)\n\
                  - best Markov chain on the same split (orders {orders}, chosen on all held-out sequences): order {order}, {markov:.4} bits/token on the same sequences\n\
                  - the model {verdict} by {:.4} bits/token\n",
                 facts.held_out_times,
                 (markov - bits).abs()
-            ));
+            )
         }
-        (Some((bits, se, n)), None) => text.push_str(&format!(
+        (Some((bits, se, n)), None) => format!(
             "- held-out ELBO bound: **{bits:.4} ± {se:.4} bits/token** ({n} validation sequences, {} times each); \
              no Markov baseline was computed (the end-of-run report was skipped)\n",
             facts.held_out_times
-        )),
-        _ => text.push_str("- no held-out data: nothing measured\n"),
+        ),
+        _ => String::from("- no held-out data: nothing measured\n"),
     }
-    text.push_str(&format!(
-        "\nThe end-of-run report, if made, is in `report/` (samples against held-out data: k-mer \
-         spectra beside their floor, lengths, composition, novelty).\n\n\
-         ## Use\n\n```sh\nseddbio sample --model {run} -n 100{} -o samples.fasta   # {}\n\
-         seddbio infill --model {run} --template 'ACGT[MASK:20]' -n 10 -o infilled.fasta\n\
-         seddbio score --model {run} sequences.fasta -o scores.csv\n```\n\n\
-         ## Made by\n\n```sh\n{}\n```\n",
-        facts.sampler_flags,
-        facts.sampler,
-        facts.command,
-        run = facts.run
-    ));
-    text
 }

@@ -231,7 +231,7 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
     }
     // The limit distribution, with fixed positions clamped (docs/design.md, §9, "Infilling").
     let flat: Vec<&Slot> = slots.iter().flatten().collect();
-    let mut x: Vec<usize> = flat
+    let x: Vec<usize> = flat
         .iter()
         .map(|slot| match slot {
             Slot::Fixed(t) => usize::from(*t),
@@ -240,18 +240,65 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
             Slot::Free => rng.random_range(0..n),
         })
         .collect();
-    let grid = time_grid(steps);
-    let mut calls = 0;
-    let mut nfe = vec![0; batch];
-    let mut path_nats = Vec::new();
-    let row_of = |scores: &[f32], i: usize| -> Vec<f64> {
-        scores[i * width..(i + 1) * width]
-            .iter()
-            .map(|&v| f64::from(v))
-            .collect()
+    let mut walk = Walk {
+        flat,
+        x,
+        n,
+        width,
+        len,
+        grid: time_grid(steps),
+        calls: 0,
+        nfe: vec![0; batch],
     };
+    let path_nats = match kind {
+        SamplerKind::FirstHitting => walk.first_hitting(schedule, settings, rng, &mut score)?,
+        _ => {
+            walk.on_grid(graph, schedule, settings, rng, &mut score)?;
+            Vec::new()
+        }
+    };
+    let Walk { x, calls, nfe, .. } = walk;
+    Ok(Sampled {
+        sequences: x.chunks(len.max(1)).map(token_ids).collect(),
+        network_calls: calls,
+        nfe,
+        path_nats,
+    })
+}
 
-    if kind == SamplerKind::FirstHitting {
+/// The state of one call to [`sample`]: the slots, the tokens so far, and the network calls.
+struct Walk<'a> {
+    flat: Vec<&'a Slot>,
+    x: Vec<usize>,
+    n: usize,
+    width: usize,
+    len: usize,
+    grid: Vec<f64>,
+    calls: usize,
+    nfe: Vec<usize>,
+}
+
+impl Walk<'_> {
+    /// First-hitting: every masked position draws its unmasking time, and only the steps with
+    /// one due call the network (docs/design.md, eqs. (35), (36)). Returns each sequence's
+    /// path nats and drawn tokens.
+    fn first_hitting<R: Rng + ?Sized, S: ScoreFn>(
+        &mut self,
+        schedule: &NoiseSchedule,
+        settings: &SamplerSettings,
+        rng: &mut R,
+        score: &mut S,
+    ) -> Result<Vec<(f64, usize)>> {
+        let (n, len, steps) = (self.n, self.len, settings.steps());
+        let batch = self.nfe.len();
+        let width = self.width;
+        let row_of = |scores: &[f32], i: usize| -> Vec<f64> {
+            scores[i * width..(i + 1) * width]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect()
+        };
+        let (flat, grid, x) = (&self.flat, &self.grid, &mut self.x);
         // Unmasking times: P(masked at t) = 1 - e^-sigma_bar(t) =: F(t), so given masked at
         // t = 1 a position unmasks at tau with CDF F(tau) / F(1). Step k covers
         // [grid[k+1], grid[k]); later steps than `steps - 1` mean the final call.
@@ -283,9 +330,9 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
                 .flat_map(|&r| x[r * len..(r + 1) * len].iter().copied())
                 .collect();
             let scores = score.log_scores(&token_ids(&sub), rows.len(), schedule.sigma_bar(t))?;
-            calls += 1;
+            self.calls += 1;
             for &r in &rows {
-                nfe[r] += 1;
+                self.nfe[r] += 1;
             }
             // The normalised exp(s_v) over the allowed real tokens is p_0(v | unmasked
             // context) (docs/sampling.md, "The controls").
@@ -312,13 +359,34 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
                 }
             }
         }
-        path_nats = path;
-    } else {
+        Ok(path)
+    }
+
+    /// Euler, analytic or remasking steps down the time grid, then the final denoising step
+    /// (docs/design.md, eqs. (30)-(33), (37), (38)).
+    fn on_grid<R: Rng + ?Sized, S: ScoreFn>(
+        &mut self,
+        graph: &Graph,
+        schedule: &NoiseSchedule,
+        settings: &SamplerSettings,
+        rng: &mut R,
+        score: &mut S,
+    ) -> Result<()> {
+        let (n, steps, kind) = (self.n, settings.steps(), settings.kind());
+        let batch = self.nfe.len();
+        let width = self.width;
+        let row_of = |scores: &[f32], i: usize| -> Vec<f64> {
+            scores[i * width..(i + 1) * width]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect()
+        };
+        let (flat, grid, x) = (&self.flat, &self.grid, &mut self.x);
         for k in 0..=steps {
             let t = grid[k];
             let last = k == steps;
             let scores = score.log_scores(&token_ids(&x), batch, schedule.sigma_bar(t))?;
-            calls += 1;
+            self.calls += 1;
             for i in 0..x.len() {
                 let slot = flat[i];
                 if matches!(slot, Slot::Fixed(_)) {
@@ -366,14 +434,10 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
                 };
             }
         }
-        nfe.iter_mut().for_each(|c| *c = calls);
+        let calls = self.calls;
+        self.nfe.iter_mut().for_each(|c| *c = calls);
+        Ok(())
     }
-    Ok(Sampled {
-        sequences: x.chunks(len.max(1)).map(token_ids).collect(),
-        network_calls: calls,
-        nfe,
-        path_nats,
-    })
 }
 
 /// Confidence order: for every sequence with positions due at step `k`, as many of its masked

@@ -50,39 +50,7 @@ pub(super) fn read_table(
             "line 1: empty header line; a table needs a header naming its columns".into(),
         ));
     }
-    let column = match &options.column {
-        Some(column) => {
-            if !names.contains(column) {
-                return Err(Error::MissingColumn {
-                    path: path.to_path_buf(),
-                    column: column.clone(),
-                    available: names,
-                });
-            }
-            column.clone()
-        }
-        None => {
-            let guesses: Vec<&String> = names
-                .iter()
-                .filter(|n| {
-                    matches!(
-                        n.to_ascii_lowercase().as_str(),
-                        "sequence" | "seq" | "smiles"
-                    )
-                })
-                .collect();
-            match guesses.as_slice() {
-                [one] => (*one).clone(),
-                _ => {
-                    return Err(Error::MissingColumn {
-                        path: path.to_path_buf(),
-                        column: "sequence".into(),
-                        available: names,
-                    })
-                }
-            }
-        }
-    };
+    let column = sequence_column(path, &names, options)?;
     let label_column = match &options.label {
         Some(LabelSource::Column(label)) => Some(label),
         _ => None,
@@ -158,4 +126,40 @@ pub(super) fn read_table(
         });
     }
     Ok(())
+}
+
+/// The sequence column: the one `options` names, or the only `sequence`, `seq` or `smiles`
+/// column (any case).
+fn sequence_column(path: &Path, names: &[String], options: &ReadOptions) -> Result<String> {
+    match &options.column {
+        Some(column) => {
+            if !names.contains(column) {
+                return Err(Error::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: column.clone(),
+                    available: names.to_vec(),
+                });
+            }
+            Ok(column.clone())
+        }
+        None => {
+            let guesses: Vec<&String> = names
+                .iter()
+                .filter(|n| {
+                    matches!(
+                        n.to_ascii_lowercase().as_str(),
+                        "sequence" | "seq" | "smiles"
+                    )
+                })
+                .collect();
+            match guesses.as_slice() {
+                [one] => Ok((*one).clone()),
+                _ => Err(Error::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: "sequence".into(),
+                    available: names.to_vec(),
+                }),
+            }
+        }
+    }
 }
