@@ -550,32 +550,45 @@ pub fn backward(
                             );
                         }
                     }
-                    let (cos, sin) = &tables;
-                    // q' = rotate(q) * scale, so dq = rotate^T(dQ') * scale; k' = rotate(k).
-                    unrotate_rows(
-                        &scratch.d_q,
-                        SendPtr(d_ptr.get().wrapping_add(d_base)),
-                        3 * d,
-                        cos,
-                        sin,
-                        hd,
-                        scale,
-                    );
-                    unrotate_rows(
-                        &scratch.d_k,
-                        SendPtr(d_ptr.get().wrapping_add(d_base + d)),
-                        3 * d,
-                        cos,
-                        sin,
-                        hd,
-                        1.0,
-                    );
+                    write_query_key_gradients(scratch, d_ptr, (d_base, d), &tables, hd, scale);
                 })
             });
     };
     // SAFETY: the tasks write the q, k and v columns of every head of every row (the v
     // columns by the first block's product, q and k by `unrotate_rows`).
     unsafe { written_by(qkv.len(), fill) }
+}
+
+/// Writes one head's `dq` and `dk` into `d_qkv` (`d_ptr`; the head's q column of row 0 at
+/// `d_base`, rows `3 width` apart) from the gradients of the rotated, scaled queries and of the
+/// rotated keys in `scratch`: `q' = rotate(q) * scale`, so `dq = rotate^T(dQ') * scale`;
+/// `k' = rotate(k)`.
+fn write_query_key_gradients(
+    scratch: &Scratch,
+    d_ptr: SendPtr,
+    (d_base, width): (usize, usize),
+    (cos, sin): &(Vec<f32>, Vec<f32>),
+    hd: usize,
+    scale: f32,
+) {
+    unrotate_rows(
+        &scratch.d_q,
+        SendPtr(d_ptr.get().wrapping_add(d_base)),
+        3 * width,
+        cos,
+        sin,
+        hd,
+        scale,
+    );
+    unrotate_rows(
+        &scratch.d_k,
+        SendPtr(d_ptr.get().wrapping_add(d_base + width)),
+        3 * width,
+        cos,
+        sin,
+        hd,
+        1.0,
+    );
 }
 
 #[cfg(test)]
