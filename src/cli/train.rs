@@ -11,13 +11,14 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use seddbio::{
+    data::PreparedData,
     diffusion::{GraphKind, ScheduleKind},
     model::{ComputeDevice, PositionKind},
-    run::{CardFacts, LrSchedule, RunSpec, TimeBudget, TrainedModel, Weights},
+    run::{CardFacts, LrSchedule, RunDir, RunSpec, TimeBudget, TrainedModel, Weights},
     sample::{SamplerKind, SamplerSettings},
     train::{
         compare_held_out, end_of_run_report, run, run_description, write_model_card, MetricsLog,
-        Observer, Outcome, ReportProgress, ReportRequest, StepStats, TrainRequest,
+        Observer, Outcome, ReportProgress, ReportRequest, StepStats, TrainRequest, Trainer,
         TrainingOverrides, ValidationSet, HELD_OUT_TIMES,
     },
 };
@@ -131,6 +132,44 @@ impl Report {
         } else {
             self.bar.println(line);
         }
+    }
+}
+
+impl Report {
+    /// The training bar, at the run's current `step`, and its metrics so far.
+    fn new(spec: &RunSpec, out: &std::path::Path, dir: &RunDir, step: u64) -> Result<Report> {
+        let training = &spec.config.training;
+        let steps_known = training
+            .time_budget
+            .is_none_or(|b| b.calibrated_at_step.is_some());
+        // Without a known total (a budget being timed) the bar shows steps and rate only.
+        let template = match steps_known {
+            true => BAR_TEMPLATE,
+            false => "{spinner} {pos} steps {per_sec} (timing the steps for the budget) | {msg}",
+        };
+        let bar = super::progress(Some(training.steps as u64), template)?;
+        bar.set_position(step);
+        bar.reset_eta();
+        Ok(Report {
+            plain: !super::quiet() && !std::io::stderr().is_terminal(),
+            last_line: Instant::now(),
+            steps_known,
+            decays: training.lr_schedule != LrSchedule::Constant,
+            bar,
+            metrics: MetricsLog::read(&dir.path("metrics.csv"), step)?,
+            dir: out.to_path_buf(),
+            title: format!(
+                "{} · {} · {}",
+                spec.alphabet,
+                spec.graph,
+                out.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+            last_step: Instant::now(),
+            last_lr: 0.0,
+            last_valid: None,
+        })
     }
 }
 
@@ -257,38 +296,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&interrupt))
             .context("installing the Ctrl-C handler")?;
     }
-    let steps_known = training
-        .time_budget
-        .is_none_or(|b| b.calibrated_at_step.is_some());
-    // Without a known total (a budget being timed) the bar shows steps and rate only.
-    let template = match steps_known {
-        true => BAR_TEMPLATE,
-        false => "{spinner} {pos} steps {per_sec} (timing the steps for the budget) | {msg}",
-    };
-    let bar = super::progress(Some(training.steps as u64), template)?;
-    bar.set_position(trainer.step());
-    bar.reset_eta();
-    let mut report = Report {
-        plain: !super::quiet() && !std::io::stderr().is_terminal(),
-        last_line: Instant::now(),
-        steps_known,
-        decays: training.lr_schedule != LrSchedule::Constant,
-        bar,
-        metrics: MetricsLog::read(&dir.path("metrics.csv"), trainer.step())?,
-        dir: args.out.clone(),
-        title: format!(
-            "{} · {} · {}",
-            spec.alphabet,
-            spec.graph,
-            args.out
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ),
-        last_step: Instant::now(),
-        last_lr: 0.0,
-        last_valid: None,
-    };
+    let mut report = Report::new(&spec, &args.out, &dir, trainer.step())?;
     let outcome = run(
         &mut trainer,
         &data.train,
@@ -316,79 +324,99 @@ pub fn train(args: TrainArgs) -> Result<()> {
             );
             std::process::exit(130);
         }
-        Outcome::Finished => {
-            let last = report.metrics.rows.last();
-            let valid_text = match last {
-                Some(row) if row.valid_bits.is_finite() => format!(
-                    "validation ELBO bound {:.4} ± {:.4} bits/token",
-                    row.valid_bits, row.valid_se
-                ),
-                _ => "no validation data".to_string(),
-            };
-            print_stdout(&format!(
-                "done: {} steps; {valid_text}; run in {} (metrics.csv, loss.svg, checkpoints/, MODEL.md)\n",
-                trainer.step(),
-                args.out.display()
-            ))?;
-            let mut held_out = last
-                .filter(|row| row.valid_bits.is_finite())
-                .map(|row| (row.valid_bits, row.valid_se, valid.sequences.len()));
-            // The bar the model must clear; part of the report (--report-samples 0 skips it).
-            let mut markov = None;
-            let mut held_out_times = 1;
-            // The EMA model the report samples from and scores with, loaded once.
-            let trained = match args.report_samples > 0 {
-                true => Some(TrainedModel::load(
-                    &dir,
-                    args.device.device()?,
-                    Weights::Ema,
-                )?),
-                false => None,
-            };
-            if let (Some(_), Some(trained)) = (&data.valid, &trained) {
-                let bar = super::progress(
-                    Some(valid.sequences.len() as u64),
-                    "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
-                )?;
-                let comparison =
-                    compare_held_out(trained, &data, &valid, &mut |n| bar.inc(n as u64))?;
-                bar.finish_and_clear();
-                if let Some(comparison) = comparison {
-                    print_stdout(&format!("{comparison}\n"))?;
-                    held_out = Some((comparison.bits, comparison.std_error, comparison.sequences));
-                    held_out_times = HELD_OUT_TIMES;
-                    markov = Some((comparison.order, comparison.chain_bits, comparison.orders));
-                }
-            }
-            let facts = CardFacts {
-                run: args.out.display().to_string(),
-                parameters: trainer.num_params(),
-                steps: trainer.step(),
-                held_out,
-                held_out_times,
-                markov,
-                sampler: report_sampler.describe(),
-                sampler_flags: report_sampler.command_flags(),
-                command: command_line(),
-            };
-            write_model_card(&dir, trainer.spec(), &facts)?;
-            if let Some(trained) = &trained {
-                let request = ReportRequest {
-                    samples: args.report_samples,
-                    sampler: report_sampler,
-                    model_name: args.out.display().to_string(),
-                };
-                let mut progress = ReportBars::default();
-                let written = end_of_run_report(&dir, trained, &data, &request, &mut progress)?;
-                print_stdout(&format!(
-                    "samples: {} ({})\n{}\nreport written to {}\n",
-                    written.samples,
-                    request.sampler.describe(),
-                    written.report.table,
-                    written.dir.display()
-                ))?;
-            }
+        Outcome::Finished => finished(
+            &args,
+            &dir,
+            &trainer,
+            &data,
+            &valid,
+            &report.metrics,
+            report_sampler,
+        )?,
+    }
+    Ok(())
+}
+
+/// The end of a finished run: the closing line, the held-out bound against the best Markov
+/// chain, `MODEL.md`, and the end-of-run report.
+fn finished(
+    args: &TrainArgs,
+    dir: &RunDir,
+    trainer: &Trainer,
+    data: &PreparedData,
+    valid: &ValidationSet,
+    metrics: &MetricsLog,
+    report_sampler: SamplerSettings,
+) -> Result<()> {
+    let last = metrics.rows.last();
+    let valid_text = match last {
+        Some(row) if row.valid_bits.is_finite() => format!(
+            "validation ELBO bound {:.4} ± {:.4} bits/token",
+            row.valid_bits, row.valid_se
+        ),
+        _ => "no validation data".to_string(),
+    };
+    print_stdout(&format!(
+        "done: {} steps; {valid_text}; run in {} (metrics.csv, loss.svg, checkpoints/, MODEL.md)\n",
+        trainer.step(),
+        args.out.display()
+    ))?;
+    let mut held_out = last
+        .filter(|row| row.valid_bits.is_finite())
+        .map(|row| (row.valid_bits, row.valid_se, valid.sequences.len()));
+    // The bar the model must clear; part of the report (--report-samples 0 skips it).
+    let mut markov = None;
+    let mut held_out_times = 1;
+    // The EMA model the report samples from and scores with, loaded once.
+    let trained = match args.report_samples > 0 {
+        true => Some(TrainedModel::load(
+            &dir,
+            args.device.device()?,
+            Weights::Ema,
+        )?),
+        false => None,
+    };
+    if let (Some(_), Some(trained)) = (&data.valid, &trained) {
+        let bar = super::progress(
+            Some(valid.sequences.len() as u64),
+            "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
+        )?;
+        let comparison = compare_held_out(trained, &data, &valid, &mut |n| bar.inc(n as u64))?;
+        bar.finish_and_clear();
+        if let Some(comparison) = comparison {
+            print_stdout(&format!("{comparison}\n"))?;
+            held_out = Some((comparison.bits, comparison.std_error, comparison.sequences));
+            held_out_times = HELD_OUT_TIMES;
+            markov = Some((comparison.order, comparison.chain_bits, comparison.orders));
         }
+    }
+    let facts = CardFacts {
+        run: args.out.display().to_string(),
+        parameters: trainer.num_params(),
+        steps: trainer.step(),
+        held_out,
+        held_out_times,
+        markov,
+        sampler: report_sampler.describe(),
+        sampler_flags: report_sampler.command_flags(),
+        command: command_line(),
+    };
+    write_model_card(&dir, trainer.spec(), &facts)?;
+    if let Some(trained) = &trained {
+        let request = ReportRequest {
+            samples: args.report_samples,
+            sampler: report_sampler,
+            model_name: args.out.display().to_string(),
+        };
+        let mut progress = ReportBars::default();
+        let written = end_of_run_report(&dir, trained, &data, &request, &mut progress)?;
+        print_stdout(&format!(
+            "samples: {} ({})\n{}\nreport written to {}\n",
+            written.samples,
+            request.sampler.describe(),
+            written.report.table,
+            written.dir.display()
+        ))?;
     }
     Ok(())
 }
