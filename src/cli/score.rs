@@ -87,15 +87,6 @@ fn write_csv(out: &std::path::Path, csv: &str) -> Result<()> {
     }
 }
 
-/// Posterior probabilities of the labels from per-label bounds (nats) under a flat prior:
-/// `p(y | x) ∝ exp(-bound_y)`, the bounds standing in for `-log p(x | y)`.
-fn posterior(bounds: &[f64]) -> Vec<f64> {
-    let best = bounds.iter().copied().fold(f64::INFINITY, f64::min);
-    let weights: Vec<f64> = bounds.iter().map(|b| (best - b).exp()).collect();
-    let total: f64 = weights.iter().sum();
-    weights.iter().map(|w| w / total).collect()
-}
-
 pub fn run(args: ScoreArgs) -> Result<()> {
     if args.num_t == 0 {
         bail!("--num-t must be at least 1");
@@ -215,60 +206,20 @@ fn classify(
     tokens: &[&[TokenId]],
 ) -> Result<()> {
     let names = &trained.spec.labels;
-    let per_label: Vec<Vec<ElboEstimate>> = (0..names.len())
-        .map(|label| {
-            let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-            let labels = vec![label; tokens.len()];
-            elbo_estimates(
-                trained,
-                tokens,
-                Some(&labels),
-                args.num_t,
-                args.batch_size,
-                &mut rng,
-            )
-        })
-        .collect::<Result<_>>()?;
+    let bar = super::progress(
+        Some((tokens.len() * names.len()) as u64),
+        "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
+    )?;
+    let classes = trained.classify(tokens, args.num_t, args.batch_size, args.seed, &mut |n| {
+        bar.inc(n as u64)
+    })?;
+    bar.finish_and_clear();
+    let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     let truth: Vec<Option<&str>> = records.iter().map(|r| r.label.as_deref()).collect();
-    let mut csv = String::from("id,length");
-    if truth.iter().any(Option::is_some) {
-        csv.push_str(",label");
-    }
-    csv.push_str(",predicted");
-    for name in names {
-        csv.push_str(&format!(",posterior_{}", csv_field(name)));
-    }
-    for name in names {
-        csv.push_str(&format!(",bits_per_token_{}", csv_field(name)));
-    }
-    csv.push('\n');
-    let (mut correct, mut known) = (0usize, 0usize);
-    let mut predicted_counts = vec![0usize; names.len()];
-    for (i, record) in records.iter().enumerate() {
-        let bounds: Vec<f64> = per_label.iter().map(|e| e[i].nats).collect();
-        let posterior = posterior(&bounds);
-        let best = (0..names.len())
-            .max_by(|&a, &b| posterior[a].total_cmp(&posterior[b]))
-            .unwrap_or(0);
-        predicted_counts[best] += 1;
-        csv.push_str(&format!("{},{}", csv_field(&record.id), tokens[i].len()));
-        if let Some(label) = truth[i] {
-            csv.push_str(&format!(",{}", csv_field(label)));
-            known += 1;
-            correct += usize::from(label == names[best]);
-        }
-        csv.push_str(&format!(",{}", csv_field(&names[best])));
-        for p in &posterior {
-            csv.push_str(&format!(",{p:.5}"));
-        }
-        for e in &per_label {
-            csv.push_str(&format!(",{:.5}", e[i].bits_per_token()));
-        }
-        csv.push('\n');
-    }
+    let (csv, predicted_counts, (correct, known)) = classes.csv(&ids, &truth);
     write_csv(&args.out, &csv)?;
     let accuracy = (known > 0).then(|| correct as f64 / known as f64);
-    let pooled: Vec<(f64, f64)> = per_label.iter().map(|e| pooled_bits_per_token(e)).collect();
+    let pooled = classes.pooled();
     if args.json {
         let json = serde_json::json!({
             "file": args.file.display().to_string(),

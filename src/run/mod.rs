@@ -7,6 +7,7 @@
 //! only this module.
 
 mod card;
+mod classify;
 mod config;
 mod dir;
 mod spec;
@@ -17,6 +18,7 @@ pub(crate) use self::trained::{
 };
 pub use self::{
     card::{model_card, CardFacts},
+    classify::{label_posterior, Classification},
     config::{default_schedule, LrSchedule, TimeBudget, TrainConfig, TrainingOptions},
     dir::{CheckpointState, FileDigest, NamedFiles, RunDir, RunLock},
     spec::{InitFrom, RunSpec},
