@@ -370,7 +370,7 @@ fn finished(
     // The EMA model the report samples from and scores with, loaded once.
     let trained = match args.report_samples > 0 {
         true => Some(TrainedModel::load(
-            &dir,
+            dir,
             args.device.device()?,
             Weights::Ema,
         )?),
@@ -381,7 +381,7 @@ fn finished(
             Some(valid.sequences.len() as u64),
             "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
         )?;
-        let comparison = compare_held_out(trained, &data, &valid, &mut |n| bar.inc(n as u64))?;
+        let comparison = compare_held_out(trained, data, valid, &mut |n| bar.inc(n as u64))?;
         bar.finish_and_clear();
         if let Some(comparison) = comparison {
             print_stdout(&format!("{comparison}\n"))?;
@@ -401,7 +401,7 @@ fn finished(
         sampler_flags: report_sampler.command_flags(),
         command: command_line(),
     };
-    write_model_card(&dir, trainer.spec(), &facts)?;
+    write_model_card(dir, trainer.spec(), &facts)?;
     if let Some(trained) = &trained {
         let request = ReportRequest {
             samples: args.report_samples,
@@ -409,7 +409,7 @@ fn finished(
             model_name: args.out.display().to_string(),
         };
         let mut progress = ReportBars::default();
-        let written = end_of_run_report(&dir, trained, &data, &request, &mut progress)?;
+        let written = end_of_run_report(dir, trained, data, &request, &mut progress)?;
         print_stdout(&format!(
             "samples: {} ({})\n{}\nreport written to {}\n",
             written.samples,

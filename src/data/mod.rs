@@ -236,7 +236,7 @@ fn encode_split(
     Option<Vec<EncodedRecord>>,
     UnknownReport,
 )> {
-    let (train_encoded, mut unknown) = encode_records(alphabet, &train_file, policy)?;
+    let (train_encoded, mut unknown) = encode_records(alphabet, train_file, policy)?;
     let (valid_encoded, valid_unknown) = match valid_file {
         Some(valid) => {
             let (encoded, report) = encode_records(alphabet, valid, policy)?;

@@ -344,7 +344,7 @@ impl Walk<'_> {
                 (row, weights)
             };
             if settings.order() == UnmaskOrder::Confidence {
-                due = most_confident(&due, &mut event_step, &x, n, len, k, |i| denoising(i).1);
+                due = most_confident(&due, &mut event_step, x, n, len, k, |i| denoising(i).1);
             }
             for i in due {
                 let (row, mut weights) = denoising(i);
@@ -385,7 +385,7 @@ impl Walk<'_> {
         for k in 0..=steps {
             let t = grid[k];
             let last = k == steps;
-            let scores = score.log_scores(&token_ids(&x), batch, schedule.sigma_bar(t))?;
+            let scores = score.log_scores(&token_ids(x), batch, schedule.sigma_bar(t))?;
             self.calls += 1;
             for i in 0..x.len() {
                 let slot = flat[i];

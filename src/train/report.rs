@@ -202,7 +202,7 @@ pub fn end_of_run_report(
     let lengths = sample_lengths(spec, None, request.samples, &mut rng);
     let settings = Generation {
         model_name: request.model_name.clone(),
-        sampler: request.sampler.clone(),
+        sampler: request.sampler,
         batch_size: 64,
         seed: spec.seed,
         guidance: Default::default(),
