@@ -18,6 +18,7 @@ mod infill;
 mod sample;
 mod score;
 mod train;
+mod train_progress;
 
 pub use self::args::{
     choice, label_source, DataArgs, ModelArgs, QualityArgs, SamplerControlArgs, SamplingArgs,
