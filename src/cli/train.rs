@@ -16,7 +16,7 @@ use seddbio::{
     baseline::{markov_fits, MarkovChain},
     data::{PreparedData, UnknownPolicy},
     diffusion::{GraphKind, ScheduleKind},
-    eval::{evaluate, ModelCheck, ReportOptions},
+    eval::{evaluate, render, ModelCheck, ReportOptions},
     io::{read_sequences, write_atomically, write_sequences, ReadOptions},
     model::{ComputeDevice, PositionKind},
     sample::{sample_lengths, Generation, SamplerKind, SamplerSettings},
@@ -747,7 +747,7 @@ fn final_report(
     };
     // The run's alphabet as its file holds it, as `seddbio eval -a RUN/alphabet.toml` reads it.
     let alphabet = Alphabet::resolve(&dir.path("alphabet.toml").display().to_string())?;
-    let report = evaluate(
+    let evaluation = evaluate(
         alphabet,
         &generated,
         &reference,
@@ -757,12 +757,12 @@ fn final_report(
     )?;
     bar.finish_and_clear();
     let report_dir = dir.path("report");
-    report.write(&report_dir, &[&samples_path, &reference_path])?;
+    render::files(&evaluation).write(&report_dir, &[&samples_path, &reference_path])?;
     print_stdout(&format!(
         "samples: {} ({})\n{}\nreport written to {}\n",
         samples.len(),
         settings.sampler.describe(),
-        report.table,
+        render::table(&evaluation),
         report_dir.display()
     ))
 }
