@@ -333,9 +333,54 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
-    /// Options that cannot work together, or a value out of range.
-    #[error("{0}")]
-    Options(String),
+    /// A labelled evaluation with an unknown-symbol policy that changes records.
+    #[error(
+        "labels need unknown symbols to be errors (records must stay one to one with their labels)"
+    )]
+    LabelsNeedStrictSymbols,
+    /// A labelled evaluation whose sets share no label.
+    #[error("no label occurs in both the generated and the reference sequences")]
+    NoSharedLabel,
+    /// Canonical k-mers with an alphabet that has no complements.
+    #[error("canonical k-mers need an alphabet with complements; {alphabet} has none")]
+    NoComplements {
+        /// The alphabet's name.
+        alphabet: String,
+    },
+    /// An evaluation with no generated or fewer than two reference sequences.
+    #[error("need at least one generated and two reference sequences")]
+    TooFewSequences,
+    /// A model check with no time or no sequence to score.
+    #[error("the model's bound needs at least one time and one sequence")]
+    EmptyModelCheck,
+    /// A set that the model's vocabulary cannot encode.
+    #[error("encoding the {set} set with the vocabulary of {model}: {cause}")]
+    ModelVocabulary {
+        /// Which set (generated, reference).
+        set: String,
+        /// The model's name.
+        model: String,
+        /// Why it could not be encoded.
+        cause: Box<Error>,
+    },
+    /// A set none of whose sequences fits the model's window.
+    #[error("{}: no sequence fits the {positions} positions of the model at {model}", path.display())]
+    NothingFitsModel {
+        /// The set's file.
+        path: PathBuf,
+        /// The model's window.
+        positions: usize,
+        /// The model's name.
+        model: String,
+    },
+    /// A motif to profile that the motif file does not hold.
+    #[error("{}: no motif {id} to profile", file.display())]
+    MissingMotif {
+        /// The motif file.
+        file: PathBuf,
+        /// The motif id asked for.
+        id: String,
+    },
 }
 
 impl Error {
@@ -665,14 +710,100 @@ mod tests {
                 },
                 "template 'AC{MA0108.3}': position 3: no motif file",
             ),
+            (Error::LabelsNeedStrictSymbols, "labels need unknown symbols to be errors (records must stay one to one with their labels)"),
+            (Error::NoSharedLabel, "no label occurs in both the generated and the reference sequences"),
+            (
+                Error::NoComplements { alphabet: "protein".into() },
+                "canonical k-mers need an alphabet with complements; protein has none",
+            ),
+            (Error::TooFewSequences, "need at least one generated and two reference sequences"),
+            (Error::EmptyModelCheck, "the model's bound needs at least one time and one sequence"),
+            (
+                Error::ModelVocabulary {
+                    set: "generated".into(),
+                    model: "runs/a".into(),
+                    cause: Box::new(Error::NoInput),
+                },
+                "encoding the generated set with the vocabulary of runs/a: no input file",
+            ),
+            (
+                Error::NothingFitsModel { path: p("g.fa"), positions: 200, model: "runs/a".into() },
+                "g.fa: no sequence fits the 200 positions of the model at runs/a",
+            ),
+            (
+                Error::MissingMotif { file: p("m.jaspar"), id: "MA0001.1".into() },
+                "m.jaspar: no motif MA0001.1 to profile",
+            ),
             (
                 Error::Setting { setting: Setting::TopP, message: "--top-p 2: not in (0, 1]".into() },
                 "--top-p 2: not in (0, 1]",
             ),
         ];
+        let variants: std::collections::HashSet<_> = cases
+            .iter()
+            .map(|(e, _)| std::mem::discriminant(e))
+            .collect();
+        assert_eq!(variants.len(), VARIANTS, "a variant has no case");
         for (error, expected) in cases {
             assert_eq!(error.to_string(), expected);
             assert!(!expected.contains('\n'), "{expected}");
+        }
+    }
+
+    /// The variants of [`Error`], as many as `every_variant_has_a_case` lists.
+    const VARIANTS: usize = 46;
+
+    /// Fails to compile when a variant is added: list it here, raise [`VARIANTS`] and give it
+    /// a case in `every_variant_says_what_and_where`.
+    #[allow(dead_code)]
+    fn every_variant_has_a_case(error: &Error) {
+        match error {
+            Error::Io { .. }
+            | Error::Gzip { .. }
+            | Error::Format { .. }
+            | Error::UnknownFormat { .. }
+            | Error::MissingColumn { .. }
+            | Error::UnknownSymbol { .. }
+            | Error::Smiles { .. }
+            | Error::IsDirectory { .. }
+            | Error::NoInput { .. }
+            | Error::DuplicateFileLabel { .. }
+            | Error::InputNeeds { .. }
+            | Error::QualityOffset { .. }
+            | Error::LabelPerFileWithValid { .. }
+            | Error::PadMissing { .. }
+            | Error::UnknownOutputFormat { .. }
+            | Error::CompressedParquet { .. }
+            | Error::MissingDirectory { .. }
+            | Error::NotAFileName { .. }
+            | Error::OutputIsInput { .. }
+            | Error::Duration { .. }
+            | Error::SequenceTooLong { .. }
+            | Error::RaggedBatch { .. }
+            | Error::EmptySlot { .. }
+            | Error::MotifAlphabet { .. }
+            | Error::MarkovTokens { .. }
+            | Error::SweepSetting { .. }
+            | Error::EmptySweep { .. }
+            | Error::TensorRead { .. }
+            | Error::Alphabet { .. }
+            | Error::Run { .. }
+            | Error::RunAlphabet { .. }
+            | Error::RunExists { .. }
+            | Error::ResumeConflicts { .. }
+            | Error::Label { .. }
+            | Error::Checkpoint { .. }
+            | Error::Config { .. }
+            | Error::Template { .. }
+            | Error::Setting { .. }
+            | Error::LabelsNeedStrictSymbols { .. }
+            | Error::NoSharedLabel { .. }
+            | Error::NoComplements { .. }
+            | Error::TooFewSequences { .. }
+            | Error::EmptyModelCheck { .. }
+            | Error::ModelVocabulary { .. }
+            | Error::NothingFitsModel { .. }
+            | Error::MissingMotif { .. } => {}
         }
     }
 }

@@ -8,8 +8,8 @@ use seddbio::{
     alphabet::Alphabet,
     data::UnknownPolicy,
     eval::{
-        evaluate, sweep, ModelCheck, MotifSet, Report, ReportOptions, SweepPoint, SweepProgress,
-        SweepRun,
+        evaluate, render, sweep, Evaluation, ModelCheck, MotifSet, ReportOptions, SweepPoint,
+        SweepProgress, SweepRun,
     },
     io::{read_sequences, Format, LabelSource, ReadOptions},
     model::ComputeDevice,
@@ -99,37 +99,6 @@ pub struct EvalArgs {
     /// Print summary.csv's figures as one JSON object (for pipelines) instead of the table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// summary.csv as JSON: `{"report": DIR, "metrics": {NAME: {COLUMN: value}}}`, numbers as
-/// numbers, empty cells as null.
-fn summary_json(out: &Path, summary: &str) -> serde_json::Value {
-    let mut lines = summary.lines();
-    let columns: Vec<&str> = lines
-        .next()
-        .unwrap_or_default()
-        .split(',')
-        .skip(1)
-        .collect();
-    let mut metrics = serde_json::Map::new();
-    for line in lines {
-        let mut cells = line.split(',');
-        let Some(name) = cells.next() else { continue };
-        let values: serde_json::Map<String, serde_json::Value> = columns
-            .iter()
-            .zip(cells)
-            .map(|(column, cell)| {
-                let value = match cell.parse::<f64>() {
-                    Ok(v) if v.is_finite() => v.into(),
-                    _ if cell.is_empty() => serde_json::Value::Null,
-                    _ => cell.into(),
-                };
-                (column.to_string(), value)
-            })
-            .collect();
-        metrics.insert(name.to_string(), values.into());
-    }
-    serde_json::json!({ "report": out.display().to_string(), "metrics": metrics })
 }
 
 fn parse_k(text: &str) -> Result<Vec<usize>> {
@@ -264,7 +233,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         }),
         _ => None,
     };
-    let report = evaluate(
+    let evaluation = evaluate(
         alphabet,
         &generated_file,
         &reference_file,
@@ -274,13 +243,13 @@ pub fn run(args: EvalArgs) -> Result<()> {
     )?;
     drop(check);
     bar.finish_and_clear();
-    write_report(&args, &report)?;
+    write_report(&args, &evaluation)?;
     if args.json {
-        return print_stdout(&format!("{:#}\n", summary_json(&args.out, &report.summary)));
+        return print_stdout(&format!("{:#}\n", render::json(&evaluation, &args.out)));
     }
     print_stdout(&format!(
         "{}\nreport written to {}\n",
-        report.table,
+        render::table(&evaluation),
         args.out.display()
     ))
 }
@@ -297,8 +266,8 @@ fn inputs(args: &EvalArgs) -> Vec<&Path> {
 }
 
 /// The report folder, refusing to write over any input of the evaluation.
-fn write_report(args: &EvalArgs, report: &Report) -> Result<()> {
-    Ok(report.write(&args.out, &inputs(args))?)
+fn write_report(args: &EvalArgs, evaluation: &Evaluation) -> Result<()> {
+    Ok(render::files(evaluation).write(&args.out, &inputs(args))?)
 }
 
 /// `--sweep`: every setting's samples and report in `OUT/NN_setting/`, then `OUT/sweep.csv`
@@ -383,13 +352,7 @@ fn sweep_table(result: &seddbio::eval::Sweep) -> String {
         "setting", "NFE", "bits (real)", "JS/floor by k", "distinct", "identity", "valid"
     );
     for row in &result.rows {
-        let value = |name: &str| {
-            row.metrics
-                .iter()
-                .find(|(n, _, _)| n == name)
-                .map(|(_, g, r)| (g.parse::<f64>().ok(), r.parse::<f64>().ok()))
-                .unwrap_or((None, None))
-        };
+        let value = |name: &str| (row.value(name, false), row.value(name, true));
         let bits = match value("model_elbo_bits_per_token") {
             (Some(g), Some(r)) => format!("{g:.3} ({r:.3})"),
             _ => "-".into(),

@@ -10,6 +10,7 @@ use clap::Args;
 use seddbio::{
     data::PreparedData,
     diffusion::{GraphKind, ScheduleKind},
+    eval::render,
     model::{ComputeDevice, PositionKind},
     run::{CardFacts, LrSchedule, RunDir, RunSpec, TimeBudget, TrainedModel, Weights},
     sample::{SamplerKind, SamplerSettings},
@@ -277,7 +278,7 @@ fn finished(
             "samples: {} ({})\n{}\nreport written to {}\n",
             written.samples,
             request.sampler.describe(),
-            written.report.table,
+            render::table(&written.evaluation),
             written.dir.display()
         ))?;
     }

@@ -51,7 +51,54 @@ pub struct RealFloor {
     draws: Vec<Sequences>,
     /// What each draw is compared with.
     against: Against,
-    description: String,
+    setup: FloorSetup,
+}
+
+/// What a [`RealFloor`] compares, as numbers: `size` sequences of `drawn_from` against
+/// `against` reference sequences, averaged over `draws` draws (docs/design.md, eq. (58)).
+/// Displayed as the reports name it, e.g. `100 reference vs the other 3317 (mean of 4 draws)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FloorSetup {
+    /// Where the first set of each draw comes from.
+    pub drawn_from: FloorSource,
+    /// Sequences in the first set of each draw (the generated set's size, or half the
+    /// reference when that is smaller).
+    pub size: usize,
+    /// Sequences each draw is compared with: the whole reference, or the rest of it.
+    pub against: usize,
+    /// Draws averaged.
+    pub draws: usize,
+}
+
+/// The set a floor's draws come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloorSource {
+    /// Training subsets, each against the whole reference.
+    Training,
+    /// Reference subsets, each against the rest of the reference.
+    Reference,
+}
+
+impl std::fmt::Display for FloorSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let FloorSetup {
+            size,
+            against,
+            draws,
+            ..
+        } = self;
+        match self.drawn_from {
+            FloorSource::Training => write!(
+                f,
+                "{size} training vs the {against} reference (mean of {draws} draws)"
+            ),
+            FloorSource::Reference => write!(
+                f,
+                "{size} reference vs the other {against} (mean of {draws} draws)"
+            ),
+        }
+    }
 }
 
 /// The second set of the draws.
@@ -99,27 +146,31 @@ impl RealFloor {
                 (subsets, Against::Rest(rests))
             }
         };
-        let a: usize = subsets.first().map_or(0, Vec::len);
-        let description = match &against {
-            Against::Reference(r) => format!(
-                "{a} training vs the {} reference (mean of {draws} draws)",
-                r.len()
-            ),
-            Against::Rest(rests) => format!(
-                "{a} reference vs the other {} (mean of {draws} draws)",
-                rests[0].len()
-            ),
+        let size: usize = subsets.first().map_or(0, Vec::len);
+        let (drawn_from, against_size) = match &against {
+            Against::Reference(r) => (FloorSource::Training, r.len()),
+            Against::Rest(rests) => (FloorSource::Reference, rests.first().map_or(0, Vec::len)),
         };
         RealFloor {
             draws: subsets,
             against,
-            description,
+            setup: FloorSetup {
+                drawn_from,
+                size,
+                against: against_size,
+                draws,
+            },
         }
     }
 
+    /// What the floor compares, as numbers.
+    pub fn setup(&self) -> FloorSetup {
+        self.setup
+    }
+
     /// What the floor compares, e.g. `100 reference vs the other 3317 (mean of 4 draws)`.
-    pub fn description(&self) -> &str {
-        &self.description
+    pub fn description(&self) -> String {
+        self.setup.to_string()
     }
 
     /// The k-mer comparison of the real pairs, averaged over the draws (each statistic on its

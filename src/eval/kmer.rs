@@ -145,7 +145,7 @@ fn canonical_code(kmer: &[TokenId], n: u64, complements: Option<&[TokenId]>) -> 
 }
 
 /// How close two spectra are.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SpectrumComparison {
     /// Jensen-Shannon divergence, base 2 (0 = identical, 1 = disjoint).
     pub js_bits: f64,

@@ -36,7 +36,7 @@ pub fn log2_enrichment(rate_a: f64, n_a: usize, rate_b: f64, n_b: usize) -> f64 
 /// Motif enrichment between two labels, generated against real: per motif the log2 ratio of
 /// the hit rates under label A and label B in each, and the correlation of the two over all
 /// motifs (1: the model moves every motif between the labels as the data do).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Enrichment {
     /// Generated log2 ratios, one per motif.
     pub generated: Vec<f64>,

@@ -4,19 +4,26 @@
 //! sampler settings that measures what each trades between fidelity and diversity. Motif scanning
 //! ([`crate::motif`]) and plots ([`crate::plot`]) live below it, since sampling and training
 //! use them too.
+//!
+//! [`evaluate`] computes an [`Evaluation`], numbers and plain data; [`render`] turns it into the
+//! printed table, the report folder's files and JSON.
 
+mod compute;
+mod evaluation;
 mod floor;
 mod kmer;
 mod labels;
-mod report;
+pub mod render;
 mod similarity;
 mod sweep;
 
 pub use self::{
-    floor::RealFloor,
+    compute::{evaluate, ModelCheck, MotifSet, ReportOptions, FLOOR_DRAWS},
+    evaluation::*,
+    floor::{FloorSetup, FloorSource, RealFloor},
     kmer::{js_divergence, pearson, KmerSpectrum, SpectrumComparison},
     labels::{hit_rate, log2_enrichment, Enrichment},
-    report::{evaluate, Files, ModelCheck, MotifSet, Report, ReportOptions, FLOOR_DRAWS},
+    render::{Files, Metric},
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},
     sweep::{sweep, Sweep, SweepPoint, SweepProgress, SweepRow, SweepRun, SWEEP_STEPS},
 };

@@ -9,7 +9,11 @@ use std::{fmt::Write as _, path::Path, time::Instant};
 
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 
-use super::{evaluate, ModelCheck, ReportOptions};
+use super::{
+    evaluate,
+    render::{self, cell, Metric},
+    ModelCheck, MotifFigures, ReportOptions,
+};
 use crate::{
     alphabet::Alphabet,
     diffusion::GraphKind,
@@ -189,17 +193,19 @@ pub struct SweepRow {
     pub nfe_per_sequence: f64,
     /// Sequences per second of the sampling alone.
     pub sequences_per_second: f64,
-    /// The evaluation's figures: name, the samples' value, the real side's (the floor for
-    /// divergences, the reference set otherwise), as `summary.csv` has them.
-    pub metrics: Vec<(String, String, String)>,
+    /// The evaluation's figures: `summary.csv`'s rows (the samples' value, and the real
+    /// side's: the floor for divergences, the reference set otherwise), then a hit-rate pair
+    /// per motif of a small motif set.
+    pub metrics: Vec<Metric>,
 }
 
 impl SweepRow {
-    fn value(&self, metric: &str, real: bool) -> Option<f64> {
+    /// The samples' value of `metric` (the real side's, with `real`), if the row has one.
+    pub fn value(&self, metric: &str, real: bool) -> Option<f64> {
         self.metrics
             .iter()
-            .find(|(name, _, _)| name == metric)
-            .and_then(|(_, g, r)| if real { r } else { g }.parse().ok())
+            .find(|m| m.name == metric)
+            .and_then(|m| if real { m.real } else { m.generated })
     }
 }
 
@@ -292,7 +298,7 @@ pub fn sweep(
             max_sequences: run.max_scored,
             progress: &mut |n| progress(SweepProgress::Sequences(n)),
         };
-        let report = evaluate(
+        let evaluation = evaluate(
             run.alphabet.clone(),
             &samples,
             run.reference,
@@ -300,9 +306,9 @@ pub fn sweep(
             run.options,
             Some(&mut check),
         )?;
-        report.write(&dir, inputs)?;
-        let mut metrics = summary_rows(&report.summary);
-        metrics.extend(motif_rates(&report.files));
+        render::files(&evaluation).write(&dir, inputs)?;
+        let mut metrics = render::summary(&evaluation);
+        metrics.extend(motif_rates(evaluation.motifs.as_ref()));
         let records = generated.records.len().max(1) as f64;
         rows.push(SweepRow {
             point: point.name.clone(),
@@ -330,9 +336,9 @@ impl Sweep {
     pub fn csv(&self) -> String {
         let mut names: Vec<&str> = Vec::new();
         for row in &self.rows {
-            for (name, _, _) in &row.metrics {
-                if !names.contains(&name.as_str()) {
-                    names.push(name);
+            for metric in &row.metrics {
+                if !names.contains(&metric.name.as_str()) {
+                    names.push(&metric.name);
                 }
             }
         }
@@ -359,13 +365,8 @@ impl Sweep {
                 row.sequences_per_second
             );
             for name in &names {
-                let (g, r) = row
-                    .metrics
-                    .iter()
-                    .find(|(n, _, _)| n == name)
-                    .map(|(_, g, r)| (g.as_str(), r.as_str()))
-                    .unwrap_or_default();
-                let _ = write!(csv, ",{g},{r}");
+                let (g, r) = (row.value(name, false), row.value(name, true));
+                let _ = write!(csv, ",{},{}", cell(g), cell(r));
             }
             for name in &ratios {
                 match (row.value(name, false), row.value(name, true)) {
@@ -432,48 +433,26 @@ fn point_description(point: &SweepPoint) -> String {
     text
 }
 
-/// `summary.csv` as rows of (name, samples, real side).
-fn summary_rows(summary: &str) -> Vec<(String, String, String)> {
-    summary
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut cells = line.splitn(3, ',');
-            Some((
-                cells.next()?.to_string(),
-                cells.next()?.to_string(),
-                cells.next().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
-}
-
 /// At most this many motifs get a hit-rate column pair in the table (a sweep over a whole
 /// JASPAR collection would have thousands; its reports still hold every rate).
 const MAX_MOTIF_COLUMNS: usize = 20;
 
-/// `motif_ID_NAME_hit_rate` rows (samples, reference) from a report's `motifs.csv`, when it
-/// has at most [`MAX_MOTIF_COLUMNS`] motifs.
-fn motif_rates(files: &super::Files) -> Vec<(String, String, String)> {
-    let Some((_, csv)) = files.0.iter().find(|(name, _)| name == "motifs.csv") else {
+/// `motif_ID_NAME_hit_rate` metrics (samples, reference), one per motif, when the evaluation
+/// scanned at most [`MAX_MOTIF_COLUMNS`] motifs.
+fn motif_rates(motifs: Option<&MotifFigures>) -> Vec<Metric> {
+    let Some(motifs) = motifs else {
         return Vec::new();
     };
-    let rows: Vec<Vec<&str>> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect())
-        .collect();
-    if rows.len() > MAX_MOTIF_COLUMNS {
+    if motifs.motifs.len() > MAX_MOTIF_COLUMNS {
         return Vec::new();
     }
-    rows.iter()
-        .filter(|cells| cells.len() >= 5)
-        .map(|cells| {
-            (
-                format!("motif_{}_{}_hit_rate", cells[0], slug(cells[1])),
-                cells[3].to_string(),
-                cells[4].to_string(),
-            )
+    motifs
+        .motifs
+        .iter()
+        .map(|m| Metric {
+            name: format!("motif_{}_{}_hit_rate", m.motif.id, slug(&m.motif.name)),
+            generated: Some(m.rates.generated),
+            real: Some(m.rates.reference),
         })
         .collect()
 }
@@ -528,44 +507,63 @@ mod tests {
         assert_eq!(SweepPoint::standard(GraphKind::Uniform).unwrap().len(), 7);
     }
 
-    /// A report's motifs.csv becomes a hit-rate pair per motif, names made column-safe; a
-    /// large motif collection adds none.
+    /// An evaluation's motif rates become a hit-rate pair per motif, names made column-safe;
+    /// a large motif collection adds none.
     #[test]
     fn motif_rates_become_columns_for_small_motif_sets() {
-        let csv = "motif,name,consensus,generated_hit_rate,reference_hit_rate\nMA0140.3,GATA1::TAL1,TTATCT,0.04,0.33\n";
-        let files = crate::eval::Files(vec![("motifs.csv".into(), csv.into())]);
+        let figures = |count: usize| MotifFigures {
+            source: "motifs.jaspar".into(),
+            rule: crate::eval::SiteRule::RelativeScore(0.85),
+            correlation: 0.5,
+            motifs: (0..count)
+                .map(|i| crate::eval::MotifRates {
+                    motif: crate::eval::MotifName {
+                        id: format!("MA0140.{i}"),
+                        name: "GATA1::TAL1".into(),
+                    },
+                    consensus: "TTATCT".into(),
+                    rates: crate::eval::HitRates {
+                        generated: 0.04,
+                        reference: 0.33,
+                    },
+                })
+                .collect(),
+            profiles: Vec::new(),
+        };
         assert_eq!(
-            motif_rates(&files),
-            [(
-                "motif_MA0140.3_GATA1__TAL1_hit_rate".to_string(),
-                "0.04".to_string(),
-                "0.33".to_string()
-            )]
+            motif_rates(Some(&figures(1))),
+            [Metric {
+                name: "motif_MA0140.0_GATA1__TAL1_hit_rate".into(),
+                generated: Some(0.04),
+                real: Some(0.33),
+            }]
         );
-        let many = std::iter::once("motif,name,consensus,g,r".to_string())
-            .chain((0..30).map(|i| format!("M{i},N{i},A,0.1,0.2")))
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert!(motif_rates(&crate::eval::Files(vec![("motifs.csv".into(), many)])).is_empty());
+        assert!(motif_rates(Some(&figures(30))).is_empty());
+        assert!(motif_rates(None).is_empty());
     }
 
-    /// The table's columns follow summary.csv's rows; the JS ratio is the samples' divergence
-    /// over the floor's.
+    /// The table's columns follow the metrics; the JS ratio is the samples' divergence over the
+    /// floor's.
     #[test]
     fn the_table_has_a_column_pair_per_figure_and_the_floor_ratios() {
-        let row = |point: &str, js: &str| {
-            SweepRow {
+        let metric = |name: &str, generated: f64, real: f64| Metric {
+            name: name.into(),
+            generated: Some(generated),
+            real: Some(real),
+        };
+        let row = |point: &str, js: f64| SweepRow {
             point: point.into(),
             sampler: "first-hitting sampler, 128 steps".into(),
             nfe_per_sequence: 10.0,
             sequences_per_second: 2.0,
-            metrics: summary_rows(&format!(
-                "metric,generated_vs_reference,real_vs_real_floor\nkmer_3_js_bits,{js},0.01\nmean_pairwise_identity,0.3,0.28\nmodel_elbo_bits_per_token,1.95,1.90\n"
-            )),
-        }
+            metrics: vec![
+                metric("kmer_3_js_bits", js, 0.01),
+                metric("mean_pairwise_identity", 0.3, 0.28),
+                metric("model_elbo_bits_per_token", 1.95, 1.90),
+            ],
         };
         let sweep = Sweep {
-            rows: vec![row("model", "0.02"), row("t=0.8,top-p=0.9", "0.015")],
+            rows: vec![row("model", 0.02), row("t=0.8,top-p=0.9", 0.015)],
         };
         let csv = sweep.csv();
         let lines: Vec<&str> = csv.lines().collect();
@@ -573,6 +571,11 @@ mod tests {
         assert!(lines[1].ends_with(",2.000"), "{}", lines[1]);
         assert!(lines[2].starts_with("\"t=0.8,top-p=0.9\","), "{}", lines[2]);
         assert!(lines[2].ends_with(",1.500"), "{}", lines[2]);
+        assert!(
+            lines[1].contains(",0.02,0.01,0.3,0.28,1.95,1.9,"),
+            "{}",
+            lines[1]
+        );
         let svg = sweep.svg();
         assert!(svg.contains("real (held out)") && svg.contains("t=0.8,top-p=0.9"));
     }

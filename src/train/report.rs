@@ -11,7 +11,7 @@ use crate::{
     alphabet::{Alphabet, TokenId},
     baseline::best_markov_chain,
     data::{PreparedData, UnknownPolicy},
-    eval::{evaluate, ModelCheck, Report, ReportOptions},
+    eval::{evaluate, render, Evaluation, ModelCheck, ReportOptions},
     io::{read_sequences, write_atomically, write_sequences, ReadOptions},
     model::{pooled_bits_per_token, PositionKind},
     run::{model_card, CardFacts, RunDir, RunSpec, TrainedModel},
@@ -168,7 +168,7 @@ pub struct RunReport {
     /// Sequences sampled (`samples.fasta`).
     pub samples: usize,
     /// The evaluation of the samples against the held-out examples.
-    pub report: Report,
+    pub evaluation: Evaluation,
     /// Where it was written (`RUN/report`).
     pub dir: PathBuf,
 }
@@ -256,7 +256,7 @@ pub fn end_of_run_report(
     };
     // The run's alphabet as its file holds it, as `seddbio eval -a RUN/alphabet.toml` reads it.
     let alphabet = Alphabet::resolve(&dir.path("alphabet.toml").display().to_string())?;
-    let report = evaluate(
+    let evaluation = evaluate(
         alphabet,
         &generated,
         &reference,
@@ -266,10 +266,10 @@ pub fn end_of_run_report(
     )?;
     progress.scored_all();
     let report_dir = dir.path("report");
-    report.write(&report_dir, &[&samples_path, &reference_path])?;
+    render::files(&evaluation).write(&report_dir, &[&samples_path, &reference_path])?;
     Ok(RunReport {
         samples: samples.len(),
-        report,
+        evaluation,
         dir: report_dir,
     })
 }

@@ -1,0 +1,295 @@
+//! The CSV tables of the report folder, and `summary.csv`'s rows as numbers.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::{
+    eval::{
+        evaluation::{
+            Chemistry, Evaluation, KmerFigures, LabelComparison, MotifFigures, MotifProfile,
+            MOSES_CHARRNN,
+        },
+        Enrichment,
+    },
+    io::csv_field,
+};
+
+/// One row of `summary.csv`: a statistic of the generated set and its real side (the floor
+/// for divergences, the reference set or a published figure otherwise; none where there is
+/// nothing to compare with).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    /// The statistic's name, e.g. `kmer_3_js_bits`.
+    pub name: String,
+    /// The generated set's value.
+    pub generated: Option<f64>,
+    /// The real side's value.
+    pub real: Option<f64>,
+}
+
+impl Metric {
+    fn new(name: impl Into<String>, generated: f64, real: Option<f64>) -> Metric {
+        Metric {
+            name: name.into(),
+            generated: Some(generated),
+            real,
+        }
+    }
+}
+
+/// A cell of a CSV table: the shortest text that reads back as the same number, empty for
+/// none.
+pub(crate) fn cell(value: Option<f64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The rows of `summary.csv`, in its order: k-mer divergences with their floors, the sets'
+/// own figures, novelty, molecules (beside MOSES CharRNN), the model's bound, the label by
+/// label divergences and enrichment, and the motifs' hit-rate correlation.
+pub fn summary(evaluation: &Evaluation) -> Vec<Metric> {
+    let mut rows = Vec::new();
+    for size in &evaluation.kmers.sizes {
+        let (k, g, f) = (size.k, &size.generated_vs_reference, &size.floor);
+        rows.push(Metric::new(
+            format!("kmer_{k}_js_bits"),
+            g.js_bits,
+            Some(f.js_bits),
+        ));
+        rows.push(Metric::new(format!("kmer_{k}_l1"), g.l1, Some(f.l1)));
+        rows.push(Metric::new(
+            format!("kmer_{k}_pearson"),
+            g.pearson,
+            Some(f.pearson),
+        ));
+    }
+    let (generated, reference) = (&evaluation.generated, &evaluation.reference);
+    let side_by_side = |name: &str, g: f64, r: f64| Metric::new(name, g, Some(r));
+    rows.push(side_by_side(
+        "mean_length",
+        generated.mean_length,
+        reference.mean_length,
+    ));
+    if let (Some(g), Some(r)) = (generated.mean_gc, reference.mean_gc) {
+        rows.push(side_by_side("mean_gc", g, r));
+    }
+    rows.push(side_by_side(
+        "distinct_fraction",
+        generated.distinct_fraction,
+        reference.distinct_fraction,
+    ));
+    rows.push(side_by_side(
+        "mean_pairwise_identity",
+        generated.mean_pairwise_identity,
+        reference.mean_pairwise_identity,
+    ));
+    if let Some(novelty) = &evaluation.novelty {
+        let (g, r) = (&novelty.generated, &novelty.reference);
+        rows.push(side_by_side(
+            "copied_fraction",
+            g.copied_fraction,
+            r.copied_fraction,
+        ));
+        rows.push(side_by_side(
+            "median_nearest_train_identity",
+            g.median_nearest_identity,
+            r.median_nearest_identity,
+        ));
+    }
+    if let Some(chemistry) = &evaluation.chemistry {
+        rows.extend(chemistry_rows(chemistry));
+    }
+    if let Some(model) = &evaluation.model {
+        let (g, r) = (&model.generated, &model.reference);
+        rows.push(side_by_side(
+            "model_elbo_bits_per_token",
+            g.bits_per_token,
+            r.bits_per_token,
+        ));
+        rows.push(side_by_side(
+            "model_elbo_bits_per_token_se",
+            g.standard_error,
+            r.standard_error,
+        ));
+    }
+    if let Some(labels) = &evaluation.labels {
+        for label in &labels.labels {
+            for kmer in &label.kmers {
+                let name = format!("label_{}_kmer_{}_js_bits", csv_field(&label.label), kmer.k);
+                rows.push(Metric::new(name, kmer.js_bits, Some(kmer.floor_js_bits)));
+            }
+        }
+        if let Some(enrichment) = &labels.enrichment {
+            rows.push(Metric::new(
+                "label_enrichment_correlation",
+                enrichment.correlation,
+                None,
+            ));
+        }
+    }
+    if let Some(motifs) = &evaluation.motifs {
+        rows.push(Metric::new(
+            "motif_hit_rate_correlation",
+            motifs.correlation,
+            None,
+        ));
+    }
+    rows
+}
+
+/// Validity, uniqueness and (with training molecules) novelty beside MOSES CharRNN's, named
+/// `molecule_*` when a chemistry toolkit checked them and `smiles_syntax_*` otherwise.
+fn chemistry_rows(chemistry: &Chemistry) -> Vec<Metric> {
+    let ours = [
+        Some(chemistry.validity),
+        Some(chemistry.uniqueness),
+        chemistry.novelty,
+    ];
+    let prefix = match chemistry.is_chemistry {
+        true => "molecule",
+        false => "smiles_syntax",
+    };
+    MOSES_CHARRNN
+        .iter()
+        .zip(ours)
+        .filter_map(|(&(name, charrnn), value)| {
+            let value = value.filter(|v| !v.is_nan())?;
+            Some(Metric::new(
+                format!("{prefix}_{name}"),
+                value,
+                Some(charrnn),
+            ))
+        })
+        .collect()
+}
+
+/// `summary.csv`: `metric,generated_vs_reference,real_vs_real_floor`, a row per [`summary`]
+/// metric.
+pub(super) fn summary_csv(evaluation: &Evaluation) -> String {
+    let mut csv = String::from("metric,generated_vs_reference,real_vs_real_floor\n");
+    for metric in summary(evaluation) {
+        let _ = writeln!(
+            csv,
+            "{},{},{}",
+            metric.name,
+            cell(metric.generated),
+            cell(metric.real)
+        );
+    }
+    csv
+}
+
+/// `kmer.csv`: every k-mer of every size with its frequency in each set.
+pub(super) fn kmers(kmers: &KmerFigures) -> String {
+    let mut csv = String::from("k,canonical,kmer,generated_frequency,reference_frequency\n");
+    for size in &kmers.sizes {
+        for f in &size.frequencies {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{}",
+                size.k,
+                kmers.canonical,
+                csv_field(&f.kmer),
+                f.generated,
+                f.reference
+            );
+        }
+    }
+    csv
+}
+
+/// `sequences.csv`: each sequence's length and (nucleotide alphabets) GC fraction.
+pub(super) fn sequences(evaluation: &Evaluation) -> String {
+    let mut csv = String::from("set,index,length,gc\n");
+    for (name, set) in [
+        ("generated", &evaluation.generated),
+        ("reference", &evaluation.reference),
+    ] {
+        for (i, &length) in set.lengths.iter().enumerate() {
+            let gc = set.gc.as_ref().and_then(|gc| gc.get(i).copied().flatten());
+            let _ = writeln!(csv, "{name},{},{length},{}", i + 1, cell(gc));
+        }
+    }
+    csv
+}
+
+/// `molecules.csv`: each generated string, whether it is valid, and its canonical form.
+pub(super) fn molecules(chemistry: &Chemistry) -> String {
+    let mut csv = String::from("index,smiles,valid,canonical_smiles\n");
+    for (i, molecule) in chemistry.molecules.iter().enumerate() {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{}",
+            i + 1,
+            csv_field(&molecule.smiles),
+            molecule.canonical.is_some(),
+            csv_field(molecule.canonical.as_deref().unwrap_or(""))
+        );
+    }
+    csv
+}
+
+/// `labels.csv`: per label, each k-mer size's divergence beside its floor, then each motif's
+/// hit rates.
+pub(super) fn labels(labels: &LabelComparison) -> String {
+    let mut csv = String::from("label,statistic,generated,reference,floor\n");
+    for label in &labels.labels {
+        let name = csv_field(&label.label);
+        for kmer in &label.kmers {
+            let _ = writeln!(
+                csv,
+                "{name},kmer_{}_js_bits,{},,{}",
+                kmer.k, kmer.js_bits, kmer.floor_js_bits
+            );
+        }
+        for (motif, rates) in labels.motifs.iter().zip(&label.hit_rates) {
+            let _ = writeln!(
+                csv,
+                "{name},hit_rate_{},{},{},",
+                motif.id, rates.generated, rates.reference
+            );
+        }
+    }
+    csv
+}
+
+/// `enrichment.csv`: each motif's log2 hit-rate ratio between the first two labels, generated
+/// and real.
+pub(super) fn enrichment(labels: &LabelComparison, enrichment: &Enrichment) -> String {
+    let mut csv = String::from("motif,name,generated_log2_ratio,reference_log2_ratio\n");
+    for (motif, (g, r)) in labels
+        .motifs
+        .iter()
+        .zip(enrichment.generated.iter().zip(&enrichment.reference))
+    {
+        let _ = writeln!(csv, "{},{},{g},{r}", motif.id, csv_field(&motif.name));
+    }
+    csv
+}
+
+/// `motifs.csv`: each motif's consensus and hit rates.
+pub(super) fn motifs(motifs: &MotifFigures) -> String {
+    let mut csv = String::from("motif,name,consensus,generated_hit_rate,reference_hit_rate\n");
+    for m in &motifs.motifs {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
+            m.motif.id,
+            csv_field(&m.motif.name),
+            m.consensus,
+            m.rates.generated,
+            m.rates.reference
+        );
+    }
+    csv
+}
+
+/// `motif_profile_ID.csv`: a motif's hits per sequence by start position.
+pub(super) fn profile(profile: &MotifProfile) -> String {
+    let mut csv =
+        String::from("position,generated_hits_per_sequence,reference_hits_per_sequence\n");
+    for (i, (a, b)) in profile.generated.iter().zip(&profile.reference).enumerate() {
+        let _ = writeln!(csv, "{i},{a},{b}");
+    }
+    csv
+}
