@@ -469,6 +469,10 @@ pub enum Setting {
     Label,
     /// The model and training preset (`auto`, or one that fine-tuning cannot use).
     Config,
+    /// The k-mer sizes of an evaluation.
+    KmerSizes,
+    /// A motif site threshold (relative score or p-value).
+    MotifThreshold,
 }
 
 /// A `Result` with this crate's [`Error`].

@@ -8,12 +8,11 @@ use seddbio::{
     alphabet::Alphabet,
     data::UnknownPolicy,
     eval::{
-        evaluate, render, sweep, Evaluation, ModelCheck, MotifSet, ReportOptions, SweepPoint,
-        SweepProgress, SweepRun,
+        evaluate, kmer_sizes, render, sweep, Evaluation, ModelCheck, MotifSet, ReportOptions,
+        SweepPoint, SweepProgress, SweepRun,
     },
     io::{read_sequences, Format, LabelSource, ReadOptions},
     model::ComputeDevice,
-    motif::read_motifs,
     run::{RunDir, TrainedModel, Weights},
 };
 
@@ -101,35 +100,8 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-fn parse_k(text: &str) -> Result<Vec<usize>> {
-    let range = match text.split_once("..") {
-        Some((a, b)) => {
-            a.trim().parse::<usize>()?..=b.trim().trim_start_matches('=').parse::<usize>()?
-        }
-        None => {
-            let k = text.trim().parse::<usize>()?;
-            k..=k
-        }
-    };
-    if range.is_empty() || *range.start() == 0 || *range.end() > 12 {
-        bail!("--k {text}: expected k or a range a..b with 1 <= a <= b <= 12");
-    }
-    Ok(range.collect())
-}
-
 pub fn run(args: EvalArgs) -> Result<()> {
-    let ks = parse_k(&args.k).with_context(|| format!("--k {}", args.k))?;
-    if !(0.0..=1.0).contains(&args.motif_threshold) {
-        bail!(
-            "--motif-threshold must be in [0, 1], got {}",
-            args.motif_threshold
-        );
-    }
-    if let Some(p) = args.motif_p_value {
-        if !(p > 0.0 && p <= 1.0) {
-            bail!("--motif-p-value must be in (0, 1], got {p}");
-        }
-    }
+    let ks = kmer_sizes(&args.k)?;
     let alphabet = Alphabet::resolve(&args.alphabet)?;
     let options = ReadOptions {
         format: args.format,
@@ -140,11 +112,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let labelled = args.label_key.is_some() || args.label_column.is_some();
     let read = |path: &Path| {
         let format = args.format.or_else(|| Format::from_path(path));
-        let label = match format {
-            Some(Format::Csv | Format::Tsv) => args.label_column.clone().map(LabelSource::Column),
-            Some(Format::Fasta | Format::Fastq) => args.label_key.clone().map(LabelSource::Key),
-            _ => None,
-        };
+        let (column, key) = (args.label_column.as_deref(), args.label_key.as_deref());
+        let label = LabelSource::for_format(format, column, key);
         let options = ReadOptions {
             label,
             ..options.clone()
@@ -162,21 +131,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if labelled && args.on_unknown != UnknownPolicy::Error {
         bail!("--label-key/--label-column need --on-unknown error (records must stay one to one with their labels)");
     }
-    let motifs = match &args.motifs {
-        Some(path) => {
-            let motifs = read_motifs(path)?;
-            if let Some(id) = &args.motif_profile {
-                if !motifs.iter().any(|m| &m.id == id) {
-                    bail!("{}: no motif {id} (--motif-profile)", path.display());
-                }
-            }
-            Some(MotifSet {
-                motifs,
-                source: path.clone(),
-            })
-        }
-        None => None,
-    };
+    let motifs = args
+        .motifs
+        .as_deref()
+        .map(|path| MotifSet::read(path, args.motif_profile.as_deref()))
+        .transpose()?;
     let trained = match &args.model {
         Some(model) => {
             if args.num_t == 0 || args.model_sequences == 0 {
@@ -201,6 +160,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         seed: args.seed,
         on_unknown: args.on_unknown,
     };
+    options.check()?;
     if !args.sweep.is_empty() {
         let (Some(trained), Some(model)) = (&trained, &args.model) else {
             bail!("--sweep needs --model");
@@ -380,17 +340,4 @@ fn sweep_table(result: &seddbio::eval::Sweep) -> String {
         ));
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn k_ranges() {
-        assert_eq!(parse_k("1..6").unwrap(), [1, 2, 3, 4, 5, 6]);
-        assert_eq!(parse_k("3").unwrap(), [3]);
-        assert!(parse_k("0..2").is_err());
-        assert!(parse_k("5..2").is_err());
-    }
 }

@@ -270,7 +270,7 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Setting::Device => "or run with --device cpu",
             Setting::Label => "choose --label among the model's labels, or leave it out",
             // Its messages name the options already.
-            Setting::Config => return None,
+            Setting::Config | Setting::KmerSizes | Setting::MotifThreshold => return None,
         }),
         _ => None,
     }

@@ -18,7 +18,7 @@ mod similarity;
 mod sweep;
 
 pub use self::{
-    compute::{evaluate, ModelCheck, MotifSet, ReportOptions, FLOOR_DRAWS},
+    compute::{evaluate, kmer_sizes, ModelCheck, MotifSet, ReportOptions, FLOOR_DRAWS},
     evaluation::*,
     floor::{FloorSetup, FloorSource, RealFloor},
     kmer::{js_divergence, pearson, KmerSpectrum, SpectrumComparison},

@@ -9,7 +9,7 @@ mod model;
 mod motifs;
 mod sets;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 
@@ -20,7 +20,7 @@ use crate::{
     io::SequenceFile,
     motif::Motif,
     run::TrainedModel,
-    Error, Result,
+    Error, Result, Setting,
 };
 
 /// Real-vs-real draws averaged into the k-mer floor (docs/design.md, eq. (58)).
@@ -33,6 +33,48 @@ pub struct MotifSet {
     pub motifs: Vec<Motif>,
     /// Their file.
     pub source: PathBuf,
+}
+
+impl MotifSet {
+    /// The motifs of a JASPAR or MEME file; `profile`, when given, must be one of them.
+    pub fn read(path: &Path, profile: Option<&str>) -> Result<MotifSet> {
+        let motifs = crate::motif::read_motifs(path)?;
+        if let Some(id) = profile.filter(|id| !motifs.iter().any(|m| m.id == *id)) {
+            return Err(Error::MissingMotif {
+                file: path.to_path_buf(),
+                id: id.to_string(),
+            });
+        }
+        Ok(MotifSet {
+            motifs,
+            source: path.to_path_buf(),
+        })
+    }
+}
+
+/// The k-mer sizes of `text`: one k, or a range `a..b` (`a..=b`), with 1 <= a <= b <= 12.
+///
+/// ```
+/// use seddbio::eval::kmer_sizes;
+///
+/// assert_eq!(kmer_sizes("1..6").unwrap(), vec![1, 2, 3, 4, 5, 6]);
+/// assert_eq!(kmer_sizes("3").unwrap(), vec![3]);
+/// assert!(kmer_sizes("0..4").is_err() && kmer_sizes("5..2").is_err() && kmer_sizes("x").is_err());
+/// ```
+pub fn kmer_sizes(text: &str) -> Result<Vec<usize>> {
+    let bad = || Error::Setting {
+        setting: Setting::KmerSizes,
+        message: format!("--k {text}: expected k or a range a..b with 1 <= a <= b <= 12"),
+    };
+    let number = |t: &str| t.trim().parse::<usize>().map_err(|_| bad());
+    let range = match text.split_once("..") {
+        Some((a, b)) => number(a)?..=number(b.trim().trim_start_matches('='))?,
+        None => number(text).map(|k| k..=k)?,
+    };
+    if range.is_empty() || *range.start() == 0 || *range.end() > 12 {
+        return Err(bad());
+    }
+    Ok(range.collect())
 }
 
 /// What the report computes beyond k-mers, lengths, GC, novelty and diversity.
@@ -56,6 +98,28 @@ pub struct ReportOptions {
     pub seed: u64,
     /// How unknown symbols were handled when encoding (labels need `Error`).
     pub on_unknown: UnknownPolicy,
+}
+
+impl ReportOptions {
+    /// Checks the motif thresholds: a relative score in [0, 1], a p-value in (0, 1].
+    pub fn check(&self) -> Result<()> {
+        let bad = |message: String| Error::Setting {
+            setting: Setting::MotifThreshold,
+            message,
+        };
+        if !(0.0..=1.0).contains(&self.motif_threshold) {
+            return Err(bad(format!(
+                "--motif-threshold must be in [0, 1], got {}",
+                self.motif_threshold
+            )));
+        }
+        match self.motif_p_value {
+            Some(p) if !(p > 0.0 && p <= 1.0) => {
+                Err(bad(format!("--motif-p-value must be in (0, 1], got {p}")))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The bound of each set under a trained model, as part of the report.

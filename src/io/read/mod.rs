@@ -14,6 +14,22 @@ use self::{fasta::read_fasta, fastq::read_fastq, smi::read_smi, table::read_tabl
 use super::{open::open_text, Format};
 use crate::error::{Error, RecordLocation, Result};
 
+impl LabelSource {
+    /// Where the labels of a file in `format` come from: a `column` of a CSV/TSV file, the
+    /// `key` of KEY=value words in FASTA/FASTQ descriptions, none otherwise.
+    pub fn for_format(
+        format: Option<Format>,
+        column: Option<&str>,
+        key: Option<&str>,
+    ) -> Option<LabelSource> {
+        match format {
+            Some(Format::Csv | Format::Tsv) => column.map(|c| LabelSource::Column(c.into())),
+            Some(Format::Fasta | Format::Fastq) => key.map(|k| LabelSource::Key(k.into())),
+            _ => None,
+        }
+    }
+}
+
 /// How to read a sequence file.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
