@@ -770,12 +770,12 @@ mod tests {
             | Error::UnknownSymbol { .. }
             | Error::Smiles { .. }
             | Error::IsDirectory { .. }
-            | Error::NoInput { .. }
+            | Error::NoInput
             | Error::DuplicateFileLabel { .. }
             | Error::InputNeeds { .. }
             | Error::QualityOffset { .. }
-            | Error::LabelPerFileWithValid { .. }
-            | Error::PadMissing { .. }
+            | Error::LabelPerFileWithValid
+            | Error::PadMissing
             | Error::UnknownOutputFormat { .. }
             | Error::CompressedParquet { .. }
             | Error::MissingDirectory { .. }
@@ -783,12 +783,12 @@ mod tests {
             | Error::OutputIsInput { .. }
             | Error::Duration { .. }
             | Error::SequenceTooLong { .. }
-            | Error::RaggedBatch { .. }
+            | Error::RaggedBatch
             | Error::EmptySlot { .. }
             | Error::MotifAlphabet { .. }
             | Error::MarkovTokens { .. }
             | Error::SweepSetting { .. }
-            | Error::EmptySweep { .. }
+            | Error::EmptySweep
             | Error::TensorRead { .. }
             | Error::Alphabet { .. }
             | Error::Run { .. }
@@ -800,11 +800,11 @@ mod tests {
             | Error::Config { .. }
             | Error::Template { .. }
             | Error::Setting { .. }
-            | Error::LabelsNeedStrictSymbols { .. }
-            | Error::NoSharedLabel { .. }
+            | Error::LabelsNeedStrictSymbols
+            | Error::NoSharedLabel
             | Error::NoComplements { .. }
-            | Error::TooFewSequences { .. }
-            | Error::EmptyModelCheck { .. }
+            | Error::TooFewSequences
+            | Error::EmptyModelCheck
             | Error::ModelVocabulary { .. }
             | Error::NothingFitsModel { .. }
             | Error::MissingMotif { .. } => {}
