@@ -382,8 +382,9 @@ fn every_command_documents_itself() {
     );
 }
 
-/// ../shared/datasets sits beside the checkout on developer machines and in CI; every DNA,
-/// protein and SMILES file there must inspect cleanly (with the options its content needs).
+/// The uncommitted data sets of docs/results.md ("Data") sit beside the checkout on developer
+/// machines and in CI (the test skips with a message without them); every DNA, protein and
+/// SMILES file there must inspect cleanly (with the options its content needs).
 #[test]
 fn inspect_every_shared_dataset() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets");

@@ -1,6 +1,7 @@
 //! TBP sites in real promoters: the JASPAR TBP matrix (MA0108.3) finds a TATA box about 30 bp
-//! upstream of the TSS in most EPDnew TATA promoters. ../shared/datasets/dna/PROVENANCE.md
-//! reports 2,689 of 2,929 (92%) with a hit (relative score >= 0.85) starting in 200-239.
+//! upstream of the TSS in most EPDnew TATA promoters: 2,689 of 2,929 (92%) have a hit
+//! (relative score >= 0.85) starting in 200-239 (the data set: docs/results.md, "Data"; the
+//! test skips without it).
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! `detokenize(tokenize(s)) == s` for every SMILES in the committed fixtures and, when it sits
-//! beside the checkout, in ../shared/datasets/smiles (MOSES train and test: 1.76 M molecules).
+//! beside the checkout, in the MOSES train and test sets (1.76 M molecules; docs/results.md,
+//! "Data").
 
 use std::path::{Path, PathBuf};
 
