@@ -131,11 +131,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if labelled && args.on_unknown != UnknownPolicy::Error {
         bail!("--label-key/--label-column need --on-unknown error (records must stay one to one with their labels)");
     }
-    let motifs = args
-        .motifs
-        .as_deref()
-        .map(|path| MotifSet::read(path, args.motif_profile.as_deref()))
-        .transpose()?;
+    let options = ReportOptions {
+        ks,
+        canonical: args.canonical,
+        motifs: args.motifs.as_deref().map(MotifSet::read).transpose()?,
+        motif_threshold: args.motif_threshold,
+        motif_p_value: args.motif_p_value,
+        motif_profile: args.motif_profile.clone(),
+        labelled,
+        seed: args.seed,
+        on_unknown: args.on_unknown,
+    };
+    options.check()?;
     let trained = match &args.model {
         Some(model) => {
             if args.num_t == 0 || args.model_sequences == 0 {
@@ -149,18 +156,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
         }
         None => None,
     };
-    let options = ReportOptions {
-        ks,
-        canonical: args.canonical,
-        motifs,
-        motif_threshold: args.motif_threshold,
-        motif_p_value: args.motif_p_value,
-        motif_profile: args.motif_profile.clone(),
-        labelled,
-        seed: args.seed,
-        on_unknown: args.on_unknown,
-    };
-    options.check()?;
     if !args.sweep.is_empty() {
         let (Some(trained), Some(model)) = (&trained, &args.model) else {
             bail!("--sweep needs --model");

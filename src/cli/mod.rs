@@ -179,15 +179,7 @@ fn write_man_pages(out: &std::path::Path) -> Result<()> {
 
 /// Reads and prepares a file with a spinner showing records read, rate and elapsed time.
 pub fn load(file: &std::path::Path, args: &DataArgs) -> Result<PreparedData> {
-    load_with(file, args, Alphabet::resolve(&args.alphabet)?)
-}
-
-/// [`load`] with an alphabet already resolved (a run's own, when it resumes).
-pub fn load_with(
-    file: &std::path::Path,
-    args: &DataArgs,
-    alphabet: Alphabet,
-) -> Result<PreparedData> {
+    let alphabet = Alphabet::resolve(&args.alphabet)?;
     Ok(load_prepared(file, &args.prepare_options(), alphabet)?)
 }
 

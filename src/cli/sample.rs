@@ -69,6 +69,9 @@ pub fn run(args: SampleArgs) -> Result<()> {
     ))
 }
 
+/// The bar of sequences being sampled, with the network calls so far as its message.
+pub const SAMPLING_BAR: &str = "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}";
+
 /// [`generate`] with a progress bar (sequences, rate, ETA and the network calls so far).
 pub fn generate_with_progress(
     trained: &TrainedModel,
@@ -76,10 +79,7 @@ pub fn generate_with_progress(
     settings: &Generation,
     rng: &mut ChaCha8Rng,
 ) -> Result<Generated> {
-    let bar = super::progress(
-        Some(lengths.len() as u64),
-        "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}",
-    )?;
+    let bar = super::progress(Some(lengths.len() as u64), SAMPLING_BAR)?;
     let mut calls = 0;
     let generated = generate(trained, lengths, settings, rng, &mut |done, batch_calls| {
         calls += batch_calls;

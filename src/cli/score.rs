@@ -206,10 +206,7 @@ fn classify(
     tokens: &[&[TokenId]],
 ) -> Result<()> {
     let names = &trained.spec.labels;
-    let bar = super::progress(
-        Some((tokens.len() * names.len()) as u64),
-        "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
-    )?;
+    let bar = scoring_bar(tokens.len() * names.len())?;
     let classes = trained.classify(tokens, args.num_t, args.batch_size, args.seed, &mut |n| {
         bar.inc(n as u64)
     })?;
@@ -269,14 +266,19 @@ pub fn elbo_estimates(
     batch_size: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<ElboEstimate>> {
-    let bar = super::progress(
-        Some(sequences.len() as u64),
-        "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
-    )?;
+    let bar = scoring_bar(sequences.len())?;
     let estimates =
         trained.elbo_estimates(sequences, labels, num_t, batch_size, rng, &mut |n| {
             bar.inc(n as u64)
         })?;
     bar.finish_and_clear();
     Ok(estimates)
+}
+
+/// The bar of `sequences` being scored under a model.
+pub fn scoring_bar(sequences: usize) -> Result<indicatif::ProgressBar> {
+    super::progress(
+        Some(sequences as u64),
+        "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
+    )
 }

@@ -241,10 +241,7 @@ fn finished(
         false => None,
     };
     if let (Some(_), Some(trained)) = (&data.valid, &trained) {
-        let bar = super::progress(
-            Some(valid.sequences.len() as u64),
-            "{bar:30} {pos}/{len} sequences scored {per_sec} ETA {eta}",
-        )?;
+        let bar = super::score::scoring_bar(valid.sequences.len())?;
         let comparison = compare_held_out(trained, data, valid, &mut |n| bar.inc(n as u64))?;
         bar.finish_and_clear();
         if let Some(comparison) = comparison {

@@ -183,10 +183,7 @@ impl ReportBars {
 impl ReportProgress for ReportBars {
     fn sampling(&mut self, sequences: usize, sampler: &str) {
         note!("sampling {sequences} sequences for the report ({sampler})");
-        self.show(
-            Some(sequences as u64),
-            "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta} | {msg}",
-        );
+        self.show(Some(sequences as u64), super::sample::SAMPLING_BAR);
     }
 
     fn sampled(&mut self, done: usize, calls: usize) {

@@ -79,10 +79,7 @@ impl Classification {
 
     /// Sequence `i`'s most probable label (index).
     pub fn predicted(&self, i: usize) -> usize {
-        let posterior = self.posterior(i);
-        (0..self.labels.len())
-            .max_by(|&a, &b| posterior[a].total_cmp(&posterior[b]))
-            .unwrap_or(0)
+        most_probable(&self.posterior(i))
     }
 
     /// Each label's pooled bits/token over all sequences, with its standard error.
@@ -117,7 +114,8 @@ impl Classification {
         let (mut correct, mut known) = (0usize, 0usize);
         let mut counts = vec![0usize; names.len()];
         for (i, id) in ids.iter().enumerate() {
-            let best = self.predicted(i);
+            let posterior = self.posterior(i);
+            let best = most_probable(&posterior);
             counts[best] += 1;
             let length = self.per_label.first().map_or(0, |e| e[i].tokens);
             csv.push_str(&format!("{},{length}", csv_field(id)));
@@ -127,7 +125,7 @@ impl Classification {
                 correct += usize::from(label == names[best]);
             }
             csv.push_str(&format!(",{}", csv_field(&names[best])));
-            for p in self.posterior(i) {
+            for p in posterior {
                 csv.push_str(&format!(",{p:.5}"));
             }
             for e in self.estimates(i) {
@@ -137,4 +135,12 @@ impl Classification {
         }
         (csv, counts, (correct, known))
     }
+}
+
+/// The index of the largest probability (the last of equals, as `max_by` picks; 0 when there
+/// are none).
+fn most_probable(posterior: &[f64]) -> usize {
+    (0..posterior.len())
+        .max_by(|&a, &b| posterior[a].total_cmp(&posterior[b]))
+        .unwrap_or(0)
 }

@@ -292,12 +292,7 @@ impl Walk<'_> {
         let (n, len, steps) = (self.n, self.len, settings.steps());
         let batch = self.nfe.len();
         let width = self.width;
-        let row_of = |scores: &[f32], i: usize| -> Vec<f64> {
-            scores[i * width..(i + 1) * width]
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect()
-        };
+        let row_of = |scores: &[f32], i: usize| score_row(scores, width, i);
         let (flat, grid, x) = (&self.flat, &self.grid, &mut self.x);
         // Unmasking times: P(masked at t) = 1 - e^-sigma_bar(t) =: F(t), so given masked at
         // t = 1 a position unmasks at tau with CDF F(tau) / F(1). Step k covers
@@ -375,12 +370,7 @@ impl Walk<'_> {
         let (n, steps, kind) = (self.n, settings.steps(), settings.kind());
         let batch = self.nfe.len();
         let width = self.width;
-        let row_of = |scores: &[f32], i: usize| -> Vec<f64> {
-            scores[i * width..(i + 1) * width]
-                .iter()
-                .map(|&v| f64::from(v))
-                .collect()
-        };
+        let row_of = |scores: &[f32], i: usize| score_row(scores, width, i);
         let (flat, grid, x) = (&self.flat, &self.grid, &mut self.x);
         for k in 0..=steps {
             let t = grid[k];
@@ -438,6 +428,14 @@ impl Walk<'_> {
         self.nfe.iter_mut().for_each(|c| *c = calls);
         Ok(())
     }
+}
+
+/// Row `i` (`width` entries) of a batch of network scores, in f64.
+fn score_row(scores: &[f32], width: usize, i: usize) -> Vec<f64> {
+    scores[i * width..(i + 1) * width]
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect()
 }
 
 /// Confidence order: for every sequence with positions due at step `k`, as many of its masked

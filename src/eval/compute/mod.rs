@@ -36,15 +36,9 @@ pub struct MotifSet {
 }
 
 impl MotifSet {
-    /// The motifs of a JASPAR or MEME file; `profile`, when given, must be one of them.
-    pub fn read(path: &Path, profile: Option<&str>) -> Result<MotifSet> {
+    /// The motifs of a JASPAR or MEME file.
+    pub fn read(path: &Path) -> Result<MotifSet> {
         let motifs = crate::motif::read_motifs(path)?;
-        if let Some(id) = profile.filter(|id| !motifs.iter().any(|m| m.id == *id)) {
-            return Err(Error::MissingMotif {
-                file: path.to_path_buf(),
-                id: id.to_string(),
-            });
-        }
         Ok(MotifSet {
             motifs,
             source: path.to_path_buf(),
@@ -101,8 +95,17 @@ pub struct ReportOptions {
 }
 
 impl ReportOptions {
-    /// Checks the motif thresholds: a relative score in [0, 1], a p-value in (0, 1].
+    /// Checks the motif options before any work: a relative score in [0, 1], a p-value in
+    /// (0, 1], and a motif to profile that the motif set holds. [`evaluate`] checks them too.
     pub fn check(&self) -> Result<()> {
+        if let (Some(id), Some(set)) = (&self.motif_profile, &self.motifs) {
+            if !set.motifs.iter().any(|m| &m.id == id) {
+                return Err(Error::MissingMotif {
+                    file: set.source.clone(),
+                    id: id.clone(),
+                });
+            }
+        }
         let bad = |message: String| Error::Setting {
             setting: Setting::MotifThreshold,
             message,
@@ -151,6 +154,7 @@ pub fn evaluate(
     options: &ReportOptions,
     model: Option<&mut ModelCheck<'_>>,
 ) -> Result<Evaluation> {
+    options.check()?;
     let complements = match options.canonical {
         true => Some(alphabet.complements().ok_or_else(|| Error::NoComplements {
             alphabet: alphabet.name().to_string(),

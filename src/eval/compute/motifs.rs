@@ -8,7 +8,7 @@ use crate::{
         hit_rate, pearson,
     },
     motif::{Motif, PwmScanner},
-    Error, Result,
+    Result,
 };
 
 /// A motif with its scanner and the relative score a site needs.
@@ -43,7 +43,8 @@ pub(super) fn motif_name(motif: &Motif) -> MotifName {
 }
 
 /// Each motif's hit rate in the generated and the reference set, their correlation over the
-/// motifs, and the profile of `options.motif_profile` (an error when `set` has no such motif).
+/// motifs, and the profile of `options.motif_profile` (one of `set`'s motifs:
+/// [`ReportOptions::check`]).
 pub(super) fn motif_figures(
     options: &ReportOptions,
     set: &MotifSet,
@@ -51,14 +52,6 @@ pub(super) fn motif_figures(
     generated: &[Vec<TokenId>],
     reference: &[Vec<TokenId>],
 ) -> Result<MotifFigures> {
-    if let Some(id) = &options.motif_profile {
-        if !set.motifs.iter().any(|m| &m.id == id) {
-            return Err(Error::MissingMotif {
-                file: set.source.clone(),
-                id: id.clone(),
-            });
-        }
-    }
     let mut motifs = Vec::with_capacity(scanners.len());
     let mut profiles = Vec::new();
     for &(motif, ref scanner, threshold) in scanners {
