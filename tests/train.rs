@@ -711,3 +711,133 @@ fn absolute_positions_are_recorded_and_resume_exactly() {
     let (_, absolute_model, _) = weights(&whole);
     assert_eq!(absolute_model.len() - plain_model.len(), 100 * 64);
 }
+
+/// What the library's training session told its front end, in order.
+#[derive(Default)]
+struct Heard {
+    events: Vec<String>,
+    shown: String,
+    rows: Vec<seddbio::train::MetricsRow>,
+    scored: usize,
+}
+
+impl seddbio::train::ReportProgress for Heard {
+    fn sampling(&mut self, sequences: usize, _sampler: &str) {
+        self.events.push(format!("sampling {sequences}"));
+    }
+    fn scored(&mut self, done: usize) {
+        self.scored += done;
+    }
+}
+
+impl seddbio::train::TrainingProgress for Heard {
+    fn show(&mut self, text: &str) -> seddbio::Result<()> {
+        self.shown.push_str(text);
+        Ok(())
+    }
+    fn training(&mut self, _spec: &seddbio::run::RunSpec, step: u64) {
+        self.events.push(format!("training from {step}"));
+    }
+    fn validation(&mut self, row: &seddbio::train::MetricsRow) {
+        self.rows.push(*row);
+    }
+    fn trained(&mut self) {
+        self.events.push("trained".into());
+    }
+    fn scoring_held_out(&mut self, sequences: usize) {
+        self.events.push(format!("held-out {sequences}"));
+    }
+}
+
+/// `train::train` is the whole of `seddbio train`: the same request gives the command line's
+/// weights, metrics and model card, and the outcome carries the closing evaluation.
+#[test]
+fn the_library_session_is_what_the_command_line_runs() {
+    use seddbio::train::{TrainRequest, TrainingOutcome, TrainingOverrides};
+
+    let dir = common::tempdir().unwrap();
+    let (by_cli, by_library) = (dir.path().join("cli"), dir.path().join("library"));
+    let mut args = train_args(by_cli.to_str().unwrap(), &["--steps", "3"]);
+    let at = args.iter().position(|a| *a == "--report-samples").unwrap();
+    args[at + 1] = "4";
+    let printed = ok(&args);
+
+    let request = TrainRequest {
+        file: DNA.into(),
+        alphabet: "dna".into(),
+        prepare: seddbio::data::PrepareOptions {
+            seq_len: Some(100),
+            ..Default::default()
+        },
+        training: TrainingOverrides {
+            batch_size: Some(8),
+            steps: Some(3),
+            ..Default::default()
+        },
+        out: by_library.clone(),
+        report_samples: 4,
+        ..TrainRequest::default()
+    };
+    let mut heard = Heard::default();
+    let interrupt = std::sync::atomic::AtomicBool::new(false);
+    let outcome = seddbio::train::train(&request, &interrupt, &mut heard).unwrap();
+    let TrainingOutcome::Finished(finished) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(finished.steps, 3);
+    assert_eq!(weights(&by_library), weights(&by_cli));
+    let metrics = |run: &Path| std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let columns = |text: String| -> Vec<Vec<String>> {
+        // Everything but tokens/s, which is timing.
+        text.lines()
+            .map(|l| {
+                let mut cells: Vec<String> = l.split(',').map(String::from).collect();
+                cells.remove(4);
+                cells
+            })
+            .collect()
+    };
+    assert_eq!(columns(metrics(&by_library)), columns(metrics(&by_cli)));
+    assert_eq!(heard.rows.len() + 1, metrics(&by_library).lines().count());
+
+    // The closing evaluation: shown as the command line prints it, and returned as values.
+    let held_out = finished.held_out.as_ref().expect("a held-out comparison");
+    assert!(
+        heard.shown.contains(&held_out.to_string()),
+        "{}",
+        heard.shown
+    );
+    assert!(printed.contains(&held_out.to_string()), "{printed}");
+    let report = finished.report.as_ref().expect("an end-of-run report");
+    assert_eq!(report.samples, 4);
+    assert_eq!(report.dir, by_library.join("report"));
+    assert!(heard.shown.starts_with("file "), "{}", heard.shown);
+    for line in ["done: 3 steps; validation ELBO bound ", "samples: 4 ("] {
+        assert!(heard.shown.contains(line), "{line}: {}", heard.shown);
+        assert!(printed.contains(line), "{line}: {printed}");
+    }
+    let valid = held_out.sequences;
+    assert_eq!(
+        heard.events,
+        [
+            "training from 0".to_string(),
+            "trained".into(),
+            format!("held-out {valid}"),
+            "sampling 4".into(),
+        ]
+    );
+    assert!(heard.scored >= valid, "{} of {valid}", heard.scored);
+    // The card says the same as the command line's, but for the run's name and command.
+    let card = |run: &Path| std::fs::read_to_string(run.join("MODEL.md")).unwrap();
+    let (cli_card, library_card) = (card(&by_cli), card(&by_library));
+    let line = |card: &str, key: &str| card.lines().find(|l| l.starts_with(key)).map(String::from);
+    for key in [
+        "held_out_bits_per_token",
+        "markov_baseline",
+        "steps",
+        "sampler",
+    ] {
+        assert_eq!(line(&library_card, key), line(&cli_card, key), "{key}");
+        assert!(line(&library_card, key).is_some(), "{key}: {library_card}");
+    }
+}

@@ -14,7 +14,9 @@ use seddbio::{
     model::ComputeDevice,
     run::{RunDir, RunSpec, TrainedModel, Weights},
     sample::Guidance,
-    sample::{Generation, SamplerKind, SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP},
+    sample::{
+        Generation, SamplerControls, SamplerKind, SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP,
+    },
 };
 
 /// Labels from `--label-column` (CSV/TSV) or else `--label-key` (FASTA/FASTQ words).
@@ -93,7 +95,10 @@ impl SamplerArgs {
         let kind = self
             .sampler
             .unwrap_or_else(|| SamplerKind::default_for_order(graph, self.controls.order));
-        self.controls.apply(SamplerSettings::new(kind, self.steps)?)
+        Ok(self
+            .controls
+            .controls()
+            .apply(SamplerSettings::new(kind, self.steps)?)?)
     }
 }
 
@@ -120,13 +125,14 @@ pub struct SamplerControlArgs {
 }
 
 impl SamplerControlArgs {
-    /// `settings` with these controls, validated.
-    pub fn apply(&self, settings: SamplerSettings) -> Result<SamplerSettings> {
-        Ok(settings
-            .with_temperature(self.temperature)?
-            .with_top_p(self.top_p)?
-            .with_order(self.order)
-            .with_remask_cap(self.remask_cap)?)
+    /// The library's controls.
+    pub fn controls(&self) -> SamplerControls {
+        SamplerControls {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            order: self.order,
+            remask_cap: self.remask_cap,
+        }
     }
 }
 

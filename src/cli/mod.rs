@@ -189,6 +189,14 @@ pub fn load_prepared(
     options: &PrepareOptions,
     alphabet: Alphabet,
 ) -> seddbio::Result<PreparedData> {
+    let spinner = reading_spinner(file);
+    let prepared = prepare(file, alphabet, options, Some(&spinner));
+    spinner.finish_and_clear();
+    prepared
+}
+
+/// The spinner shown while `file` is read and prepared.
+pub fn reading_spinner(file: &std::path::Path) -> indicatif::ProgressBar {
     // A fixed template cannot fail to parse; were it to, reading goes on without a spinner.
     let spinner = progress(
         None,
@@ -197,9 +205,7 @@ pub fn load_prepared(
     .unwrap_or_else(|_| indicatif::ProgressBar::hidden());
     spinner.set_message(format!("reading {}", file.display()));
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let prepared = prepare(file, alphabet, options, Some(&spinner));
-    spinner.finish_and_clear();
-    prepared
+    spinner
 }
 
 /// A command's closing summary: on stdout, or on stderr when stdout carries its output
@@ -214,13 +220,18 @@ pub fn print_summary(out: &std::path::Path, text: &str) -> Result<()> {
 
 /// Prints to stdout; a closed pipe (`| head`) is not an error.
 pub fn print_stdout(text: &str) -> Result<()> {
+    Ok(write_stdout(text)?)
+}
+
+/// [`print_stdout`] with the operating system's error.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        other => other,
     }
 }
 

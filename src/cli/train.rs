@@ -5,27 +5,16 @@ use std::{
     sync::{atomic::AtomicBool, Arc},
 };
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use seddbio::{
-    data::PreparedData,
     diffusion::{GraphKind, ScheduleKind},
-    eval::render,
     model::{ComputeDevice, PositionKind},
-    run::{CardFacts, LrSchedule, RunDir, RunSpec, TimeBudget, TrainedModel, Weights},
-    sample::{SamplerKind, SamplerSettings},
-    train::{
-        compare_held_out, end_of_run_report, run, run_description, write_model_card, MetricsLog,
-        Outcome, ReportRequest, TrainRequest, Trainer, TrainingOverrides, ValidationSet,
-        HELD_OUT_TIMES,
-    },
+    run::{LrSchedule, TimeBudget},
+    train::{TrainRequest, TrainingOutcome, TrainingOverrides},
 };
 
-use super::{
-    choice, load_prepared, print_stdout,
-    train_progress::{Report, ReportBars},
-    DataArgs,
-};
+use super::{choice, train_progress::TrainingBars, DataArgs};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -105,12 +94,12 @@ fn parse_budget(text: &str) -> std::result::Result<TimeBudget, String> {
 }
 
 /// The library's request for this command line.
-fn request(args: &TrainArgs) -> TrainRequest {
+fn request(args: TrainArgs) -> TrainRequest {
     TrainRequest {
-        file: args.file.clone(),
         alphabet: args.data.alphabet.clone(),
         prepare: args.data.prepare_options(),
-        config: args.config.clone(),
+        file: args.file,
+        config: args.config,
         graph: args.graph,
         noise: args.noise,
         position: args.position,
@@ -122,164 +111,38 @@ fn request(args: &TrainArgs) -> TrainRequest {
             lr: args.lr,
             label_dropout: args.label_dropout,
         },
+        out: args.out,
+        resume: args.resume,
+        init_from: args.init_from,
+        device: args.device,
+        report_samples: args.report_samples,
+        report_sampler: args.report_sampler.controls(),
+        command: command_line(),
     }
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    let request = request(&args);
-    let device = args.device.device()?;
-    let opened = request.open(
-        &args.out,
-        args.resume,
-        args.init_from.as_deref(),
-        device,
-        &mut |options, alphabet| load_prepared(&args.file, options, alphabet),
-        &mut |line| note!("{line}"),
-    )?;
-    // The lock is held until the process ends: one writer per run directory.
-    let (dir, _lock, mut trainer, data) = (opened.dir, opened.lock, opened.trainer, opened.data);
-    print_stdout(&data.summary.to_string())?;
-
-    let spec = trainer.spec().clone();
-    // Refused before training rather than after it.
-    let report_sampler = report_settings(&args, &spec)?;
-    let training = &spec.config.training;
-    let valid = data
-        .valid
-        .as_ref()
-        .map(|v| ValidationSet::from_dataset(v, training.valid_sequences))
-        .unwrap_or_default();
-    print_stdout(&run_description(
-        &spec,
-        trainer.num_params(),
-        valid.sequences.len(),
-    ))?;
-
+    let request = request(args);
+    // Ctrl-C and SIGTERM end a run with a checkpoint once training starts (TrainingBars arms
+    // them there); while the data are read or the report is made they stop the process.
     let interrupt = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&interrupt))
-            .context("installing the Ctrl-C handler")?;
-    }
-    let mut report = Report::new(&spec, &args.out, &dir, trainer.step())?;
-    let outcome = run(
-        &mut trainer,
-        &data.train,
-        &valid,
-        &dir,
-        &mut report,
-        &interrupt,
-    )?;
-    report.finish();
-    match outcome {
-        Outcome::OutOfTime => {
+    let mut bars = TrainingBars::new(Arc::clone(&interrupt));
+    let out = request.out.display();
+    match seddbio::train::train(&request, &interrupt, &mut bars)? {
+        TrainingOutcome::Finished(_) => Ok(()),
+        TrainingOutcome::OutOfTime { step, steps } => {
             eprintln!(
-                "time budget spent at step {} of {} (the machine ran slower than when the steps were fixed): checkpoint written to {}; finish with --resume",
-                trainer.step(),
-                trainer.spec().config.training.steps,
-                args.out.display()
+                "time budget spent at step {step} of {steps} (the machine ran slower than when the steps were fixed): checkpoint written to {out}; finish with --resume"
             );
             std::process::exit(3);
         }
-        Outcome::Interrupted => {
+        TrainingOutcome::Interrupted { step } => {
             eprintln!(
-                "interrupted: checkpoint of step {} written to {}; continue with the same command and --resume",
-                trainer.step(),
-                args.out.display()
+                "interrupted: checkpoint of step {step} written to {out}; continue with the same command and --resume"
             );
             std::process::exit(130);
         }
-        Outcome::Finished => finished(
-            &args,
-            &dir,
-            &trainer,
-            &data,
-            &valid,
-            report.metrics(),
-            report_sampler,
-        )?,
     }
-    Ok(())
-}
-
-/// The end of a finished run: the closing line, the held-out bound against the best Markov
-/// chain, `MODEL.md`, and the end-of-run report.
-fn finished(
-    args: &TrainArgs,
-    dir: &RunDir,
-    trainer: &Trainer,
-    data: &PreparedData,
-    valid: &ValidationSet,
-    metrics: &MetricsLog,
-    report_sampler: SamplerSettings,
-) -> Result<()> {
-    let last = metrics.rows.last();
-    let valid_text = match last {
-        Some(row) if row.valid_bits.is_finite() => format!(
-            "validation ELBO bound {:.4} ± {:.4} bits/token",
-            row.valid_bits, row.valid_se
-        ),
-        _ => "no validation data".to_string(),
-    };
-    print_stdout(&format!(
-        "done: {} steps; {valid_text}; run in {} (metrics.csv, loss.svg, checkpoints/, MODEL.md)\n",
-        trainer.step(),
-        args.out.display()
-    ))?;
-    let mut held_out = last
-        .filter(|row| row.valid_bits.is_finite())
-        .map(|row| (row.valid_bits, row.valid_se, valid.sequences.len()));
-    // The bar the model must clear; part of the report (--report-samples 0 skips it).
-    let mut markov = None;
-    let mut held_out_times = 1;
-    // The EMA model the report samples from and scores with, loaded once.
-    let trained = match args.report_samples > 0 {
-        true => Some(TrainedModel::load(
-            dir,
-            args.device.device()?,
-            Weights::Ema,
-        )?),
-        false => None,
-    };
-    if let (Some(_), Some(trained)) = (&data.valid, &trained) {
-        let bar = super::score::scoring_bar(valid.sequences.len())?;
-        let comparison = compare_held_out(trained, data, valid, &mut |n| bar.inc(n as u64))?;
-        bar.finish_and_clear();
-        if let Some(comparison) = comparison {
-            print_stdout(&format!("{comparison}\n"))?;
-            held_out = Some((comparison.bits, comparison.std_error, comparison.sequences));
-            held_out_times = HELD_OUT_TIMES;
-            markov = Some((comparison.order, comparison.chain_bits, comparison.orders));
-        }
-    }
-    let facts = CardFacts {
-        run: args.out.display().to_string(),
-        parameters: trainer.num_params(),
-        steps: trainer.step(),
-        held_out,
-        held_out_times,
-        markov,
-        sampler: report_sampler.describe(),
-        sampler_flags: report_sampler.command_flags(),
-        command: command_line(),
-    };
-    write_model_card(dir, trainer.spec(), &facts)?;
-    if let Some(trained) = &trained {
-        let request = ReportRequest {
-            samples: args.report_samples,
-            sampler: report_sampler,
-            model_name: args.out.display().to_string(),
-        };
-        let mut progress = ReportBars::default();
-        let written = end_of_run_report(dir, trained, data, &request, &mut progress)?;
-        print_stdout(&format!(
-            "samples: {} ({})\n{}\nreport written to {}\n",
-            written.samples,
-            request.sampler.describe(),
-            render::table(&written.evaluation),
-            written.dir.display()
-        ))?;
-    }
-    Ok(())
 }
 
 /// The command line as typed, quoted where a word needs it (for MODEL.md).
@@ -299,17 +162,3 @@ fn command_line() -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
-
-/// The end-of-run report's sampler: the model's default at [`REPORT_STEPS`] steps with the
-/// controls given to `train`.
-fn report_settings(args: &TrainArgs, spec: &RunSpec) -> Result<SamplerSettings> {
-    let kind = SamplerKind::default_for(spec.graph);
-    let settings = args
-        .report_sampler
-        .apply(SamplerSettings::new(kind, REPORT_STEPS)?)?;
-    settings.check_graph(spec.graph)?;
-    Ok(settings)
-}
-
-/// Steps of the end-of-run report's sampler.
-const REPORT_STEPS: usize = 128;

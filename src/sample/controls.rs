@@ -34,6 +34,53 @@ crate::choices::named_choices!(UnmaskOrder, "order", {
 /// spectrum nearest its floor (1.15 times it; docs/sampling.md).
 pub const DEFAULT_REMASK_CAP: f64 = 0.1;
 
+/// The controls on their own, as a front end reads them (`--temperature`, `--top-p`,
+/// `--order`, `--remask-cap`), before they meet a sampler and its steps.
+///
+/// ```
+/// use seddbio::sample::{SamplerControls, SamplerKind, SamplerSettings};
+///
+/// let controls = SamplerControls { temperature: 0.8, ..SamplerControls::default() };
+/// let settings = controls.apply(SamplerSettings::new(SamplerKind::FirstHitting, 64)?)?;
+/// assert_eq!(settings.temperature(), 0.8);
+/// assert!(SamplerControls { top_p: 0.0, ..controls }.apply(settings).is_err());
+/// # Ok::<(), seddbio::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplerControls {
+    /// Temperature `T > 0` on the denoising distribution.
+    pub temperature: f64,
+    /// Nucleus mass in (0, 1].
+    pub top_p: f64,
+    /// Which masked positions unmask first.
+    pub order: UnmaskOrder,
+    /// The remasking cap in [0, 1] of [`SamplerKind::Remask`].
+    pub remask_cap: f64,
+}
+
+impl Default for SamplerControls {
+    /// The model's own process: temperature 1, top-p 1, random order, the default cap.
+    fn default() -> SamplerControls {
+        SamplerControls {
+            temperature: 1.0,
+            top_p: 1.0,
+            order: UnmaskOrder::Random,
+            remask_cap: DEFAULT_REMASK_CAP,
+        }
+    }
+}
+
+impl SamplerControls {
+    /// `settings` with these controls, each validated.
+    pub fn apply(&self, settings: SamplerSettings) -> Result<SamplerSettings> {
+        settings
+            .with_temperature(self.temperature)?
+            .with_top_p(self.top_p)?
+            .with_order(self.order)
+            .with_remask_cap(self.remask_cap)
+    }
+}
+
 /// The sampler, its steps and its controls, validated.
 ///
 /// ```

@@ -6,7 +6,7 @@ mod sampler;
 mod template;
 
 pub use self::{
-    controls::{SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP},
+    controls::{SamplerControls, SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP},
     generate::{
         decode_sampled, draw_length, generate, pad_to_model, sample_in_batches, sample_lengths,
         unconditional_slots, Drawn, Generated, Generation,

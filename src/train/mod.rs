@@ -10,6 +10,7 @@ mod batch;
 mod metrics;
 mod report;
 mod request;
+mod session;
 mod trainer;
 
 pub use self::{
@@ -23,6 +24,7 @@ pub use self::{
         compare_held_out, end_of_run_report, run_description, write_model_card, HeldOutComparison,
         ReportProgress, ReportRequest, RunReport, HELD_OUT_TIMES,
     },
-    request::{TrainRequest, TrainingOverrides},
+    request::{OpenedRun, TrainRequest, TrainingOverrides, REPORT_STEPS},
+    session::{train, FinishedRun, TrainingOutcome, TrainingProgress},
     trainer::{run, Observer, Outcome, StepStats, Trainer, ValidationSet},
 };

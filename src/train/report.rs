@@ -173,18 +173,18 @@ pub struct RunReport {
     pub dir: PathBuf,
 }
 
-/// How the end-of-run report tells its progress.
+/// How the end-of-run report tells its progress (every method does nothing by default).
 pub trait ReportProgress {
     /// Sampling begins: `sequences` to draw with `sampler` (its description).
-    fn sampling(&mut self, sequences: usize, sampler: &str);
+    fn sampling(&mut self, _sequences: usize, _sampler: &str) {}
     /// `done` more sequences drawn, with `calls` more network calls.
-    fn sampled(&mut self, done: usize, calls: usize);
+    fn sampled(&mut self, _done: usize, _calls: usize) {}
     /// Sampling is over; scoring for the evaluation begins.
-    fn scoring(&mut self);
+    fn scoring(&mut self) {}
     /// `done` more sequences scored.
-    fn scored(&mut self, done: usize);
+    fn scored(&mut self, _done: usize) {}
     /// Scoring is over.
-    fn scored_all(&mut self);
+    fn scored_all(&mut self) {}
 }
 
 /// The end of the main job: samples from the EMA model, then an evaluation of them against

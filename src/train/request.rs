@@ -1,6 +1,7 @@
 //! What a training run is asked for, without the command line: the data, the preset and its
-//! overrides. [`TrainRequest`] turns that into the new run's [`RunSpec`] (the `auto` preset
-//! included) and checks a resume or a fine-tuning source against what it asks.
+//! overrides, the run directory and the end-of-run report. [`TrainRequest`] turns that into the
+//! new run's [`RunSpec`] (the `auto` preset included) and checks a resume or a fine-tuning
+//! source against what it asks; [`train`](super::train) runs it.
 
 use std::path::{Path, PathBuf};
 
@@ -8,17 +9,18 @@ use burn::tensor::Device;
 
 use super::{
     auto::{choose_preset, MIN_STEPS_PER_EPOCH, TOKENS_PER_PARAMETER, TOKENS_PER_STEP},
-    Trainer,
+    Trainer, TrainingProgress,
 };
 use crate::{
     alphabet::Alphabet,
-    data::{PrepareOptions, PreparedData},
+    data::{prepare, PrepareOptions, PreparedData},
     diffusion::{GraphKind, ScheduleKind},
-    model::PositionKind,
+    model::{ComputeDevice, PositionKind},
     run::{
         default_schedule, LrSchedule, RunDir, RunLock, RunSpec, TimeBudget, TrainConfig,
         TrainingOptions,
     },
+    sample::{SamplerControls, SamplerKind, SamplerSettings},
     Error, Result, Setting,
 };
 
@@ -81,7 +83,26 @@ pub struct TrainRequest {
     pub position: Option<PositionKind>,
     /// The preset's `[training]` values this request changes.
     pub training: TrainingOverrides,
+    /// The run directory.
+    pub out: PathBuf,
+    /// Continue the run in `out` from its last checkpoint instead of starting one.
+    pub resume: bool,
+    /// Fine-tune: start from the EMA weights of the run in this directory.
+    pub init_from: Option<PathBuf>,
+    /// Where the network runs.
+    pub device: ComputeDevice,
+    /// Sequences the end-of-run report samples; 0 skips the report (and the held-out
+    /// comparison, which needs the EMA model it loads).
+    pub report_samples: usize,
+    /// The report's sampler controls (its sampler is the model's default at
+    /// [`REPORT_STEPS`] steps).
+    pub report_sampler: SamplerControls,
+    /// The command that asked for the run, for `MODEL.md` (empty: not known).
+    pub command: String,
 }
+
+/// Steps of the end-of-run report's sampler.
+pub const REPORT_STEPS: usize = 128;
 
 impl TrainRequest {
     /// The alphabet asked for, after checking that the run `source` (a run to resume, or
@@ -344,35 +365,35 @@ pub struct OpenedRun {
     pub data: PreparedData,
 }
 
-/// Reads and prepares the request's data with the given options and vocabulary (the front end
-/// shows its progress).
-pub type LoadData<'a> = dyn FnMut(&PrepareOptions, Alphabet) -> Result<PreparedData> + 'a;
-
 impl TrainRequest {
+    /// The end-of-run report's sampler for the run `spec`: the model's default sampler at
+    /// [`REPORT_STEPS`] steps with the request's controls, checked against the run's graph.
+    pub fn report_settings(&self, spec: &RunSpec) -> Result<SamplerSettings> {
+        let kind = SamplerKind::default_for(spec.graph);
+        let settings = self
+            .report_sampler
+            .apply(SamplerSettings::new(kind, REPORT_STEPS)?)?;
+        settings.check_graph(spec.graph)?;
+        Ok(settings)
+    }
+
     /// Locks the run directory `out`, then starts a new run in it (from `init_from`'s weights
     /// when given) or, with `resume`, continues the one there after checking that the request
-    /// and the data are the run's own. `note` hears what is worth saying on the way.
-    pub fn open(
-        &self,
-        out: &Path,
-        resume: bool,
-        init_from: Option<&Path>,
-        device: Device,
-        load: &mut LoadData<'_>,
-        note: &mut dyn FnMut(String),
-    ) -> Result<OpenedRun> {
-        let dir = RunDir::new(out);
+    /// and the data are the run's own. `progress` shows the reading of the data and hears
+    /// what is worth saying on the way.
+    pub fn open(&self, device: Device, progress: &mut dyn TrainingProgress) -> Result<OpenedRun> {
+        let dir = RunDir::new(&self.out);
         let lock = dir.lock()?;
         if !lock.removed().is_empty() {
-            note(format!(
+            progress.note(&format!(
                 "{}: removed {} temporary file(s) an interrupted run had left",
-                out.display(),
+                self.out.display(),
                 lock.removed().len()
             ));
         }
-        let (trainer, data) = match resume {
-            true => self.resume(&dir, device, load, note)?,
-            false => self.start(&dir, init_from, device, load, note)?,
+        let (trainer, data) = match self.resume {
+            true => self.resume(&dir, device, progress)?,
+            false => self.start(&dir, device, progress)?,
         };
         Ok(OpenedRun {
             dir,
@@ -387,8 +408,7 @@ impl TrainRequest {
         &self,
         dir: &RunDir,
         device: Device,
-        load: &mut LoadData<'_>,
-        note: &mut dyn FnMut(String),
+        progress: &mut dyn TrainingProgress,
     ) -> Result<(Trainer, PreparedData)> {
         let out = dir.root();
         let run_error = |message: String| Error::Run {
@@ -401,7 +421,7 @@ impl TrainRequest {
         // The run's window, not the default (longest record), so resumed batches match.
         let mut prepare = self.prepare.clone();
         prepare.seq_len = Some(spec.seq_len);
-        let data = load(&prepare, alphabet)?;
+        let data = self.load(&prepare, alphabet, progress)?;
         if data.alphabet.len() != spec.num_symbols {
             return Err(run_error(format!(
                 "{} has tokens the run's vocabulary lacks ({} tokens, the model has {})",
@@ -436,7 +456,7 @@ impl TrainRequest {
             trainer = trainer.with_steps(steps);
             dir.create(&spec, &data.alphabet)?;
         }
-        note(format!(
+        progress.note(&format!(
             "resuming {} at step {} of {}",
             out.display(),
             trainer.step(),
@@ -449,10 +469,8 @@ impl TrainRequest {
     fn start(
         &self,
         dir: &RunDir,
-        init_from: Option<&Path>,
         device: Device,
-        load: &mut LoadData<'_>,
-        note: &mut dyn FnMut(String),
+        progress: &mut dyn TrainingProgress,
     ) -> Result<(Trainer, PreparedData)> {
         if dir.has_checkpoint() {
             return Err(Error::RunExists {
@@ -461,19 +479,23 @@ impl TrainRequest {
         }
         if dir.exists() {
             // Stopped before its first checkpoint: nothing to resume or to lose.
-            note(format!(
+            progress.note(&format!(
                 "{}: the run there never wrote a checkpoint; starting it again",
                 dir.root().display()
             ));
         }
-        let source = init_from.map(|path| self.init_source(path)).transpose()?;
+        let source = self
+            .init_from
+            .as_deref()
+            .map(|path| self.init_source(path))
+            .transpose()?;
         let alphabet = match &source {
             Some((_, _, alphabet)) => alphabet.clone(),
             None => Alphabet::resolve(&self.alphabet)?,
         };
-        let data = load(&self.prepare, alphabet)?;
+        let data = self.load(&self.prepare, alphabet, progress)?;
         let base = source.as_ref().map(|(_, spec, _)| spec);
-        let spec = self.new_spec(&data, &device, base, note)?;
+        let spec = self.new_spec(&data, &device, base, &mut |line| progress.note(&line))?;
         let trainer = match &source {
             Some((run, _, _)) => {
                 let trainer = Trainer::init_from(spec, &data.alphabet, device, run)?;
@@ -486,6 +508,19 @@ impl TrainRequest {
             }
         };
         Ok((trainer, data))
+    }
+
+    /// The request's data read with `options` and `alphabet`, under the front end's spinner.
+    fn load(
+        &self,
+        options: &PrepareOptions,
+        alphabet: Alphabet,
+        progress: &mut dyn TrainingProgress,
+    ) -> Result<PreparedData> {
+        let spinner = progress.reading(&self.file);
+        let prepared = prepare(&self.file, alphabet, options, Some(&spinner));
+        spinner.finish_and_clear();
+        prepared
     }
 }
 
