@@ -183,6 +183,15 @@ pub enum Error {
         /// The input it is.
         input: PathBuf,
     },
+    /// An output that would replace a file inside a directory the command reads (a model's
+    /// run directory).
+    #[error("{}: this output is a file of {}, which this command reads; writing it would damage it, choose another output path", output.display(), dir.display())]
+    OutputInInputDirectory {
+        /// The output path.
+        output: PathBuf,
+        /// The input directory it lies in.
+        dir: PathBuf,
+    },
     /// A duration that cannot be read.
     #[error("{text:?}: expected a duration such as 90s, 30m, 1.5h or 1h30m")]
     Duration {
@@ -626,6 +635,10 @@ mod tests {
                 "x.fa: this output is the input ./x.fa; writing it would destroy the input, choose another output path",
             ),
             (
+                Error::OutputInInputDirectory { output: p("m/run.toml"), dir: p("m") },
+                "m/run.toml: this output is a file of m, which this command reads; writing it would damage it, choose another output path",
+            ),
+            (
                 Error::Duration { text: "5 parsecs".into() },
                 "\"5 parsecs\": expected a duration such as 90s, 30m, 1.5h or 1h30m",
             ),
@@ -755,7 +768,7 @@ mod tests {
     }
 
     /// The variants of [`Error`], as many as `every_variant_has_a_case` lists.
-    const VARIANTS: usize = 46;
+    const VARIANTS: usize = 47;
 
     /// Fails to compile when a variant is added: list it here, raise [`VARIANTS`] and give it
     /// a case in `every_variant_says_what_and_where`.
@@ -781,6 +794,7 @@ mod tests {
             | Error::MissingDirectory { .. }
             | Error::NotAFileName { .. }
             | Error::OutputIsInput { .. }
+            | Error::OutputInInputDirectory { .. }
             | Error::Duration { .. }
             | Error::SequenceTooLong { .. }
             | Error::RaggedBatch

@@ -108,10 +108,10 @@ impl SamplerArgs {
 pub struct SamplerControlArgs {
     /// Temperature T > 0 on the denoising distribution (p^(1/T), renormalised): below 1
     /// sharpens toward what the model finds likely, 1 samples the model.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = finite)]
     pub temperature: f64,
     /// Nucleus sampling: draw from the smallest set of tokens with probability >= P, in (0, 1].
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = finite)]
     pub top_p: f64,
     /// Which masked positions unmask first (first-hitting, which confidence order chooses
     /// when --sampler is not given): random (the model's process) or confidence (the most
@@ -120,7 +120,7 @@ pub struct SamplerControlArgs {
     pub order: UnmaskOrder,
     /// --sampler remask: an unmasked token goes back to MASK with probability at most this
     /// per step, in [0, 1].
-    #[arg(long, default_value_t = DEFAULT_REMASK_CAP)]
+    #[arg(long, default_value_t = DEFAULT_REMASK_CAP, value_parser = finite)]
     pub remask_cap: f64,
 }
 
@@ -146,7 +146,7 @@ pub struct ConditionArgs {
     /// Classifier-free guidance weight w (with --label): 0 is plain conditional sampling,
     /// larger values push the samples toward what tells the label apart (and cost a second
     /// network pass per step).
-    #[arg(long, default_value_t = 0.0, requires = "label")]
+    #[arg(long, default_value_t = 0.0, requires = "label", value_parser = finite)]
     pub guidance: f64,
 }
 
@@ -277,7 +277,7 @@ pub struct DataArgs {
     #[arg(long, conflicts_with = "valid_fraction")]
     pub valid: Option<PathBuf>,
     /// Fraction of the input held out for validation.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = finite)]
     pub valid_fraction: f64,
     /// How the held-out fraction is chosen: random records (from --seed), the last records of
     /// the file, the last part of every record (region; for genomes), or random whole clusters
@@ -338,7 +338,7 @@ impl DataArgs {
 #[derive(Debug, Clone, Args)]
 pub struct QualityArgs {
     /// FASTQ: leave out reads whose mean Phred quality is below this (counted in the summary).
-    #[arg(long, value_name = "Q")]
+    #[arg(long, value_name = "Q", value_parser = finite)]
     pub min_mean_quality: Option<f64>,
     /// FASTQ quality encoding: 33 (Sanger, Illumina 1.8+) or 64 (Illumina 1.3-1.7).
     #[arg(long, default_value_t = 33, value_parser = quality_offset())]
@@ -367,4 +367,15 @@ pub fn choice<T: Choice>() -> clap::builder::ValueParser {
     clap::builder::PossibleValuesParser::new(values)
         .try_map(|text| text.parse::<T>())
         .into()
+}
+
+/// The value parser of every floating-point option: a finite number. NaN and the infinities
+/// are refused here, where the option is named; each option's range is checked where it is
+/// used.
+pub fn finite(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(_) => Err(format!("'{text}' is not a finite number")),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
 }

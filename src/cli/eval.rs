@@ -53,11 +53,11 @@ pub struct EvalArgs {
     #[arg(long)]
     pub motifs: Option<PathBuf>,
     /// Relative PWM score (0-1) a site needs to count as a hit.
-    #[arg(long, default_value_t = 0.85)]
+    #[arg(long, default_value_t = 0.85, value_parser = super::finite)]
     pub motif_threshold: f64,
     /// Instead of --motif-threshold: the p-value a site needs (per site and strand, against
     /// uniform i.i.d. bases), e.g. 1e-4; converted to each motif's own score threshold.
-    #[arg(long)]
+    #[arg(long, value_parser = super::finite)]
     pub motif_p_value: Option<f64>,
     /// Motif whose hits per position are profiled and plotted, e.g. MA0108.3.
     #[arg(long)]

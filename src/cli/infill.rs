@@ -64,6 +64,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
         .into_iter()
         .flatten()
         .map(|p| p.as_path())
+        .chain([args.model.model.as_path()])
         .collect();
     seddbio::io::refuse_overwriting_inputs(&args.sampling.out, &inputs)?;
     let trained = args.model.load()?;

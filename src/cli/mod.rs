@@ -21,7 +21,8 @@ mod train;
 mod train_progress;
 
 pub use self::args::{
-    choice, label_source, DataArgs, ModelArgs, QualityArgs, SamplerControlArgs, SamplingArgs,
+    choice, finite, label_source, DataArgs, ModelArgs, QualityArgs, SamplerControlArgs,
+    SamplingArgs,
 };
 
 use std::{io::Write as _, path::PathBuf, time::Duration};
@@ -44,7 +45,7 @@ pub struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Worker threads for the computation (one pool for the network, data and evaluation)
-    /// [default: one per core].
+    /// [default: one per core; at most 8 per core].
     #[arg(long, global = true, value_parser = parse_threads)]
     threads: Option<usize>,
     /// No progress bars and no informational lines on stderr; results and errors only.
@@ -76,11 +77,19 @@ pub(crate) fn progress(len: Option<u64>, template: &str) -> Result<indicatif::Pr
 }
 
 fn parse_threads(s: &str) -> Result<usize, String> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let most = THREADS_PER_CORE * cores;
     match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
+        Ok(n) if (1..=most).contains(&n) => Ok(n),
+        Ok(n) if n > most => Err(format!(
+            "{n} threads is more than {most} ({THREADS_PER_CORE} per core on this machine's {cores}): more threads than that only wait on each other"
+        )),
         _ => Err(format!("'{s}' is not a number of threads (1 or more)")),
     }
 }
+
+/// `--threads` allows at most this many threads per core.
+const THREADS_PER_CORE: usize = 8;
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -276,5 +285,84 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Setting::Config | Setting::KmerSizes | Setting::MotifThreshold => return None,
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every floating-point option of every subcommand, by its subcommand path and long name.
+    fn float_options() -> Vec<(Vec<String>, String)> {
+        fn walk(
+            command: &clap::Command,
+            path: &mut Vec<String>,
+            found: &mut Vec<(Vec<String>, String)>,
+        ) {
+            for arg in command.get_arguments() {
+                let is_float = arg.get_value_parser().type_id()
+                    == clap::builder::ValueParser::from(clap::value_parser!(f64)).type_id();
+                if let (true, Some(long)) = (is_float, arg.get_long()) {
+                    found.push((path.clone(), long.to_string()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                path.push(sub.get_name().to_string());
+                walk(sub, path, found);
+                path.pop();
+            }
+        }
+        let mut found = Vec::new();
+        walk(&Cli::command(), &mut Vec::new(), &mut found);
+        found
+    }
+
+    #[test]
+    fn every_float_option_refuses_nan_and_the_infinities() {
+        let options = float_options();
+        // The options of sample, infill, train, eval and data: the walk must find them.
+        for long in [
+            "temperature",
+            "top-p",
+            "lr",
+            "motif-threshold",
+            "min-mean-quality",
+        ] {
+            assert!(
+                options.iter().any(|(_, l)| l == long),
+                "{long}: {options:?}"
+            );
+        }
+        for (path, long) in &options {
+            for value in ["nan", "NaN", "inf", "-inf", "infinity"] {
+                let mut line = vec!["seddbio".to_string()];
+                line.extend(path.iter().cloned());
+                line.push(format!("--{long}={value}"));
+                let error = Cli::try_parse_from(&line).expect_err(&line.join(" "));
+                assert_eq!(
+                    error.kind(),
+                    clap::error::ErrorKind::ValueValidation,
+                    "{}: {error}",
+                    line.join(" ")
+                );
+                assert!(
+                    error.to_string().contains("is not a finite number"),
+                    "{error}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn threads_are_bounded_by_the_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(parse_threads("1"), Ok(1));
+        assert_eq!(
+            parse_threads(&(THREADS_PER_CORE * cores).to_string()),
+            Ok(THREADS_PER_CORE * cores)
+        );
+        let error = parse_threads("10000").unwrap_err();
+        assert!(error.contains("10000 threads is more than"), "{error}");
+        assert!(parse_threads("0").is_err() && parse_threads("many").is_err());
     }
 }

@@ -32,6 +32,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     if args.num == 0 || args.sampling.batch_size == 0 {
         bail!("-n and --batch-size must be at least 1");
     }
+    seddbio::io::refuse_overwriting_inputs(&args.sampling.out, &[&args.model.model])?;
     let trained = args.model.load()?;
     let spec = &trained.spec;
     if let Some(length) = args.length {

@@ -91,7 +91,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     if args.num_t == 0 {
         bail!("--num-t must be at least 1");
     }
-    seddbio::io::refuse_overwriting_inputs(&args.out, &[&args.file])?;
+    seddbio::io::refuse_overwriting_inputs(&args.out, &[&args.file, &args.model.model])?;
     if matches!(args.on_unknown, UnknownPolicy::Split | UnknownPolicy::Strip) {
         bail!(
             "--on-unknown {}: a changed sequence would get another score; use error or skip",

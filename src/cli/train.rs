@@ -51,12 +51,12 @@ pub struct TrainArgs {
     #[arg(long, value_parser = choice::<LrSchedule>())]
     pub lr_schedule: Option<LrSchedule>,
     /// Peak learning rate (AdamW, after linear warm-up) [default: the preset's].
-    #[arg(long)]
+    #[arg(long, value_parser = super::finite)]
     pub lr: Option<f64>,
     /// Conditional training (--label-column/--label-key): the fraction of examples whose label
     /// is replaced by the null label, so one network also learns the unconditional score
     /// that guidance needs [default: the preset's, 0.1].
-    #[arg(long)]
+    #[arg(long, value_parser = super::finite)]
     pub label_dropout: Option<f64>,
     /// How the network knows positions: rotary (relative only) or rotary+absolute (also a
     /// learned embedding per position, for windows anchored on a landmark such as a TSS)

@@ -13,7 +13,7 @@ mod write;
 
 pub(crate) use self::atomic::is_temporary_of;
 pub use self::{
-    atomic::{refuse_overwriting_inputs, sync_directory, write_atomically},
+    atomic::{refuse_overwriting_inputs, sync_directory, write_atomically, WriteResult},
     digest::Fnv1a,
     read::{
         description_value, file_label, read_sequence_files, read_sequences, LabelSource,
