@@ -841,3 +841,132 @@ fn the_library_session_is_what_the_command_line_runs() {
         assert!(line(&library_card, key).is_some(), "{key}: {library_card}");
     }
 }
+
+/// The `## Use` commands of a run's MODEL.md, as written.
+fn card_commands(run: &Path) -> Vec<Vec<String>> {
+    let card = std::fs::read_to_string(run.join("MODEL.md")).unwrap();
+    let usage = card
+        .split("## Use\n\n```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("{card}"));
+    usage
+        .lines()
+        .map(|line| {
+            let command = line.split("   #").next().unwrap_or(line);
+            // The template is the one quoted word; no other word has a space or a quote.
+            let mut words = Vec::new();
+            for (i, part) in command.split('\'').enumerate() {
+                match i % 2 {
+                    1 => words.push(part.to_string()),
+                    _ => words.extend(part.split_whitespace().map(String::from)),
+                }
+            }
+            words
+        })
+        .collect()
+}
+
+/// MODEL.md's usage examples work for the model they describe, whatever its alphabet, and the
+/// noise schedule is written as `--noise` names it.
+#[test]
+fn a_model_cards_examples_run_for_every_alphabet() {
+    let dir = common::tempdir().unwrap();
+    let dna = std::fs::read_to_string(DNA).unwrap();
+    let rna_file = dir.path().join("rna.fa");
+    let rna: String = dna
+        .lines()
+        .map(|l| match l.starts_with('>') {
+            true => format!("{l}\n"),
+            false => format!("{}\n", l.replace('T', "U")),
+        })
+        .collect();
+    std::fs::write(&rna_file, &rna).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cases = [
+        (
+            "dna",
+            root.join(DNA),
+            "sequences.fasta",
+            ">a\nACGTTGCAAC\n".to_string(),
+            "24",
+        ),
+        (
+            "rna",
+            rna_file.clone(),
+            "sequences.fasta",
+            ">a\nACGUUGCAAC\n".to_string(),
+            "24",
+        ),
+        (
+            "protein",
+            root.join("datasets/protein/tiny_uniprot_128.fasta"),
+            "sequences.fasta",
+            ">p\nMKTAYIAKQRQISFVKSHFSRQ\n".to_string(),
+            "24",
+        ),
+        (
+            "smiles",
+            root.join("datasets/smiles/moses_tiny_train.smi"),
+            "sequences.smi",
+            "CCO\nc1ccccc1\n".to_string(),
+            "64",
+        ),
+    ];
+    for (alphabet, data, score_file, to_score, seq_len) in cases {
+        let work = dir.path().join(alphabet);
+        std::fs::create_dir(&work).unwrap();
+        let run = work.join("run");
+        ok(&[
+            "train",
+            data.to_str().unwrap(),
+            "-a",
+            alphabet,
+            "--seq-len",
+            seq_len,
+            "--too-long",
+            "window",
+            "--batch-size",
+            "4",
+            "--steps",
+            "1",
+            "--report-samples",
+            "0",
+            "--out",
+            run.to_str().unwrap(),
+        ]);
+        let card = std::fs::read_to_string(run.join("MODEL.md")).unwrap();
+        assert!(
+            card.contains("\nnoise: \"loglinear (eps 0.001)\"\n"),
+            "{card}"
+        );
+        assert!(
+            card.contains("loglinear (eps 0.001) noise schedule"),
+            "{card}"
+        );
+        std::fs::write(work.join(score_file), &to_score).unwrap();
+        let commands = card_commands(&run);
+        assert_eq!(commands.len(), 3, "{alphabet}: {commands:?}");
+        for words in commands {
+            assert_eq!(words[0], "seddbio", "{words:?}");
+            let output = Command::new(env!("CARGO_BIN_EXE_seddbio"))
+                .args(&words[1..])
+                .current_dir(&work)
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{alphabet}: {words:?}: {}",
+                stderr(&output)
+            );
+        }
+        let extension = score_file.rsplit('.').next().unwrap();
+        for written in [
+            format!("samples.{extension}"),
+            format!("infilled.{extension}"),
+            "scores.csv".into(),
+        ] {
+            assert!(work.join(&written).is_file(), "{alphabet}: {written}");
+        }
+    }
+}

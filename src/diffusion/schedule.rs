@@ -55,6 +55,27 @@ impl ScheduleKind {
     }
 }
 
+/// The schedule as `--noise` names it, with its parameters.
+///
+/// ```
+/// use seddbio::diffusion::NoiseSchedule;
+///
+/// assert_eq!(NoiseSchedule::log_linear().to_string(), "loglinear (eps 0.001)");
+/// let geometric = NoiseSchedule::Geometric { sigma_min: 1e-4, sigma_max: 20.0 };
+/// assert_eq!(geometric.to_string(), "geometric (sigma 0.0001 to 20)");
+/// ```
+impl std::fmt::Display for NoiseSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoiseSchedule::LogLinear { eps } => write!(f, "{} (eps {eps})", self.kind()),
+            NoiseSchedule::Geometric {
+                sigma_min,
+                sigma_max,
+            } => write!(f, "{} (sigma {sigma_min} to {sigma_max})", self.kind()),
+        }
+    }
+}
+
 impl NoiseSchedule {
     /// Its family.
     pub fn kind(&self) -> ScheduleKind {

@@ -28,6 +28,11 @@ pub struct CardFacts {
     pub sampler_flags: String,
     /// The command line that made the run.
     pub command: String,
+    /// An infilling template for the model's alphabet and length (`Template::example`).
+    pub template: String,
+    /// The extension of the alphabet's usual sequence files (`fasta`, `smi`), for the
+    /// examples' file names.
+    pub extension: String,
 }
 
 /// Quotes a YAML scalar when it could be read as something else.
@@ -72,7 +77,7 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     ));
     text.push_str(&format!(
         "## Model\n\n- {} parameters: {} DiT blocks of width {}, {} heads, time conditioning of width {}\n\
-         - {} forward process, {:?} noise schedule, {} tokens (`alphabet.toml`)\n\
+         - {} forward process, {} noise schedule, {} tokens (`alphabet.toml`)\n\
          - {} positions per sequence ({} layout), {} positions\n{}\n",
         facts.parameters,
         model.num_blocks,
@@ -118,14 +123,16 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     text.push_str(&format!(
         "\nThe end-of-run report, if made, is in `report/` (samples against held-out data: k-mer \
          spectra beside their floor, lengths, composition, novelty).\n\n\
-         ## Use\n\n```sh\nseddbio sample --model {run} -n 100{} -o samples.fasta   # {}\n\
-         seddbio infill --model {run} --template 'ACGT[MASK:20]' -n 10 -o infilled.fasta\n\
-         seddbio score --model {run} sequences.fasta -o scores.csv\n```\n\n\
+         ## Use\n\n```sh\nseddbio sample --model {run} -n 100{} -o samples.{ext}   # {}\n\
+         seddbio infill --model {run} --template '{}' -n 10 -o infilled.{ext}\n\
+         seddbio score --model {run} sequences.{ext} -o scores.csv\n```\n\n\
          ## Made by\n\n```sh\n{}\n```\n",
         facts.sampler_flags,
         facts.sampler,
+        facts.template,
         facts.command,
-        run = facts.run
+        run = facts.run,
+        ext = facts.extension
     ));
     text
 }
@@ -148,7 +155,7 @@ fn front_matter(spec: &RunSpec, facts: &CardFacts) -> String {
     line("alphabet", yaml_string(&spec.alphabet));
     line("vocabulary_size", spec.num_symbols.to_string());
     line("graph", spec.graph.to_string());
-    line("noise", yaml_string(&format!("{:?}", spec.noise)));
+    line("noise", yaml_string(&spec.noise.to_string()));
     line("parameters", facts.parameters.to_string());
     line(
         "model",

@@ -79,6 +79,38 @@ fn fail(text: &str, position: usize, why: impl std::fmt::Display) -> Error {
 }
 
 impl Template {
+    /// A short template for examples (a model card's), valid for `alphabet` and sequences of
+    /// `length` positions: up to four of the alphabet's letters (one atom, `C` where there is
+    /// one, for SMILES), then a run of at most 20 free positions.
+    ///
+    /// ```
+    /// use seddbio::{alphabet::Alphabet, sample::Template};
+    ///
+    /// let rna = Alphabet::builtin("rna").unwrap();
+    /// assert_eq!(Template::example(&rna, 200), "ACGU[MASK:20]");
+    /// assert!(Template::parse(&Template::example(&rna, 6), &rna, &[]).unwrap().len() <= 6);
+    /// ```
+    pub fn example(alphabet: &Alphabet, length: usize) -> String {
+        let letters: Vec<&str> = (0..alphabet.num_symbols())
+            .filter_map(|id| alphabet.token(id as TokenId))
+            .filter(|t| t.len() == 1 && t.bytes().all(|b| b.is_ascii_alphabetic()))
+            .collect();
+        let most = length.saturating_sub(1);
+        let fixed: Vec<&str> = match alphabet.tokenizer() {
+            TokenizerKind::Smiles => letters
+                .iter()
+                .find(|t| **t == "C")
+                .or(letters.first())
+                .into_iter()
+                .copied()
+                .take(most)
+                .collect(),
+            TokenizerKind::Char => letters.into_iter().take(4.min(most)).collect(),
+        };
+        let free = length.saturating_sub(fixed.len()).clamp(1, 20);
+        format!("{}[MASK:{free}]", fixed.concat())
+    }
+
     /// Parses `text` for `alphabet`; `motifs` are what `{motif:ID}` may name. Errors give the
     /// 1-based character position and the reason.
     pub fn parse(text: &str, alphabet: &Alphabet, motifs: &[Motif]) -> Result<Template> {

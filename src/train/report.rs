@@ -104,7 +104,7 @@ pub fn compare_held_out(
 pub fn run_description(spec: &RunSpec, parameters: usize, valid_sequences: usize) -> String {
     let training = &spec.config.training;
     let mut text = format!(
-        "model: {} parameters ({}), {} graph, {:?} noise, {} tokens\n\
+        "model: {} parameters ({}), {} graph, {} noise, {} tokens\n\
          training: {} of {} x {} tokens, lr {} ({} after a warm-up of {}), clip {}, EMA {}; validation on {} sequences\n",
         parameters,
         spec.config.model,

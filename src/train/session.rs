@@ -20,10 +20,11 @@ use super::{
     StepStats, TrainRequest, Trainer, ValidationSet, HELD_OUT_TIMES,
 };
 use crate::{
+    alphabet::TokenizerKind,
     data::PreparedData,
     eval::render,
     run::{CardFacts, RunDir, RunSpec, TrainedModel, Weights},
-    sample::SamplerSettings,
+    sample::{SamplerSettings, Template},
     Result,
 };
 
@@ -339,6 +340,12 @@ impl Finished<'_> {
             sampler: self.report_sampler.describe(),
             sampler_flags: self.report_sampler.command_flags(),
             command: self.request.command.clone(),
+            template: Template::example(&self.data.alphabet, self.trainer.spec().seq_len),
+            extension: match self.data.alphabet.tokenizer() {
+                TokenizerKind::Smiles => "smi",
+                TokenizerKind::Char => "fasta",
+            }
+            .to_string(),
         };
         write_model_card(self.dir, self.trainer.spec(), &facts)
     }
