@@ -52,6 +52,16 @@ pub enum Error {
         /// The underlying error.
         source: io::Error,
     },
+    /// The operating system refused a read in the middle of a file.
+    #[error("{}{context}: {source}", path.display())]
+    ReadFailed {
+        /// The file concerned.
+        path: PathBuf,
+        /// Where in the file reading stopped (e.g. " at line 12").
+        context: String,
+        /// The underlying error.
+        source: io::Error,
+    },
     /// A gzip stream ended early or is corrupt.
     #[error("{}: truncated or corrupt gzip data{context}: {source}", path.display())]
     Gzip {
@@ -193,7 +203,9 @@ pub enum Error {
         dir: PathBuf,
     },
     /// A duration that cannot be read.
-    #[error("{text:?}: expected a duration such as 90s, 30m, 1.5h or 1h30m")]
+    #[error(
+        "{text:?}: expected a duration with its unit (s, m, h), such as 90s, 30m, 1.5h or 1h30m"
+    )]
     Duration {
         /// The text given.
         text: String,
@@ -496,8 +508,15 @@ pub(crate) fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-/// Renders a symbol for an error message: printable ASCII in quotes, anything else escaped.
+/// Renders a symbol for an error message, in quotes: printable ASCII and characters beyond
+/// ASCII as they are, anything else (bytes that are not UTF-8, controls) escaped.
 pub(crate) fn quote_symbol(bytes: &[u8]) -> String {
+    // A character beyond ASCII is shown as itself; bytes that are not UTF-8, escaped.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if !text.is_ascii() && text.chars().all(|c| !c.is_control() && !c.is_whitespace()) {
+            return format!("'{text}'");
+        }
+    }
     let mut out = String::from("'");
     for &b in bytes {
         match b {
@@ -635,12 +654,20 @@ mod tests {
                 "x.fa: this output is the input ./x.fa; writing it would destroy the input, choose another output path",
             ),
             (
+                Error::ReadFailed {
+                    path: p("x.smi"),
+                    context: " at line 12".into(),
+                    source: io::Error::other("input/output error"),
+                },
+                "x.smi at line 12: input/output error",
+            ),
+            (
                 Error::OutputInInputDirectory { output: p("m/run.toml"), dir: p("m") },
                 "m/run.toml: this output is a file of m, which this command reads; writing it would damage it, choose another output path",
             ),
             (
                 Error::Duration { text: "5 parsecs".into() },
-                "\"5 parsecs\": expected a duration such as 90s, 30m, 1.5h or 1h30m",
+                "\"5 parsecs\": expected a duration with its unit (s, m, h), such as 90s, 30m, 1.5h or 1h30m",
             ),
             (
                 Error::SequenceTooLong { sequence: 2, tokens: 300, model: 200 },
@@ -768,7 +795,7 @@ mod tests {
     }
 
     /// The variants of [`Error`], as many as `every_variant_has_a_case` lists.
-    const VARIANTS: usize = 47;
+    const VARIANTS: usize = 48;
 
     /// Fails to compile when a variant is added: list it here, raise [`VARIANTS`] and give it
     /// a case in `every_variant_says_what_and_where`.
@@ -795,6 +822,7 @@ mod tests {
             | Error::NotAFileName { .. }
             | Error::OutputIsInput { .. }
             | Error::OutputInInputDirectory { .. }
+            | Error::ReadFailed { .. }
             | Error::Duration { .. }
             | Error::SequenceTooLong { .. }
             | Error::RaggedBatch

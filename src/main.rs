@@ -41,7 +41,7 @@ fn main() -> ExitCode {
             let hint = cli::flag_hint(&err)
                 .map(|h| format!("; {h}"))
                 .unwrap_or_default();
-            eprintln!("error: {}{hint}", format!("{err:#}").replace('\n', " "));
+            eprintln!("error: {}{hint}", cli::error_line(&err));
             ExitCode::FAILURE
         }
     }

@@ -159,7 +159,6 @@ fn dna_model_samples_infills_and_scores() {
     let refused = dir.path().join("refused.fa");
     for (flags, option) in [
         (&["--temperature", "0"][..], "--temperature"),
-        (&["--temperature", "nan"], "--temperature"),
         (&["--temperature=-1"], "--temperature"),
         (&["--top-p", "0"], "--top-p"),
         (&["--top-p", "1.5"], "--top-p"),
@@ -178,6 +177,15 @@ fn dna_model_samples_infills_and_scores() {
         assert!(err.contains(option), "{flags:?}: {err}");
         assert!(!refused.exists());
     }
+
+    // NaN is refused where the option is parsed: a usage error naming it.
+    let output = common::seddbio(&["sample", "--model", run, "--temperature", "nan"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = common::stderr(&output);
+    assert!(
+        err.contains("'--temperature <TEMPERATURE>': 'nan' is not a finite number"),
+        "{err}"
+    );
 
     // The sweep: a row per setting in sweep.csv, the plot, and each setting's samples and
     // report in a folder of its own; a setting it cannot parse is one error line.

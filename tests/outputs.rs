@@ -5,38 +5,9 @@
 
 mod common;
 
-use std::{
-    ffi::CString,
-    fs,
-    os::unix::fs::FileTypeExt,
-    path::{Path, PathBuf},
-};
+use std::{ffi::CString, fs, os::unix::fs::FileTypeExt, path::Path};
 
 use common::{fails, ok};
-
-const DNA: &str = "datasets/dna/tiny_ecoli_64x300.fa";
-
-/// A one-step DNA model in `dir/model` (no report).
-fn model(dir: &Path) -> PathBuf {
-    let run = dir.join("model");
-    ok(&[
-        "train",
-        DNA,
-        "-a",
-        "dna",
-        "--seq-len",
-        "24",
-        "--batch-size",
-        "4",
-        "--steps",
-        "1",
-        "--report-samples",
-        "0",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    run
-}
 
 /// `sample` of two short sequences from `model` into `out`, as FASTA.
 fn sample_into(model: &Path, out: &Path) -> Vec<String> {
@@ -68,7 +39,7 @@ fn c_path(path: &Path) -> CString {
 #[test]
 fn a_named_pipe_is_written_in_place_for_its_reader() {
     let dir = common::tempdir().unwrap();
-    let model = model(dir.path());
+    let model = common::one_step_model(dir.path());
     let fifo = dir.path().join("pipe");
     // SAFETY: a valid C string and mode; mkfifo only creates the node.
     assert_eq!(unsafe { libc::mkfifo(c_path(&fifo).as_ptr(), 0o600) }, 0);
@@ -86,7 +57,7 @@ fn a_named_pipe_is_written_in_place_for_its_reader() {
 #[test]
 fn a_device_is_written_in_place_never_replaced() {
     let dir = common::tempdir().unwrap();
-    let model = model(dir.path());
+    let model = common::one_step_model(dir.path());
     let null = dir.path().join("null");
     // The null device's numbers (1, 3) under a name of the test's own.
     // SAFETY: a valid C string; mknod only creates the node (and needs CAP_MKNOD).
@@ -118,7 +89,7 @@ fn a_device_is_written_in_place_never_replaced() {
 #[test]
 fn a_symbolic_link_stays_a_link_and_its_target_is_written() {
     let dir = common::tempdir().unwrap();
-    let model = model(dir.path());
+    let model = common::one_step_model(dir.path());
     let targets = dir.path().join("targets");
     fs::create_dir(&targets).unwrap();
     fs::write(targets.join("old.fa"), ">old\nA\n").unwrap();
@@ -147,7 +118,7 @@ fn a_symbolic_link_stays_a_link_and_its_target_is_written() {
 #[test]
 fn no_output_replaces_a_file_of_the_model_being_read() {
     let dir = common::tempdir().unwrap();
-    let model = model(dir.path());
+    let model = common::one_step_model(dir.path());
     let m = model.to_str().unwrap();
     let files = [
         "run.toml",

@@ -397,14 +397,25 @@ impl Alphabet {
     /// Splits text into symbols. Fails only on SMILES text that cannot be tokenised.
     pub fn symbols_of(&self, text: &[u8]) -> Result<Vec<Symbol>, smiles::SmilesSyntaxError> {
         match self.spec.tokenizer {
-            TokenizerKind::Char => Ok(text
-                .iter()
-                .enumerate()
-                .map(|(offset, &b)| match self.byte_index[b as usize] {
-                    NO_ID => Symbol::Unknown { offset, len: 1 },
-                    id => Symbol::Known(id),
-                })
-                .collect()),
+            TokenizerKind::Char => {
+                let mut symbols = Vec::with_capacity(text.len());
+                let mut offset = 0;
+                while offset < text.len() {
+                    let symbol = match self.byte_index[text[offset] as usize] {
+                        NO_ID => Symbol::Unknown {
+                            offset,
+                            len: unknown_len(&text[offset..]),
+                        },
+                        id => Symbol::Known(id),
+                    };
+                    offset += match symbol {
+                        Symbol::Unknown { len, .. } => len,
+                        Symbol::Known(_) => 1,
+                    };
+                    symbols.push(symbol);
+                }
+                Ok(symbols)
+            }
             TokenizerKind::Smiles => Ok(smiles::token_spans(text)?
                 .into_iter()
                 .map(|span| {
@@ -470,9 +481,54 @@ impl Alphabet {
     }
 }
 
+/// Bytes of the unknown symbol that starts `text` (one-character alphabets): one byte, or a
+/// whole UTF-8 character (`é` is one symbol, not two), or every byte of a run that is not
+/// UTF-8 at all (reported once, as bytes).
+fn unknown_len(text: &[u8]) -> usize {
+    if text[0].is_ascii() {
+        return 1;
+    }
+    let mut len = 0;
+    while len < text.len() && !text[len].is_ascii() {
+        match std::str::from_utf8(&text[len..]) {
+            Ok(valid) => return len.max(valid.chars().next().map_or(1, char::len_utf8)),
+            Err(e) if e.valid_up_to() > 0 => {
+                // A character follows: it ends a run of bad bytes, or is the symbol itself.
+                let first = std::str::from_utf8(&text[len..len + e.valid_up_to()])
+                    .ok()
+                    .and_then(|v| v.chars().next())
+                    .map_or(1, char::len_utf8);
+                return if len > 0 { len } else { first };
+            }
+            Err(e) => len += e.error_len().unwrap_or(text.len() - len),
+        }
+    }
+    len.max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_character_or_a_run_of_bad_bytes_is_one_unknown_symbol() {
+        let dna = Alphabet::builtin("dna").unwrap();
+        let unknown = |text: &[u8]| -> Vec<(usize, usize)> {
+            dna.symbols_of(text)
+                .unwrap()
+                .into_iter()
+                .filter_map(|s| match s {
+                    Symbol::Unknown { offset, len } => Some((offset, len)),
+                    Symbol::Known(_) => None,
+                })
+                .collect()
+        };
+        assert_eq!(unknown("ACéGT".as_bytes()), [(2, 2)]);
+        assert_eq!(unknown("AéüC".as_bytes()), [(1, 2), (3, 2)]);
+        assert_eq!(unknown(b"AC\xc3\xc3GT"), [(2, 2)]);
+        assert_eq!(unknown(b"A\xff\xfe\xc3\xa9"), [(1, 2), (3, 2)]);
+        assert_eq!(unknown(b"AXZ\xc3"), [(1, 1), (2, 1), (3, 1)]);
+    }
 
     #[test]
     fn every_builtin_alphabet_parses() {

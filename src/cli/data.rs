@@ -37,8 +37,8 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Output: .fasta, .csv, .tsv, .parquet or .smi (text formats optionally .gz), or - for
-    /// standard output (FASTA unless --out-format says otherwise).
-    #[arg(long, short = 'o')]
+    /// standard output (FASTA unless --out-format says otherwise) [default: -].
+    #[arg(long, short = 'o', default_value = "-", hide_default_value = true)]
     pub out: PathBuf,
     /// The output format, whatever the name says (needed for - in another format than FASTA).
     #[arg(long, value_parser = choice::<OutputFormat>())]

@@ -92,9 +92,13 @@ pub fn run(args: InfillArgs) -> Result<()> {
     };
     let pad = trained.alphabet.pad_id();
     let mut templates = Vec::with_capacity(texts.len());
-    for (id, text) in &texts {
-        let template = Template::parse(text, &trained.alphabet, &motifs)
-            .with_context(|| format!("template {id}"))?;
+    for (index, (id, text)) in texts.iter().enumerate() {
+        // The error names the template itself; a file's record is named before it.
+        let template = match &args.template_file {
+            Some(path) => Template::parse(text, &trained.alphabet, &motifs)
+                .with_context(|| format!("{}: record {} ({id})", path.display(), index + 1))?,
+            None => Template::parse(text, &trained.alphabet, &motifs)?,
+        };
         if template.len() > spec.seq_len {
             bail!(
                 "template {id} has {} positions; the model at {} was trained on {}",

@@ -244,6 +244,21 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     }
 }
 
+/// An error and its causes on one line, each cause once: a library error that already says
+/// its cause (`FILE: No such file or directory (os error 2)`) is not followed by it again.
+pub fn error_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.is_empty() {
+            line = text;
+        } else if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+    }
+    line
+}
+
 /// What to do about a library error on this command line: the flag that handles it. The
 /// library names what is wrong; the flags are the command line's.
 pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
@@ -351,6 +366,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let library = seddbio::Error::Io {
+            path: "in.fa".into(),
+            source: missing,
+        };
+        let text = library.to_string();
+        assert_eq!(text.matches("not found").count(), 1, "{text}");
+        let error = anyhow::Error::new(library).context("reading the training data");
+        assert_eq!(
+            error_line(&error),
+            format!("reading the training data: {text}")
+        );
+        // A cause the message does not say is kept.
+        let error = anyhow::anyhow!("disk full").context("writing out.fa");
+        assert_eq!(error_line(&error), "writing out.fa: disk full");
     }
 
     #[test]

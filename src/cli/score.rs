@@ -1,6 +1,6 @@
 //! `seddbio score`: the ELBO bound of each sequence under a trained model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -23,11 +23,13 @@ pub struct ScoreArgs {
     /// Sequences to score (FASTA, CSV, TSV or SMILES; gzip allowed; - for standard input).
     pub file: PathBuf,
     /// Output CSV: id, length, ELBO bound (nats), bits/token, standard error; - for standard
-    /// output.
+    /// output [default: -].
     #[arg(long, short = 'o')]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Print the summary (sequences, pooled bits/token and its standard error) as one JSON
-    /// object instead of a sentence.
+    /// object instead of a sentence; without -o, the object holds the scores too, one entry
+    /// per sequence, instead of the CSV (with `-o -`, the CSV goes to standard output and the
+    /// JSON to standard error).
     #[arg(long)]
     pub json: bool,
     /// Times per sequence, stratified over [1e-3, 1] (more: lower standard error).
@@ -87,11 +89,18 @@ fn write_csv(out: &std::path::Path, csv: &str) -> Result<()> {
     }
 }
 
+impl ScoreArgs {
+    /// The output, standard output (`-`) when none is given.
+    fn out(&self) -> &Path {
+        self.out.as_deref().unwrap_or(Path::new("-"))
+    }
+}
+
 pub fn run(args: ScoreArgs) -> Result<()> {
     if args.num_t == 0 {
         bail!("--num-t must be at least 1");
     }
-    seddbio::io::refuse_overwriting_inputs(&args.out, &[&args.file, &args.model.model])?;
+    seddbio::io::refuse_overwriting_inputs(args.out(), &[&args.file, &args.model.model])?;
     if matches!(args.on_unknown, UnknownPolicy::Split | UnknownPolicy::Strip) {
         bail!(
             "--on-unknown {}: a changed sequence would get another score; use error or skip",
@@ -139,6 +148,9 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         }
     }
     if args.classify {
+        if args.json && args.out.is_none() {
+            bail!("--classify --json: the table of labels needs a file (-o FILE); the JSON summary goes to standard output");
+        }
         return classify(&args, &trained, &records, &tokens);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
@@ -165,7 +177,11 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             e.std_error / (e.tokens as f64 * ln2)
         ));
     }
-    write_csv(&args.out, &csv)?;
+    // `--json` alone: one JSON document on stdout, the scores inside it.
+    let scores_in_json = args.json && args.out.is_none();
+    if !scores_in_json {
+        write_csv(args.out(), &csv)?;
+    }
     let (bits, se) = pooled_bits_per_token(&estimates);
     let under = match &args.label {
         Some(label) => format!(" under label {label}"),
@@ -181,17 +197,35 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             "label": args.label,
             "bits_per_token": bits,
             "bits_per_token_se": se,
-            "out": args.out.display().to_string(),
+            "out": args.out().display().to_string(),
         });
-        return print_summary(&args.out, &format!("{json:#}\n"));
+        if scores_in_json {
+            let mut json = json;
+            json["scores"] = records
+                .iter()
+                .zip(&estimates)
+                .map(|(record, e)| {
+                    serde_json::json!({
+                        "id": record.id,
+                        "length": e.tokens,
+                        "elbo_nats": e.nats,
+                        "elbo_se_nats": e.std_error,
+                        "bits_per_token": e.bits_per_token(),
+                        "bits_per_token_se": e.std_error / (e.tokens as f64 * ln2),
+                    })
+                })
+                .collect();
+            return print_stdout(&format!("{json:#}\n"));
+        }
+        return print_summary(args.out(), &format!("{json:#}\n"));
     }
     print_summary(
-        &args.out,
+        args.out(),
         &format!(
             "{} sequences scored{under} with {} times each: {bits:.4} ± {se:.4} bits/token over all; written to {}\n",
             estimates.len(),
             args.num_t,
-            args.out.display()
+            args.out().display()
         ),
     )
 }
@@ -214,7 +248,7 @@ fn classify(
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     let truth: Vec<Option<&str>> = records.iter().map(|r| r.label.as_deref()).collect();
     let (csv, predicted_counts, (correct, known)) = classes.csv(&ids, &truth);
-    write_csv(&args.out, &csv)?;
+    write_csv(args.out(), &csv)?;
     let accuracy = (known > 0).then(|| correct as f64 / known as f64);
     let pooled = classes.pooled();
     if args.json {
@@ -231,9 +265,9 @@ fn classify(
             })).collect::<Vec<_>>(),
             "labelled": known,
             "accuracy": accuracy,
-            "out": args.out.display().to_string(),
+            "out": args.out().display().to_string(),
         });
-        return print_summary(&args.out, &format!("{json:#}\n"));
+        return print_summary(args.out(), &format!("{json:#}\n"));
     }
     let counts: Vec<String> = names
         .iter()
@@ -245,14 +279,14 @@ fn classify(
         None => String::new(),
     };
     print_summary(
-        &args.out,
+        args.out(),
         &format!(
             "{} sequences classified with {} times each under {} labels: {}{accuracy}; written to {}\n",
             records.len(),
             args.num_t,
             names.len(),
             counts.join(", "),
-            args.out.display()
+            args.out().display()
         ),
     )
 }

@@ -158,10 +158,19 @@ impl TrainingProgress for TrainingBars {
     }
 
     fn validation(&mut self, row: &MetricsRow) {
-        self.last_valid = Some((row.valid_bits, row.valid_se));
+        let valid = match row.valid_bits.is_finite() {
+            true => {
+                self.last_valid = Some((row.valid_bits, row.valid_se));
+                format!(
+                    "validation ELBO {:.4} ± {:.4} bits/token",
+                    row.valid_bits, row.valid_se
+                )
+            }
+            false => "no validation data".to_string(),
+        };
         self.say(format!(
-            "step {:>6}: train {:.4} bits/token, validation ELBO {:.4} ± {:.4} bits/token, {:.0} tokens/s",
-            row.step, row.train_bits, row.valid_bits, row.valid_se, row.tokens_per_s
+            "step {:>6}: train {:.4} bits/token, {valid}, {:.0} tokens/s",
+            row.step, row.train_bits, row.tokens_per_s
         ));
     }
 

@@ -156,18 +156,28 @@ fn encode_record(
             }
             Symbol::Unknown { offset, len } => {
                 let raw = &text[offset..offset + len];
-                let shown = String::from_utf8_lossy(raw);
-                let key = if alphabet.spec().case_sensitive {
-                    shown.into_owned()
-                } else {
-                    shown.to_ascii_uppercase()
+                // Bytes that are not UTF-8 are counted and shown as bytes (`\xc3`), once per run.
+                let (key, what) = match std::str::from_utf8(raw) {
+                    Ok(shown) => {
+                        let key = match alphabet.spec().case_sensitive {
+                            true => shown.to_string(),
+                            false => shown.to_ascii_uppercase(),
+                        };
+                        let what = alphabet.describe_unknown(&key);
+                        (key, what)
+                    }
+                    Err(_) => {
+                        let quoted = quote_symbol(raw);
+                        let bytes = quoted.trim_matches('\'').to_string();
+                        (bytes, "not UTF-8 text".to_string())
+                    }
                 };
                 if policy == UnknownPolicy::Error {
                     return Err(Error::UnknownSymbol {
                         location: file.location(record),
                         position: char_position(text, offset),
                         symbol: quote_symbol(raw),
-                        what: alphabet.describe_unknown(&key),
+                        what,
                     });
                 }
                 *report.symbols.entry(key).or_default() += 1;

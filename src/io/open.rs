@@ -55,9 +55,16 @@ pub(crate) fn read_error(path: &Path, error: io::Error, context: String) -> Erro
             source,
         };
     }
-    Error::Io {
-        path: path.to_path_buf(),
-        source: error,
+    match context.is_empty() {
+        true => Error::Io {
+            path: path.to_path_buf(),
+            source: error,
+        },
+        false => Error::ReadFailed {
+            path: path.to_path_buf(),
+            context,
+            source: error,
+        },
     }
 }
 

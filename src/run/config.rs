@@ -117,14 +117,14 @@ pub struct TimeBudget {
 }
 
 impl TimeBudget {
-    /// Parses `90s`, `30m`, `1.5h` or `1h30m` (a bare number is minutes).
+    /// Parses `90s`, `30m`, `1.5h` or `1h30m`; every number needs its unit.
     ///
     /// ```
     /// use seddbio::run::TimeBudget;
     ///
     /// assert_eq!(TimeBudget::parse("30m").unwrap().seconds, 1800.0);
     /// assert_eq!(TimeBudget::parse("1h30m").unwrap().seconds, 5400.0);
-    /// assert_eq!(TimeBudget::parse("45").unwrap().seconds, 2700.0);
+    /// assert!(TimeBudget::parse("45").is_err());
     /// assert!(TimeBudget::parse("soon").is_err());
     /// assert!(TimeBudget::parse("0m").is_err());
     /// ```
@@ -150,11 +150,9 @@ impl TimeBudget {
             seconds += value * unit;
             number.clear();
         }
+        // A number without its unit (`1.5`) is refused: minutes or hours is a guess.
         if !number.is_empty() {
-            if trimmed.chars().any(|c| c.is_ascii_alphabetic()) {
-                return Err(bad());
-            }
-            seconds += number.parse::<f64>().map_err(|_| bad())? * 60.0;
+            return Err(bad());
         }
         if !(seconds.is_finite() && seconds > 0.0) {
             return Err(bad());

@@ -337,7 +337,7 @@ fn motif_piece(
 fn literal_pieces(text: &str, start: usize, run: &str, alphabet: &Alphabet) -> Result<Vec<Piece>> {
     let symbols = alphabet
         .symbols_of(run.as_bytes())
-        .map_err(|e| fail(text, start + 1, e))?;
+        .map_err(|e| fail(text, start + e.offset + 1, e.message))?;
     let ambiguity = &alphabet.spec().ambiguity;
     symbols
         .into_iter()
@@ -354,16 +354,26 @@ fn literal_pieces(text: &str, start: usize, run: &str, alphabet: &Alphabet) -> R
                     Some(set) => Ok(Piece::Slot(Slot::OneOf(
                         set.iter().filter_map(|s| alphabet.id(s)).collect(),
                     ))),
-                    None => Err(fail(
-                        text,
-                        start + offset + 1,
-                        format!(
-                            "'{}' is not a symbol of the {} alphabet ({})",
-                            found.escape_debug(),
-                            alphabet.name(),
-                            alphabet.describe_unknown(found)
-                        ),
-                    )),
+                    None => {
+                        // What the alphabet knows of the symbol, without repeating that it is
+                        // not in the alphabet.
+                        let not_in = format!("not in the {} alphabet", alphabet.name());
+                        let what = alphabet.describe_unknown(found);
+                        let what = match what.strip_suffix(&format!(", {not_in}")) {
+                            Some(known) => format!(" ({known})"),
+                            None if what == not_in => String::new(),
+                            None => format!(" ({what})"),
+                        };
+                        Err(fail(
+                            text,
+                            start + offset + 1,
+                            format!(
+                                "'{}' is not a symbol of the {} alphabet{what}",
+                                found.escape_debug(),
+                                alphabet.name(),
+                            ),
+                        ))
+                    }
                 }
             }
         })

@@ -51,9 +51,13 @@ impl MetricsLog {
                 path: path.to_path_buf(),
                 message: format!("line {}: not a metrics row", number + 1),
             };
+            // An empty cell is a figure that was not measured (no validation data).
             let fields: Vec<f64> = line
                 .split(',')
-                .map(|f| f.trim().parse::<f64>().map_err(|_| bad()))
+                .map(|f| match f.trim() {
+                    "" => Ok(f64::NAN),
+                    f => f.parse::<f64>().map_err(|_| bad()),
+                })
                 .collect::<Result<_>>()?;
             let [step, lr, train_bits, grad_norm, tokens_per_s, valid_bits, valid_se] = fields[..]
             else {
@@ -110,17 +114,22 @@ impl MetricsLog {
     pub fn write(&self, dir: &Path, title: &str) -> Result<()> {
         write_atomically(&dir.join("metrics.csv"), |w| {
             writeln!(w, "{HEADER}")?;
+            // Without validation data the validation cells stay empty, not NaN.
+            let cell = |value: f64| match value.is_finite() {
+                true => format!("{value:.6}"),
+                false => String::new(),
+            };
             for r in &self.rows {
                 writeln!(
                     w,
-                    "{},{:e},{:.6},{:.4},{:.1},{:.6},{:.6}",
+                    "{},{:e},{:.6},{:.4},{:.1},{},{}",
                     r.step,
                     r.lr,
                     r.train_bits,
                     r.grad_norm,
                     r.tokens_per_s,
-                    r.valid_bits,
-                    r.valid_se
+                    cell(r.valid_bits),
+                    cell(r.valid_se)
                 )?;
             }
             Ok(())

@@ -81,3 +81,27 @@ pub fn summary_values(summary: &str, metric: &str) -> Vec<f64> {
         .map(|v| v.parse().unwrap())
         .collect()
 }
+
+/// A one-step DNA model (24-token windows of the committed E. coli windows, no end-of-run
+/// report) in `dir/model`, for tests of what commands do with a model rather than of what
+/// it learned.
+pub fn one_step_model(dir: &std::path::Path) -> std::path::PathBuf {
+    let run = dir.join("model");
+    ok(&[
+        "train",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "24",
+        "--batch-size",
+        "4",
+        "--steps",
+        "1",
+        "--report-samples",
+        "0",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    run
+}

@@ -44,6 +44,11 @@ pub(super) fn read_fastq(
                 };
                 return Err(read_error(path, e, context));
             }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(format_error(format!(
+                    "read {number}: the file ends inside this read (FASTQ: '@name', sequence, '+', qualities)"
+                )));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 return Err(format_error(format!(
                     "read {number}: {} (FASTQ: '@name', sequence, '+', qualities)",

@@ -1,0 +1,271 @@
+//! Error messages say each cause once and where it is, and the pipeline conveniences hold:
+//! regression tests for the cases a bad-input matrix found (docs/guide.md, "Reliability").
+
+mod common;
+
+use std::{fs, path::Path};
+
+use common::{fails, ok, seddbio, stderr, stdout};
+
+const DNA: &str = "datasets/dna/tiny_ecoli_64x300.fa";
+
+fn write(dir: &Path, name: &str, content: &[u8]) -> String {
+    let path = dir.join(name);
+    fs::write(&path, content).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn gzip(content: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(content).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// No phrase of at least `words` words appears twice in `line` (a cause said twice).
+fn says_each_cause_once(line: &str) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    for n in [3, 4, 5] {
+        for window in words.windows(n) {
+            let phrase = window.join(" ");
+            assert!(
+                line.matches(&phrase).count() == 1,
+                "'{phrase}' twice in: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn read_errors_say_their_cause_once_with_the_record() {
+    let dir = common::tempdir().unwrap();
+    let d = dir.path();
+    let missing = d.join("missing.fa");
+    let error = fails(&["data", "inspect", missing.to_str().unwrap(), "-a", "dna"]);
+    assert!(error.contains("missing.fa: No such file"), "{error}");
+    says_each_cause_once(&error);
+
+    let fasta = b">a\nACGTACGTAC\n>b\nACGTACGTAC\n>c\nACGTAC\n";
+    let truncated = gzip(fasta);
+    let truncated = write(d, "cut.fa.gz", &truncated[..truncated.len() - 12]);
+    let error = fails(&["data", "inspect", &truncated, "-a", "dna"]);
+    assert!(error.contains("truncated or corrupt gzip data"), "{error}");
+    says_each_cause_once(&error);
+
+    let fastq = write(d, "cut.fq", b"@r1\nACGT\n+\nIIII\n@r2\nACGT\n");
+    let error = fails(&["data", "inspect", &fastq, "-a", "dna"]);
+    assert!(
+        error.contains("cut.fq: read 2: the file ends inside this read"),
+        "{error}"
+    );
+    says_each_cause_once(&error);
+
+    // Bytes that are not UTF-8: shown as bytes, once, at their position.
+    let bad = write(
+        d,
+        "bytes.fa",
+        b">a\nAC\xc3\xc3\xffGT\n>b\nACGTAAAA\n>c\nACGTAAAA\n",
+    );
+    let error = fails(&[
+        "data",
+        "inspect",
+        &bad,
+        "-a",
+        "dna",
+        "--valid-fraction",
+        "0.4",
+    ]);
+    assert!(
+        error.contains("record 1 (a): position 3: '\\xc3\\xc3\\xff' is not UTF-8 text"),
+        "{error}"
+    );
+    let summary = ok(&[
+        "data",
+        "inspect",
+        &bad,
+        "-a",
+        "dna",
+        "--valid-fraction",
+        "0.4",
+        "--on-unknown",
+        "strip",
+    ]);
+    assert!(summary.contains("\\xc3\\xc3\\xff x1"), "{summary}");
+    assert!(!summary.contains('\u{fffd}'), "{summary}");
+    // A character beyond ASCII is one symbol, shown as itself.
+    let accent = write(
+        d,
+        "accent.fa",
+        ">a\nACéGT\n>b\nACGTAAAA\n>c\nACGT\n".as_bytes(),
+    );
+    let error = fails(&[
+        "data",
+        "inspect",
+        &accent,
+        "-a",
+        "dna",
+        "--valid-fraction",
+        "0.4",
+    ]);
+    assert!(
+        error.contains("position 3: 'é' is not in the dna alphabet"),
+        "{error}"
+    );
+}
+
+#[test]
+fn template_errors_name_the_template_once() {
+    let dir = common::tempdir().unwrap();
+    let model = common::one_step_model(dir.path());
+    let run = model.to_str().unwrap().to_string();
+    let out = dir.path().join("out.fa");
+    let out = out.to_str().unwrap();
+    let infill = |extra: &[&str]| {
+        let mut args = vec!["infill", "--model", &run, "-o", out];
+        args.extend_from_slice(extra);
+        fails(&args)
+    };
+    let error = infill(&["--template", "AC[MASK"]);
+    assert_eq!(
+        error.trim(),
+        "error: template 'AC[MASK': position 3: '[MASK' has no closing ']'"
+    );
+    let error = infill(&["--template", "ACXX"]);
+    assert_eq!(
+        error.trim(),
+        "error: template 'ACXX': position 3: 'X' is not a symbol of the dna alphabet"
+    );
+    let error = infill(&["--template", "AC-T"]);
+    assert!(error.ends_with("alphabet (an alignment gap)\n"), "{error}");
+    let file = write(
+        dir.path(),
+        "templates.fa",
+        b">first\nACGT\n>second\nAC[MASK\n",
+    );
+    let error = infill(&["--template-file", &file]);
+    assert!(
+        error.contains("templates.fa: record 2 (second): template 'AC[MASK': position 3"),
+        "{error}"
+    );
+    says_each_cause_once(&error);
+}
+
+#[test]
+fn a_time_budget_needs_its_unit_and_no_validation_writes_no_nan() {
+    let dir = common::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    let output = seddbio(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--time-budget",
+        "1.5",
+        "--out",
+        out,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("expected a duration with its unit (s, m, h)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = seddbio(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--seq-len",
+        "24",
+        "--batch-size",
+        "4",
+        "--steps",
+        "2",
+        "--valid-fraction",
+        "0",
+        "--report-samples",
+        "0",
+        "--out",
+        out,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(!said.contains("NaN"), "{said}");
+    let metrics = fs::read_to_string(Path::new(out).join("metrics.csv")).unwrap();
+    assert!(!metrics.to_lowercase().contains("nan"), "{metrics}");
+    assert!(metrics.lines().nth(1).unwrap().ends_with(",,"), "{metrics}");
+}
+
+#[test]
+fn outputs_default_to_standard_output() {
+    let dir = common::tempdir().unwrap();
+    let model = common::one_step_model(dir.path());
+    let run = model.to_str().unwrap().to_string();
+    let sampled = ok(&["sample", "--model", &run, "-n", "2", "--steps", "4"]);
+    assert_eq!(sampled.matches("\n>").count() + 1, 2, "{sampled}");
+    assert!(sampled.starts_with(">sample_1 "), "{sampled}");
+    let filled = ok(&[
+        "infill",
+        "--model",
+        &run,
+        "--template",
+        "ACGT[MASK:5]",
+        "-n",
+        "1",
+        "--steps",
+        "4",
+    ]);
+    assert!(filled.starts_with(">template_1_sample_1 "), "{filled}");
+    assert!(
+        filled.lines().nth(1).unwrap().starts_with("ACGT"),
+        "{filled}"
+    );
+    let to_score = write(dir.path(), "s.fa", b">a\nACGTACGTAAC\n>b\nACGTTTGACCA\n");
+    let scores = ok(&["score", &to_score, "--model", &run, "--num-t", "2"]);
+    assert!(scores.starts_with("id,length,elbo_nats"), "{scores}");
+    assert_eq!(scores.lines().count(), 3, "{scores}");
+    // --json alone: one JSON document, the scores inside.
+    let json = ok(&[
+        "score", &to_score, "--model", &run, "--num-t", "2", "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["sequences"], 2);
+    assert_eq!(json["scores"][1]["id"], "b");
+    assert!(json["scores"][0]["bits_per_token"].as_f64().unwrap() > 0.0);
+    let exported = ok(&[
+        "data",
+        "export",
+        &to_score,
+        "-a",
+        "dna",
+        "--valid-fraction",
+        "0.5",
+    ]);
+    assert!(exported.starts_with(">train_1 split=train"), "{exported}");
+}
+
+#[test]
+fn resources_and_floats_are_bounded() {
+    let output = seddbio(&["--threads", "10000", "data", "inspect", DNA, "-a", "dna"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("10000 threads is more than"),
+        "{}",
+        stderr(&output)
+    );
+    let output = seddbio(&[
+        "data",
+        "inspect",
+        "datasets/dna/illumina_s_1_256reads.fq",
+        "-a",
+        "dna",
+        "--min-mean-quality=nan",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("'nan' is not a finite number"),
+        "{}",
+        stderr(&output)
+    );
+}
