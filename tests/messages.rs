@@ -269,3 +269,30 @@ fn resources_and_floats_are_bounded() {
         stderr(&output)
     );
 }
+
+/// A run stopped before its first checkpoint (here: only its run.toml was written) is said to
+/// be one, not reported by the file it lacks.
+#[test]
+fn resuming_a_run_without_a_checkpoint_says_so() {
+    let dir = common::tempdir().unwrap();
+    let model = common::one_step_model(dir.path());
+    let partial = dir.path().join("partial");
+    fs::create_dir(&partial).unwrap();
+    fs::copy(model.join("run.toml"), partial.join("run.toml")).unwrap();
+    let error = fails(&[
+        "train",
+        DNA,
+        "-a",
+        "dna",
+        "--seq-len",
+        "24",
+        "--out",
+        partial.to_str().unwrap(),
+        "--resume",
+    ]);
+    assert!(
+        error.contains("partial: no checkpoint was ever written"),
+        "{error}"
+    );
+    assert!(!error.contains("alphabet.toml"), "{error}");
+}

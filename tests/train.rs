@@ -155,9 +155,23 @@ fn resuming_refuses_what_does_not_fit() {
         "train", DNA, "-a", "dna", "--out", out, "--resume", "--config", "small",
     ]);
     assert!(
-        error.contains("--config small has other model sizes"),
+        error.contains("--config small (it sets [model] d_model 128 (the run uses 64)"),
         "{error}"
     );
+    // An edited run.toml is refused as edited, not blamed on the options that agree with it.
+    let run_toml = run.join("run.toml");
+    let original = std::fs::read_to_string(&run_toml).unwrap();
+    std::fs::write(&run_toml, original.replace("d_model = 64", "d_model = 32")).unwrap();
+    let error = fails(&[
+        "train", DNA, "-a", "dna", "--out", out, "--resume", "--config", "tiny",
+    ]);
+    assert!(
+        error.contains("run.toml was changed after checkpoint")
+            && error.contains("d_model: was 64, now 32")
+            && !error.contains("--config"),
+        "{error}"
+    );
+    std::fs::write(&run_toml, original).unwrap();
     // The same preset with other [training] values is named field by field (once ignored);
     // the preset the run started from, with the same overrides, resumes.
     let changed = include_str!("../configs/tiny.toml")

@@ -319,16 +319,44 @@ impl RunDir {
     /// thread count, left out). `checkpoints/LATEST` must name a checkpoint folder of this
     /// run, not a path elsewhere.
     pub fn load_checkpoint(&self) -> Result<(CheckpointState, NamedFiles)> {
+        let (name, dir, state) = self.latest_state()?;
+        let files = state
+            .files
+            .iter()
+            .map(|file| Ok((file.name.clone(), self.read_checkpoint_file(&dir, file)?)))
+            .collect::<Result<NamedFiles>>()?;
+        self.check_run_files(&name, &files)?;
+        Ok((state, files))
+    }
+
+    /// Checks that the run's `run.toml` and `alphabet.toml` are what its latest checkpoint
+    /// was trained with (and that checkpoint's state readable), reading only those copies: an
+    /// edited run is refused as edited, before anything is compared with it.
+    pub fn check_unchanged(&self) -> Result<()> {
+        let (name, dir, state) = self.latest_state()?;
+        let files = state
+            .files
+            .iter()
+            .filter(|file| RUN_FILES.contains(&file.name.as_str()))
+            .map(|file| Ok((file.name.clone(), self.read_checkpoint_file(&dir, file)?)))
+            .collect::<Result<NamedFiles>>()?;
+        self.check_run_files(&name, &files)
+    }
+
+    /// The checkpoint `checkpoints/LATEST` names: its name, folder and state.
+    fn latest_state(&self) -> Result<(String, PathBuf, CheckpointState)> {
         let latest = self.checkpoints().join("LATEST");
         let corrupt = |what: String| self.error(format!("checkpoint is unusable: {what}"));
-        let name = fs::read_to_string(&latest).map_err(|_| {
-            corrupt("checkpoints/LATEST is missing: no checkpoint was ever written (a training run stopped before its first checkpoint holds nothing to resume; start it again in place)".into())
+        let bytes = fs::read(&latest).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => corrupt("checkpoints/LATEST is missing: no checkpoint was ever written (a training run stopped before its first checkpoint holds nothing to resume; start it again in place)".into()),
+            _ => corrupt(format!("{}: {e}", latest.display())),
         })?;
+        let name = String::from_utf8_lossy(&bytes);
         let name = name.trim();
         if !is_checkpoint_name(name) {
             return Err(corrupt(format!(
-                "checkpoints/LATEST names '{}', which is not a checkpoint folder of this run (step-NNNNNNNN)",
-                name.escape_default()
+                "checkpoints/LATEST names {}, which is not a checkpoint folder of this run (step-NNNNNNNN)",
+                crate::error::quote_symbol(bytes.trim_ascii())
             )));
         }
         let dir = self.checkpoints().join(name);
@@ -344,31 +372,32 @@ impl RunDir {
                 state.step
             )));
         }
-        let mut files = Vec::new();
-        for file in &state.files {
-            if !is_plain_name(&file.name) {
-                return Err(corrupt(format!(
-                    "{} lists '{}', which is not a file of the checkpoint",
-                    state_path.display(),
-                    file.name.escape_default()
-                )));
-            }
-            let path = dir.join(&file.name);
-            let bytes = fs::read(&path).map_err(|e| corrupt(format!("{}: {e}", path.display())))?;
-            if bytes.len() as u64 != file.bytes || digest(&bytes) != file.fnv1a64 {
-                return Err(corrupt(format!(
-                    "{} is {} bytes with digest {}, but {} bytes with digest {} were written (truncated or altered)",
-                    path.display(),
-                    bytes.len(),
-                    digest(&bytes),
-                    file.bytes,
-                    file.fnv1a64
-                )));
-            }
-            files.push((file.name.clone(), bytes));
+        Ok((name.to_string(), dir, state))
+    }
+
+    /// One file of the checkpoint in `dir`, checked against its size and digest.
+    fn read_checkpoint_file(&self, dir: &Path, file: &FileDigest) -> Result<Vec<u8>> {
+        let corrupt = |what: String| self.error(format!("checkpoint is unusable: {what}"));
+        if !is_plain_name(&file.name) {
+            return Err(corrupt(format!(
+                "{} lists '{}', which is not a file of the checkpoint",
+                dir.join("state.toml").display(),
+                file.name.escape_default()
+            )));
         }
-        self.check_run_files(name, &files)?;
-        Ok((state, files))
+        let path = dir.join(&file.name);
+        let bytes = fs::read(&path).map_err(|e| corrupt(format!("{}: {e}", path.display())))?;
+        if bytes.len() as u64 != file.bytes || digest(&bytes) != file.fnv1a64 {
+            return Err(corrupt(format!(
+                "{} is {} bytes with digest {}, but {} bytes with digest {} were written (truncated or altered)",
+                path.display(),
+                bytes.len(),
+                digest(&bytes),
+                file.bytes,
+                file.fnv1a64
+            )));
+        }
+        Ok(bytes)
     }
 
     /// Compares the run's `run.toml` and `alphabet.toml` with the copies in checkpoint `name`
@@ -595,6 +624,13 @@ mod tests {
                 "{name}: {error}"
             );
         }
+        // Bytes that are no name at all are shown as bytes, not taken for a missing file.
+        fs::write(run.checkpoints().join("LATEST"), b"\xff\xfe\x00").unwrap();
+        let error = run.check_unchanged().unwrap_err().to_string();
+        assert!(
+            error.contains("LATEST names '\\xff\\xfe\\x00', which is not a checkpoint folder"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -42,6 +42,21 @@ pub struct TrainingOverrides {
 }
 
 impl TrainingOverrides {
+    /// The `[training]` keys these overrides set.
+    pub fn overridden(&self) -> Vec<&'static str> {
+        [
+            ("batch_size", self.batch_size.is_some()),
+            ("steps", self.steps.is_some()),
+            ("time_budget", self.time_budget.is_some()),
+            ("lr_schedule", self.lr_schedule.is_some()),
+            ("lr", self.lr.is_some()),
+            ("label_dropout", self.label_dropout.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+        .collect()
+    }
+
     /// These overrides applied to a preset's `[training]` values (the time budget always: a
     /// preset has none of its own).
     pub fn apply(&self, training: &mut TrainingOptions) {
@@ -126,18 +141,24 @@ impl TrainRequest {
         let mut conflicts = Vec::new();
         if let Some(config) = &self.config {
             let wanted = TrainConfig::resolve(config)?;
-            if wanted.model != spec.config.model {
-                conflicts.push(format!(
-                    "--config {config} has other model sizes than the run's"
-                ));
-            }
-            // As the run would be started with them: the request's overrides applied.
-            let mut training = wanted.training.clone();
-            self.training.apply(&mut training);
-            let differing = training_differences(&training, &spec.config.training);
+            // What the preset itself says: the values an option overrides are that option's
+            // to answer for (below), not the preset's.
+            let mut differing = table_differences(&wanted.model, &spec.config.model, &[])
+                .into_iter()
+                .map(|d| format!("[model] {d}"))
+                .collect::<Vec<_>>();
+            differing.extend(
+                table_differences(
+                    &wanted.training,
+                    &spec.config.training,
+                    &self.training.overridden(),
+                )
+                .into_iter()
+                .map(|d| format!("[training] {d}")),
+            );
             if !differing.is_empty() {
                 conflicts.push(format!(
-                    "--config {config}, whose [training] differs: {}",
+                    "--config {config} (it sets {})",
                     differing.join(", ")
                 ));
             }
@@ -167,6 +188,12 @@ impl TrainRequest {
         }
         if let Some(lr) = asked.lr.filter(|lr| *lr != training.lr) {
             conflicts.push(format!("--lr {lr} (the run uses {})", training.lr));
+        }
+        if let Some(p) = asked.label_dropout.filter(|p| *p != training.label_dropout) {
+            conflicts.push(format!(
+                "--label-dropout {p} (the run uses {})",
+                training.label_dropout
+            ));
         }
         if let Some(schedule) = asked.lr_schedule.filter(|s| *s != training.lr_schedule) {
             conflicts.push(format!(
@@ -352,6 +379,9 @@ impl TrainRequest {
     }
 }
 
+/// Why a run without a checkpoint cannot be resumed.
+const NO_CHECKPOINT: &str = "no checkpoint was ever written (the run stopped before its first); it holds nothing to resume: run the same command without --resume to start it again in place";
+
 /// A run ready to train: its locked directory, the trainer at its first step to take, and
 /// the data it trains on.
 pub struct OpenedRun {
@@ -415,7 +445,14 @@ impl TrainRequest {
             run: out.to_path_buf(),
             message,
         };
+        // A run stopped before its first checkpoint may lack any of its files: say that,
+        // not which file is missing.
+        if dir.exists() && !dir.has_checkpoint() {
+            return Err(run_error(NO_CHECKPOINT.into()));
+        }
         let (mut spec, alphabet) = dir.read_spec()?;
+        // An edited run is refused as edited before the request is compared with it.
+        dir.check_unchanged()?;
         self.check_alphabet(out, &spec, true)?;
         self.check_resume(out, &spec)?;
         // The run's window, not the default (longest record), so resumed batches match.
@@ -439,11 +476,7 @@ impl TrainRequest {
                 )));
             }
         }
-        if !dir.has_checkpoint() {
-            return Err(run_error(
-                "no checkpoint was ever written (the run stopped before its first); it holds nothing to resume: run the same command without --resume to start it again in place".into(),
-            ));
-        }
+
         let mut trainer = Trainer::load(dir, device)?;
         if let Some(steps) = self.training.steps {
             if (steps as u64) < trainer.step() {
@@ -524,19 +557,20 @@ impl TrainRequest {
     }
 }
 
-/// The `[training]` values of a preset that differ from a run's, as `name value (the run
-/// uses value)`, leaving out what a resume may change or the run resolved itself: `steps`
-/// (the new total), the time budget and `valid_times`.
-fn training_differences(wanted: &TrainingOptions, run: &TrainingOptions) -> Vec<String> {
-    let table = |options: &TrainingOptions| {
-        let mut options = options.clone();
-        options.steps = 0;
-        options.time_budget = None;
-        options.valid_times = None;
-        toml::Value::try_from(options)
+/// The values of a preset's table (`[model]` or `[training]`) that differ from a run's, as
+/// `name value (the run uses value)`, leaving out the keys in `skip` and what a resume may
+/// change or the run resolved itself: `steps` (the new total), `time_budget` and
+/// `valid_times`.
+fn table_differences<T: serde::Serialize>(wanted: &T, run: &T, skip: &[&str]) -> Vec<String> {
+    let table = |options: &T| {
+        let mut table = toml::Value::try_from(options)
             .ok()
             .and_then(|v| v.as_table().cloned())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for key in ["steps", "time_budget", "valid_times"].iter().chain(skip) {
+            table.remove(*key);
+        }
+        table
     };
     let (wanted, run) = (table(wanted), table(run));
     wanted
