@@ -62,6 +62,18 @@ pub enum Error {
         /// The underlying error.
         source: io::Error,
     },
+    /// A row of a split column with a value that names no side of the split.
+    #[error("{location}: column '{column}' says '{value}', which is neither the training value '{}' nor the validation value '{}'", sides.0, sides.1)]
+    SplitValue {
+        /// The row.
+        location: Box<RecordLocation>,
+        /// The split column.
+        column: String,
+        /// The value found.
+        value: String,
+        /// The training and the validation value.
+        sides: Box<(String, String)>,
+    },
     /// A gzip stream ended early or is corrupt.
     #[error("{}: truncated or corrupt gzip data{context}: {source}", path.display())]
     Gzip {
@@ -654,6 +666,15 @@ mod tests {
                 "x.fa: this output is the input ./x.fa; writing it would destroy the input, choose another output path",
             ),
             (
+                Error::SplitValue {
+                    location: Box::new(RecordLocation { path: p("t.csv"), number: 7, line: Some(8), id: "r7".into() }),
+                    column: "set".into(),
+                    value: "test".into(),
+                    sides: Box::new(("train".into(), "valid".into())),
+                },
+                "t.csv: line 8 (record 7, r7): column 'set' says 'test', which is neither the training value 'train' nor the validation value 'valid'",
+            ),
+            (
                 Error::ReadFailed {
                     path: p("x.smi"),
                     context: " at line 12".into(),
@@ -795,7 +816,7 @@ mod tests {
     }
 
     /// The variants of [`Error`], as many as `every_variant_has_a_case` lists.
-    const VARIANTS: usize = 48;
+    const VARIANTS: usize = 49;
 
     /// Fails to compile when a variant is added: list it here, raise [`VARIANTS`] and give it
     /// a case in `every_variant_says_what_and_where`.
@@ -823,6 +844,7 @@ mod tests {
             | Error::OutputIsInput { .. }
             | Error::OutputInInputDirectory { .. }
             | Error::ReadFailed { .. }
+            | Error::SplitValue { .. }
             | Error::Duration { .. }
             | Error::SequenceTooLong { .. }
             | Error::RaggedBatch

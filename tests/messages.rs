@@ -296,3 +296,127 @@ fn resuming_a_run_without_a_checkpoint_says_so() {
     );
     assert!(!error.contains("alphabet.toml"), "{error}");
 }
+
+/// `--id-prefix` names the records; `[MASK:a-b]` draws a gap length per sample, says it in
+/// the record and keeps the fixed symbols around it.
+#[test]
+fn id_prefixes_and_gaps_drawn_per_sample() {
+    let dir = common::tempdir().unwrap();
+    let model = common::one_step_model(dir.path());
+    let run = model.to_str().unwrap();
+    let sampled = ok(&[
+        "sample",
+        "--model",
+        run,
+        "-n",
+        "2",
+        "--steps",
+        "2",
+        "--id-prefix",
+        "k562",
+    ]);
+    assert!(
+        sampled.starts_with(">k562_1 ") && sampled.contains("\n>k562_2 "),
+        "{sampled}"
+    );
+    let output = seddbio(&["sample", "--model", run, "--id-prefix", "a b"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    // Gaps of 2 to 9 around fixed ends, in batches of 5 that mix lengths.
+    let filled = ok(&[
+        "infill",
+        "--model",
+        run,
+        "--template",
+        "ACG[MASK:2-9]TT",
+        "-n",
+        "40",
+        "--steps",
+        "4",
+        "--batch-size",
+        "5",
+        "--id-prefix",
+        "x",
+    ]);
+    let mut lengths = std::collections::BTreeSet::new();
+    let lines: Vec<&str> = filled.lines().collect();
+    assert_eq!(lines.len(), 80, "{filled}");
+    for (n, pair) in lines.chunks(2).enumerate() {
+        let (header, sequence) = (pair[0], pair[1]);
+        assert!(
+            header.starts_with(&format!(">template_1_x_{} ", n + 1)),
+            "{header}"
+        );
+        let gap: usize = header
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("gaps="))
+            .unwrap_or_else(|| panic!("{header}"))
+            .parse()
+            .unwrap();
+        assert!((2..=9).contains(&gap), "{header}");
+        assert_eq!(sequence.len(), 3 + gap + 2, "{header}\n{sequence}");
+        assert!(
+            sequence.starts_with("ACG") && sequence.ends_with("TT"),
+            "{sequence}"
+        );
+        lengths.insert(gap);
+    }
+    // Forty uniform draws from eight lengths miss one with probability below 0.005 each.
+    assert!(lengths.len() >= 6, "{lengths:?}");
+    let error = fails(&["infill", "--model", run, "--template", "A[MASK:9-3]"]);
+    assert!(error.contains("[MASK:a-b] with 1 <= a <= b"), "{error}");
+    let error = fails(&["infill", "--model", run, "--template", "A[MASK:3-30]"]);
+    assert!(error.contains("has up to 31 positions"), "{error}");
+}
+
+/// `--split-column` takes the split from a table; `data inspect -T` prints a row per file.
+#[test]
+fn a_split_column_and_a_table_of_files() {
+    let dir = common::tempdir().unwrap();
+    let table = write(
+        dir.path(),
+        "sets.csv",
+        b"id,sequence,set\nr1,ACGTACGTAC,train\nr2,ACGTTTGACC,train\nr3,GGGCCCAATT,valid\nr4,ACGTAAAACC,test\n",
+    );
+    let base = [
+        "data",
+        "inspect",
+        &table,
+        "-a",
+        "dna",
+        "--split-column",
+        "set",
+    ];
+    let summary = ok(&[&base[..], &["--skip-value", "test"]].concat());
+    assert!(
+        summary.contains("column set: train trains, valid validates; 1 rows of test left out"),
+        "{summary}"
+    );
+    assert!(summary.contains("train             2 records"), "{summary}");
+    assert!(summary.contains("validation        1 records"), "{summary}");
+    let error = fails(&base);
+    assert!(
+        error.contains(
+            "sets.csv: line 5 (record 4, record_4): column 'set' says 'test', which is neither"
+        ) && error.contains("--skip-value"),
+        "{error}"
+    );
+    let error = fails(&[&base[..], &["--skip-value", "test", "--valid-value", "dev"]].concat());
+    assert!(error.contains("column 'set' says 'valid'"), "{error}");
+    let error = fails(&["data", "inspect", DNA, "-a", "dna", "--split-column", "set"]);
+    assert!(
+        error.contains("a split column needs CSV or TSV input"),
+        "{error}"
+    );
+
+    let rows = ok(&["data", "inspect", "-T", DNA, &table, "-a", "dna"]);
+    let rows: Vec<Vec<&str>> = rows.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(
+        rows[0],
+        ["file", "format", "type", "num_seqs", "sum_len", "min_len", "avg_len", "max_len"]
+    );
+    assert_eq!(
+        rows[1][1..],
+        ["fasta", "dna", "64", "19200", "300", "300.0", "300"]
+    );
+    assert_eq!(rows[2][1..], ["csv", "dna", "4", "40", "10", "10.0", "10"]);
+}

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use seddbio::{
     choices::Choice,
-    data::{LayoutKind, PrepareOptions, SplitMode, TooLong, UnknownPolicy},
+    data::{LayoutKind, PrepareOptions, SplitColumn, SplitMode, TooLong, UnknownPolicy},
     diffusion::GraphKind,
     io::OutputFormat,
     io::{Format, LabelSource, ReadOptions},
@@ -46,8 +46,25 @@ pub struct SamplingArgs {
     /// The output format, whatever the name says (needed for - in another format than FASTA).
     #[arg(long, value_parser = choice::<OutputFormat>())]
     pub out_format: Option<OutputFormat>,
+    /// Records are named PREFIX_1, PREFIX_2, ... (infill: TEMPLATE_PREFIX_1): give each
+    /// run its own to concatenate their outputs (`cat K562.fa HepG2.fa`) without repeated ids.
+    #[arg(long, default_value = "sample", value_parser = id_prefix)]
+    pub id_prefix: String,
     #[command(flatten)]
     pub condition: ConditionArgs,
+}
+
+/// `--id-prefix`: a word that can start a FASTA id (no white space, no `>`), not empty.
+fn id_prefix(text: &str) -> std::result::Result<String, String> {
+    match text.is_empty()
+        || text.contains(|c: char| c.is_whitespace() || c.is_control() || c == '>')
+    {
+        true => Err(format!(
+            "'{}' cannot start a sequence id: give a word without spaces",
+            text.escape_debug()
+        )),
+        false => Ok(text.to_string()),
+    }
 }
 
 impl SamplingArgs {
@@ -67,6 +84,7 @@ impl SamplingArgs {
             seed: self.seed,
             guidance: condition.guidance,
             metadata: condition.metadata,
+            id_prefix: self.id_prefix.clone(),
         })
     }
 }
@@ -276,6 +294,21 @@ pub struct DataArgs {
     /// Validation sequences in a separate file (same format options).
     #[arg(long, conflicts_with = "valid_fraction")]
     pub valid: Option<PathBuf>,
+    /// The split from a CSV/TSV column (e.g. DNA-Diffusion's tables): rows whose value is
+    /// --train-value train, those with --valid-value validate; any other value is an error
+    /// unless --skip-value names it.
+    #[arg(long, value_name = "COLUMN", conflicts_with_all = ["valid", "valid_fraction", "split", "label_per_file"])]
+    pub split_column: Option<String>,
+    /// With --split-column: the value of the training rows.
+    #[arg(long, default_value = "train", requires = "split_column")]
+    pub train_value: String,
+    /// With --split-column: the value of the validation rows.
+    #[arg(long, default_value = "valid", requires = "split_column")]
+    pub valid_value: String,
+    /// With --split-column: a value whose rows are left out (e.g. test); repeat for more.
+    /// The summary counts them.
+    #[arg(long, value_name = "VALUE", requires = "split_column")]
+    pub skip_value: Vec<String>,
     /// Fraction of the input held out for validation.
     #[arg(long, default_value_t = 0.1, value_parser = finite)]
     pub valid_fraction: f64,
@@ -314,7 +347,14 @@ impl DataArgs {
                 min_mean_quality: self.quality.min_mean_quality,
                 quality_offset: self.quality.quality_offset,
                 label: self.label_source(),
+                split_column: None,
             },
+            split_by: self.split_column.as_ref().map(|column| SplitColumn {
+                column: column.clone(),
+                train: self.train_value.clone(),
+                valid: self.valid_value.clone(),
+                skip: self.skip_value.clone(),
+            }),
             policy: self.on_unknown,
             layout: self.layout,
             seq_len: self.seq_len,

@@ -26,8 +26,13 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Print the summary as one JSON object (for pipelines) instead of the table.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tabular")]
     pub json: bool,
+    /// Print one tab-separated row per input file, as `seqkit stats -T` does: file, format,
+    /// type (the alphabet), num_seqs, sum_len, min_len, avg_len, max_len (lengths in
+    /// characters, empty records included); nothing is tokenised or split.
+    #[arg(short = 'T', long)]
+    pub tabular: bool,
 }
 
 #[derive(Debug, Args)]
@@ -45,8 +50,33 @@ pub struct ExportArgs {
     pub out_format: Option<OutputFormat>,
 }
 
+/// `data inspect -T`: a row of statistics per input file.
+fn file_table(args: &InspectArgs) -> Result<String> {
+    let alphabet = seddbio::alphabet::Alphabet::resolve(&args.data.alphabet)?;
+    let read = args.data.prepare_options().read;
+    let mut table =
+        String::from("file\tformat\ttype\tnum_seqs\tsum_len\tmin_len\tavg_len\tmax_len\n");
+    for path in std::iter::once(&args.file).chain(&args.data.more_files) {
+        let file = seddbio::io::read_sequences(path, &read, None)?;
+        let stats = file.stats();
+        table.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{:.1}\t{}\n",
+            path.display(),
+            file.format,
+            alphabet.name(),
+            stats.records,
+            stats.total,
+            stats.min,
+            stats.mean,
+            stats.max
+        ));
+    }
+    Ok(table)
+}
+
 pub fn run(command: DataCommand) -> Result<()> {
     match command {
+        DataCommand::Inspect(args) if args.tabular => print_stdout(&file_table(&args)?),
         DataCommand::Inspect(args) => {
             let prepared = load(&args.file, &args.data)?;
             match args.json {

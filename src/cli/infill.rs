@@ -18,6 +18,8 @@ const GRAMMAR: &str = "Template grammar:
   ACGT...            symbols of the model's alphabet are fixed (protein letters, SMILES tokens)
   [MASK]             one free position
   [MASK:20]          a run of 20 free positions
+  [MASK:50-80]       a run whose length is drawn per sample, uniformly from 50 to 80 (recorded
+                     as gaps= in each record)
   R Y S W K M B D H V N
                      DNA IUPAC codes: the position may only take the bases the code stands for
                      (N is free); enforced at every sampling step
@@ -101,7 +103,11 @@ pub fn run(args: InfillArgs) -> Result<()> {
         };
         if template.len() > spec.seq_len {
             bail!(
-                "template {id} has {} positions; the model at {} was trained on {}",
+                "template {id} has {}{} positions; the model at {} was trained on {}",
+                match template.varies() {
+                    true => "up to ",
+                    false => "",
+                },
                 template.len(),
                 args.model.model.display(),
                 spec.seq_len
@@ -118,21 +124,31 @@ pub fn run(args: InfillArgs) -> Result<()> {
     let mut records = Vec::new();
     let mut nfe_total = 0;
     for (id, text, template) in &templates {
+        // The gap lengths drawn for each sample, in the order the samples are drawn.
+        let mut gaps = Vec::with_capacity(args.num);
         let (drawn, _) = sample_in_batches(
             &trained,
             args.num,
             &settings,
             &mut rng,
-            &mut |rng| pad_to_model(spec, pad, template.slots(args.motif_mode, rng)),
+            &mut |rng| {
+                let (slots, drawn_gaps) = template.draw(args.motif_mode, rng);
+                gaps.push(drawn_gaps);
+                pad_to_model(spec, pad, slots)
+            },
             &mut |done, _| bar.inc(done as u64),
         )?;
-        for (done, d) in drawn.into_iter().enumerate() {
+        for (done, (d, gaps)) in drawn.into_iter().zip(&gaps).enumerate() {
             nfe_total += d.nfe;
             let mut metadata = vec![
                 ("template_id".into(), id.to_string()),
                 ("template".into(), text.to_string()),
                 ("model".into(), settings.model_name.clone()),
             ];
+            if !gaps.is_empty() {
+                let lengths: Vec<String> = gaps.iter().map(usize::to_string).collect();
+                metadata.push(("gaps".into(), lengths.join(",")));
+            }
             metadata.extend(settings.sampler.metadata());
             metadata.extend([
                 ("seed".into(), args.sampling.seed.to_string()),
@@ -140,7 +156,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
             ]);
             metadata.extend(settings.metadata.iter().cloned());
             records.push(OutputRecord {
-                id: format!("{id}_sample_{}", done + 1),
+                id: format!("{id}_{}_{}", settings.id_prefix, done + 1),
                 sequence: decode_sampled(&trained, d.tokens).0,
                 metadata,
             });

@@ -270,8 +270,11 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Some("choose --on-unknown skip|split|strip to handle such symbols")
         }
         seddbio::Error::MissingColumn { .. } => {
-            Some("name the column with --column (sequences), --id-column or --label-column")
+            Some("name the column with --column (sequences), --id-column, --label-column or --split-column")
         }
+        seddbio::Error::SplitValue { .. } => Some(
+            "name the values with --train-value and --valid-value, or leave rows out with --skip-value VALUE",
+        ),
         seddbio::Error::UnknownFormat { .. } => Some("use --format fasta|csv|tsv|smi|fastq"),
         seddbio::Error::Template {
             needs_motifs: true, ..

@@ -130,6 +130,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         min_mean_quality: args.quality.min_mean_quality,
         quality_offset: args.quality.quality_offset,
         label: super::label_source(&args.label_column, &args.label_key),
+        split_column: None,
     };
     let file = read_sequences(&args.file, &read, None)?;
     let (records, _) = encode_records(&trained.alphabet, &file, args.on_unknown)?;

@@ -79,7 +79,7 @@ impl UnknownReport {
 /// ```
 /// use seddbio::{alphabet::Alphabet, data::{encode_records, UnknownPolicy}, io::{SequenceFile, SequenceRecord, Format}};
 ///
-/// let record = SequenceRecord { number: 1, line: None, id: "chr".into(), sequence: b"ACnnGT".to_vec(), label: None, source: None };
+/// let record = SequenceRecord { number: 1, line: None, id: "chr".into(), sequence: b"ACnnGT".to_vec(), label: None, split: None, source: None };
 /// let file = SequenceFile { path: "g.fa".into(), format: Format::Fasta, records: vec![record], empty: vec![], low_quality: 0 };
 /// let dna = Alphabet::builtin("dna").unwrap();
 /// let (encoded, report) = encode_records(&dna, &file, UnknownPolicy::Split).unwrap();
@@ -249,6 +249,7 @@ mod tests {
                     id: format!("r{}", i + 1),
                     sequence: s.as_bytes().to_vec(),
                     label: None,
+                    split: None,
                     source: None,
                 })
                 .collect(),

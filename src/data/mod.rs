@@ -22,7 +22,7 @@ mod summary;
 pub use self::{
     encode::{encode_records, EncodedRecord, UnknownPolicy, UnknownReport},
     layout::{Example, Layout, LayoutKind, LayoutReport, TokenDataset, TooLong},
-    split::{split_records, split_records_with_clusters, RecordClusters, SplitMode},
+    split::{split_records, split_records_with_clusters, RecordClusters, SplitColumn, SplitMode},
     summary::{DataSummary, LengthStats},
 };
 
@@ -64,6 +64,9 @@ pub struct PrepareOptions {
     pub valid_fraction: f64,
     /// How the held-out fraction is chosen.
     pub split: SplitMode,
+    /// The split from a column of a table instead (neither `valid` nor `valid_fraction` is
+    /// used then).
+    pub split_by: Option<SplitColumn>,
     /// Seed of every random choice.
     pub seed: u64,
     /// More training files, read like the first and appended to it.
@@ -85,6 +88,7 @@ impl Default for PrepareOptions {
             valid: None,
             valid_fraction: 0.1,
             split: SplitMode::Random,
+            split_by: None,
             seed: 0,
             more_files: Vec::new(),
             label_per_file: false,
@@ -121,6 +125,7 @@ pub fn prepare(
     }
     let read = read_and_split(path, options, progress)?;
     let (train_file, valid_file, split_clusters) = (read.train, read.valid, read.clusters);
+    let split_skipped = read.split_skipped;
     let (records_read, empty_ids) = (read.records_read, read.empty_ids);
     let (file_path, format, low_quality) = (
         train_file.path.clone(),
@@ -188,7 +193,7 @@ pub fn prepare(
             ),
         });
     }
-    let split = split_description(options, valid.is_some(), split_clusters);
+    let split = split_description(options, valid.is_some(), split_clusters, split_skipped);
     let summary = DataSummary {
         path: file_path,
         format,
@@ -267,6 +272,8 @@ struct ReadSplit {
     clusters: Option<RecordClusters>,
     records_read: usize,
     empty_ids: Vec<String>,
+    /// Rows a split column left out.
+    split_skipped: usize,
 }
 
 /// Reads the training files (and the validation file, if any) and holds out the validation
@@ -279,7 +286,11 @@ fn read_and_split(
     let paths: Vec<&Path> = std::iter::once(path)
         .chain(options.more_files.iter().map(PathBuf::as_path))
         .collect();
-    let file = read_sequence_files(&paths, &options.read, options.label_per_file, progress)?;
+    let read_options = ReadOptions {
+        split_column: options.split_by.as_ref().map(|by| by.column.clone()),
+        ..options.read.clone()
+    };
+    let file = read_sequence_files(&paths, &read_options, options.label_per_file, progress)?;
     let records_read = file.records.len() + file.empty.len();
     let empty_ids: Vec<String> = file.empty.iter().map(|r| r.id.clone()).collect();
     let SequenceFile {
@@ -290,12 +301,25 @@ fn read_and_split(
         low_quality,
     } = file;
     let mut split_clusters = None;
-    let (train_records, valid_file) = match &options.valid {
-        Some(valid_path) => {
+    let mut split_skipped = 0;
+    let (train_records, valid_file) = match (&options.valid, &options.split_by) {
+        (_, Some(by)) => {
+            let (train, valid, skipped) = by.split(&file_path, records)?;
+            split_skipped = skipped;
+            let valid = SequenceFile {
+                path: file_path.clone(),
+                format,
+                records: valid,
+                empty: Vec::new(),
+                low_quality: 0,
+            };
+            (train, Some(valid))
+        }
+        (Some(valid_path), None) => {
             let valid = read_sequences(valid_path, &options.read, progress)?;
             (records, Some(valid))
         }
-        None => {
+        (None, None) => {
             let (train, valid, clusters) = split_records_with_clusters(
                 records,
                 options.valid_fraction,
@@ -326,6 +350,7 @@ fn read_and_split(
         clusters: split_clusters,
         records_read,
         empty_ids,
+        split_skipped,
     })
 }
 
@@ -377,7 +402,22 @@ fn split_description(
     options: &PrepareOptions,
     has_valid: bool,
     clusters: Option<RecordClusters>,
+    skipped: usize,
 ) -> String {
+    if let Some(by) = &options.split_by {
+        let left_out = match skipped {
+            0 => String::new(),
+            n => format!(
+                "; {} rows of {} left out",
+                summary::thousands(n as u64),
+                by.skip.join(", ")
+            ),
+        };
+        return format!(
+            "column {}: {} trains, {} validates{left_out}",
+            by.column, by.train, by.valid
+        );
+    }
     match (&options.valid, has_valid) {
         (Some(valid_path), _) => format!("validation file {}", valid_path.display()),
         (None, false) => "none (all records train)".into(),

@@ -31,6 +31,85 @@ crate::choices::named_choices!(SplitMode, "split", {
     Cluster => "cluster",
 });
 
+/// The split taken from a column of a table: which value trains, which validates, and which
+/// rows are left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitColumn {
+    /// The column (CSV/TSV).
+    pub column: String,
+    /// The value of the training rows.
+    pub train: String,
+    /// The value of the validation rows.
+    pub valid: String,
+    /// Values whose rows are left out (counted in the data summary).
+    pub skip: Vec<String>,
+}
+
+impl SplitColumn {
+    /// `records` (read with [`SplitColumn::column`] into [`SequenceRecord::split`]) as
+    /// training and validation records, and how many were left out; any value not named is an
+    /// error naming the record, and so is a side left empty.
+    ///
+    /// ```
+    /// use seddbio::{data::SplitColumn, io::SequenceRecord};
+    ///
+    /// let record = |n: usize, split: &str| SequenceRecord {
+    ///     number: n, line: None, id: format!("r{n}"), sequence: b"ACGT".to_vec(),
+    ///     label: None, split: Some(split.into()), source: None,
+    /// };
+    /// let by = SplitColumn { column: "set".into(), train: "train".into(), valid: "valid".into(), skip: vec!["test".into()] };
+    /// let (train, valid, skipped) =
+    ///     by.split("t.csv".as_ref(), vec![record(1, "train"), record(2, "valid"), record(3, "test"), record(4, "train")]).unwrap();
+    /// assert_eq!((train.len(), valid.len(), skipped), (2, 1, 1));
+    /// assert!(by.split("t.csv".as_ref(), vec![record(1, "train"), record(2, "dev")]).is_err());
+    /// ```
+    pub fn split(
+        &self,
+        path: &std::path::Path,
+        records: Vec<SequenceRecord>,
+    ) -> Result<(Vec<SequenceRecord>, Vec<SequenceRecord>, usize)> {
+        let (mut train, mut valid, mut skipped) = (Vec::new(), Vec::new(), 0);
+        for record in records {
+            let value = record.split.as_deref().unwrap_or_default();
+            if value == self.train {
+                train.push(record);
+            } else if value == self.valid {
+                valid.push(record);
+            } else if self.skip.iter().any(|s| s == value) {
+                skipped += 1;
+            } else {
+                return Err(Error::SplitValue {
+                    value: value.to_string(),
+                    location: Box::new(crate::error::RecordLocation {
+                        path: path.to_path_buf(),
+                        number: record.number,
+                        line: record.line,
+                        id: record.id,
+                    }),
+                    column: self.column.clone(),
+                    sides: Box::new((self.train.clone(), self.valid.clone())),
+                });
+            }
+        }
+        for (side, records, value) in [
+            ("training", &train, &self.train),
+            ("validation", &valid, &self.valid),
+        ] {
+            if records.is_empty() {
+                return Err(Error::Setting {
+                    setting: crate::Setting::EmptySplit,
+                    message: format!(
+                        "{}: no row of column '{}' has the {side} value '{value}'",
+                        path.display(),
+                        self.column
+                    ),
+                });
+            }
+        }
+        Ok((train, valid, skipped))
+    }
+}
+
 /// Splits records into (train, validation): `fraction` of the records (or, for
 /// [`SplitMode::Region`], of every record's length) goes to validation. The same seed, fraction
 /// and input always give the same split. [`SplitMode::Cluster`] holds out whole
@@ -40,7 +119,7 @@ crate::choices::named_choices!(SplitMode, "split", {
 /// use seddbio::{data::{split_records, SplitMode}, io::SequenceRecord};
 ///
 /// let records: Vec<SequenceRecord> = (1..=10)
-///     .map(|n| SequenceRecord { number: n, line: None, id: format!("r{n}"), sequence: b"ACGT".to_vec(), label: None, source: None })
+///     .map(|n| SequenceRecord { number: n, line: None, id: format!("r{n}"), sequence: b"ACGT".to_vec(), label: None, split: None, source: None })
 ///     .collect();
 /// let (train, valid) = split_records(records.clone(), 0.2, SplitMode::Last, 0).unwrap();
 /// assert_eq!((train.len(), valid[0].id.as_str()), (8, "r9"));
@@ -155,7 +234,7 @@ fn partition(
 /// use seddbio::{data::RecordClusters, io::SequenceRecord};
 ///
 /// let record = |n: usize, s: &str| SequenceRecord {
-///     number: n, line: None, id: format!("r{n}"), sequence: s.as_bytes().to_vec(), label: None, source: None,
+///     number: n, line: None, id: format!("r{n}"), sequence: s.as_bytes().to_vec(), label: None, split: None, source: None,
 /// };
 /// let records = [record(1, "MKVLAAGIWQ"), record(2, "PPMKVLAAGS"), record(3, "WWCHEYRDNT")];
 /// let clusters = RecordClusters::by_shared_kmers(&records, 6);
@@ -350,6 +429,7 @@ mod tests {
                 id: format!("r{i}"),
                 sequence: b"ACGTACGTAC".to_vec(),
                 label: None,
+                split: None,
                 source: None,
             })
             .collect()
@@ -382,6 +462,7 @@ mod tests {
             id: format!("r{number}"),
             sequence: sequence.to_vec(),
             label: None,
+            split: None,
             source: None,
         }
     }

@@ -274,6 +274,7 @@ pub fn sweep(
             seed: run.seed,
             guidance,
             metadata,
+            id_prefix: "sample".into(),
         };
         let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
         let lengths = sample_lengths(spec, None, run.samples, &mut rng);

@@ -16,7 +16,7 @@ pub use self::{
     atomic::{refuse_overwriting_inputs, sync_directory, write_atomically, WriteResult},
     digest::Fnv1a,
     read::{
-        description_value, file_label, read_sequence_files, read_sequences, LabelSource,
+        description_value, file_label, read_sequence_files, read_sequences, FileStats, LabelSource,
         ReadOptions, SequenceFile, SequenceRecord,
     },
     write::{csv_field, write_sequences, OutputFormat, OutputRecord},

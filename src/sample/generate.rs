@@ -88,12 +88,15 @@ pub struct Generation {
     pub guidance: Guidance,
     /// More metadata for every record (e.g. `label`, `guidance`).
     pub metadata: Vec<(String, String)>,
+    /// Records are named `{id_prefix}_1`, `{id_prefix}_2`, ... (`sample` by default), so
+    /// that the samples of two runs can share a file.
+    pub id_prefix: String,
 }
 
 /// What [`generate`] made.
 #[derive(Debug, Clone)]
 pub struct Generated {
-    /// The records: pads stripped, ids `sample_1..`, metadata `model`, `model_step`, the
+    /// The records: pads stripped, ids `sample_1..` ([`Generation::id_prefix`]), metadata `model`, `model_step`, the
     /// sampler's ([`SamplerSettings::metadata`]), `seed`, `nfe`, `length` and
     /// [`Generation::metadata`].
     pub records: Vec<OutputRecord>,
@@ -115,7 +118,8 @@ pub struct Drawn {
     pub path_nats: Option<(f64, usize)>,
 }
 
-/// `count` sequences from a trained model, `settings.batch_size` at a time under
+/// `count` sequences from a trained model, `settings.batch_size` at a time (one network call
+/// per length in a batch) under
 /// `settings.guidance`, with `slots(rng)` giving each sequence's slots just before its batch
 /// is sampled (so a template's random motif instances and the sampler share one stream in a
 /// fixed order). `progress` gets the sequences and network calls of each finished batch.
@@ -132,28 +136,47 @@ pub fn sample_in_batches<R: Rng + ?Sized>(
     let (mut drawn, mut calls) = (Vec::with_capacity(count), 0);
     while drawn.len() < count {
         let batch = batch_size.min(count - drawn.len());
-        let batch_slots: Vec<Vec<Slot>> = (0..batch).map(|_| slots(rng)).collect();
-        let out = sample(
-            &trained.graph,
-            &trained.spec.noise,
-            &batch_slots,
-            &settings.sampler,
-            rng,
-            guided_score(&trained.model, settings.guidance),
-        )?;
-        calls += out.network_calls;
-        let mut paths = out.path_nats.into_iter();
-        drawn.extend(
-            out.sequences
-                .into_iter()
-                .zip(out.nfe)
-                .map(|(tokens, nfe)| Drawn {
+        let mut batch_slots: Vec<Vec<Slot>> = (0..batch).map(|_| slots(rng)).collect();
+        // Sequences of one network call share a length: a batch whose lengths differ (a
+        // template gap drawn per sample, a windows model) is sampled one length at a time, in
+        // the order the lengths first appear; a batch of one length is one call, as ever.
+        let mut lengths: Vec<usize> = Vec::new();
+        for slots in &batch_slots {
+            if !lengths.contains(&slots.len()) {
+                lengths.push(slots.len());
+            }
+        }
+        let mut batch_drawn: Vec<Option<Drawn>> = vec![None; batch];
+        let mut batch_calls = 0;
+        for length in lengths {
+            let members: Vec<usize> = (0..batch)
+                .filter(|&i| batch_slots[i].len() == length)
+                .collect();
+            let group: Vec<Vec<Slot>> = members
+                .iter()
+                .map(|&i| std::mem::take(&mut batch_slots[i]))
+                .collect();
+            let out = sample(
+                &trained.graph,
+                &trained.spec.noise,
+                &group,
+                &settings.sampler,
+                rng,
+                guided_score(&trained.model, settings.guidance),
+            )?;
+            batch_calls += out.network_calls;
+            let mut paths = out.path_nats.into_iter();
+            for ((&i, tokens), nfe) in members.iter().zip(out.sequences).zip(out.nfe) {
+                batch_drawn[i] = Some(Drawn {
                     tokens,
                     nfe,
                     path_nats: paths.next(),
-                }),
-        );
-        progress(batch, out.network_calls);
+                });
+            }
+        }
+        calls += batch_calls;
+        drawn.extend(batch_drawn.into_iter().flatten());
+        progress(batch, batch_calls);
     }
     Ok((drawn, calls))
 }
@@ -201,7 +224,7 @@ pub fn generate<R: Rng + ?Sized>(
             }
             metadata.extend(settings.metadata.iter().cloned());
             OutputRecord {
-                id: format!("sample_{}", i + 1),
+                id: format!("{}_{}", settings.id_prefix, i + 1),
                 sequence,
                 metadata,
             }
@@ -280,6 +303,7 @@ mod tests {
             seed: 3,
             guidance: Guidance::default(),
             metadata: vec![("note".into(), "x".into())],
+            id_prefix: "toy".into(),
         };
         let mut batches = Vec::new();
         let generated = generate(

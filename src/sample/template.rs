@@ -3,7 +3,9 @@
 //! Grammar (also in docs/guide.md, "Infilling", and `seddbio infill --help`):
 //! - a symbol of the alphabet is fixed (`ACGT`; protein letters; SMILES tokens such as `Cl` or
 //!   `[nH]`);
-//! - `[MASK]` is one free position, `[MASK:20]` a run of 20;
+//! - `[MASK]` is one free position, `[MASK:20]` a run of 20, `[MASK:50-80]` a run whose length
+//!   is drawn for each sample, uniformly from 50 to 80 (scaffolding a motif at a distance that
+//!   varies);
 //! - an ambiguity code of the alphabet (DNA IUPAC `R Y S W K M B D H V N`) allows its set at
 //!   that position, so `N` is free;
 //! - `{motif:MA0108.3}` places a motif from `--motifs FILE`, as its consensus or as an
@@ -36,6 +38,12 @@ crate::choices::named_choices!(MotifMode, "motif mode", {
 #[derive(Debug, Clone, PartialEq)]
 enum Piece {
     Slot(Slot),
+    /// A run of free positions whose length is drawn for each sample, uniformly in
+    /// `min..=max` (`min < max`).
+    Gap {
+        min: usize,
+        max: usize,
+    },
     /// Token ids of A, C, G, T and the column frequencies.
     Motif {
         bases: [TokenId; 4],
@@ -67,6 +75,36 @@ pub struct Template {
 /// The most positions a template may expand to: far beyond any model's length, small enough
 /// that a typo such as `[MASK:4000000000]` is an error rather than an allocation of gigabytes.
 pub const MAX_TEMPLATE_POSITIONS: usize = 1 << 20;
+
+/// The most positions `pieces` can expand to.
+fn longest(pieces: &[Piece]) -> usize {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Slot(_) => 1,
+            Piece::Gap { max, .. } => *max,
+            Piece::Motif { columns, .. } => columns.len(),
+        })
+        .sum()
+}
+
+/// The shortest and longest run `MASK`, `MASK:n` or `MASK:a-b` (what is inside the brackets)
+/// asks for; `None` unless `1 <= a <= b`.
+fn mask_run(inner: &str) -> Option<(usize, usize)> {
+    let rest = inner.strip_prefix("MASK")?;
+    if rest.is_empty() {
+        return Some((1, 1));
+    }
+    let count = rest.strip_prefix(':')?;
+    let (min, max) = match count.split_once('-') {
+        Some((a, b)) => (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?),
+        None => {
+            let n = count.parse::<usize>().ok()?;
+            (n, n)
+        }
+    };
+    (min >= 1 && min <= max).then_some((min, max))
+}
 
 fn fail(text: &str, position: usize, why: impl std::fmt::Display) -> Error {
     // The template is shown escaped: one from a file may hold line breaks, and the error is
@@ -137,25 +175,17 @@ impl Template {
                         .find(']')
                         .ok_or_else(|| fail(text, position, "'[MASK' has no closing ']'"))?;
                     let inner = &text[i + 1..i + close];
-                    let count = match inner.strip_prefix("MASK") {
-                        Some("") => 1,
-                        Some(rest) => rest
-                            .strip_prefix(':')
-                            .and_then(|n| n.parse::<usize>().ok())
-                            .filter(|&n| n > 0)
-                            .ok_or_else(|| {
-                                fail(
-                                    text,
-                                    position,
-                                    format!(
-                                        "'[{}]' is not [MASK] or [MASK:n] with n >= 1",
-                                        inner.escape_debug()
-                                    ),
-                                )
-                            })?,
-                        None => unreachable!("starts with [MASK"),
-                    };
-                    if pieces.len().saturating_add(count) > MAX_TEMPLATE_POSITIONS {
+                    let (min, max) = mask_run(inner).ok_or_else(|| {
+                        fail(
+                            text,
+                            position,
+                            format!(
+                                "'[{}]' is not [MASK], [MASK:n] or [MASK:a-b] with 1 <= a <= b",
+                                inner.escape_debug()
+                            ),
+                        )
+                    })?;
+                    if longest(&pieces).saturating_add(max) > MAX_TEMPLATE_POSITIONS {
                         return Err(fail(
                             text,
                             position,
@@ -164,7 +194,10 @@ impl Template {
                             ),
                         ));
                     }
-                    pieces.extend(std::iter::repeat_n(Piece::Slot(Slot::Free), count));
+                    match min == max {
+                        true => pieces.extend(std::iter::repeat_n(Piece::Slot(Slot::Free), max)),
+                        false => pieces.push(Piece::Gap { min, max }),
+                    }
                     i += close + 1;
                 }
                 b'{' => {
@@ -227,15 +260,15 @@ impl Template {
         Ok(Template { pieces })
     }
 
-    /// Positions.
+    /// Positions; the most a sample can have when a gap's length is drawn.
     pub fn len(&self) -> usize {
-        self.pieces
-            .iter()
-            .map(|p| match p {
-                Piece::Slot(_) => 1,
-                Piece::Motif { columns, .. } => columns.len(),
-            })
-            .sum()
+        longest(&self.pieces)
+    }
+
+    /// Whether a gap's length is drawn for each sample (`[MASK:a-b]`), so that samples differ
+    /// in length.
+    pub fn varies(&self) -> bool {
+        self.pieces.iter().any(|p| matches!(p, Piece::Gap { .. }))
     }
 
     /// Whether it has no positions (never, once parsed).
@@ -243,12 +276,37 @@ impl Template {
         self.len() == 0
     }
 
-    /// The slots of one sample (motif instances drawn anew in [`MotifMode::Sample`]).
+    /// The slots of one sample (motif instances drawn anew in [`MotifMode::Sample`], gap
+    /// lengths drawn anew always).
     pub fn slots<R: Rng + ?Sized>(&self, mode: MotifMode, rng: &mut R) -> Vec<Slot> {
+        self.draw(mode, rng).0
+    }
+
+    /// The slots of one sample and the length drawn for each `[MASK:a-b]` gap, in order.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// use seddbio::{alphabet::Alphabet, sample::{MotifMode, Template}};
+    ///
+    /// let dna = Alphabet::builtin("dna").unwrap();
+    /// let template = Template::parse("AC[MASK:3-6]T", &dna, &[]).unwrap();
+    /// assert_eq!(template.len(), 9);
+    /// let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
+    /// let (slots, gaps) = template.draw(MotifMode::Consensus, &mut rng);
+    /// assert!((3..=6).contains(&gaps[0]));
+    /// assert_eq!(slots.len(), 3 + gaps[0]);
+    /// ```
+    pub fn draw<R: Rng + ?Sized>(&self, mode: MotifMode, rng: &mut R) -> (Vec<Slot>, Vec<usize>) {
         let mut slots = Vec::with_capacity(self.len());
+        let mut gaps = Vec::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Slot(slot) => slots.push(slot.clone()),
+                Piece::Gap { min, max } => {
+                    let length = rng.random_range(*min..=*max);
+                    slots.extend(std::iter::repeat_n(Slot::Free, length));
+                    gaps.push(length);
+                }
                 Piece::Motif { bases, columns } => {
                     for column in columns {
                         let base = match mode {
@@ -271,7 +329,7 @@ impl Template {
                 }
             }
         }
-        slots
+        (slots, gaps)
     }
 }
 

@@ -207,6 +207,7 @@ pub fn end_of_run_report(
         seed: spec.seed,
         guidance: Default::default(),
         metadata: Vec::new(),
+        id_prefix: "sample".into(),
     };
     progress.sampling(lengths.len(), &settings.sampler.describe());
     let samples = generate(

@@ -293,6 +293,7 @@ mod tests {
                 id: format!("{name}{i}"),
                 sequence: (0..40).map(|_| b"ACGT"[rng.random_range(0..4)]).collect(),
                 label: Some(["a", "b"][i % 2].to_string()),
+                split: None,
                 source: None,
             })
             .collect();

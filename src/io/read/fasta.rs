@@ -64,6 +64,7 @@ pub(super) fn read_fasta(
             id,
             sequence: record.sequence().as_ref().to_vec(),
             label,
+            split: None,
             source: None,
         });
     }

@@ -98,6 +98,7 @@ pub(super) fn read_fastq(
             id,
             sequence: sequence.to_vec(),
             label,
+            split: None,
             source: None,
         });
     }

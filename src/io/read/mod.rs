@@ -48,6 +48,9 @@ pub struct ReadOptions {
     pub quality_offset: u8,
     /// Where each record's label comes from (conditional models); `None` reads no labels.
     pub label: Option<LabelSource>,
+    /// A column of a CSV/TSV file naming each row's split (e.g. `train`, `valid`, `test`),
+    /// read into [`SequenceRecord::split`].
+    pub split_column: Option<String>,
 }
 
 /// Where a record's label (its class, for a conditional model) comes from.
@@ -91,6 +94,8 @@ pub struct SequenceRecord {
     pub sequence: Vec<u8>,
     /// The record's label, when [`ReadOptions::label`] asks for one.
     pub label: Option<String>,
+    /// The record's split, when [`ReadOptions::split_column`] names a column.
+    pub split: Option<String>,
     /// The file it came from, when several files were read as one ([`read_sequence_files`]);
     /// `None`: [`SequenceFile::path`].
     pub source: Option<std::sync::Arc<Path>>,
@@ -111,7 +116,55 @@ pub struct SequenceFile {
     pub low_quality: usize,
 }
 
+/// A file's records counted and measured as `seqkit stats` does: lengths in characters of
+/// the sequence text, empty records included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FileStats {
+    /// Records, empty ones included.
+    pub records: usize,
+    /// Characters in all.
+    pub total: u64,
+    /// The shortest record (0 without records).
+    pub min: usize,
+    /// The mean length (0 without records).
+    pub mean: f64,
+    /// The longest record.
+    pub max: usize,
+}
+
 impl SequenceFile {
+    /// The file's [`FileStats`].
+    ///
+    /// ```
+    /// use seddbio::io::{read_sequences, ReadOptions};
+    ///
+    /// let path = std::env::temp_dir().join(format!("seddbio-doc-{}-stats.fa", std::process::id()));
+    /// std::fs::write(&path, ">a\nACGT\n>b\nAC\n>c\n").unwrap();
+    /// let stats = read_sequences(&path, &ReadOptions::default(), None).unwrap().stats();
+    /// assert_eq!((stats.records, stats.total, stats.min, stats.max), (3, 6, 0, 4));
+    /// assert_eq!(stats.mean, 2.0);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn stats(&self) -> FileStats {
+        let lengths: Vec<usize> = self
+            .records
+            .iter()
+            .chain(&self.empty)
+            .map(|r| r.sequence.len())
+            .collect();
+        let total: u64 = lengths.iter().map(|&l| l as u64).sum();
+        FileStats {
+            records: lengths.len(),
+            total,
+            min: lengths.iter().copied().min().unwrap_or(0),
+            mean: match lengths.len() {
+                0 => 0.0,
+                n => total as f64 / n as f64,
+            },
+            max: lengths.iter().copied().max().unwrap_or(0),
+        }
+    }
+
     /// The location of a record of this file, for error messages.
     pub fn location(&self, record: &SequenceRecord) -> Box<RecordLocation> {
         Box::new(RecordLocation {
@@ -248,6 +301,13 @@ pub fn read_sequences(
             })
         }
         _ => {}
+    }
+    if options.split_column.is_some() && !matches!(format, Format::Csv | Format::Tsv) {
+        return Err(Error::InputNeeds {
+            path: path.to_path_buf(),
+            what: "a split column needs CSV or TSV input",
+            format: format.to_string(),
+        });
     }
     let key = match &options.label {
         Some(LabelSource::Key(key)) => Some(key.as_str()),

@@ -34,6 +34,7 @@ pub(super) fn read_smi(
             id,
             sequence: smiles.to_vec(),
             label: None,
+            split: None,
             source: None,
         });
     }

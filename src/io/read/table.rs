@@ -55,7 +55,14 @@ pub(super) fn read_table(
         Some(LabelSource::Column(label)) => Some(label),
         _ => None,
     };
-    for extra in options.id_column.iter().chain(label_column) {
+    let extras = || {
+        options
+            .id_column
+            .iter()
+            .chain(label_column)
+            .chain(&options.split_column)
+    };
+    for extra in extras() {
         if !names.contains(extra) {
             return Err(Error::MissingColumn {
                 path: path.to_path_buf(),
@@ -65,7 +72,7 @@ pub(super) fn read_table(
         }
     }
     let mut wanted: Vec<PlSmallStr> = vec![column.as_str().into()];
-    for extra in options.id_column.iter().chain(label_column) {
+    for extra in extras() {
         if extra != &column && !wanted.iter().any(|w| w.as_str() == extra) {
             wanted.push(extra.as_str().into());
         }
@@ -100,6 +107,15 @@ pub(super) fn read_table(
         Some(ids) => Some(ids.str().map_err(|e| format_error(e.to_string()))?),
         None => None,
     };
+    let splits = options
+        .split_column
+        .as_deref()
+        .map(as_strings)
+        .transpose()?;
+    let splits = match &splits {
+        Some(splits) => Some(splits.str().map_err(|e| format_error(e.to_string()))?),
+        None => None,
+    };
     let labels = label_column.map(|c| as_strings(c)).transpose()?;
     let labels = match &labels {
         Some(labels) => Some(labels.str().map_err(|e| format_error(e.to_string()))?),
@@ -122,6 +138,9 @@ pub(super) fn read_table(
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .map(str::to_string),
+            split: splits
+                .and_then(|splits| splits.get(row))
+                .map(|s| s.trim().to_string()),
             source: None,
         });
     }
