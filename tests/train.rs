@@ -794,7 +794,12 @@ fn the_library_session_is_what_the_command_line_runs() {
     };
     let mut heard = Heard::default();
     let interrupt = std::sync::atomic::AtomicBool::new(false);
-    let outcome = seddbio::train::train(&request, &interrupt, &mut heard).unwrap();
+    let outcome = seddbio::train::train(
+        &request,
+        seddbio::train::Interrupt::at_step_boundaries(&interrupt),
+        &mut heard,
+    )
+    .unwrap();
     let TrainingOutcome::Finished(finished) = outcome else {
         panic!("{outcome:?}")
     };
@@ -983,4 +988,96 @@ fn a_model_cards_examples_run_for_every_alphabet() {
             assert!(work.join(&written).is_file(), "{alphabet}: {written}");
         }
     }
+}
+
+/// A step that outlasts the grace after an interrupt (here: an observer that blocks inside the
+/// step's report) has the last completed step checkpointed from the watcher thread while the
+/// step is still in progress; the front end is told which step.
+#[test]
+fn an_interrupt_during_a_long_step_checkpoints_the_last_completed_step() {
+    use std::sync::{
+        atomic::{AtomicBool, Ordering},
+        Mutex,
+    };
+
+    use seddbio::train::{
+        run, Interrupt, Observer, Outcome, StepStats, TrainRequest, TrainingOverrides,
+        ValidationSet,
+    };
+
+    struct Blocking<'a> {
+        flag: &'a AtomicBool,
+        block: Duration,
+    }
+    impl Observer for Blocking<'_> {
+        fn step(&mut self, stats: &StepStats, _tokens: u64) {
+            if stats.step == 2 {
+                // Ctrl-C, then a long "step": the run cannot take the interrupt up in time.
+                self.flag.store(true, Ordering::SeqCst);
+                std::thread::sleep(self.block);
+            }
+        }
+        fn validation(&mut self, _: u64, _: f64, _: f64) -> seddbio::Result<()> {
+            Ok(())
+        }
+        fn checkpoint(&mut self, _: u64) -> seddbio::Result<()> {
+            Ok(())
+        }
+    }
+
+    let dir = common::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let request = TrainRequest {
+        file: DNA.into(),
+        alphabet: "dna".into(),
+        prepare: seddbio::data::PrepareOptions {
+            seq_len: Some(100),
+            valid_fraction: 0.0,
+            ..Default::default()
+        },
+        training: TrainingOverrides {
+            batch_size: Some(8),
+            steps: Some(50),
+            ..Default::default()
+        },
+        out: out.clone(),
+        ..TrainRequest::default()
+    };
+    let device = ComputeDevice::Cpu.device().unwrap();
+    let opened = request.open(device, &mut Heard::default()).unwrap();
+    let (mut trainer, run_dir) = (opened.trainer, opened.dir);
+    let flag = AtomicBool::new(false);
+    let told = Mutex::new(Vec::new());
+    let mid_step = |saved: seddbio::Result<u64>| {
+        // What the watcher wrote, as the front end would see it before ending the process.
+        let latest = std::fs::read_to_string(out.join("checkpoints/LATEST")).unwrap();
+        told.lock()
+            .unwrap()
+            .push((saved.map_err(|e| e.to_string()), latest.trim().to_string()));
+    };
+    let interrupt = Interrupt {
+        flag: &flag,
+        grace: Duration::from_millis(100),
+        mid_step: Some(&mid_step),
+    };
+    let mut observer = Blocking {
+        flag: &flag,
+        block: Duration::from_secs(2),
+    };
+    let outcome = run(
+        &mut trainer,
+        &opened.data.train,
+        &ValidationSet::default(),
+        &run_dir,
+        &mut observer,
+        interrupt,
+    )
+    .unwrap();
+    // The watcher wrote step 2 during the block; the run then took the interrupt up itself.
+    assert_eq!(
+        *told.lock().unwrap(),
+        [(Ok(2), "step-00000002".to_string())]
+    );
+    assert_eq!(outcome, Outcome::Interrupted);
+    assert_eq!(weights(&out).0, 2);
 }

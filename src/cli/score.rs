@@ -164,32 +164,39 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         args.batch_size,
         &mut rng,
     )?;
+    write_scores(&args, &records, &estimates)
+}
+
+/// The scores as CSV (or, for `--json` without `-o`, inside the JSON document) and the
+/// summary.
+fn write_scores(
+    args: &ScoreArgs,
+    records: &[EncodedRecord],
+    estimates: &[ElboEstimate],
+) -> Result<()> {
     let ln2 = std::f64::consts::LN_2;
-    let mut csv =
-        String::from("id,length,elbo_nats,elbo_se_nats,bits_per_token,bits_per_token_se\n");
-    for (record, e) in records.iter().zip(&estimates) {
-        let id = csv_field(&record.id);
-        csv.push_str(&format!(
-            "{id},{},{:.4},{:.4},{:.5},{:.5}\n",
-            e.tokens,
-            e.nats,
-            e.std_error,
-            e.bits_per_token(),
-            e.std_error / (e.tokens as f64 * ln2)
-        ));
-    }
+    let bits_se = |e: &ElboEstimate| e.std_error / (e.tokens as f64 * ln2);
     // `--json` alone: one JSON document on stdout, the scores inside it.
     let scores_in_json = args.json && args.out.is_none();
     if !scores_in_json {
+        let mut csv =
+            String::from("id,length,elbo_nats,elbo_se_nats,bits_per_token,bits_per_token_se\n");
+        for (record, e) in records.iter().zip(estimates) {
+            csv.push_str(&format!(
+                "{},{},{:.4},{:.4},{:.5},{:.5}\n",
+                csv_field(&record.id),
+                e.tokens,
+                e.nats,
+                e.std_error,
+                e.bits_per_token(),
+                bits_se(e)
+            ));
+        }
         write_csv(args.out(), &csv)?;
     }
-    let (bits, se) = pooled_bits_per_token(&estimates);
-    let under = match &args.label {
-        Some(label) => format!(" under label {label}"),
-        None => String::new(),
-    };
+    let (bits, se) = pooled_bits_per_token(estimates);
     if args.json {
-        let json = serde_json::json!({
+        let mut json = serde_json::json!({
             "file": args.file.display().to_string(),
             "model": args.model.model.display().to_string(),
             "sequences": estimates.len(),
@@ -200,26 +207,29 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             "bits_per_token_se": se,
             "out": args.out().display().to_string(),
         });
-        if scores_in_json {
-            let mut json = json;
-            json["scores"] = records
-                .iter()
-                .zip(&estimates)
-                .map(|(record, e)| {
-                    serde_json::json!({
-                        "id": record.id,
-                        "length": e.tokens,
-                        "elbo_nats": e.nats,
-                        "elbo_se_nats": e.std_error,
-                        "bits_per_token": e.bits_per_token(),
-                        "bits_per_token_se": e.std_error / (e.tokens as f64 * ln2),
-                    })
-                })
-                .collect();
-            return print_stdout(&format!("{json:#}\n"));
+        if !scores_in_json {
+            return print_summary(args.out(), &format!("{json:#}\n"));
         }
-        return print_summary(args.out(), &format!("{json:#}\n"));
+        json["scores"] = records
+            .iter()
+            .zip(estimates)
+            .map(|(record, e)| {
+                serde_json::json!({
+                    "id": record.id,
+                    "length": e.tokens,
+                    "elbo_nats": e.nats,
+                    "elbo_se_nats": e.std_error,
+                    "bits_per_token": e.bits_per_token(),
+                    "bits_per_token_se": bits_se(e),
+                })
+            })
+            .collect();
+        return print_stdout(&format!("{json:#}\n"));
     }
+    let under = match &args.label {
+        Some(label) => format!(" under label {label}"),
+        None => String::new(),
+    };
     print_summary(
         args.out(),
         &format!(

@@ -11,7 +11,7 @@ use seddbio::{
     diffusion::{GraphKind, ScheduleKind},
     model::{ComputeDevice, PositionKind},
     run::{LrSchedule, TimeBudget},
-    train::{TrainRequest, TrainingOutcome, TrainingOverrides},
+    train::{Interrupt, TrainRequest, TrainingOutcome, TrainingOverrides, INTERRUPT_GRACE},
 };
 
 use super::{choice, train_progress::TrainingBars, DataArgs};
@@ -128,7 +128,23 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let interrupt = Arc::new(AtomicBool::new(false));
     let mut bars = TrainingBars::new(Arc::clone(&interrupt));
     let out = request.out.display();
-    match seddbio::train::train(&request, &interrupt, &mut bars)? {
+    // A step or validation that outlasts the grace after Ctrl-C: the last completed step is
+    // checkpointed from the watcher thread, and the process ends there.
+    let mid_step = |saved: seddbio::Result<u64>| {
+        match saved {
+            Ok(step) => eprintln!(
+                "interrupted during a step: checkpoint of step {step} written to {out}; continue with the same command and --resume"
+            ),
+            Err(e) => eprintln!("error: interrupted during a step; the checkpoint failed: {e}"),
+        }
+        std::process::exit(130);
+    };
+    let interrupt = Interrupt {
+        flag: &interrupt,
+        grace: INTERRUPT_GRACE,
+        mid_step: Some(&mid_step),
+    };
+    match seddbio::train::train(&request, interrupt, &mut bars)? {
         TrainingOutcome::Finished(_) => Ok(()),
         TrainingOutcome::OutOfTime { step, steps } => {
             eprintln!(

@@ -7,6 +7,7 @@
 
 mod auto;
 mod batch;
+mod interrupt;
 mod metrics;
 mod report;
 mod request;
@@ -19,6 +20,7 @@ pub use self::{
         MIN_STEPS_PER_EPOCH, TOKENS_PER_PARAMETER, TOKENS_PER_STEP,
     },
     batch::{stream_rng, stream_seed, BatchOrder, Stream},
+    interrupt::{Interrupt, INTERRUPT_GRACE},
     metrics::{MetricsLog, MetricsRow},
     report::{
         compare_held_out, end_of_run_report, run_description, write_model_card, HeldOutComparison,

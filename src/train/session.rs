@@ -8,7 +8,6 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::atomic::AtomicBool,
     time::Instant,
 };
 
@@ -16,8 +15,8 @@ use indicatif::ProgressBar;
 
 use super::{
     compare_held_out, end_of_run_report, run, run_description, write_model_card, HeldOutComparison,
-    MetricsLog, MetricsRow, Observer, OpenedRun, Outcome, ReportProgress, ReportRequest, RunReport,
-    StepStats, TrainRequest, Trainer, ValidationSet, HELD_OUT_TIMES,
+    Interrupt, MetricsLog, MetricsRow, Observer, OpenedRun, Outcome, ReportProgress, ReportRequest,
+    RunReport, StepStats, TrainRequest, Trainer, ValidationSet, HELD_OUT_TIMES,
 };
 use crate::{
     alphabet::TokenizerKind,
@@ -91,13 +90,16 @@ pub struct FinishedRun {
 }
 
 /// Trains what `request` asks for: opens its run directory (locked for the session), trains
-/// until the steps are done, `interrupt` is raised or the time budget is spent, and closes a
-/// finished run with the held-out comparison, `MODEL.md` and the end-of-run report.
+/// until the steps are done, `interrupt` is raised (see [`Interrupt`]) or the time budget is
+/// spent, and closes a finished run with the held-out comparison, `MODEL.md` and the end-of-run
+/// report.
 ///
 /// ```no_run
 /// use std::sync::atomic::AtomicBool;
 ///
-/// use seddbio::train::{train, ReportProgress, TrainRequest, TrainingOutcome, TrainingProgress};
+/// use seddbio::train::{
+///     train, Interrupt, ReportProgress, TrainRequest, TrainingOutcome, TrainingProgress,
+/// };
 ///
 /// struct Silent;
 /// impl ReportProgress for Silent {}
@@ -109,7 +111,8 @@ pub struct FinishedRun {
 ///     out: "runs/promoters".into(),
 ///     ..TrainRequest::default()
 /// };
-/// match train(&request, &AtomicBool::new(false), &mut Silent)? {
+/// let stop = AtomicBool::new(false);
+/// match train(&request, Interrupt::at_step_boundaries(&stop), &mut Silent)? {
 ///     TrainingOutcome::Finished(run) => println!("{} steps", run.steps),
 ///     other => println!("stopped early: {other:?}"),
 /// }
@@ -117,7 +120,7 @@ pub struct FinishedRun {
 /// ```
 pub fn train(
     request: &TrainRequest,
-    interrupt: &AtomicBool,
+    interrupt: Interrupt<'_>,
     progress: &mut dyn TrainingProgress,
 ) -> Result<TrainingOutcome> {
     let device = request.device.device()?;

@@ -1,10 +1,7 @@
 //! One training run: the score model under AdamW with linear warm-up, global gradient-norm
 //! clipping and an EMA of the weights; the validation ELBO; checkpoints that resume exactly.
 
-use std::{
-    sync::atomic::{AtomicBool, Ordering},
-    time::Instant,
-};
+use std::time::Instant;
 
 use burn::{
     module::Module,
@@ -13,7 +10,10 @@ use burn::{
     tensor::{Bytes, Device},
 };
 
-use super::batch::{stream_rng, stream_seed, BatchOrder, Stream};
+use super::{
+    batch::{stream_rng, stream_seed, BatchOrder, Stream},
+    interrupt::{Interrupt, LastCompleted},
+};
 use crate::{
     alphabet::TokenId,
     data::TokenDataset,
@@ -75,6 +75,7 @@ impl ValidationSet {
 }
 
 /// The model, its EMA and the optimiser of a run, at some step.
+#[derive(Clone)]
 pub struct Trainer {
     spec: RunSpec,
     graph: Graph,
@@ -411,7 +412,9 @@ struct Clock {
 }
 
 /// Trains until `spec.config.training.steps`, validating every `eval_every` steps and writing
-/// a checkpoint every `checkpoint_every` steps, at the end, and when `interrupt` is raised.
+/// a checkpoint every `checkpoint_every` steps, at the end, and when `interrupt` is raised
+/// (at the next step boundary, or, with [`Interrupt::mid_step`], within
+/// [`INTERRUPT_GRACE`](super::INTERRUPT_GRACE) from another thread).
 ///
 /// Under a time budget not yet turned into steps ([`TimeBudget`](super::TimeBudget)), the
 /// steps are fixed once the first ones are timed, and `run.toml` in `dir` is rewritten with
@@ -422,8 +425,41 @@ pub fn run(
     valid: &ValidationSet,
     dir: &RunDir,
     observer: &mut dyn Observer,
-    interrupt: &AtomicBool,
+    interrupt: Interrupt<'_>,
 ) -> Result<Outcome> {
+    let last = LastCompleted::new(interrupt.mid_step.is_some());
+    last.record(trainer);
+    let saver = Saver { dir, last: &last };
+    std::thread::scope(|scope| {
+        scope.spawn(|| last.watch(interrupt, dir));
+        let outcome = run_steps(trainer, train, valid, &saver, observer, interrupt);
+        last.finish();
+        outcome
+    })
+}
+
+/// Writes the run's checkpoints, never at the same time as the interrupt watcher.
+struct Saver<'a> {
+    dir: &'a RunDir,
+    last: &'a LastCompleted,
+}
+
+impl Saver<'_> {
+    fn save(&self, trainer: &Trainer) -> Result<std::path::PathBuf> {
+        self.last.exclusive(|| trainer.save(self.dir))
+    }
+}
+
+/// [`run`]'s loop.
+fn run_steps(
+    trainer: &mut Trainer,
+    train: &TokenDataset,
+    valid: &ValidationSet,
+    saver: &Saver<'_>,
+    observer: &mut dyn Observer,
+    interrupt: Interrupt<'_>,
+) -> Result<Outcome> {
+    let dir = saver.dir;
     let started = Instant::now();
     let mut clock = Clock::default();
     let (seed, graph, schedule) = (trainer.spec.seed, trainer.graph, trainer.spec.noise);
@@ -448,14 +484,15 @@ pub fn run(
         if !calibrating && trainer.step >= training.steps as u64 {
             return Ok(Outcome::Finished);
         }
-        if interrupt.load(Ordering::SeqCst) {
+        if interrupt.raised() {
+            saver.last.take_up();
             trainer.save(dir)?;
             observer.checkpoint(trainer.step)?;
             return Ok(Outcome::Interrupted);
         }
         if let Some(budget) = budget.filter(|_| budget_clock) {
             if started.elapsed().as_secs_f64() > budget.seconds + budget_grace(budget.seconds) {
-                trainer.save(dir)?;
+                saver.save(trainer)?;
                 observer.checkpoint(trainer.step)?;
                 return Ok(Outcome::OutOfTime);
             }
@@ -473,6 +510,7 @@ pub fn run(
         let tokens = real_tokens(train, &mut order, trainer.step);
         let step_started = Instant::now();
         let stats = trainer.train_step(&batch);
+        saver.last.record(trainer);
         if !(stats.loss_bits.is_finite() && stats.grad_norm.is_finite()) {
             // Nothing is saved from here on: the last checkpoint holds the last good weights.
             return Err(Error::Setting {
@@ -498,7 +536,7 @@ pub fn run(
                     budget.seconds,
                     &started,
                     &clock,
-                    dir,
+                    saver,
                     observer,
                     |t, o| validate(t, o, done),
                 )?;
@@ -513,7 +551,7 @@ pub fn run(
             validate(trainer, observer, done)?;
         }
         if done.is_multiple_of(training.checkpoint_every as u64) || last {
-            trainer.save(dir)?;
+            saver.save(trainer)?;
             observer.checkpoint(done)?;
         }
     }
@@ -526,7 +564,7 @@ fn fix_budget_steps(
     budget: f64,
     started: &Instant,
     clock: &Clock,
-    dir: &RunDir,
+    saver: &Saver<'_>,
     observer: &mut dyn Observer,
     validate: impl Fn(&Trainer, &mut dyn Observer) -> Result<()>,
 ) -> Result<u64> {
@@ -536,7 +574,7 @@ fn fix_budget_steps(
     validate(trainer, observer)?;
     let valid_seconds = timed.elapsed().as_secs_f64();
     let timed = Instant::now();
-    trainer.save(dir)?;
+    saver.save(trainer)?;
     observer.checkpoint(done)?;
     let checkpoint_seconds = timed.elapsed().as_secs_f64();
     let per_step = clock.step_seconds / clock.steps as f64
@@ -552,7 +590,7 @@ fn fix_budget_steps(
     if let Some(b) = options.time_budget.as_mut() {
         b.calibrated_at_step = Some(done);
     }
-    dir.write_spec(&trainer.spec)?;
+    saver.dir.write_spec(&trainer.spec)?;
     Ok(steps)
 }
 

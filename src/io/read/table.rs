@@ -99,32 +99,21 @@ pub(super) fn read_table(
     };
     let sequences = as_strings(&column)?;
     let sequences = sequences.str().map_err(|e| format_error(e.to_string()))?;
-    let ids = match &options.id_column {
-        Some(id_column) => Some(as_strings(id_column)?),
-        None => None,
+    // The short columns (ids, labels, splits) as owned strings, one per row.
+    let cells = |name: &str| -> Result<Vec<Option<String>>> {
+        let column = as_strings(name)?;
+        let column = column.str().map_err(|e| format_error(e.to_string()))?;
+        Ok(column.iter().map(|v| v.map(str::to_string)).collect())
     };
-    let ids = match &ids {
-        Some(ids) => Some(ids.str().map_err(|e| format_error(e.to_string()))?),
-        None => None,
-    };
-    let splits = options
-        .split_column
-        .as_deref()
-        .map(as_strings)
-        .transpose()?;
-    let splits = match &splits {
-        Some(splits) => Some(splits.str().map_err(|e| format_error(e.to_string()))?),
-        None => None,
-    };
-    let labels = label_column.map(|c| as_strings(c)).transpose()?;
-    let labels = match &labels {
-        Some(labels) => Some(labels.str().map_err(|e| format_error(e.to_string()))?),
-        None => None,
-    };
+    let ids = options.id_column.as_deref().map(cells).transpose()?;
+    let splits = options.split_column.as_deref().map(cells).transpose()?;
+    let labels = label_column.map(|c| cells(c)).transpose()?;
+    fn cell(column: &Option<Vec<Option<String>>>, row: usize) -> Option<&str> {
+        column.as_ref().and_then(|c| c[row].as_deref())
+    }
     for (row, sequence) in sequences.iter().enumerate() {
         let number = row + 1;
-        let id = ids
-            .and_then(|ids| ids.get(row))
+        let id = cell(&ids, row)
             .map(str::to_string)
             .unwrap_or_else(|| format!("record_{number}"));
         push(SequenceRecord {
@@ -133,14 +122,11 @@ pub(super) fn read_table(
             line: Some(number + 1),
             id,
             sequence: sequence.unwrap_or_default().trim().as_bytes().to_vec(),
-            label: labels
-                .and_then(|labels| labels.get(row))
+            label: cell(&labels, row)
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .map(str::to_string),
-            split: splits
-                .and_then(|splits| splits.get(row))
-                .map(|s| s.trim().to_string()),
+            split: cell(&splits, row).map(|s| s.trim().to_string()),
             source: None,
         });
     }
