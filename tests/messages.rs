@@ -92,6 +92,19 @@ fn read_errors_say_their_cause_once_with_the_record() {
     ]);
     assert!(summary.contains("\\xc3\\xc3\\xff x1"), "{summary}");
     assert!(!summary.contains('\u{fffd}'), "{summary}");
+    // A table row that is not one: its line and why, not polars' advice.
+    let table = write(d, "ragged.csv", b"id,sequence\nr1,ACGT,x\nr2,ACGT\n");
+    let error = fails(&["data", "inspect", &table, "-a", "dna"]);
+    assert!(
+        error.contains("ragged.csv: line 2: 3 fields, but the header names 2"),
+        "{error}"
+    );
+    let table = write(d, "quote.csv", b"id,sequence\nr1,ACGT\nr2,\"ACG\nr3,ACGT\n");
+    let error = fails(&["data", "inspect", &table, "-a", "dna"]);
+    assert!(
+        error.contains("quote.csv: line 3: a quote opens a field that never closes"),
+        "{error}"
+    );
     // A character beyond ASCII is one symbol, shown as itself.
     let accent = write(
         d,

@@ -22,6 +22,53 @@ fn header_names(line: &str, separator: u8) -> Vec<String> {
         .collect()
 }
 
+/// The first row that is not a table row of `fields` fields (quotes respected, `""` an
+/// escaped quote), with why: polars would name neither the line nor the cause, and drops the
+/// extra fields of a long row without a word.
+fn malformed_row(bytes: &[u8], separator: u8, fields: usize) -> Option<(usize, String)> {
+    let (mut line, mut row_start_line, mut count, mut quoted) = (1, 1, 1, false);
+    let mut row_has_content = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match (b, quoted) {
+            (b'"', true) if bytes.get(i + 1) == Some(&b'"') => i += 1,
+            (b'"', _) => quoted = !quoted,
+            (b'\n', true) => line += 1,
+            (b'\n', false) => {
+                // The header is line 1; blank lines are skipped as polars skips them.
+                if row_start_line > 1 && row_has_content && count != fields {
+                    return Some((row_start_line, field_count(count, fields)));
+                }
+                line += 1;
+                (row_start_line, count, row_has_content) = (line, 1, false);
+            }
+            (sep, false) if sep == separator => count += 1,
+            (b'\r', false) => {}
+            _ => {}
+        }
+        if !matches!(b, b'\n' | b'\r') {
+            row_has_content = true;
+        }
+        i += 1;
+    }
+    if quoted {
+        return Some((
+            row_start_line,
+            "a quote opens a field that never closes".into(),
+        ));
+    }
+    (row_start_line > 1 && row_has_content && count != fields)
+        .then(|| (row_start_line, field_count(count, fields)))
+}
+
+fn field_count(count: usize, fields: usize) -> String {
+    match count {
+        1 => format!("1 field, but the header names {fields}"),
+        _ => format!("{count} fields, but the header names {fields}"),
+    }
+}
+
 pub(super) fn read_table(
     path: &Path,
     mut reader: Box<dyn BufRead>,
@@ -49,6 +96,9 @@ pub(super) fn read_table(
         return Err(format_error(
             "line 1: empty header line; a table needs a header naming its columns".into(),
         ));
+    }
+    if let Some((line, why)) = malformed_row(&bytes, separator, names.len()) {
+        return Err(format_error(format!("line {line}: {why}")));
     }
     let column = sequence_column(path, &names, options)?;
     let label_column = match &options.label {
@@ -166,5 +216,30 @@ fn sequence_column(path: &Path, names: &[String], options: &ReadOptions) -> Resu
                 }),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_row_is_named_by_its_line() {
+        let check = |text: &str| malformed_row(text.as_bytes(), b',', 2);
+        assert_eq!(check("id,sequence\nr1,ACGT\nr2,AC\n"), None);
+        assert_eq!(check("id,sequence\r\nr1,ACGT\r\n\nr2,\"A,C\"\n"), None);
+        assert_eq!(check("id,sequence\nr1,\"say \"\"hi\"\"\"\n"), None);
+        assert_eq!(
+            check("id,sequence\nr1,ACGT,x\nr2,AC\n"),
+            Some((2, "3 fields, but the header names 2".into()))
+        );
+        assert_eq!(
+            check("id,sequence\nr1,ACGT\nr2,\"ACG\nr3,ACGT\n"),
+            Some((3, "a quote opens a field that never closes".into()))
+        );
+        assert_eq!(
+            check("id,sequence\nr1"),
+            Some((2, "1 field, but the header names 2".into()))
+        );
     }
 }
