@@ -21,6 +21,7 @@
 //! assert_eq!(dna.decode(&[3, 2, 1, 0]), "TGCA");
 //! ```
 
+pub mod selfies;
 pub mod smiles;
 
 use std::{
