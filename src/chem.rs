@@ -76,6 +76,17 @@ impl MoleculeChecker for RdkitChecker {
     }
 }
 
+/// The SMILES a SELFIES string decodes to (docs/design.md, §14), canonical where this build
+/// has RDKit; `None` for a string that is no SELFIES.
+///
+/// ```
+/// assert_eq!(seddbio::chem::selfies_smiles("[C][C][O]").as_deref(), Some("CCO"));
+/// ```
+pub fn selfies_smiles(selfies: &str) -> Option<String> {
+    let smiles = crate::alphabet::selfies::decode(selfies).ok()?;
+    Some(default_checker().canonical(&smiles).unwrap_or(smiles))
+}
+
 /// The best checker this build has: RDKit with the `rdkit` feature, else the syntax check.
 pub fn default_checker() -> Box<dyn MoleculeChecker + Sync> {
     #[cfg(feature = "rdkit")]

@@ -120,6 +120,14 @@ pub enum Error {
         /// What the symbol is (an ambiguity code, a gap, or not in the alphabet).
         what: String,
     },
+    /// A record a SELFIES alphabet cannot read: SMILES that cannot be encoded as SELFIES.
+    #[error("{location}: {message}")]
+    Selfies {
+        /// The record.
+        location: Box<RecordLocation>,
+        /// What was wrong, with its position.
+        message: String,
+    },
     /// A SMILES string cannot be split into tokens.
     #[error("{location}: position {position}: {message}")]
     Smiles {
@@ -666,6 +674,13 @@ mod tests {
                 "x.fa: this output is the input ./x.fa; writing it would destroy the input, choose another output path",
             ),
             (
+                Error::Selfies {
+                    location: Box::new(RecordLocation { path: p("m.smi"), number: 2, line: Some(2), id: "m2".into() }),
+                    message: "this SMILES cannot be written as SELFIES: position 4: hanging ring number '1'".into(),
+                },
+                "m.smi: line 2 (record 2, m2): this SMILES cannot be written as SELFIES: position 4: hanging ring number '1'",
+            ),
+            (
                 Error::SplitValue {
                     location: Box::new(RecordLocation { path: p("t.csv"), number: 7, line: Some(8), id: "r7".into() }),
                     column: "set".into(),
@@ -816,7 +831,7 @@ mod tests {
     }
 
     /// The variants of [`Error`], as many as `every_variant_has_a_case` lists.
-    const VARIANTS: usize = 49;
+    const VARIANTS: usize = 50;
 
     /// Fails to compile when a variant is added: list it here, raise [`VARIANTS`] and give it
     /// a case in `every_variant_says_what_and_where`.
@@ -845,6 +860,7 @@ mod tests {
             | Error::OutputInInputDirectory { .. }
             | Error::ReadFailed { .. }
             | Error::SplitValue { .. }
+            | Error::Selfies { .. }
             | Error::Duration { .. }
             | Error::SequenceTooLong { .. }
             | Error::RaggedBatch

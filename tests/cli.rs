@@ -289,7 +289,7 @@ fn bad_files_get_one_clear_line() {
         .contains("/no/such.fa: No such file"));
     assert!(
         fails(&["data", "inspect", &single, "-a", "klingon"]).contains(
-            "alphabet 'klingon': not a built-in (dna, rna, protein, smiles) and no such file"
+            "alphabet 'klingon': not a built-in (dna, rna, protein, smiles, selfies) and no such file"
         )
     );
     let bad_alphabet = write(

@@ -44,6 +44,9 @@ pub enum TokenizerKind {
     Char,
     /// Regex-level SMILES tokens; see [`smiles`].
     Smiles,
+    /// SELFIES symbols (`[C]`, `[=O]`, `[Ring1]`); SMILES records are converted when read
+    /// (see [`selfies`]).
+    Selfies,
 }
 
 /// What a record of this alphabet usually is: a stretch of something much longer (a genome, a
@@ -115,11 +118,12 @@ fn default_pad() -> String {
 }
 
 /// The built-in alphabets, compiled in from `alphabets/`.
-const BUILTIN: [(&str, &str); 4] = [
+const BUILTIN: [(&str, &str); 5] = [
     ("dna", include_str!("../../alphabets/dna.toml")),
     ("rna", include_str!("../../alphabets/rna.toml")),
     ("protein", include_str!("../../alphabets/protein.toml")),
     ("smiles", include_str!("../../alphabets/smiles.toml")),
+    ("selfies", include_str!("../../alphabets/selfies.toml")),
 ];
 
 const NO_ID: TokenId = TokenId::MAX;
@@ -237,6 +241,14 @@ impl Alphabet {
                     _ => {
                         return Err(fail(format!(
                             "symbol {symbol:?} is not exactly one SMILES token"
+                        )))
+                    }
+                },
+                TokenizerKind::Selfies => match selfies::symbol_spans(symbol) {
+                    Ok(spans) if spans.len() == 1 => {}
+                    _ => {
+                        return Err(fail(format!(
+                            "symbol {symbol:?} is not exactly one SELFIES symbol"
                         )))
                     }
                 },
@@ -395,7 +407,8 @@ impl Alphabet {
         }
     }
 
-    /// Splits text into symbols. Fails only on SMILES text that cannot be tokenised.
+    /// Splits text into symbols. Fails only on SMILES (or SELFIES) text that cannot be
+    /// tokenised.
     pub fn symbols_of(&self, text: &[u8]) -> Result<Vec<Symbol>, smiles::SmilesSyntaxError> {
         match self.spec.tokenizer {
             TokenizerKind::Char => {
@@ -417,21 +430,40 @@ impl Alphabet {
                 }
                 Ok(symbols)
             }
-            TokenizerKind::Smiles => Ok(smiles::token_spans(text)?
-                .into_iter()
-                .map(|span| {
-                    // Spans of accepted tokens are ASCII, so this is valid UTF-8.
-                    let token = std::str::from_utf8(&text[span.clone()]).unwrap_or_default();
-                    match self.index.get(token) {
-                        Some(&id) => Symbol::Known(id),
-                        None => Symbol::Unknown {
-                            offset: span.start,
-                            len: span.len(),
-                        },
-                    }
-                })
-                .collect()),
+            TokenizerKind::Smiles => Ok(self.lookup(text, smiles::token_spans(text)?)),
+            TokenizerKind::Selfies => {
+                let spans = std::str::from_utf8(text)
+                    .map_err(|e| smiles::SmilesSyntaxError {
+                        offset: e.valid_up_to(),
+                        message: "not UTF-8 text".into(),
+                    })
+                    .and_then(|text| {
+                        selfies::symbol_spans(text).map_err(|e| smiles::SmilesSyntaxError {
+                            offset: e.position.saturating_sub(1),
+                            message: e.message,
+                        })
+                    })?;
+                Ok(self.lookup(text, spans))
+            }
         }
+    }
+
+    /// The symbols of `text` cut at `spans` (multi-character tokens), known or not.
+    fn lookup(&self, text: &[u8], spans: Vec<std::ops::Range<usize>>) -> Vec<Symbol> {
+        spans
+            .into_iter()
+            .map(|span| {
+                // Spans of accepted tokens are ASCII, so this is valid UTF-8.
+                let token = std::str::from_utf8(&text[span.clone()]).unwrap_or_default();
+                match self.index.get(token) {
+                    Some(&id) => Symbol::Known(id),
+                    None => Symbol::Unknown {
+                        offset: span.start,
+                        len: span.len(),
+                    },
+                }
+            })
+            .collect()
     }
 
     /// Token ids back to text; pad tokens are dropped.

@@ -155,9 +155,11 @@ pub fn run(args: InfillArgs) -> Result<()> {
                 ("nfe".into(), d.nfe.to_string()),
             ]);
             metadata.extend(settings.metadata.iter().cloned());
+            let decoded = decode_sampled(&trained, d.tokens);
+            decoded.add_selfies(&mut metadata);
             records.push(OutputRecord {
                 id: format!("{id}_{}_{}", settings.id_prefix, done + 1),
-                sequence: decode_sampled(&trained, d.tokens).0,
+                sequence: decoded.sequence,
                 metadata,
             });
         }

@@ -60,6 +60,17 @@ pub struct UnknownReport {
 }
 
 impl UnknownReport {
+    /// One record skipped whole, for `why` (what the summary lists it under).
+    fn skipped(why: &str) -> UnknownReport {
+        let mut report = UnknownReport {
+            records_affected: 1,
+            records_skipped: 1,
+            ..UnknownReport::default()
+        };
+        report.symbols.insert(why.to_string(), 1);
+        report
+    }
+
     /// Adds another report's counts to this one.
     pub(crate) fn merge(mut self, other: UnknownReport) -> UnknownReport {
         for (symbol, count) in other.symbols {
@@ -92,8 +103,10 @@ pub fn encode_records(
     file: &SequenceFile,
     policy: UnknownPolicy,
 ) -> Result<(Vec<EncodedRecord>, UnknownReport)> {
-    if alphabet.tokenizer() == TokenizerKind::Smiles
-        && matches!(policy, UnknownPolicy::Split | UnknownPolicy::Strip)
+    if matches!(
+        alphabet.tokenizer(),
+        TokenizerKind::Smiles | TokenizerKind::Selfies
+    ) && matches!(policy, UnknownPolicy::Split | UnknownPolicy::Strip)
     {
         return Err(Error::Setting {
             setting: crate::Setting::UnknownPolicy,
@@ -124,20 +137,36 @@ fn encode_record(
     policy: UnknownPolicy,
 ) -> Result<(Vec<EncodedRecord>, UnknownReport)> {
     let mut report = UnknownReport::default();
-    let text = &record.sequence;
+    // SELFIES models read SMILES records as their SELFIES (docs/design.md, §14).
+    let selfies;
+    let text: &[u8] = match alphabet.tokenizer() {
+        TokenizerKind::Selfies => match as_selfies(&record.sequence) {
+            Ok(converted) => {
+                selfies = converted;
+                selfies.as_bytes()
+            }
+            Err(_) if policy == UnknownPolicy::Skip => {
+                return Ok((
+                    Vec::new(),
+                    UnknownReport::skipped("(SMILES with no SELFIES)"),
+                ));
+            }
+            Err(message) => {
+                return Err(Error::Selfies {
+                    location: file.location(record),
+                    message,
+                })
+            }
+        },
+        _ => &record.sequence,
+    };
     if !alphabet.spec().case_sensitive {
         report.lowercase_folded = text.iter().filter(|b| b.is_ascii_lowercase()).count() as u64;
     }
     let symbols = match alphabet.symbols_of(text) {
         Ok(symbols) => symbols,
         Err(_) if policy == UnknownPolicy::Skip => {
-            report.records_affected = 1;
-            report.records_skipped = 1;
-            *report
-                .symbols
-                .entry("(unparseable SMILES)".into())
-                .or_default() += 1;
-            return Ok((Vec::new(), report));
+            return Ok((Vec::new(), UnknownReport::skipped("(unparseable SMILES)")));
         }
         Err(e) => {
             return Err(Error::Smiles {
@@ -227,6 +256,14 @@ fn encode_record(
 }
 
 /// 1-based character position of a byte offset (input is ASCII except for garbage bytes).
+/// A record's text as SELFIES: itself when it is SELFIES, else its SMILES encoded; the
+/// error in words.
+pub(crate) fn as_selfies(text: &[u8]) -> std::result::Result<String, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "not UTF-8 text".to_string())?;
+    crate::alphabet::selfies::to_selfies(text)
+        .map_err(|e| format!("this SMILES cannot be written as SELFIES: {e}"))
+}
+
 fn char_position(text: &[u8], offset: usize) -> usize {
     String::from_utf8_lossy(&text[..offset]).chars().count() + 1
 }

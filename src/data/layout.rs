@@ -2,7 +2,7 @@
 
 use super::encode::EncodedRecord;
 use crate::{
-    alphabet::{Alphabet, RecordExtent, TokenId},
+    alphabet::{Alphabet, RecordExtent, TokenId, TokenizerKind},
     error::{Error, Result},
     io::OutputRecord,
 };
@@ -325,15 +325,26 @@ impl TokenDataset {
             .enumerate()
             .map(|(i, example)| {
                 let source = &self.records[example.record as usize];
+                let text = alphabet.decode(&self.example(i));
+                let mut metadata = vec![
+                    ("split".into(), split.into()),
+                    ("source".into(), source.id.clone()),
+                    ("start".into(), (example.start + 1).to_string()),
+                    ("length".into(), example.len.to_string()),
+                ];
+                // SELFIES examples are written as the SMILES they decode to, SELFIES beside.
+                let sequence = match alphabet.tokenizer() {
+                    TokenizerKind::Selfies => {
+                        let smiles = crate::chem::selfies_smiles(&text).unwrap_or_default();
+                        metadata.push(("selfies".into(), text));
+                        smiles
+                    }
+                    _ => text,
+                };
                 OutputRecord {
                     id: format!("{split}_{}", i + 1),
-                    sequence: alphabet.decode(&self.example(i)),
-                    metadata: vec![
-                        ("split".into(), split.into()),
-                        ("source".into(), source.id.clone()),
-                        ("start".into(), (example.start + 1).to_string()),
-                        ("length".into(), example.len.to_string()),
-                    ],
+                    sequence,
+                    metadata,
                 }
             })
             .collect()

@@ -32,6 +32,7 @@ use std::{
 };
 
 use indicatif::ProgressBar;
+use rayon::prelude::*;
 
 use crate::{
     alphabet::{smiles, Alphabet, TokenizerKind},
@@ -445,21 +446,41 @@ fn split_description(
 /// first (ties by text, so the order is deterministic), and freezes the vocabulary. Returns
 /// the added tokens.
 pub fn grow_vocabulary(alphabet: &mut Alphabet, records: &[SequenceRecord]) -> Vec<String> {
-    if !alphabet.grows_vocabulary() || alphabet.tokenizer() != TokenizerKind::Smiles {
+    if !alphabet.grows_vocabulary() {
         return Vec::new();
     }
-    let mut counts: HashMap<&[u8], u64> = HashMap::new();
-    for record in records {
-        // Records that do not tokenise are reported when they are encoded.
-        if let Ok(spans) = smiles::token_spans(&record.sequence) {
-            for span in spans {
-                *counts.entry(&record.sequence[span]).or_default() += 1;
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut count = |text: &[u8], spans: Vec<std::ops::Range<usize>>| {
+        for span in spans {
+            *counts
+                .entry(String::from_utf8_lossy(&text[span]).into_owned())
+                .or_default() += 1;
+        }
+    };
+    // Records that do not tokenise (or convert) are reported when they are encoded.
+    match alphabet.tokenizer() {
+        TokenizerKind::Char => return Vec::new(),
+        TokenizerKind::Smiles => {
+            for record in records {
+                if let Ok(spans) = smiles::token_spans(&record.sequence) {
+                    count(&record.sequence, spans);
+                }
+            }
+        }
+        TokenizerKind::Selfies => {
+            let converted: Vec<String> = records
+                .par_iter()
+                .filter_map(|r| encode::as_selfies(&r.sequence).ok())
+                .collect();
+            for text in &converted {
+                if let Ok(spans) = crate::alphabet::selfies::symbol_spans(text) {
+                    count(text.as_bytes(), spans);
+                }
             }
         }
     }
     let mut new: Vec<(String, u64)> = counts
         .into_iter()
-        .map(|(token, count)| (String::from_utf8_lossy(token).into_owned(), count))
         .filter(|(token, _)| alphabet.id(token).is_none())
         .collect();
     new.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

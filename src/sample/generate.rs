@@ -5,7 +5,7 @@ use rand::{Rng, RngExt};
 
 use super::{guided_score, sample, Guidance, SamplerSettings, Slot};
 use crate::{
-    alphabet::TokenId,
+    alphabet::{TokenId, TokenizerKind},
     data::LayoutKind,
     io::OutputRecord,
     run::{RunSpec, TrainedModel},
@@ -35,11 +35,43 @@ pub fn pad_to_model(spec: &RunSpec, pad: Option<TokenId>, mut slots: Vec<Slot>) 
     slots
 }
 
+/// A sampled sequence as users read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The text: the symbols, or for a SELFIES model the SMILES they decode to.
+    pub sequence: String,
+    /// Tokens, pads left out.
+    pub tokens: usize,
+    /// A SELFIES model's symbols (written beside the SMILES, as `selfies=`).
+    pub selfies: Option<String>,
+}
+
+impl Decoded {
+    /// `metadata` with the SELFIES, where there is one.
+    pub fn add_selfies(&self, metadata: &mut Vec<(String, String)>) {
+        if let Some(selfies) = &self.selfies {
+            metadata.push(("selfies".into(), selfies.clone()));
+        }
+    }
+}
+
 /// A sampled sequence as text, pad tokens stripped, with its length in tokens.
-pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<TokenId>) -> (String, usize) {
+pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<TokenId>) -> Decoded {
     let pad = trained.alphabet.pad_id();
     let ids: Vec<TokenId> = tokens.into_iter().filter(|&t| Some(t) != pad).collect();
-    (trained.alphabet.decode(&ids), ids.len())
+    let text = trained.alphabet.decode(&ids);
+    let (sequence, selfies) = match trained.alphabet.tokenizer() {
+        TokenizerKind::Selfies => (
+            crate::chem::selfies_smiles(&text).unwrap_or_default(),
+            Some(text),
+        ),
+        _ => (text, None),
+    };
+    Decoded {
+        sequence,
+        tokens: ids.len(),
+        selfies,
+    }
 }
 
 /// Draws a length from the training length distribution stored with the run.
@@ -206,7 +238,8 @@ pub fn generate<R: Rng + ?Sized>(
         .into_iter()
         .enumerate()
         .map(|(i, d)| {
-            let (sequence, length) = decode_sampled(trained, d.tokens);
+            let decoded = decode_sampled(trained, d.tokens);
+            let (sequence, length) = (decoded.sequence.clone(), decoded.tokens);
             let mut metadata = vec![
                 ("model".into(), settings.model_name.clone()),
                 ("model_step".into(), trained.step.to_string()),
@@ -217,6 +250,7 @@ pub fn generate<R: Rng + ?Sized>(
                 ("nfe".into(), d.nfe.to_string()),
                 ("length".into(), length.to_string()),
             ]);
+            decoded.add_selfies(&mut metadata);
             if let Some((nats, drawn)) = d.path_nats.filter(|p| p.1 > 0) {
                 // Bits per drawn token along the sampler's own path (docs/sampling.md).
                 let bits = nats / std::f64::consts::LN_2 / drawn as f64;

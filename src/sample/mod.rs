@@ -9,7 +9,7 @@ pub use self::{
     controls::{SamplerControls, SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP},
     generate::{
         decode_sampled, draw_length, generate, pad_to_model, sample_in_batches, sample_lengths,
-        unconditional_slots, Drawn, Generated, Generation,
+        unconditional_slots, Decoded, Drawn, Generated, Generation,
     },
     sampler::{sample, time_grid, Sampled, SamplerKind, ScoreFn, Slot, SAMPLING_EPS},
     template::{MotifMode, Template},

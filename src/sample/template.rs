@@ -119,7 +119,7 @@ fn fail(text: &str, position: usize, why: impl std::fmt::Display) -> Error {
 impl Template {
     /// A short template for examples (a model card's), valid for `alphabet` and sequences of
     /// `length` positions: up to four of the alphabet's letters (one atom, `C` where there is
-    /// one, for SMILES), then a run of at most 20 free positions.
+    /// one, for SMILES; `[C]` for SELFIES), then a run of at most 20 free positions.
     ///
     /// ```
     /// use seddbio::{alphabet::Alphabet, sample::Template};
@@ -144,6 +144,13 @@ impl Template {
                 .take(most)
                 .collect(),
             TokenizerKind::Char => letters.into_iter().take(4.min(most)).collect(),
+            // One carbon atom, as a SELFIES symbol.
+            TokenizerKind::Selfies => (0..alphabet.num_symbols())
+                .filter_map(|id| alphabet.token(id as TokenId))
+                .find(|t| *t == "[C]")
+                .into_iter()
+                .take(most)
+                .collect(),
         };
         let free = length.saturating_sub(fixed.len()).clamp(1, 20);
         format!("{}[MASK:{free}]", fixed.concat())
@@ -235,7 +242,7 @@ impl Template {
                     // whose bracket atoms are literal).
                     let special: &[u8] = match alphabet.tokenizer() {
                         TokenizerKind::Char => b"[]{}",
-                        TokenizerKind::Smiles => b"{}",
+                        TokenizerKind::Smiles | TokenizerKind::Selfies => b"{}",
                     };
                     let end = [
                         text[i..].find("[MASK"),

@@ -345,7 +345,8 @@ impl Finished<'_> {
             command: self.request.command.clone(),
             template: Template::example(&self.data.alphabet, self.trainer.spec().seq_len),
             extension: match self.data.alphabet.tokenizer() {
-                TokenizerKind::Smiles => "smi",
+                // A SELFIES model writes SMILES too.
+                TokenizerKind::Smiles | TokenizerKind::Selfies => "smi",
                 TokenizerKind::Char => "fasta",
             }
             .to_string(),

@@ -7,7 +7,7 @@
 
 use std::{cmp::Reverse, collections::BinaryHeap};
 
-use super::{Atom, SelfiesError, ELEMENTS, INDEX_ALPHABET, ORGANIC_SUBSET};
+use super::{Atom, SelfiesError, Unit, ELEMENTS, INDEX_ALPHABET, ORGANIC_SUBSET};
 
 /// The SELFIES of a SMILES string.
 ///
@@ -22,7 +22,7 @@ use super::{Atom, SelfiesError, ELEMENTS, INDEX_ALPHABET, ORGANIC_SUBSET};
 pub fn encode(smiles: &str) -> Result<String, SelfiesError> {
     let mut mol = parse(smiles)?;
     if !mol.kekulize() {
-        return Err(error(0, "the aromatic rings cannot be kekulized".into()));
+        return Err(smiles_error(0, "the aromatic rings cannot be kekulized"));
     }
     for (i, atom) in mol.atoms.iter().enumerate() {
         let bonds = mol.bond_counts[i];
@@ -56,11 +56,8 @@ pub fn encode(smiles: &str) -> Result<String, SelfiesError> {
     Ok(fragments.join("."))
 }
 
-fn error(position: usize, message: String) -> SelfiesError {
-    SelfiesError {
-        symbol: position,
-        message,
-    }
+fn error(atom: usize, message: String) -> SelfiesError {
+    SelfiesError::new(Unit::Atom, atom, message)
 }
 
 /// A bond in writing order; orders in half bonds (3 is aromatic).
@@ -538,7 +535,7 @@ impl PythonIntSet {
 /// Reads a SMILES string into a [`Graph`] (the reference's `smiles_to_mol`).
 fn parse(smiles: &str) -> Result<Graph, SelfiesError> {
     if smiles.is_empty() {
-        return Err(error(0, "empty SMILES".into()));
+        return Err(smiles_error(0, "empty SMILES"));
     }
     let tokens = tokenize(smiles)?;
     let mut mol = Graph::default();
@@ -565,11 +562,9 @@ struct Token<'a> {
     text: &'a str,
 }
 
+/// An error at the 0-based character `position` of the SMILES.
 fn smiles_error(position: usize, message: impl Into<String>) -> SelfiesError {
-    SelfiesError {
-        symbol: position + 1,
-        message: message.into(),
-    }
+    SelfiesError::new(Unit::Character, position + 1, message)
 }
 
 fn tokenize(smiles: &str) -> Result<Vec<Token<'_>>, SelfiesError> {

@@ -14,19 +14,47 @@ mod encode;
 
 pub use self::encode::encode;
 
-/// A SELFIES string that cannot be read: a bracket that never closes, or a symbol that is no
-/// SELFIES symbol.
+/// A SELFIES string that cannot be read (a bracket that never closes, a symbol that is no
+/// SELFIES symbol), or a SMILES string that cannot be written as SELFIES.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SelfiesError {
-    /// 1-based symbol position.
-    pub symbol: usize,
+    /// What `position` counts.
+    pub unit: Unit,
+    /// 1-based position of what was wrong.
+    pub position: usize,
     /// What was wrong.
     pub message: String,
 }
 
+/// What a [`SelfiesError`]'s position counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// SELFIES symbols.
+    Symbol,
+    /// Characters (bytes) of the text.
+    Character,
+    /// Atoms of the molecule, in SMILES order.
+    Atom,
+}
+
+impl SelfiesError {
+    fn new(unit: Unit, position: usize, message: impl Into<String>) -> SelfiesError {
+        SelfiesError {
+            unit,
+            position,
+            message: message.into(),
+        }
+    }
+}
+
 impl fmt::Display for SelfiesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "symbol {}: {}", self.symbol, self.message)
+        let unit = match self.unit {
+            Unit::Symbol => "symbol",
+            Unit::Character => "position",
+            Unit::Atom => "atom",
+        };
+        write!(f, "{unit} {}: {}", self.position, self.message)
     }
 }
 
@@ -55,10 +83,11 @@ pub fn split_symbols(text: &str) -> Result<Vec<&str>, SelfiesError> {
             .position(|&b| b == b']')
             .map(|i| left + 1 + i)
         else {
-            return Err(SelfiesError {
-                symbol: symbols.len() + 1,
-                message: "a '[' is never closed by ']'".into(),
-            });
+            return Err(SelfiesError::new(
+                Unit::Symbol,
+                symbols.len() + 1,
+                "a '[' is never closed by ']'",
+            ));
         };
         symbols.push(&text[left..=right]);
         left = right + 1;
@@ -68,6 +97,72 @@ pub fn split_symbols(text: &str) -> Result<Vec<&str>, SelfiesError> {
         }
     }
     Ok(symbols)
+}
+
+/// The byte ranges of the symbols of a SELFIES string, `.` included; every character must be
+/// in a bracketed symbol or be a `.` (the strict reading a vocabulary needs: `CC[C]` is
+/// refused, where [`split_symbols`] would read past the `CC`).
+///
+/// ```
+/// use seddbio::alphabet::selfies::symbol_spans;
+///
+/// assert_eq!(symbol_spans("[C][=O].[N]").unwrap(), [0..3, 3..7, 7..8, 8..11]);
+/// let error = symbol_spans("CC[C]").unwrap_err();
+/// assert_eq!(error.to_string().split(" (").next(), Some("position 1: 'C' is in no SELFIES symbol"));
+/// ```
+pub fn symbol_spans(text: &str) -> Result<Vec<std::ops::Range<usize>>, SelfiesError> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'.' => {
+                spans.push(at..at + 1);
+                at += 1;
+            }
+            b'[' => {
+                let Some(close) = bytes[at..].iter().position(|&b| b == b']') else {
+                    return Err(SelfiesError::new(
+                        Unit::Character,
+                        at + 1,
+                        "a '[' is never closed by ']'",
+                    ));
+                };
+                spans.push(at..at + close + 1);
+                at += close + 1;
+            }
+            _ => {
+                let c = text[at..].chars().next().unwrap_or('?');
+                return Err(SelfiesError::new(
+                    Unit::Character,
+                    at + 1,
+                    format!(
+                        "'{}' is in no SELFIES symbol (SELFIES is written in symbols such as [C] and [=O])",
+                        c.escape_debug()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(spans)
+}
+
+/// `text` as SELFIES: itself when it is a SELFIES string (symbols only, and it decodes),
+/// else its encoding as SMILES.
+///
+/// ```
+/// use seddbio::alphabet::selfies::to_selfies;
+///
+/// assert_eq!(to_selfies("[C][=O]").unwrap(), "[C][=O]");
+/// assert_eq!(to_selfies("C=O").unwrap(), "[C][=O]");
+/// assert!(to_selfies("C1CC").is_err());
+/// ```
+pub fn to_selfies(text: &str) -> Result<String, SelfiesError> {
+    let is_selfies = text.starts_with('[') && symbol_spans(text).is_ok() && decode(text).is_ok();
+    match is_selfies {
+        true => Ok(text.to_string()),
+        false => encode(text),
+    }
 }
 
 /// The SMILES of a SELFIES string, as the reference implementation writes it.
@@ -88,7 +183,7 @@ pub fn decode(selfies: &str) -> Result<String, SelfiesError> {
     for fragment in selfies.split('.') {
         let symbols: Vec<&str> = split_symbols(fragment)
             .map_err(|e| SelfiesError {
-                symbol: offset + e.symbol,
+                position: offset + e.position,
                 ..e
             })?
             .into_iter()
@@ -134,10 +229,7 @@ impl<'a> Reader<'a> {
     }
 
     fn error(&self, message: String) -> SelfiesError {
-        SelfiesError {
-            symbol: self.offset + self.next,
-            message,
-        }
+        SelfiesError::new(Unit::Symbol, self.offset + self.next, message)
     }
 }
 

@@ -8,12 +8,26 @@ use crate::{
 
 /// Validity, uniqueness and novelty (against `train`, when given) of the generated strings, as
 /// MOSES defines them (RDKit when built with it, else a syntax check the figures name), and
-/// each string's canonical form.
-pub(super) fn chemistry(generated: &SequenceFile, train: Option<&SequenceFile>) -> Chemistry {
+/// each string's canonical form. With `selfies`, records written in SELFIES are read as the
+/// SMILES they decode to (a SELFIES model's own samples are SMILES already).
+pub(super) fn chemistry(
+    generated: &SequenceFile,
+    train: Option<&SequenceFile>,
+    selfies: bool,
+) -> Chemistry {
     let text = |file: &SequenceFile| -> Vec<String> {
         file.records
             .iter()
-            .map(|r| String::from_utf8_lossy(&r.sequence).into_owned())
+            .map(|r| {
+                let text = String::from_utf8_lossy(&r.sequence).into_owned();
+                let is_selfies = selfies
+                    && text.starts_with('[')
+                    && crate::alphabet::selfies::symbol_spans(&text).is_ok();
+                match is_selfies {
+                    true => crate::alphabet::selfies::decode(&text).unwrap_or(text),
+                    false => text,
+                }
+            })
             .collect()
     };
     let generated_smiles = text(generated);

@@ -195,8 +195,9 @@ pub fn evaluate(
     let novelty = train
         .as_deref()
         .map(|train| sets::novelty_figures(&generated, &reference, train, &mut rng));
-    let chemistry = (alphabet.tokenizer() == TokenizerKind::Smiles)
-        .then(|| chemistry::chemistry(generated_file, train_file));
+    let selfies = alphabet.tokenizer() == TokenizerKind::Selfies;
+    let chemistry = (alphabet.tokenizer() == TokenizerKind::Smiles || selfies)
+        .then(|| chemistry::chemistry(generated_file, train_file, selfies));
     let model = model
         .map(|check| {
             model::model_bound(
