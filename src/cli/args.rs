@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use super::parse::{choice, finite, id_prefix, quality_offset};
 use anyhow::{Context, Result};
 use clap::Args;
 use seddbio::{
-    choices::Choice,
     data::{LayoutKind, PrepareOptions, SplitColumn, SplitMode, TooLong, UnknownPolicy},
     diffusion::GraphKind,
     io::OutputFormat,
@@ -52,19 +52,6 @@ pub struct SamplingArgs {
     pub id_prefix: String,
     #[command(flatten)]
     pub condition: ConditionArgs,
-}
-
-/// `--id-prefix`: a word that can start a FASTA id (no white space, no `>`), not empty.
-fn id_prefix(text: &str) -> std::result::Result<String, String> {
-    match text.is_empty()
-        || text.contains(|c: char| c.is_whitespace() || c.is_control() || c == '>')
-    {
-        true => Err(format!(
-            "'{}' cannot start a sequence id: give a word without spaces",
-            text.escape_debug()
-        )),
-        false => Ok(text.to_string()),
-    }
 }
 
 impl SamplingArgs {
@@ -383,39 +370,4 @@ pub struct QualityArgs {
     /// FASTQ quality encoding: 33 (Sanger, Illumina 1.8+) or 64 (Illumina 1.3-1.7).
     #[arg(long, default_value_t = 33, value_parser = quality_offset())]
     pub quality_offset: u8,
-}
-
-/// `--quality-offset`: 33 or 64.
-fn quality_offset() -> clap::builder::ValueParser {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(["33", "64"])
-        .try_map(|text| text.parse::<u8>())
-        .into()
-}
-
-/// The value parser of a [`Choice`]: its names (and their aliases) become the possible values
-/// that `--help` lists and shell completions offer.
-pub fn choice<T: Choice>() -> clap::builder::ValueParser {
-    use clap::builder::TypedValueParser;
-    let values = T::NAMES.iter().map(|name| {
-        let aliases = T::ALIASES
-            .iter()
-            .filter(|(_, of)| of == name)
-            .map(|(alias, _)| *alias);
-        clap::builder::PossibleValue::new(*name).aliases(aliases)
-    });
-    clap::builder::PossibleValuesParser::new(values)
-        .try_map(|text| text.parse::<T>())
-        .into()
-}
-
-/// The value parser of every floating-point option: a finite number. NaN and the infinities
-/// are refused here, where the option is named; each option's range is checked where it is
-/// used.
-pub fn finite(text: &str) -> std::result::Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(value) if value.is_finite() => Ok(value),
-        Ok(_) => Err(format!("'{text}' is not a finite number")),
-        Err(_) => Err(format!("'{text}' is not a number")),
-    }
 }

@@ -15,14 +15,17 @@ mod bench;
 mod data;
 mod eval;
 mod infill;
+mod parse;
 mod sample;
 mod score;
 mod train;
 mod train_progress;
 
+use self::parse::parse_threads;
+pub use self::parse::{choice, finite};
+
 pub use self::args::{
-    choice, finite, label_source, DataArgs, ModelArgs, QualityArgs, SamplerControlArgs,
-    SamplingArgs,
+    label_source, DataArgs, ModelArgs, QualityArgs, SamplerControlArgs, SamplingArgs,
 };
 
 use std::{io::Write as _, path::PathBuf, time::Duration};
@@ -75,21 +78,6 @@ pub(crate) fn progress(len: Option<u64>, template: &str) -> Result<indicatif::Pr
         indicatif::ProgressStyle::with_template(template).context("progress template")?,
     ))
 }
-
-fn parse_threads(s: &str) -> Result<usize, String> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let most = THREADS_PER_CORE * cores;
-    match s.parse::<usize>() {
-        Ok(n) if (1..=most).contains(&n) => Ok(n),
-        Ok(n) if n > most => Err(format!(
-            "{n} threads is more than {most} ({THREADS_PER_CORE} per core on this machine's {cores}): more threads than that only wait on each other"
-        )),
-        _ => Err(format!("'{s}' is not a number of threads (1 or more)")),
-    }
-}
-
-/// `--threads` allows at most this many threads per core.
-const THREADS_PER_CORE: usize = 8;
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -310,67 +298,6 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    /// Every floating-point option of every subcommand, by its subcommand path and long name.
-    fn float_options() -> Vec<(Vec<String>, String)> {
-        fn walk(
-            command: &clap::Command,
-            path: &mut Vec<String>,
-            found: &mut Vec<(Vec<String>, String)>,
-        ) {
-            for arg in command.get_arguments() {
-                let is_float = arg.get_value_parser().type_id()
-                    == clap::builder::ValueParser::from(clap::value_parser!(f64)).type_id();
-                if let (true, Some(long)) = (is_float, arg.get_long()) {
-                    found.push((path.clone(), long.to_string()));
-                }
-            }
-            for sub in command.get_subcommands() {
-                path.push(sub.get_name().to_string());
-                walk(sub, path, found);
-                path.pop();
-            }
-        }
-        let mut found = Vec::new();
-        walk(&Cli::command(), &mut Vec::new(), &mut found);
-        found
-    }
-
-    #[test]
-    fn every_float_option_refuses_nan_and_the_infinities() {
-        let options = float_options();
-        // The options of sample, infill, train, eval and data: the walk must find them.
-        for long in [
-            "temperature",
-            "top-p",
-            "lr",
-            "motif-threshold",
-            "min-mean-quality",
-        ] {
-            assert!(
-                options.iter().any(|(_, l)| l == long),
-                "{long}: {options:?}"
-            );
-        }
-        for (path, long) in &options {
-            for value in ["nan", "NaN", "inf", "-inf", "infinity"] {
-                let mut line = vec!["seddbio".to_string()];
-                line.extend(path.iter().cloned());
-                line.push(format!("--{long}={value}"));
-                let error = Cli::try_parse_from(&line).expect_err(&line.join(" "));
-                assert_eq!(
-                    error.kind(),
-                    clap::error::ErrorKind::ValueValidation,
-                    "{}: {error}",
-                    line.join(" ")
-                );
-                assert!(
-                    error.to_string().contains("is not a finite number"),
-                    "{error}"
-                );
-            }
-        }
-    }
-
     #[test]
     fn an_error_line_says_each_cause_once() {
         let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
@@ -388,18 +315,5 @@ mod tests {
         // A cause the message does not say is kept.
         let error = anyhow::anyhow!("disk full").context("writing out.fa");
         assert_eq!(error_line(&error), "writing out.fa: disk full");
-    }
-
-    #[test]
-    fn threads_are_bounded_by_the_cores() {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        assert_eq!(parse_threads("1"), Ok(1));
-        assert_eq!(
-            parse_threads(&(THREADS_PER_CORE * cores).to_string()),
-            Ok(THREADS_PER_CORE * cores)
-        );
-        let error = parse_threads("10000").unwrap_err();
-        assert!(error.contains("10000 threads is more than"), "{error}");
-        assert!(parse_threads("0").is_err() && parse_threads("many").is_err());
     }
 }

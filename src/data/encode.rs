@@ -137,29 +137,16 @@ fn encode_record(
     policy: UnknownPolicy,
 ) -> Result<(Vec<EncodedRecord>, UnknownReport)> {
     let mut report = UnknownReport::default();
-    // SELFIES models read SMILES records as their SELFIES (docs/design.md, §14).
-    let selfies;
-    let text: &[u8] = match alphabet.tokenizer() {
-        TokenizerKind::Selfies => match as_selfies(&record.sequence) {
-            Ok(converted) => {
-                selfies = converted;
-                selfies.as_bytes()
-            }
-            Err(_) if policy == UnknownPolicy::Skip => {
-                return Ok((
-                    Vec::new(),
-                    UnknownReport::skipped("(SMILES with no SELFIES)"),
-                ));
-            }
-            Err(message) => {
-                return Err(Error::Selfies {
-                    location: file.location(record),
-                    message,
-                })
-            }
-        },
-        _ => &record.sequence,
+    let text = match record_text(alphabet, file, record, policy)? {
+        Some(text) => text,
+        None => {
+            return Ok((
+                Vec::new(),
+                UnknownReport::skipped("(SMILES with no SELFIES)"),
+            ))
+        }
     };
+    let text: &[u8] = &text;
     if !alphabet.spec().case_sensitive {
         report.lowercase_folded = text.iter().filter(|b| b.is_ascii_lowercase()).count() as u64;
     }
@@ -256,6 +243,28 @@ fn encode_record(
 }
 
 /// 1-based character position of a byte offset (input is ASCII except for garbage bytes).
+/// The text a record is tokenised from: for a SELFIES alphabet its SELFIES (SMILES records
+/// converted; docs/design.md, §14), else its sequence; `None` when a record with no SELFIES is
+/// to be skipped.
+fn record_text<'a>(
+    alphabet: &Alphabet,
+    file: &SequenceFile,
+    record: &'a SequenceRecord,
+    policy: UnknownPolicy,
+) -> Result<Option<std::borrow::Cow<'a, [u8]>>> {
+    if alphabet.tokenizer() != TokenizerKind::Selfies {
+        return Ok(Some(std::borrow::Cow::Borrowed(&record.sequence)));
+    }
+    match as_selfies(&record.sequence) {
+        Ok(selfies) => Ok(Some(std::borrow::Cow::Owned(selfies.into_bytes()))),
+        Err(_) if policy == UnknownPolicy::Skip => Ok(None),
+        Err(message) => Err(Error::Selfies {
+            location: file.location(record),
+            message,
+        }),
+    }
+}
+
 /// A record's text as SELFIES: itself when it is SELFIES, else its SMILES encoded; the
 /// error in words.
 pub(crate) fn as_selfies(text: &[u8]) -> std::result::Result<String, String> {
