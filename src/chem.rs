@@ -131,6 +131,60 @@ impl MoleculeMetrics {
     }
 }
 
+/// The molecular properties whose distributions an evaluation compares (MOSES compares MW and
+/// logP among others): the name shown and RDKit's descriptor name.
+pub const PROPERTIES: [(&str, &str); 5] = [
+    ("MW", "amw"),
+    ("logP", "CrippenClogP"),
+    ("TPSA", "tpsa"),
+    ("rotatable bonds", "NumRotatableBonds"),
+    ("rings", "NumRings"),
+];
+
+/// A SMILES string's [`PROPERTIES`], from RDKit's descriptors; `None` when RDKit refuses it.
+#[cfg(feature = "rdkit")]
+pub fn molecule_properties(smiles: &str) -> Option<[f64; 5]> {
+    if smiles.trim().is_empty() {
+        return None;
+    }
+    let mol = rdkit::ROMol::from_smiles(smiles).ok()?;
+    let computed = rdkit::Properties::new().compute_properties(&mol);
+    let mut values = [0.0; 5];
+    for (value, (_, name)) in values.iter_mut().zip(PROPERTIES) {
+        *value = *computed.get(name)?;
+    }
+    Some(values)
+}
+
+/// The 1-Wasserstein (earth mover's) distance between the empirical distributions of two
+/// samples: the area between their distribution functions (NaN when either is empty).
+///
+/// ```
+/// use seddbio::chem::wasserstein1;
+///
+/// assert_eq!(wasserstein1(&[0.0, 1.0, 3.0], &[5.0, 6.0, 8.0]), 5.0);
+/// assert_eq!(wasserstein1(&[0.0, 2.0], &[1.0]), 1.0);
+/// assert_eq!(wasserstein1(&[1.0, 2.0], &[2.0, 1.0]), 0.0);
+/// ```
+pub fn wasserstein1(a: &[f64], b: &[f64]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return f64::NAN;
+    }
+    let sorted = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (a, b) = (sorted(a), sorted(b));
+    let mut points: Vec<f64> = a.iter().chain(&b).copied().collect();
+    points.sort_by(f64::total_cmp);
+    let cdf = |v: &[f64], x: f64| v.partition_point(|&y| y <= x) as f64 / v.len() as f64;
+    points
+        .windows(2)
+        .map(|w| (cdf(&a, w[0]) - cdf(&b, w[0])).abs() * (w[1] - w[0]))
+        .sum()
+}
+
 fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 {
         0.0
@@ -268,6 +322,41 @@ pub fn smiles_syntax_ok(smiles: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RDKit's descriptors for two molecules whose values are known by hand: ethanol (C2H6O,
+    /// 46.069 g/mol, one OH: TPSA 20.23) and benzene (C6H6, 78.114 g/mol, one ring).
+    #[cfg(feature = "rdkit")]
+    #[test]
+    fn properties_of_ethanol_and_benzene() {
+        let ethanol = molecule_properties("CCO").unwrap();
+        let benzene = molecule_properties("c1ccccc1").unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-3;
+        assert!(
+            close(ethanol[0], 46.069) && close(ethanol[2], 20.23),
+            "{ethanol:?}"
+        );
+        assert_eq!((ethanol[3], ethanol[4]), (0.0, 0.0));
+        assert!(
+            close(benzene[0], 78.114) && close(benzene[2], 0.0),
+            "{benzene:?}"
+        );
+        assert_eq!((benzene[3], benzene[4]), (0.0, 1.0));
+        // Crippen logP: ethanol -0.0014, benzene 1.6866 (Wildman & Crippen 1999 atom types).
+        assert!(
+            close(ethanol[1], -0.0014) && close(benzene[1], 1.6866),
+            "{ethanol:?} {benzene:?}"
+        );
+        assert!(molecule_properties("C1CC").is_none());
+    }
+
+    #[test]
+    fn wasserstein_distance_by_hand() {
+        // Shifting a sample by 2 moves all its mass by 2.
+        assert!((wasserstein1(&[1.0, 4.0, 9.0], &[3.0, 6.0, 11.0]) - 2.0).abs() < 1e-12);
+        // Half the mass moves from 0 to 1: 0.5.
+        assert!((wasserstein1(&[0.0, 1.0], &[1.0, 1.0]) - 0.5).abs() < 1e-12);
+        assert!(wasserstein1(&[], &[1.0]).is_nan());
+    }
 
     #[test]
     fn syntax_accepts_real_smiles() {

@@ -171,7 +171,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
         "{} sequences from {} template(s) written to {} ({}): {:.1} network calls per sequence, {:.1} s\n",
         records.len(),
         templates.len(),
-        args.sampling.out.display(),
+        super::output_name(&args.sampling.out),
         settings.sampler.describe(),
         nfe_total as f64 / records.len().max(1) as f64,
         seconds

@@ -205,6 +205,14 @@ pub fn reading_spinner(file: &std::path::Path) -> indicatif::ProgressBar {
     spinner
 }
 
+/// An output path as a closing summary names it: `standard output` for `-`.
+pub fn output_name(out: &std::path::Path) -> String {
+    match seddbio::io::is_stdio(out) {
+        true => "standard output".to_string(),
+        false => out.display().to_string(),
+    }
+}
+
 /// A command's closing summary: on stdout, or on stderr when stdout carries its output
 /// (`-o -`).
 pub fn print_summary(out: &std::path::Path, text: &str) -> Result<()> {

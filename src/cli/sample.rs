@@ -59,7 +59,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     print_summary(&args.sampling.out, &format!(
         "{} sequences written to {} ({}, {} weights of step {}): {:.1} network calls per sequence on average, {} calls in all; {:.1} s, {:.1} sequences/s\n",
         records.len(),
-        args.sampling.out.display(),
+        super::output_name(&args.sampling.out),
         settings.sampler.describe(),
         args.model.weights,
         trained.step,

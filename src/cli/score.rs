@@ -236,7 +236,7 @@ fn write_scores(
             "{} sequences scored{under} with {} times each: {bits:.4} ± {se:.4} bits/token over all; written to {}\n",
             estimates.len(),
             args.num_t,
-            args.out().display()
+            super::output_name(args.out())
         ),
     )
 }
@@ -297,7 +297,7 @@ fn classify(
             args.num_t,
             names.len(),
             counts.join(", "),
-            args.out().display()
+            super::output_name(args.out())
         ),
     )
 }

@@ -2,7 +2,7 @@
 
 use crate::{
     chem::{default_checker, molecule_metrics},
-    eval::evaluation::{Chemistry, Molecule},
+    eval::evaluation::{Chemistry, Molecule, PropertyDistance},
     io::SequenceFile,
 };
 
@@ -11,9 +11,10 @@ use crate::{
 /// each string's canonical form. With `selfies`, records written in SELFIES are read as the
 /// SMILES they decode to (a SELFIES model's own samples are SMILES already).
 pub(super) fn chemistry(
-    generated: &SequenceFile,
+    [generated, reference]: [&SequenceFile; 2],
     train: Option<&SequenceFile>,
     selfies: bool,
+    seed: u64,
 ) -> Chemistry {
     let text = |file: &SequenceFile| -> Vec<String> {
         file.records
@@ -34,6 +35,7 @@ pub(super) fn chemistry(
     let train_smiles = train.map(text);
     let checker = default_checker();
     let metrics = molecule_metrics(&generated_smiles, train_smiles.as_deref(), &*checker);
+    let properties = property_distances(&generated_smiles, &text(reference), seed);
     Chemistry {
         checker: checker.describe().to_string(),
         is_chemistry: checker.is_chemistry(),
@@ -45,5 +47,65 @@ pub(super) fn chemistry(
             .zip(metrics.canonical)
             .map(|(smiles, canonical)| Molecule { smiles, canonical })
             .collect(),
+        properties,
     }
+}
+
+/// Each property's 1-Wasserstein distance between the generated and the reference molecules
+/// RDKit accepts, beside the same between a size-matched draw of the reference and the rest
+/// (the real-vs-real floor, mean of [`FLOOR_DRAWS`](super::FLOOR_DRAWS) draws from `seed`).
+/// Empty without RDKit.
+#[cfg(feature = "rdkit")]
+fn property_distances(
+    generated: &[String],
+    reference: &[String],
+    seed: u64,
+) -> Vec<PropertyDistance> {
+    use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
+    use rayon::prelude::*;
+
+    use crate::chem::{molecule_properties, wasserstein1, PROPERTIES};
+
+    let measure = |set: &[String]| -> Vec<[f64; 5]> {
+        set.par_iter()
+            .filter_map(|s| molecule_properties(s))
+            .collect()
+    };
+    let (ours, theirs) = (measure(generated), measure(reference));
+    let column = |rows: &[[f64; 5]], k: usize| -> Vec<f64> { rows.iter().map(|r| r[k]).collect() };
+    let matched = ours.len().min(theirs.len() / 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // A size-matched draw of the reference and the rest.
+    type Draw = (Vec<[f64; 5]>, Vec<[f64; 5]>);
+    let draws: Vec<Draw> = match matched >= 2 {
+        true => (0..super::FLOOR_DRAWS)
+            .map(|_| {
+                let mut shuffled = theirs.clone();
+                shuffled.shuffle(&mut rng);
+                let rest = shuffled.split_off(matched);
+                (shuffled, rest)
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    PROPERTIES
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _))| PropertyDistance {
+            name: name.to_string(),
+            distance: wasserstein1(&column(&ours, k), &column(&theirs, k)),
+            floor: (!draws.is_empty()).then(|| {
+                draws
+                    .iter()
+                    .map(|(a, b)| wasserstein1(&column(a, k), &column(b, k)))
+                    .sum::<f64>()
+                    / draws.len() as f64
+            }),
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "rdkit"))]
+fn property_distances(_: &[String], _: &[String], _: u64) -> Vec<PropertyDistance> {
+    Vec::new()
 }

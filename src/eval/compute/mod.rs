@@ -196,8 +196,14 @@ pub fn evaluate(
         .as_deref()
         .map(|train| sets::novelty_figures(&generated, &reference, train, &mut rng));
     let selfies = alphabet.tokenizer() == TokenizerKind::Selfies;
-    let chemistry = (alphabet.tokenizer() == TokenizerKind::Smiles || selfies)
-        .then(|| chemistry::chemistry(generated_file, train_file, selfies));
+    let chemistry = (alphabet.tokenizer() == TokenizerKind::Smiles || selfies).then(|| {
+        chemistry::chemistry(
+            [generated_file, reference_file],
+            train_file,
+            selfies,
+            options.seed,
+        )
+    });
     let model = model
         .map(|check| {
             model::model_bound(

@@ -149,7 +149,7 @@ fn chemistry_rows(chemistry: &Chemistry) -> Vec<Metric> {
         true => "molecule",
         false => "smiles_syntax",
     };
-    MOSES_CHARRNN
+    let mut rows: Vec<Metric> = MOSES_CHARRNN
         .iter()
         .zip(ours)
         .filter_map(|(&(name, charrnn), value)| {
@@ -160,7 +160,13 @@ fn chemistry_rows(chemistry: &Chemistry) -> Vec<Metric> {
                 Some(charrnn),
             ))
         })
-        .collect()
+        .collect();
+    // Property distances beside their real-vs-real floor, e.g. `property_w1_rotatable_bonds`.
+    rows.extend(chemistry.properties.iter().map(|p| {
+        let slug = p.name.to_lowercase().replace(' ', "_");
+        Metric::new(format!("property_w1_{slug}"), p.distance, p.floor)
+    }));
+    rows
 }
 
 /// `summary.csv`: `metric,generated_vs_reference,real_vs_real_floor`, a row per [`summary`]

@@ -155,6 +155,26 @@ fn chemistry(table: &mut String, chemistry: &Chemistry) {
             }
         }
     }
+    if chemistry.properties.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        table,
+        "
+property distributions, 1-Wasserstein to the reference:
+{:<40}{:>12}{:>16}",
+        "", "generated", "floor"
+    );
+    for property in &chemistry.properties {
+        let floor = property
+            .floor
+            .map_or("-".to_string(), |f| format!("{f:.4}"));
+        let _ = writeln!(
+            table,
+            "{:<40}{:>12.4}{floor:>16}",
+            property.name, property.distance
+        );
+    }
 }
 
 /// The bound of both sets under the model, with its standard error.
