@@ -164,6 +164,29 @@ pub struct Chemistry {
     /// How far the valid molecules' property distributions are from the reference's
     /// (RDKit builds only; empty otherwise).
     pub properties: Vec<PropertyDistance>,
+    /// Fingerprint similarity: internal diversity and nearest neighbours in the reference
+    /// (RDKit builds only).
+    pub similarity: Option<Similarity>,
+}
+
+/// MOSES's similarity figures on fingerprints of the valid molecules, each beside the same
+/// figure for a size-matched draw of the reference (against the rest of it for SNN).
+#[derive(Debug, Clone, Serialize)]
+pub struct Similarity {
+    /// The fingerprint, in words.
+    pub fingerprint: String,
+    /// IntDiv1 of the generated molecules.
+    pub int_div1: f64,
+    /// IntDiv2.
+    pub int_div2: f64,
+    /// Mean similarity to the nearest reference molecule.
+    pub snn: f64,
+    /// The three for the reference draws (mean of 4; `None` with too few reference
+    /// molecules).
+    pub floor: Option<[f64; 3]>,
+    /// Reference molecules the nearest neighbours were sought among (the first ones, at most
+    /// 10,000).
+    pub reference_used: usize,
 }
 
 /// One property's distribution, generated against reference (`chem::PROPERTIES`).

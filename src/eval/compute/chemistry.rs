@@ -2,7 +2,7 @@
 
 use crate::{
     chem::{default_checker, molecule_metrics},
-    eval::evaluation::{Chemistry, Molecule, PropertyDistance},
+    eval::evaluation::{Chemistry, Molecule, PropertyDistance, Similarity},
     io::SequenceFile,
 };
 
@@ -35,7 +35,9 @@ pub(super) fn chemistry(
     let train_smiles = train.map(text);
     let checker = default_checker();
     let metrics = molecule_metrics(&generated_smiles, train_smiles.as_deref(), &*checker);
-    let properties = property_distances(&generated_smiles, &text(reference), seed);
+    let reference_smiles = text(reference);
+    let properties = property_distances(&generated_smiles, &reference_smiles, seed);
+    let similarity = similarity(&generated_smiles, &reference_smiles, seed);
     Chemistry {
         checker: checker.describe().to_string(),
         is_chemistry: checker.is_chemistry(),
@@ -48,7 +50,71 @@ pub(super) fn chemistry(
             .map(|(smiles, canonical)| Molecule { smiles, canonical })
             .collect(),
         properties,
+        similarity,
     }
+}
+
+/// Reference molecules SNN compares each generated one with, at most: a generated set of
+/// 10,000 against them is 10^8 fingerprint comparisons.
+#[cfg(feature = "rdkit")]
+const SNN_REFERENCE: usize = 10_000;
+
+/// IntDiv1, IntDiv2 and SNN of the valid generated molecules, beside the same for
+/// size-matched draws of the reference (mean of [`FLOOR_DRAWS`](super::FLOOR_DRAWS) draws from
+/// `seed`). `None` without RDKit or valid molecules.
+#[cfg(feature = "rdkit")]
+fn similarity(generated: &[String], reference: &[String], seed: u64) -> Option<Similarity> {
+    use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
+    use rayon::prelude::*;
+
+    use crate::chem::{internal_diversity, morgan_fingerprint, nearest_neighbour_similarity};
+
+    let fingerprints = |set: &[String]| -> Vec<Vec<u64>> {
+        set.par_iter()
+            .filter_map(|s| morgan_fingerprint(s))
+            .collect()
+    };
+    let ours = fingerprints(generated);
+    let mut theirs = fingerprints(reference);
+    if ours.is_empty() || theirs.is_empty() {
+        return None;
+    }
+    theirs.truncate(SNN_REFERENCE);
+    let figures = |set: &[Vec<u64>], against: &[Vec<u64>]| {
+        [
+            internal_diversity(set, 1),
+            internal_diversity(set, 2),
+            nearest_neighbour_similarity(set, against),
+        ]
+    };
+    let [int_div1, int_div2, snn] = figures(&ours, &theirs);
+    let matched = ours.len().min(theirs.len() / 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let floor = (matched >= 2).then(|| {
+        let mut sum = [0.0; 3];
+        for _ in 0..super::FLOOR_DRAWS {
+            let mut draw = theirs.clone();
+            draw.shuffle(&mut rng);
+            let rest = draw.split_off(matched);
+            for (total, value) in sum.iter_mut().zip(figures(&draw, &rest)) {
+                *total += value;
+            }
+        }
+        sum.map(|total| total / super::FLOOR_DRAWS as f64)
+    });
+    Some(Similarity {
+        fingerprint: crate::chem::FINGERPRINT.to_string(),
+        int_div1,
+        int_div2,
+        snn,
+        floor,
+        reference_used: theirs.len(),
+    })
+}
+
+#[cfg(not(feature = "rdkit"))]
+fn similarity(_: &[String], _: &[String], _: u64) -> Option<Similarity> {
+    None
 }
 
 /// Each property's 1-Wasserstein distance between the generated and the reference molecules

@@ -161,6 +161,16 @@ fn chemistry_rows(chemistry: &Chemistry) -> Vec<Metric> {
             ))
         })
         .collect();
+    if let Some(s) = &chemistry.similarity {
+        let ours = [s.int_div1, s.int_div2, s.snn];
+        for (k, (name, value)) in ["intdiv1", "intdiv2", "snn"].iter().zip(ours).enumerate() {
+            rows.push(Metric::new(
+                format!("similarity_{name}"),
+                value,
+                s.floor.map(|f| f[k]),
+            ));
+        }
+    }
     // Property distances beside their real-vs-real floor, e.g. `property_w1_rotatable_bonds`.
     rows.extend(chemistry.properties.iter().map(|p| {
         let slug = p.name.to_lowercase().replace(' ', "_");

@@ -155,6 +155,20 @@ fn chemistry(table: &mut String, chemistry: &Chemistry) {
             }
         }
     }
+    if let Some(similarity) = &chemistry.similarity {
+        let _ = writeln!(
+            table,
+            "\nsimilarity, {} (SNN: to {} reference molecules):\n{:<40}{:>12}{:>16}",
+            similarity.fingerprint, similarity.reference_used, "", "generated", "floor"
+        );
+        let ours = [similarity.int_div1, similarity.int_div2, similarity.snn];
+        for (k, (name, value)) in ["IntDiv1", "IntDiv2", "SNN"].iter().zip(ours).enumerate() {
+            let floor = similarity
+                .floor
+                .map_or("-".to_string(), |f| format!("{:.4}", f[k]));
+            let _ = writeln!(table, "{name:<40}{value:>12.4}{floor:>16}");
+        }
+    }
     if chemistry.properties.is_empty() {
         return;
     }
