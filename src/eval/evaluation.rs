@@ -167,7 +167,14 @@ pub struct Chemistry {
     /// Fingerprint similarity: internal diversity and nearest neighbours in the reference
     /// (RDKit builds only).
     pub similarity: Option<Similarity>,
+    /// MOSES's unique@k: the fraction of distinct molecules among the first `k` valid ones, for
+    /// each `k` of [`UNIQUE_AT`] the valid molecules reach.
+    pub unique_at: Vec<(usize, f64)>,
 }
+
+/// The `k` of unique@k, with MOSES CharRNN's figure for each (Polykovskiy et al. 2020,
+/// Table 2).
+pub const UNIQUE_AT: [(usize, f64); 2] = [(1_000, 1.0), (10_000, 0.999)];
 
 /// MOSES's similarity figures on fingerprints of the valid molecules, each beside the same
 /// figure for a size-matched draw of the reference (against the rest of it for SNN).

@@ -38,6 +38,15 @@ pub(super) fn chemistry(
     let reference_smiles = text(reference);
     let properties = property_distances(&generated_smiles, &reference_smiles, seed);
     let similarity = similarity(&generated_smiles, &reference_smiles, seed);
+    let valid: Vec<&String> = metrics.canonical.iter().flatten().collect();
+    let unique_at = crate::eval::evaluation::UNIQUE_AT
+        .iter()
+        .filter(|&&(k, _)| valid.len() >= k)
+        .map(|&(k, _)| {
+            let distinct: std::collections::HashSet<&&String> = valid[..k].iter().collect();
+            (k, distinct.len() as f64 / k as f64)
+        })
+        .collect();
     Chemistry {
         checker: checker.describe().to_string(),
         is_chemistry: checker.is_chemistry(),
@@ -51,6 +60,7 @@ pub(super) fn chemistry(
             .collect(),
         properties,
         similarity,
+        unique_at,
     }
 }
 
@@ -174,4 +184,46 @@ fn property_distances(
 #[cfg(not(feature = "rdkit"))]
 fn property_distances(_: &[String], _: &[String], _: u64) -> Vec<PropertyDistance> {
     Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{Format, SequenceRecord};
+
+    fn file(smiles: &[String]) -> SequenceFile {
+        SequenceFile {
+            path: "x.smi".into(),
+            format: Format::Smi,
+            records: smiles
+                .iter()
+                .enumerate()
+                .map(|(i, s)| SequenceRecord {
+                    number: i + 1,
+                    line: Some(i + 1),
+                    id: format!("m{i}"),
+                    sequence: s.as_bytes().to_vec(),
+                    label: None,
+                    split: None,
+                    source: None,
+                })
+                .collect(),
+            empty: Vec::new(),
+            low_quality: 0,
+        }
+    }
+
+    /// unique@1000 counts the first 1,000 valid molecules only: 900 distinct amino alcohols,
+    /// then 100 of them again, then 100 more repeats that fall past the 1,000th.
+    #[test]
+    fn unique_at_k_counts_the_first_k_valid_molecules() {
+        // HO-(CH2)a-NH-(CH2)b-H: one molecule per (a, b).
+        let molecule = |i: usize| format!("O{}N{}", "C".repeat(1 + i / 30), "C".repeat(1 + i % 30));
+        let smiles: Vec<String> = (0..900).chain(0..200).map(molecule).collect();
+        let generated = file(&smiles);
+        let reference = file(&(0..20).map(molecule).collect::<Vec<_>>());
+        let chemistry = chemistry([&generated, &reference], None, false, 0);
+        assert_eq!(chemistry.unique_at, [(1000, 0.9)]);
+        assert!((chemistry.uniqueness - 900.0 / 1100.0).abs() < 1e-12);
+    }
 }

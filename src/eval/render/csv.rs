@@ -8,7 +8,7 @@ use crate::{
     eval::{
         evaluation::{
             Chemistry, Evaluation, KmerFigures, LabelComparison, MotifFigures, MotifProfile,
-            MOSES_CHARRNN,
+            MOSES_CHARRNN, UNIQUE_AT,
         },
         Enrichment,
     },
@@ -161,6 +161,13 @@ fn chemistry_rows(chemistry: &Chemistry) -> Vec<Metric> {
             ))
         })
         .collect();
+    for (&(k, fraction), (_, charrnn)) in chemistry.unique_at.iter().zip(UNIQUE_AT) {
+        rows.push(Metric::new(
+            format!("{prefix}_unique_at_{k}"),
+            fraction,
+            Some(charrnn),
+        ));
+    }
     if let Some(s) = &chemistry.similarity {
         let ours = [s.int_div1, s.int_div2, s.snn];
         for (k, (name, value)) in ["intdiv1", "intdiv2", "snn"].iter().zip(ours).enumerate() {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::eval::evaluation::{
     Chemistry, Composition, Evaluation, LabelComparison, ModelBound, MotifFigures, NoveltyFigures,
-    SiteRule, MOSES_CHARRNN,
+    SiteRule, MOSES_CHARRNN, UNIQUE_AT,
 };
 
 /// The whole table, ending with a newline.
@@ -154,6 +154,10 @@ fn chemistry(table: &mut String, chemistry: &Chemistry) {
                 let _ = writeln!(table, "{name:<40}{value:>12.4}{charrnn:>16.3}");
             }
         }
+    }
+    for (&(k, fraction), (_, charrnn)) in chemistry.unique_at.iter().zip(UNIQUE_AT) {
+        let name = format!("unique@{k}");
+        let _ = writeln!(table, "{name:<40}{fraction:>12.4}{charrnn:>16.3}");
     }
     if let Some(similarity) = &chemistry.similarity {
         let _ = writeln!(
