@@ -243,7 +243,8 @@ fn the_moses_test_split_round_trips() {
 
     use seddbio::chem::{MoleculeChecker, RdkitChecker};
 
-    let path = std::path::Path::new("../shared/datasets/smiles/moses_test.csv.gz");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/datasets/smiles/moses_test.csv.gz");
     let Ok(file) = std::fs::File::open(path) else {
         eprintln!("skipped: {} is absent", path.display());
         return;
