@@ -245,7 +245,7 @@ fn the_moses_test_split_round_trips() {
 
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/datasets/smiles/moses_test.csv.gz");
-    let Ok(file) = std::fs::File::open(path) else {
+    let Ok(file) = std::fs::File::open(&path) else {
         eprintln!("skipped: {} is absent", path.display());
         return;
     };
