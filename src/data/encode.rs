@@ -280,29 +280,8 @@ fn char_position(text: &[u8], offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::Format;
 
-    fn file(sequences: &[&str]) -> SequenceFile {
-        SequenceFile {
-            path: "in.fa".into(),
-            format: Format::Fasta,
-            records: sequences
-                .iter()
-                .enumerate()
-                .map(|(i, s)| SequenceRecord {
-                    number: i + 1,
-                    line: None,
-                    id: format!("r{}", i + 1),
-                    sequence: s.as_bytes().to_vec(),
-                    label: None,
-                    split: None,
-                    source: None,
-                })
-                .collect(),
-            empty: Vec::new(),
-            low_quality: 0,
-        }
-    }
+    use crate::io::records_of as file;
 
     fn dna() -> Alphabet {
         Alphabet::builtin("dna").unwrap()

@@ -22,6 +22,9 @@ pub use self::{
     write::{csv_field, write_sequences, OutputFormat, OutputRecord},
 };
 
+#[cfg(test)]
+pub(crate) use self::read::records_of;
+
 use std::{fmt, path::Path, str::FromStr};
 
 /// Whether `path` is `-`, which stands for standard input where a file is read and for

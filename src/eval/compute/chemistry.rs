@@ -189,28 +189,9 @@ fn property_distances(_: &[String], _: &[String], _: u64) -> Vec<PropertyDistanc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::{Format, SequenceRecord};
 
     fn file(smiles: &[String]) -> SequenceFile {
-        SequenceFile {
-            path: "x.smi".into(),
-            format: Format::Smi,
-            records: smiles
-                .iter()
-                .enumerate()
-                .map(|(i, s)| SequenceRecord {
-                    number: i + 1,
-                    line: Some(i + 1),
-                    id: format!("m{i}"),
-                    sequence: s.as_bytes().to_vec(),
-                    label: None,
-                    split: None,
-                    source: None,
-                })
-                .collect(),
-            empty: Vec::new(),
-            low_quality: 0,
-        }
+        crate::io::records_of(&smiles.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// unique@1000 counts the first 1,000 valid molecules only: 900 distinct amino alcohols,
