@@ -377,6 +377,31 @@ pub fn read_sequences(
     })
 }
 
+/// A FASTA file's worth of records (`in.fa`, ids `r1`, `r2`, ...) holding `sequences`, for
+/// tests.
+#[cfg(test)]
+pub(crate) fn records_of(sequences: &[&str]) -> SequenceFile {
+    SequenceFile {
+        path: "in.fa".into(),
+        format: Format::Fasta,
+        records: sequences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SequenceRecord {
+                number: i + 1,
+                line: None,
+                id: format!("r{}", i + 1),
+                sequence: s.as_bytes().to_vec(),
+                label: None,
+                split: None,
+                source: None,
+            })
+            .collect(),
+        empty: Vec::new(),
+        low_quality: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,30 +732,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("needs FASTQ input"), "{error}");
-    }
-}
-
-/// A FASTA file's worth of records (`in.fa`, ids `r1`, `r2`, ...) holding `sequences`, for
-/// tests.
-#[cfg(test)]
-pub(crate) fn records_of(sequences: &[&str]) -> SequenceFile {
-    SequenceFile {
-        path: "in.fa".into(),
-        format: Format::Fasta,
-        records: sequences
-            .iter()
-            .enumerate()
-            .map(|(i, s)| SequenceRecord {
-                number: i + 1,
-                line: None,
-                id: format!("r{}", i + 1),
-                sequence: s.as_bytes().to_vec(),
-                label: None,
-                split: None,
-                source: None,
-            })
-            .collect(),
-        empty: Vec::new(),
-        low_quality: 0,
     }
 }
