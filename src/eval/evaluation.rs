@@ -176,7 +176,7 @@ pub struct Chemistry {
 /// Table 2).
 pub const UNIQUE_AT: [(usize, f64); 2] = [(1_000, 1.0), (10_000, 0.999)];
 
-/// MOSES's similarity figures on fingerprints of the valid molecules, each beside the same
+/// MOSES's similarity figures on fingerprints and scaffolds of the valid molecules, each beside the same
 /// figure for a size-matched draw of the reference (against the rest of it for SNN).
 #[derive(Debug, Clone, Serialize)]
 pub struct Similarity {
@@ -188,12 +188,17 @@ pub struct Similarity {
     pub int_div2: f64,
     /// Mean similarity to the nearest reference molecule.
     pub snn: f64,
-    /// The three for the reference draws (mean of 4; `None` with too few reference
-    /// molecules).
-    pub floor: Option<[f64; 3]>,
+    /// Scaf: cosine similarity of the Bemis-Murcko scaffold counts (scaffolds of two rings or
+    /// more) to the reference's.
+    pub scaffold: f64,
+    /// The four for the reference draws, in that order (mean of 4; `None` with too few
+    /// reference molecules).
+    pub floor: Option<[f64; 4]>,
     /// Reference molecules the nearest neighbours were sought among (the first ones, at most
     /// 10,000).
     pub reference_used: usize,
+    /// Reference molecules whose scaffolds were counted (all that RDKit accepts).
+    pub scaffold_reference: usize,
 }
 
 /// One property's distribution, generated against reference (`chem::PROPERTIES`).

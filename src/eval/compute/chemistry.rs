@@ -69,39 +69,58 @@ pub(super) fn chemistry(
 #[cfg(feature = "rdkit")]
 const SNN_REFERENCE: usize = 10_000;
 
-/// IntDiv1, IntDiv2 and SNN of the valid generated molecules, beside the same for
-/// size-matched draws of the reference (mean of [`FLOOR_DRAWS`](super::FLOOR_DRAWS) draws from
-/// `seed`). `None` without RDKit or valid molecules.
+/// IntDiv1, IntDiv2, SNN and Scaf of the valid generated molecules (docs/design.md, §15),
+/// beside the same for size-matched draws of the reference (mean of
+/// [`FLOOR_DRAWS`](super::FLOOR_DRAWS) draws from `seed`). `None` without RDKit or valid
+/// molecules.
 #[cfg(feature = "rdkit")]
 fn similarity(generated: &[String], reference: &[String], seed: u64) -> Option<Similarity> {
     use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
     use rayon::prelude::*;
 
-    use crate::chem::{internal_diversity, morgan_fingerprint, nearest_neighbour_similarity};
+    use crate::chem::{
+        cosine_similarity, internal_diversity, morgan_fingerprint, murcko_scaffold,
+        nearest_neighbour_similarity,
+    };
 
-    let fingerprints = |set: &[String]| -> Vec<Vec<u64>> {
+    // Each valid molecule's fingerprint and scaffold (`None` below two rings), in set order.
+    type Described = (Vec<u64>, Option<String>);
+    let describe = |set: &[String]| -> Vec<Described> {
         set.par_iter()
-            .filter_map(|s| morgan_fingerprint(s))
+            .filter_map(|s| Some((morgan_fingerprint(s)?, murcko_scaffold(s))))
             .collect()
     };
-    let ours = fingerprints(generated);
-    let mut theirs = fingerprints(reference);
+    let ours = describe(generated);
+    let theirs = describe(reference);
     if ours.is_empty() || theirs.is_empty() {
         return None;
     }
-    theirs.truncate(SNN_REFERENCE);
-    let figures = |set: &[Vec<u64>], against: &[Vec<u64>]| {
+    let figures = |set: &[&Described], against: &[&Described]| {
+        let fingerprints =
+            |v: &[&Described]| -> Vec<Vec<u64>> { v.iter().map(|(fp, _)| fp.clone()).collect() };
+        fn counts<'a>(v: &[&'a Described]) -> std::collections::HashMap<&'a str, usize> {
+            let mut counts = std::collections::HashMap::new();
+            for scaffold in v.iter().filter_map(|(_, s)| s.as_deref()) {
+                *counts.entry(scaffold).or_default() += 1;
+            }
+            counts
+        }
+        let set_fps = fingerprints(set);
+        let neighbours = fingerprints(&against[..against.len().min(SNN_REFERENCE)]);
         [
-            internal_diversity(set, 1),
-            internal_diversity(set, 2),
-            nearest_neighbour_similarity(set, against),
+            internal_diversity(&set_fps, 1),
+            internal_diversity(&set_fps, 2),
+            nearest_neighbour_similarity(&set_fps, &neighbours),
+            cosine_similarity(&counts(set), &counts(against)),
         ]
     };
-    let [int_div1, int_div2, snn] = figures(&ours, &theirs);
+    let (ours, theirs): (Vec<&Described>, Vec<&Described>) =
+        (ours.iter().collect(), theirs.iter().collect());
+    let [int_div1, int_div2, snn, scaffold] = figures(&ours, &theirs);
     let matched = ours.len().min(theirs.len() / 2);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let floor = (matched >= 2).then(|| {
-        let mut sum = [0.0; 3];
+        let mut sum = [0.0; 4];
         for _ in 0..super::FLOOR_DRAWS {
             let mut draw = theirs.clone();
             draw.shuffle(&mut rng);
@@ -117,8 +136,10 @@ fn similarity(generated: &[String], reference: &[String], seed: u64) -> Option<S
         int_div1,
         int_div2,
         snn,
+        scaffold,
         floor,
-        reference_used: theirs.len(),
+        reference_used: theirs.len().min(SNN_REFERENCE),
+        scaffold_reference: theirs.len(),
     })
 }
 
@@ -206,5 +227,31 @@ mod tests {
         let chemistry = chemistry([&generated, &reference], None, false, 0);
         assert_eq!(chemistry.unique_at, [(1000, 0.9)]);
         assert!((chemistry.uniqueness - 900.0 / 1100.0).abs() < 1e-12);
+    }
+
+    /// Scaf by hand: the generated set has scaffold A (biphenyl) twice and B (naphthalene)
+    /// once, the reference A and B once each beside molecules of one ring or none, which MOSES
+    /// leaves out; cos = (2 + 1) / (sqrt(5) sqrt(2)).
+    #[cfg(feature = "rdkit")]
+    #[test]
+    fn scaffold_similarity_is_the_cosine_of_two_ring_scaffold_counts() {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let generated = file(&strings(&[
+            "Cc1ccc(-c2ccccc2)cc1",
+            "OCc1ccccc1-c1ccccc1",
+            "Cc1ccc2ccccc2c1",
+        ]));
+        let reference = file(&strings(&[
+            "c1ccc(-c2ccccc2)cc1",
+            "Oc1ccc2ccccc2c1",
+            "Cc1ccccc1",
+            "CCO",
+        ]));
+        let chemistry = chemistry([&generated, &reference], None, false, 0);
+        let similarity = chemistry
+            .similarity
+            .expect("RDKit builds compute similarity");
+        assert!((similarity.scaffold - 3.0 / 10f64.sqrt()).abs() < 1e-12);
+        assert_eq!(similarity.scaffold_reference, 4);
     }
 }

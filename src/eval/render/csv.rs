@@ -169,8 +169,9 @@ fn chemistry_rows(chemistry: &Chemistry) -> Vec<Metric> {
         ));
     }
     if let Some(s) = &chemistry.similarity {
-        let ours = [s.int_div1, s.int_div2, s.snn];
-        for (k, (name, value)) in ["intdiv1", "intdiv2", "snn"].iter().zip(ours).enumerate() {
+        let ours = [s.int_div1, s.int_div2, s.snn, s.scaffold];
+        let names = ["intdiv1", "intdiv2", "snn", "scaffold"];
+        for (k, (name, value)) in names.iter().zip(ours).enumerate() {
             rows.push(Metric::new(
                 format!("similarity_{name}"),
                 value,

@@ -162,11 +162,22 @@ fn chemistry(table: &mut String, chemistry: &Chemistry) {
     if let Some(similarity) = &chemistry.similarity {
         let _ = writeln!(
             table,
-            "\nsimilarity, {} (SNN: to {} reference molecules):\n{:<40}{:>12}{:>16}",
-            similarity.fingerprint, similarity.reference_used, "", "generated", "floor"
+            "\nsimilarity, {} (SNN: to {} reference molecules; Scaf: Murcko scaffolds of {}):\n{:<40}{:>12}{:>16}",
+            similarity.fingerprint,
+            similarity.reference_used,
+            similarity.scaffold_reference,
+            "",
+            "generated",
+            "floor"
         );
-        let ours = [similarity.int_div1, similarity.int_div2, similarity.snn];
-        for (k, (name, value)) in ["IntDiv1", "IntDiv2", "SNN"].iter().zip(ours).enumerate() {
+        let ours = [
+            similarity.int_div1,
+            similarity.int_div2,
+            similarity.snn,
+            similarity.scaffold,
+        ];
+        let names = ["IntDiv1", "IntDiv2", "SNN", "Scaf"];
+        for (k, (name, value)) in names.iter().zip(ours).enumerate() {
             let floor = similarity
                 .floor
                 .map_or("-".to_string(), |f| format!("{:.4}", f[k]));

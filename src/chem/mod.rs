@@ -21,6 +21,9 @@
 
 use std::collections::HashSet;
 
+#[cfg(feature = "rdkit")]
+mod rdkit_ffi;
+
 /// Turns a SMILES string into the canonical key molecules are compared by, or refuses it.
 pub trait MoleculeChecker {
     /// The canonical SMILES, or `None` when the string is not a valid molecule.
@@ -156,31 +159,76 @@ pub fn molecule_properties(smiles: &str) -> Option<[f64; 5]> {
     Some(values)
 }
 
-/// A SMILES string's Morgan fingerprint as RDKit (through the `rdkit` crate) computes it:
-/// radius 3, 2,048 bits, as 64-bit words. MOSES uses radius 2 and 1,024 bits, so similarity
-/// figures from it are close to, not the same as, the published ones.
+/// A SMILES string's Morgan fingerprint as MOSES computes it (RDKit's
+/// `GetMorganFingerprintAsBitVect`, radius 2, 1,024 bits), as 64-bit words; `None` when RDKit
+/// refuses the string.
 #[cfg(feature = "rdkit")]
 pub fn morgan_fingerprint(smiles: &str) -> Option<Vec<u64>> {
     if smiles.trim().is_empty() {
         return None;
     }
-    let mol = rdkit::ROMol::from_smiles(smiles).ok()?;
-    let bits = mol.morgan_fingerprint();
-    Some(
-        bits.0
-            .as_raw_slice()
-            .chunks(8)
-            .map(|bytes| {
-                let mut word = [0u8; 8];
-                word[..bytes.len()].copy_from_slice(bytes);
-                u64::from_le_bytes(word)
-            })
-            .collect(),
-    )
+    rdkit_ffi::morgan_fingerprint(smiles, 2, 1024)
 }
 
 /// The fingerprint [`morgan_fingerprint`] computes, in words.
-pub const FINGERPRINT: &str = "Morgan radius 3, 2048 bits (RDKit)";
+pub const FINGERPRINT: &str = "Morgan radius 2, 1024 bits (RDKit, as MOSES)";
+
+/// The scaffolds MOSES compares have at least this many rings (its `compute_scaffold`).
+pub const SCAFFOLD_MIN_RINGS: u32 = 2;
+
+/// The canonical SMILES of a molecule's Bemis-Murcko scaffold (ring systems and the linkers
+/// between them, side chains removed: RDKit's `MurckoDecompose`), as MOSES's Scaf metric
+/// counts it: `None` when RDKit refuses the SMILES or the scaffold has fewer than
+/// [`SCAFFOLD_MIN_RINGS`] rings (docs/design.md, §15).
+///
+/// ```
+/// # #[cfg(feature = "rdkit")] {
+/// use seddbio::chem::murcko_scaffold;
+///
+/// // Biphenyl with a methyl and a carboxylic acid: the two rings and their bond remain.
+/// assert_eq!(murcko_scaffold("Cc1ccc(-c2ccccc2C(=O)O)cc1").as_deref(), Some("c1ccc(-c2ccccc2)cc1"));
+/// // One ring is too few; no ring, no scaffold.
+/// assert_eq!(murcko_scaffold("Cc1ccccc1"), None);
+/// assert_eq!(murcko_scaffold("CCO"), None);
+/// # }
+/// ```
+#[cfg(feature = "rdkit")]
+pub fn murcko_scaffold(smiles: &str) -> Option<String> {
+    if smiles.trim().is_empty() {
+        return None;
+    }
+    let (scaffold, rings) = rdkit_ffi::murcko_scaffold(smiles)?;
+    (!scaffold.is_empty() && rings >= SCAFFOLD_MIN_RINGS).then_some(scaffold)
+}
+
+/// Cosine similarity of two count vectors given as maps (absent keys count 0), as MOSES's
+/// Scaf compares scaffold counts; NaN when either is empty.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use seddbio::chem::cosine_similarity;
+///
+/// let a = HashMap::from([("x", 1), ("y", 1)]);
+/// let b = HashMap::from([("x", 2)]);
+/// assert!((cosine_similarity(&a, &b) - 0.5f64.sqrt()).abs() < 1e-12);
+/// assert!(cosine_similarity(&a, &HashMap::new()).is_nan());
+/// ```
+pub fn cosine_similarity<K: std::hash::Hash + Eq>(
+    a: &std::collections::HashMap<K, usize>,
+    b: &std::collections::HashMap<K, usize>,
+) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return f64::NAN;
+    }
+    let norm = |m: &std::collections::HashMap<K, usize>| {
+        m.values().map(|&c| (c as f64).powi(2)).sum::<f64>().sqrt()
+    };
+    let dot: f64 = a
+        .iter()
+        .filter_map(|(k, &x)| b.get(k).map(|&y| x as f64 * y as f64))
+        .sum();
+    dot / (norm(a) * norm(b))
+}
 
 /// Tanimoto similarity of two bit fingerprints (1 for two empty ones, as MOSES counts them).
 ///

@@ -1,0 +1,68 @@
+// See rdkit_ffi.h. Errors are C++ exceptions, which the bridge turns into Rust `Err`s.
+#include "seddbio/src/chem/rdkit_ffi.h"
+
+#include <DataStructs/ExplicitBitVect.h>
+#include <GraphMol/ChemTransforms/ChemTransforms.h>
+#include <GraphMol/Fingerprints/MorganFingerprints.h>
+#include <GraphMol/GraphMol.h>
+#include <GraphMol/MolOps.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
+#include <GraphMol/SmilesParse/SmilesWrite.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "seddbio/src/chem/rdkit_ffi.rs.h"
+
+namespace seddbio {
+namespace {
+// Parses and sanitises as RDKit's MolFromSmiles does; throws when RDKit refuses the string.
+std::unique_ptr<RDKit::ROMol> parse(rust::Str smiles) {
+  std::unique_ptr<RDKit::ROMol> mol(RDKit::SmilesToMol(std::string(smiles)));
+  if (!mol) {
+    throw std::invalid_argument("not a molecule RDKit accepts");
+  }
+  return mol;
+}
+}  // namespace
+
+// RDKit's MurckoScaffold.GetScaffoldForMol followed by MOSES's ring count and SMILES: the
+// scaffold's properties recomputed, its smallest set of smallest rings perceived, its
+// canonical SMILES written.
+MurckoScaffold murcko_scaffold(rust::Str smiles) {
+  auto mol = parse(smiles);
+  std::unique_ptr<RDKit::ROMol> scaffold(RDKit::MurckoDecompose(*mol));
+  if (!scaffold) {
+    throw std::runtime_error("RDKit found no scaffold");
+  }
+  scaffold->clearComputedProps();
+  scaffold->updatePropertyCache();
+  RDKit::VECT_INT_VECT rings;
+  RDKit::MolOps::symmetrizeSSSR(*scaffold, rings);
+  MurckoScaffold result;
+  result.smiles = RDKit::MolToSmiles(*scaffold);
+  result.rings = scaffold->getRingInfo()->numRings();
+  return result;
+}
+
+// AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits=bits), as 64-bit words with bit
+// i of the fingerprint at bit i % 64 of word i / 64.
+rust::Vec<uint64_t> morgan_fingerprint_words(rust::Str smiles, uint32_t radius,
+                                             uint32_t bits) {
+  auto mol = parse(smiles);
+  std::unique_ptr<ExplicitBitVect> fingerprint(
+      RDKit::MorganFingerprints::getFingerprintAsBitVect(*mol, radius, bits));
+  rust::Vec<uint64_t> words;
+  for (uint32_t i = 0; i < (bits + 63) / 64; ++i) {
+    words.push_back(0);
+  }
+  std::vector<int> on;
+  fingerprint->getOnBits(on);
+  for (int bit : on) {
+    words[bit / 64] |= uint64_t{1} << (bit % 64);
+  }
+  return words;
+}
+}  // namespace seddbio

@@ -1,0 +1,35 @@
+//! RDKit computations the `rdkit` crate does not expose, bound with `cxx` (rdkit_ffi.cc):
+//! the Bemis-Murcko scaffold and a Morgan fingerprint of a chosen radius and length, both as
+//! MOSES computes them (docs/design.md, §15).
+
+#[cxx::bridge(namespace = "seddbio")]
+mod ffi {
+    /// A molecule's Bemis-Murcko scaffold: its canonical SMILES (empty for an acyclic
+    /// molecule) and its number of rings.
+    struct MurckoScaffold {
+        smiles: String,
+        rings: u32,
+    }
+
+    unsafe extern "C++" {
+        include!("seddbio/src/chem/rdkit_ffi.h");
+
+        /// The scaffold of a SMILES string RDKit accepts (RDKit's `MurckoDecompose`).
+        fn murcko_scaffold(smiles: &str) -> Result<MurckoScaffold>;
+
+        /// RDKit's Morgan fingerprint of `radius` in `bits` bits, as 64-bit words.
+        fn morgan_fingerprint_words(smiles: &str, radius: u32, bits: u32) -> Result<Vec<u64>>;
+    }
+}
+
+/// The canonical SMILES of the molecule's Bemis-Murcko scaffold and its ring count; `None`
+/// when RDKit refuses the SMILES.
+pub(super) fn murcko_scaffold(smiles: &str) -> Option<(String, u32)> {
+    let scaffold = ffi::murcko_scaffold(smiles).ok()?;
+    Some((scaffold.smiles, scaffold.rings))
+}
+
+/// The Morgan fingerprint's words; `None` when RDKit refuses the SMILES.
+pub(super) fn morgan_fingerprint(smiles: &str, radius: u32, bits: u32) -> Option<Vec<u64>> {
+    ffi::morgan_fingerprint_words(smiles, radius, bits).ok()
+}
