@@ -120,6 +120,26 @@ pub enum Error {
         /// What the symbol is (an ambiguity code, a gap, or not in the alphabet).
         what: String,
     },
+    /// A mutation string that is malformed, or does not fit the wild type or the alphabet.
+    #[error("{}: line {line}: {variant}: {source}", path.display())]
+    Variant {
+        /// The variants file.
+        path: PathBuf,
+        /// Its 1-based line.
+        line: usize,
+        /// The mutation as written.
+        variant: String,
+        /// What is wrong.
+        source: crate::variant::MutationError,
+    },
+    /// A wild type that cannot be scored.
+    #[error("{origin}: {message}")]
+    WildType {
+        /// The file and record, or "wild type" for one given as text.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A record a SELFIES alphabet cannot read: SMILES that cannot be encoded as SELFIES.
     #[error("{location}: {message}")]
     Selfies {
@@ -514,6 +534,8 @@ pub enum Setting {
     KmerSizes,
     /// A motif site threshold (relative score or p-value).
     MotifThreshold,
+    /// A variant-effect estimator the model's graph cannot use.
+    VariantEstimator,
 }
 
 /// A `Result` with this crate's [`Error`].
@@ -681,6 +703,19 @@ mod tests {
                 "m.smi: line 2 (record 2, m2): this SMILES cannot be written as SELFIES: position 4: hanging ring number '1'",
             ),
             (
+                Error::Variant {
+                    path: p("dms.csv"),
+                    line: 7,
+                    variant: "H24A".into(),
+                    source: crate::variant::MutationError::Mismatch { position: 24, named: 'H', found: 'P' },
+                },
+                "dms.csv: line 7: H24A: position 24 is P in the wild type, not H",
+            ),
+            (
+                Error::WildType { origin: "wt.fa".into(), message: "holds 2 sequences; give a file with one".into() },
+                "wt.fa: holds 2 sequences; give a file with one",
+            ),
+            (
                 Error::SplitValue {
                     location: Box::new(RecordLocation { path: p("t.csv"), number: 7, line: Some(8), id: "r7".into() }),
                     column: "set".into(),
@@ -831,7 +866,7 @@ mod tests {
     }
 
     /// The variants of [`Error`], as many as `every_variant_has_a_case` lists.
-    const VARIANTS: usize = 50;
+    const VARIANTS: usize = 52;
 
     /// Fails to compile when a variant is added: list it here, raise [`VARIANTS`] and give it
     /// a case in `every_variant_says_what_and_where`.
@@ -861,6 +896,8 @@ mod tests {
             | Error::ReadFailed { .. }
             | Error::SplitValue { .. }
             | Error::Selfies { .. }
+            | Error::Variant { .. }
+            | Error::WildType { .. }
             | Error::Duration { .. }
             | Error::SequenceTooLong { .. }
             | Error::RaggedBatch

@@ -8,7 +8,8 @@
 //! - [`diffusion`]: noise schedules, absorbing/uniform CTMCs in closed form, DSE loss, sampler
 //!   weights, ELBO bound.
 //! - [`baseline`]: the K-th order Markov chain every model must beat.
-//! - [`chem`]: SMILES validity, uniqueness and novelty (RDKit with the `rdkit` feature).
+//! - [`chem`]: SMILES validity, uniqueness, novelty and the MOSES metrics (RDKit with the
+//!   `rdkit` feature).
 //! - [`eval`]: k-mer spectra, Jensen-Shannon divergence against a size-matched floor, GC,
 //!   novelty, diversity, per-label motif rates and enrichment.
 //! - [`motif`]: JASPAR/MEME position weight matrices and scanning (evaluation, templates).
@@ -16,6 +17,7 @@
 //! - [`model`]: the bidirectional DiT score network and the batched DSE loss (burn).
 //! - [`sample`]: Euler, analytic and first-hitting samplers with fixed and constrained positions.
 //! - [`train`]: presets, batches, the AdamW loop with EMA, checkpoints that resume exactly.
+//! - [`variant`]: mutations of a wild type scored by masked marginals or ELBO differences.
 //! - [`data`]: unknown-symbol policies, train/validation splits, windows or padded records, and
 //!   the summary `seddbio data inspect` prints.
 //!
@@ -41,5 +43,6 @@ pub mod sample;
 #[cfg(test)]
 mod test_dir;
 pub mod train;
+pub mod variant;
 
 pub use error::{Error, Result, Setting};

@@ -20,6 +20,7 @@ mod sample;
 mod score;
 mod train;
 mod train_progress;
+mod variants;
 
 use self::parse::parse_threads;
 pub use self::parse::{choice, finite};
@@ -295,6 +296,7 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Setting::LearningRate => "a lower peak --lr may help",
             Setting::Device => "or run with --device cpu",
             Setting::Label => "choose --label among the model's labels, or leave it out",
+            Setting::VariantEstimator => "use --estimator elbo-difference",
             // Its messages name the options already.
             Setting::Config | Setting::KmerSizes | Setting::MotifThreshold => return None,
         }),

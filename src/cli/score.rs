@@ -21,7 +21,10 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Sequences to score (FASTA, CSV, TSV or SMILES; gzip allowed; - for standard input).
-    pub file: PathBuf,
+    #[arg(required_unless_present = "variants", conflicts_with = "variants")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub variants: super::variants::VariantArgs,
     /// Output CSV: id, length, ELBO bound (nats), bits/token, standard error; - for standard
     /// output [default: -].
     #[arg(long, short = 'o')]
@@ -79,7 +82,7 @@ pub struct ScoreArgs {
 }
 
 /// The scores table: at `out`, atomically, or on standard output for `-`.
-fn write_csv(out: &std::path::Path, csv: &str) -> Result<()> {
+pub(super) fn write_csv(out: &std::path::Path, csv: &str) -> Result<()> {
     match seddbio::io::is_stdio(out) {
         true => print_stdout(csv),
         false => Ok(write_atomically(out, |w| {
@@ -94,13 +97,50 @@ impl ScoreArgs {
     fn out(&self) -> &Path {
         self.out.as_deref().unwrap_or(Path::new("-"))
     }
+
+    /// The sequences scored (`-` in variant mode, which has none).
+    fn input(&self) -> &Path {
+        self.file.as_deref().unwrap_or(Path::new("-"))
+    }
+}
+
+/// `score --wild-type SEQ --variants FILE`: a conditional model's label and the classifier do
+/// not apply.
+fn score_variants(args: &ScoreArgs) -> Result<()> {
+    let variants = &args.variants;
+    let mut inputs: Vec<&Path> = vec![&args.model.model];
+    inputs.extend(variants.variants.as_deref());
+    if let Some(wild) = variants
+        .wild_type
+        .as_deref()
+        .map(Path::new)
+        .filter(|p| p.is_file())
+    {
+        inputs.push(wild);
+    }
+    seddbio::io::refuse_overwriting_inputs(args.out(), &inputs)?;
+    if args.classify || args.label.is_some() {
+        bail!("--wild-type/--variants score under the model's null label: leave out --label and --classify");
+    }
+    let trained = args.model.load()?;
+    let output = super::variants::VariantOutput {
+        out: args.out(),
+        json: args.json,
+        num_t: args.num_t,
+        batch_size: args.batch_size,
+        seed: args.seed,
+    };
+    super::variants::run(&trained, variants, &output)
 }
 
 pub fn run(args: ScoreArgs) -> Result<()> {
     if args.num_t == 0 {
         bail!("--num-t must be at least 1");
     }
-    seddbio::io::refuse_overwriting_inputs(args.out(), &[&args.file, &args.model.model])?;
+    let Some(path) = args.file.clone() else {
+        return score_variants(&args);
+    };
+    seddbio::io::refuse_overwriting_inputs(args.out(), &[&path, &args.model.model])?;
     if matches!(args.on_unknown, UnknownPolicy::Split | UnknownPolicy::Strip) {
         bail!(
             "--on-unknown {}: a changed sequence would get another score; use error or skip",
@@ -132,14 +172,14 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         label: super::label_source(&args.label_column, &args.label_key),
         split_column: None,
     };
-    let file = read_sequences(&args.file, &read, None)?;
+    let file = read_sequences(&path, &read, None)?;
     let (records, _) = encode_records(&trained.alphabet, &file, args.on_unknown)?;
     let tokens: Vec<&[TokenId]> = records.iter().map(|r| r.tokens.as_slice()).collect();
     for (i, (record, t)) in records.iter().zip(&tokens).enumerate() {
         if t.len() > spec.seq_len {
             bail!(
                 "{}: record {} ({}): {} tokens, longer than the {} the model at {} was trained on",
-                args.file.display(),
+                path.display(),
                 i + 1,
                 record.id,
                 t.len(),
@@ -197,7 +237,7 @@ fn write_scores(
     let (bits, se) = pooled_bits_per_token(estimates);
     if args.json {
         let mut json = serde_json::json!({
-            "file": args.file.display().to_string(),
+            "file": args.input().display().to_string(),
             "model": args.model.model.display().to_string(),
             "sequences": estimates.len(),
             "tokens": estimates.iter().map(|e| e.tokens).sum::<usize>(),
@@ -264,7 +304,7 @@ fn classify(
     let pooled = classes.pooled();
     if args.json {
         let json = serde_json::json!({
-            "file": args.file.display().to_string(),
+            "file": args.input().display().to_string(),
             "model": args.model.model.display().to_string(),
             "sequences": records.len(),
             "num_t": args.num_t,

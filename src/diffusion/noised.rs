@@ -77,6 +77,41 @@ impl NoisedBatch {
         }
     }
 
+    /// Noises each row `(clean tokens, time, noise seed)` with its own random stream, drawn
+    /// from its seed: two rows of one time and seed get the same forward noise wherever their
+    /// clean tokens agree, and the same mask pattern under the absorbing graph (common random
+    /// numbers for differences of bounds, docs/design.md, §16). Rows are `len` tokens each.
+    pub fn draw_seeded(
+        rows: &[(&[TokenId], f64, u64)],
+        len: usize,
+        graph: &Graph,
+        schedule: &NoiseSchedule,
+    ) -> NoisedBatch {
+        use rand::SeedableRng;
+        let mut x0 = Vec::with_capacity(rows.len() * len);
+        let mut x_t = Vec::with_capacity(rows.len() * len);
+        for &(clean, time, seed) in rows {
+            assert_eq!(clean.len(), len, "rows of one length");
+            let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+            let sigma_bar = schedule.sigma_bar(time);
+            x0.extend_from_slice(clean);
+            x_t.extend(
+                clean
+                    .iter()
+                    .map(|&x| graph.perturb(usize::from(x), sigma_bar, &mut rng) as TokenId),
+            );
+        }
+        NoisedBatch {
+            batch: rows.len(),
+            len,
+            x0,
+            x_t,
+            sigma_bar: rows.iter().map(|r| schedule.sigma_bar(r.1)).collect(),
+            sigma: rows.iter().map(|r| schedule.sigma(r.1)).collect(),
+            labels: None,
+        }
+    }
+
     /// The batch with a label per sequence (see [`NoisedBatch::labels`]).
     pub fn with_labels(self, labels: Option<Vec<usize>>) -> NoisedBatch {
         NoisedBatch { labels, ..self }

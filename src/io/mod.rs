@@ -11,7 +11,10 @@ mod open;
 mod read;
 mod write;
 
-pub(crate) use self::atomic::is_temporary_of;
+pub(crate) use self::{
+    atomic::is_temporary_of,
+    open::{open_text, read_error},
+};
 pub use self::{
     atomic::{refuse_overwriting_inputs, sync_directory, write_atomically, WriteResult},
     digest::Fnv1a,

@@ -73,6 +73,17 @@ pub fn weighted_dse_with(
     per_position.sum_dim(1).reshape([batch.batch]) * weight
 }
 
+/// [`weighted_dse`] of a batch, read back: one ELBO integrand per sequence.
+fn integrand_values(model: &ScoreModel, batch: &NoisedBatch, graph: &Graph) -> Result<Vec<f32>> {
+    weighted_dse(model, batch, graph)
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| Error::TensorRead {
+            what: "loss",
+            detail: format!("{e:?}"),
+        })
+}
+
 /// ELBO bounds of `sequences` (each `len` tokens; `real_tokens[i]` of them are not padding),
 /// under label `labels[i]` for a conditional model (the null label when `None`), with the
 /// times of sequence i in `times[i]`: the integral over `[TIME_EPS, 1]` is
@@ -106,13 +117,7 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
         let chunk_labels = labels.map(|l| chunk.iter().map(|&(i, _)| l[i]).collect());
         let batch = NoisedBatch::draw(&clean, len, &chunk_times, graph, schedule, rng)
             .with_labels(chunk_labels);
-        let integrand = weighted_dse(model, &batch, graph)
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| Error::TensorRead {
-                what: "loss",
-                detail: format!("{e:?}"),
-            })?;
+        let integrand = integrand_values(model, &batch, graph)?;
         for (&(i, _), value) in chunk.iter().zip(integrand) {
             values[i].push((1.0 - TIME_EPS) * f64::from(value));
         }
@@ -141,6 +146,49 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
             }
         })
         .collect())
+}
+
+/// The ELBO integrand `(1 - TIME_EPS) sigma(t) sum_i DSE_i` of each of `sequences` (all of
+/// one length) at each of `times`, the forward noise of time `k` drawn from `noise_seeds[k]`
+/// for every sequence alike ([`NoisedBatch::draw_seeded`]): the mean over k, plus the prior
+/// term, is each sequence's bound, and differences between sequences, taken time by time,
+/// carry far less noise than two independent bounds (docs/design.md, §16). Returns
+/// `values[sequence][k]`; `batch_size` (sequence, time) pairs per network call; `progress`
+/// hears of the pairs done.
+#[allow(clippy::too_many_arguments)]
+pub fn common_noise_integrands(
+    model: &ScoreModel,
+    sequences: &[Vec<TokenId>],
+    times: &[f64],
+    noise_seeds: &[u64],
+    graph: &Graph,
+    schedule: &NoiseSchedule,
+    batch_size: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<Vec<f64>>> {
+    let Some(len) = sequences.first().map(Vec::len) else {
+        return Ok(Vec::new());
+    };
+    if sequences.iter().any(|s| s.len() != len) {
+        return Err(Error::RaggedBatch);
+    }
+    let pairs: Vec<(usize, usize)> = (0..sequences.len())
+        .flat_map(|i| (0..times.len()).map(move |k| (i, k)))
+        .collect();
+    let mut values = vec![vec![0.0; times.len()]; sequences.len()];
+    for chunk in pairs.chunks(batch_size.max(1)) {
+        let rows: Vec<(&[TokenId], f64, u64)> = chunk
+            .iter()
+            .map(|&(i, k)| (sequences[i].as_slice(), times[k], noise_seeds[k]))
+            .collect();
+        let batch = NoisedBatch::draw_seeded(&rows, len, graph, schedule);
+        let integrand = integrand_values(model, &batch, graph)?;
+        for (&(i, k), value) in chunk.iter().zip(integrand) {
+            values[i][k] = (1.0 - TIME_EPS) * f64::from(value);
+        }
+        progress(chunk.len());
+    }
+    Ok(values)
 }
 
 /// The stratified-t ELBO estimate (docs/design.md, eq. (24)) of each of `sequences`, `num_t`
@@ -247,4 +295,55 @@ pub fn pooled_bits_per_token(estimates: &[ElboEstimate]) -> (f64, f64) {
     let std_error = (residual_variance / n).sqrt() / (tokens / n);
     let ln2 = std::f64::consts::LN_2;
     (ratio / ln2, std_error / ln2)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::{module::Module, tensor::Device};
+
+    use super::*;
+    use crate::model::{dit_test_jitter, ModelSize, ScoreModelConfig};
+
+    /// Common random numbers: a mutant and its wild type noised from the same seed at each
+    /// time differ far less, time by time, than with independent noise (docs/design.md,
+    /// §16), and identical sequences do not differ at all.
+    #[test]
+    fn common_noise_makes_differences_of_bounds_quiet() {
+        let device = Device::flex().autodiff();
+        device.seed(5);
+        let model = ScoreModelConfig::new(4, true, ModelSize::new(16, 1, 2, 8))
+            .init(&device)
+            .map(&mut dit_test_jitter());
+        let (graph, schedule) = (Graph::absorbing(4), NoiseSchedule::log_linear());
+        let wild: Vec<TokenId> = (0..24).map(|i| (i * 7 % 4) as TokenId).collect();
+        let mut mutant = wild.clone();
+        mutant[10] = (mutant[10] + 1) % 4;
+        let times: Vec<f64> = (0..64).map(|k| (k as f64 + 0.5) / 64.0).collect();
+        let seeds: Vec<u64> = (0..64).map(|k| 1000 + k).collect();
+        let other_seeds: Vec<u64> = (0..64).map(|k| 5000 + k).collect();
+        let integrands = |sequences: &[Vec<TokenId>], seeds: &[u64]| {
+            common_noise_integrands(
+                &model,
+                sequences,
+                &times,
+                seeds,
+                &graph,
+                &schedule,
+                32,
+                &mut |_| {},
+            )
+            .unwrap()
+        };
+        let shared = integrands(&[wild.clone(), mutant.clone(), wild.clone()], &seeds);
+        let independent = integrands(&[mutant], &other_seeds);
+        let variance = |a: &[f64], b: &[f64]| {
+            let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+            let mean = d.iter().sum::<f64>() / d.len() as f64;
+            d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (d.len() - 1) as f64
+        };
+        assert_eq!(shared[0], shared[2]);
+        let common = variance(&shared[0], &shared[1]);
+        let apart = variance(&shared[0], &independent[0]);
+        assert!(common * 5.0 < apart, "common {common}, independent {apart}");
+    }
 }

@@ -23,8 +23,8 @@ pub use self::{
     dit::{DitBlock, Kernels, ModelSize, PositionKind, ScoreModel, ScoreModelConfig},
     fused::available as fused_kernels_available,
     likelihood::{
-        elbo_estimates, pooled_bits_per_token, sequence_elbos, token_tensor, weighted_dse,
-        weighted_dse_with,
+        common_noise_integrands, elbo_estimates, pooled_bits_per_token, sequence_elbos,
+        token_tensor, weighted_dse, weighted_dse_with,
     },
     loss::score_entropy,
     params::{clip_global_norm, flat_parameters, update_ema},

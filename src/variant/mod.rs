@@ -1,0 +1,214 @@
+//! Variant effects: mutations of a wild type (`H24A`, `H24A:P25G`) read from a list or a
+//! deep-mutational-scan table, checked against the wild type, and scored under a trained
+//! model by masked marginals or ELBO differences (docs/design.md, §16).
+//!
+//! ```
+//! use seddbio::variant::Variant;
+//!
+//! let variant = Variant::parse("K2R", 1).unwrap();
+//! assert_eq!(variant.apply("MKTAYIA").unwrap(), "MRTAYIA");
+//! ```
+
+mod estimate;
+mod mutation;
+
+use std::{io::BufRead, path::Path};
+
+pub use self::{
+    estimate::{score_mutants, Estimator, VariantScore, VariantScoring},
+    mutation::{MutationError, Substitution, Variant},
+};
+use crate::{
+    alphabet::{Alphabet, TokenId},
+    io::{read_sequences, Format, ReadOptions},
+    run::TrainedModel,
+    Error, Result,
+};
+
+/// A variant as read: the line it was on, and the variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadVariant {
+    /// The 1-based line of the file.
+    pub line: usize,
+    /// The variant.
+    pub variant: Variant,
+}
+
+/// The columns a scan table names its mutations by, when no column is given.
+pub const VARIANT_COLUMNS: [&str; 3] = ["mutant", "mutation", "variant"];
+
+/// Reads variants from `path`: one mutation per line (blank lines and `#` comments skipped),
+/// or a CSV/TSV table with a header, the mutations in `column` (by default the first of
+/// [`VARIANT_COLUMNS`] it has). Positions are numbered so that `offset` is the wild type's
+/// first residue. A string that is no mutation is an error naming its line.
+pub fn read_variants(path: &Path, column: Option<&str>, offset: i64) -> Result<Vec<ReadVariant>> {
+    let lines: Vec<(usize, String)> = crate::io::open_text(path)?
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            line.map(|l| (i + 1, l))
+                .map_err(|e| crate::io::read_error(path, e, format!(" at line {}", i + 1)))
+        })
+        .collect::<Result<_>>()?;
+    let content = |l: &&(usize, String)| {
+        let t = l.1.trim();
+        !t.is_empty() && !t.starts_with('#')
+    };
+    let first = lines.iter().find(content);
+    let is_list = column.is_none()
+        && first
+            .is_some_and(|(_, l)| !l.contains([',', '\t']) && Variant::parse(l, offset).is_ok());
+    let texts: Vec<(usize, String)> = match is_list {
+        true => lines.iter().filter(content).cloned().collect(),
+        false => table_column(path, column, first.map(|(_, l)| l.as_str()))?,
+    };
+    texts
+        .into_iter()
+        .map(|(line, text)| {
+            Variant::parse(&text, offset)
+                .map(|variant| ReadVariant { line, variant })
+                .map_err(|source| Error::Variant {
+                    path: path.to_path_buf(),
+                    line,
+                    variant: text.trim().to_string(),
+                    source,
+                })
+        })
+        .collect()
+}
+
+/// The mutation column of a scan table, with each row's line.
+fn table_column(
+    path: &Path,
+    column: Option<&str>,
+    header: Option<&str>,
+) -> Result<Vec<(usize, String)>> {
+    let format = match Format::from_path(path) {
+        Some(Format::Csv) => Format::Csv,
+        _ if header.is_some_and(|h| h.contains(',') && !h.contains('\t')) => Format::Csv,
+        _ => Format::Tsv,
+    };
+    let column = column.map(str::to_string).or_else(|| {
+        let separator = if format == Format::Csv { ',' } else { '\t' };
+        let names: Vec<&str> = header?.split(separator).map(str::trim).collect();
+        VARIANT_COLUMNS
+            .iter()
+            .find(|c| names.iter().any(|n| n.eq_ignore_ascii_case(c)))
+            .map(|c| c.to_string())
+    });
+    let Some(column) = column else {
+        return Err(Error::MissingColumn {
+            path: path.to_path_buf(),
+            column: VARIANT_COLUMNS[0].to_string(),
+            available: header
+                .map(|h| h.split([',', '\t']).map(|c| c.trim().to_string()).collect())
+                .unwrap_or_default(),
+        });
+    };
+    let options = ReadOptions {
+        format: Some(format),
+        column: Some(column),
+        ..ReadOptions::default()
+    };
+    let file = read_sequences(path, &options, None)?;
+    Ok(file
+        .records
+        .into_iter()
+        .map(|r| {
+            let line = r.line.unwrap_or(r.number + 1);
+            (line, String::from_utf8_lossy(&r.sequence).into_owned())
+        })
+        .collect())
+}
+
+/// The wild type: the only record of a sequence file, or the sequence itself when `text` is
+/// no file. Returns its name and letters.
+pub fn read_wild_type(text: &str) -> Result<(String, String)> {
+    let path = Path::new(text);
+    if !path.is_file() {
+        return Ok(("wild type".to_string(), text.trim().to_string()));
+    }
+    let file = read_sequences(path, &ReadOptions::default(), None)?;
+    match file.records.as_slice() {
+        [record] => Ok((
+            format!("{}: record 1 ({})", path.display(), record.id),
+            String::from_utf8_lossy(&record.sequence).into_owned(),
+        )),
+        records => Err(Error::WildType {
+            origin: path.display().to_string(),
+            message: format!("holds {} sequences; give a file with one", records.len()),
+        }),
+    }
+}
+
+/// The wild type and the variants to score, as tokens of a model's alphabet.
+#[derive(Debug, Clone)]
+pub struct PreparedVariants {
+    /// The wild type's tokens.
+    pub wild: Vec<TokenId>,
+    /// The variants kept, with their mutant's tokens.
+    pub variants: Vec<(ReadVariant, Vec<TokenId>)>,
+    /// Variants left out because a position lies outside the wild type (only when asked).
+    pub out_of_range: usize,
+}
+
+/// Checks every variant against the wild type and the alphabet: a wild-type letter that
+/// differs from the one named, a letter the alphabet lacks, or (unless `skip_out_of_range`)
+/// a position outside the wild type is an error naming the variant's line of `path`.
+pub fn prepare(
+    alphabet: &Alphabet,
+    (origin, wild): (&str, &str),
+    variants: Vec<ReadVariant>,
+    path: &Path,
+    skip_out_of_range: bool,
+) -> Result<PreparedVariants> {
+    let tokens_of = |text: &str| -> std::result::Result<Vec<TokenId>, char> {
+        text.chars()
+            .map(|c| alphabet.id(c.encode_utf8(&mut [0; 4])).ok_or(c))
+            .collect()
+    };
+    let wild_tokens = tokens_of(wild).map_err(|c| Error::WildType {
+        origin: origin.to_string(),
+        message: format!("'{c}' is not in the model's alphabet ({})", alphabet.name()),
+    })?;
+    if wild_tokens.is_empty() {
+        return Err(Error::WildType {
+            origin: origin.to_string(),
+            message: "is empty".into(),
+        });
+    }
+    let mut prepared = PreparedVariants {
+        wild: wild_tokens,
+        variants: Vec::with_capacity(variants.len()),
+        out_of_range: 0,
+    };
+    for read in variants {
+        let error = |source| Error::Variant {
+            path: path.to_path_buf(),
+            line: read.line,
+            variant: read.variant.name().to_string(),
+            source,
+        };
+        match read.variant.apply(wild) {
+            Ok(mutant) => {
+                let tokens = tokens_of(&mutant)
+                    .map_err(|letter| error(MutationError::NotInAlphabet { letter }))?;
+                prepared.variants.push((read, tokens));
+            }
+            Err(e) if e.is_out_of_range() && skip_out_of_range => prepared.out_of_range += 1,
+            Err(e) => return Err(error(e)),
+        }
+    }
+    Ok(prepared)
+}
+
+/// The scores of prepared variants under a trained model, in their order.
+pub fn score_prepared(
+    trained: &TrainedModel,
+    prepared: &PreparedVariants,
+    scoring: &VariantScoring,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<VariantScore>> {
+    let mutants: Vec<Vec<TokenId>> = prepared.variants.iter().map(|(_, t)| t.clone()).collect();
+    score_mutants(trained, &prepared.wild, &mutants, scoring, progress)
+}
