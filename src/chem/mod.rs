@@ -498,7 +498,7 @@ mod tests {
     #[test]
     fn fingerprints_follow_the_molecule() {
         let ethanol = morgan_fingerprint("CCO").unwrap();
-        assert_eq!(ethanol.len(), 2048 / 64);
+        assert_eq!(ethanol.len(), 1024 / 64);
         assert_eq!(morgan_fingerprint("OCC").unwrap(), ethanol);
         assert_eq!(tanimoto(&ethanol, &ethanol), 1.0);
         let benzene = morgan_fingerprint("c1ccccc1").unwrap();
