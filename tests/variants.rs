@@ -83,8 +83,9 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
         .zip(&rb)
         .map(|(x, y)| (x - mean) * (y - mean))
         .sum();
-    let var: f64 = ra.iter().map(|x| (x - mean).powi(2)).sum();
-    cov / var
+    // Ties change a side's variance: each side has its own.
+    let var = |r: &[f64]| r.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+    cov / (var(&ra) * var(&rb)).sqrt()
 }
 
 /// The score column of `score --variants`'s CSV, by mutation.
@@ -168,8 +169,10 @@ fn both_estimators_rank_mutants_as_the_exact_likelihood_ratio_does() {
             "--num-t",
             "512",
         ]);
-        let estimated: Vec<f64> = scores(&csv).into_iter().map(|(_, s)| s).collect();
+        let named = scores(&csv);
+        let estimated: Vec<f64> = named.iter().map(|(_, s)| *s).collect();
         assert_eq!(estimated.len(), 24);
+        judge_with_eval(dir.path(), &csv, &named, &exact);
         let rho = spearman(&estimated, &exact);
         assert!(
             rho > 0.85,
@@ -185,6 +188,48 @@ fn both_estimators_rank_mutants_as_the_exact_likelihood_ratio_does() {
             }
         }
     }
+}
+
+/// `eval --variants` on a score table against the exact effects as measurements: its
+/// Spearman's rho is this file's, and its AUROC for the class of mild effects (exact > -2
+/// nats) is the share of (mild, severe) pairs the scores order rightly.
+fn judge_with_eval(dir: &Path, csv: &str, named: &[(String, f64)], exact: &[f64]) {
+    let scores_path = write(dir, "scores.csv", csv);
+    let mut labels = String::from("mutant,fitness,class\n");
+    for ((name, _), x) in named.iter().zip(exact) {
+        let class = if *x > -2.0 { "mild" } else { "severe" };
+        labels.push_str(&format!("{name},{x},{class}\n"));
+    }
+    let labels_path = write(dir, "labels.csv", &labels);
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval", "--variants", &scores_path, "--labels", &labels_path];
+        args.extend(extra);
+        ok(&args)
+    };
+    let estimated: Vec<f64> = named.iter().map(|(_, s)| *s).collect();
+    let table = eval(&["--effect-column", "fitness"]);
+    let row = table.lines().find(|l| l.starts_with("score_nats")).unwrap();
+    let rho: f64 = row.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!((rho - spearman(&estimated, exact)).abs() < 1e-4, "{table}");
+    let table = eval(&["--effect-column", "class", "--positive", "mild"]);
+    let row = table.lines().find(|l| l.starts_with("score_nats")).unwrap();
+    let auc: f64 = row.split_whitespace().nth(3).unwrap().parse().unwrap();
+    let (mut right, mut pairs) = (0.0, 0.0);
+    for (a, xa) in estimated.iter().zip(exact) {
+        for (b, xb) in estimated.iter().zip(exact) {
+            if *xa > -2.0 && *xb <= -2.0 {
+                pairs += 1.0;
+                right += if a > b {
+                    1.0
+                } else if a == b {
+                    0.5
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+    assert!((auc - right / pairs).abs() < 1e-4, "{table}");
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {

@@ -21,7 +21,7 @@ use super::{choice, print_stdout};
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Generated sequences (FASTA, CSV, TSV or SMILES; gzip allowed).
-    #[arg(long, required_unless_present = "sweep", conflicts_with = "sweep")]
+    #[arg(long, required_unless_present_any = ["sweep", "variants"], conflicts_with = "sweep")]
     pub generated: Option<PathBuf>,
     /// Instead of --generated: sample from --model under each of these settings
     /// (`;`-separated; each `key=value,...` of sampler, steps, temperature or t, top-p, order,
@@ -34,15 +34,15 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 400)]
     pub sweep_samples: usize,
     /// Reference (held-out real) sequences.
-    #[arg(long)]
-    pub reference: PathBuf,
+    #[arg(long, required_unless_present = "variants")]
+    pub reference: Option<PathBuf>,
     /// Training sequences: novelty, and the floor (training subsets as large as the generated
     /// set vs the reference) instead of reference subsets vs the rest of the reference.
     #[arg(long)]
     pub train: Option<PathBuf>,
     /// Alphabet: dna, rna, protein, smiles, or a TOML file.
-    #[arg(long, short = 'a')]
-    pub alphabet: String,
+    #[arg(long, short = 'a', required_unless_present = "variants")]
+    pub alphabet: Option<String>,
     /// k-mer sizes: a range such as 1..6, or one k.
     #[arg(long, default_value = "1..6")]
     pub k: String,
@@ -92,17 +92,32 @@ pub struct EvalArgs {
     /// Seed of the floor's random subsets and of --model's ELBO estimate.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Report directory: summary.csv, kmer.csv, motifs.csv, sequences.csv and SVG plots.
-    #[arg(long, short = 'o')]
-    pub out: PathBuf,
+    /// Report directory: summary.csv, kmer.csv, motifs.csv, sequences.csv and SVG plots
+    /// (with --variants: a CSV file, optional).
+    #[arg(long, short = 'o', required_unless_present = "variants")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub variants: super::variants::EffectArgs,
     /// Print summary.csv's figures as one JSON object (for pipelines) instead of the table.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
+    if args.variants.variants.is_some() {
+        return super::variants::evaluate(&args.variants, args.out.as_deref(), args.seed);
+    }
+    let (Some(reference), Some(alphabet), Some(out)) = (&args.reference, &args.alphabet, &args.out)
+    else {
+        bail!("--reference, --alphabet and --out are needed (unless --variants)");
+    };
+    let paths = Paths {
+        reference,
+        alphabet,
+        out,
+    };
     let ks = kmer_sizes(&args.k)?;
-    let alphabet = Alphabet::resolve(&args.alphabet)?;
+    let alphabet = Alphabet::resolve(alphabet)?;
     let options = ReadOptions {
         format: args.format,
         column: args.column.clone(),
@@ -120,7 +135,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         };
         read_sequences(path, &options, None)
     };
-    let reference_file = read(&args.reference)?;
+    let reference_file = read(paths.reference)?;
     let train_file = args.train.as_deref().map(read).transpose()?;
     if args.canonical && alphabet.complements().is_none() {
         bail!(
@@ -161,7 +176,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             bail!("--sweep needs --model");
         };
         return run_sweep(
-            &args,
+            (&args, &paths),
             trained,
             model,
             &alphabet,
@@ -198,37 +213,44 @@ pub fn run(args: EvalArgs) -> Result<()> {
     )?;
     drop(check);
     bar.finish_and_clear();
-    write_report(&args, &evaluation)?;
+    write_report(&args, &paths, &evaluation)?;
     if args.json {
-        return print_stdout(&format!("{:#}\n", render::json(&evaluation, &args.out)));
+        return print_stdout(&format!("{:#}\n", render::json(&evaluation, paths.out)));
     }
     print_stdout(&format!(
         "{}\nreport written to {}\n",
         render::table(&evaluation),
-        args.out.display()
+        paths.out.display()
     ))
 }
 
+/// The paths an evaluation of generated sequences needs (`--variants` needs none of them).
+struct Paths<'a> {
+    reference: &'a Path,
+    alphabet: &'a str,
+    out: &'a Path,
+}
+
 /// The inputs of the evaluation, which no output may replace.
-fn inputs(args: &EvalArgs) -> Vec<&Path> {
+fn inputs<'a>(args: &'a EvalArgs, paths: &Paths<'a>) -> Vec<&'a Path> {
     let mut inputs: Vec<&Path> = args.generated.iter().map(PathBuf::as_path).collect();
-    inputs.push(args.reference.as_path());
+    inputs.push(paths.reference);
     inputs.extend(args.train.as_deref());
     inputs.extend(args.motifs.as_deref());
-    inputs.push(Path::new(&args.alphabet));
+    inputs.push(Path::new(paths.alphabet));
     inputs.extend(args.model.as_deref());
     inputs
 }
 
 /// The report folder, refusing to write over any input of the evaluation.
-fn write_report(args: &EvalArgs, evaluation: &Evaluation) -> Result<()> {
-    Ok(render::files(evaluation).write(&args.out, &inputs(args))?)
+fn write_report(args: &EvalArgs, paths: &Paths, evaluation: &Evaluation) -> Result<()> {
+    Ok(render::files(evaluation).write(paths.out, &inputs(args, paths))?)
 }
 
 /// `--sweep`: every setting's samples and report in `OUT/NN_setting/`, then `OUT/sweep.csv`
 /// and `OUT/sweep.svg`, and the table's key columns printed.
 fn run_sweep(
-    args: &EvalArgs,
+    (args, paths): (&EvalArgs, &Paths),
     trained: &TrainedModel,
     model: &Path,
     alphabet: &Alphabet,
@@ -270,8 +292,8 @@ fn run_sweep(
     let result = sweep(
         &run,
         &points,
-        &args.out,
-        &inputs(args),
+        paths.out,
+        &inputs(args, paths),
         &mut |event| match event {
             SweepProgress::Point {
                 index,
@@ -285,12 +307,12 @@ fn run_sweep(
         },
     )?;
     bar.finish_and_clear();
-    result.files().write(&args.out, &inputs(args))?;
+    result.files().write(paths.out, &inputs(args, paths))?;
     print_stdout(&format!(
         "{}\nsweep of {} settings written to {} (sweep.csv, sweep.svg, a report per setting)\n",
         sweep_table(&result),
         result.rows.len(),
-        args.out.display()
+        paths.out.display()
     ))
 }
 

@@ -151,3 +151,67 @@ fn table(rows: &[(&str, f64, Option<f64>)], estimator: Estimator, out: &Path) ->
     }
     table
 }
+
+/// The options of `eval --variants`: variant scores against measured effects.
+#[derive(Debug, Args)]
+pub struct EffectArgs {
+    /// Instead of --generated: variant scores to judge (`score --variants` output, or any
+    /// CSV/TSV with a mutation column and one or more columns of scores), against --labels.
+    #[arg(long, value_name = "SCORES", requires = "labels", conflicts_with_all = ["generated", "sweep"])]
+    pub variants: Option<PathBuf>,
+    /// With --variants: the measurements (a scan table with a `mutant` column).
+    #[arg(long, value_name = "FILE", requires = "variants")]
+    pub labels: Option<PathBuf>,
+    /// With --variants: the measured column of --labels (e.g. 2500 for TEM-1 under 2,500 µg/ml
+    /// ampicillin): Spearman's rho against it.
+    #[arg(long, value_name = "COLUMN", requires = "variants")]
+    pub effect_column: Option<String>,
+    /// With --variants: the column holds classes; the AUROC of each score for this class (the
+    /// chance that one of its variants scores above one of the others).
+    #[arg(long, value_name = "VALUE", requires = "effect_column")]
+    pub positive: Option<String>,
+    /// With --variants: bootstrap resamples of the variants for the 95 % intervals.
+    #[arg(long, default_value_t = 1000, requires = "variants")]
+    pub bootstrap: usize,
+}
+
+/// `eval --variants SCORES --labels FILE --effect-column COLUMN`: a row per score column,
+/// printed and, with `out`, written as CSV.
+pub fn evaluate(args: &EffectArgs, out: Option<&Path>, seed: u64) -> Result<()> {
+    let (Some(scores), Some(labels)) = (&args.variants, &args.labels) else {
+        anyhow::bail!("--variants and --labels go together");
+    };
+    let Some(column) = &args.effect_column else {
+        anyhow::bail!("--variants: name the measured column of --labels with --effect-column");
+    };
+    if let Some(out) = out {
+        seddbio::io::refuse_overwriting_inputs(out, &[scores, labels])?;
+    }
+    let columns = seddbio::eval::read_score_columns(scores)?;
+    let measured = seddbio::eval::read_measured(labels, column, args.positive.as_deref())?;
+    let rows = seddbio::eval::agreement(&columns, &measured, args.bootstrap, seed);
+    let mut csv = String::from("score_column,variants,statistic,value,ci_low,ci_high\n");
+    let mut text = format!(
+        "{:<24}{:>10}{:>10}{:>10}   95 % interval ({} resamples)\n",
+        "scores", "variants", "", "value", args.bootstrap
+    );
+    for row in &rows {
+        let (low, high) = row.interval;
+        csv.push_str(&format!(
+            "{},{},{},{:.6},{low:.6},{high:.6}\n",
+            csv_field(&row.column),
+            row.variants,
+            row.kind,
+            row.statistic
+        ));
+        text.push_str(&format!(
+            "{:<24}{:>10}{:>10}{:>10.4}   [{low:.4}, {high:.4}]\n",
+            row.column, row.variants, row.kind, row.statistic
+        ));
+    }
+    if let Some(out) = out {
+        super::score::write_csv(out, &csv)?;
+        text.push_str(&format!("written to {}\n", super::output_name(out)));
+    }
+    print_stdout(&text)
+}

@@ -16,6 +16,7 @@ mod labels;
 pub mod render;
 mod similarity;
 mod sweep;
+mod variant_effects;
 
 pub use self::{
     compute::{evaluate, kmer_sizes, ModelCheck, MotifSet, ReportOptions, FLOOR_DRAWS},
@@ -26,4 +27,7 @@ pub use self::{
     render::{Files, Metric},
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},
     sweep::{sweep, Sweep, SweepPoint, SweepProgress, SweepRow, SweepRun, SWEEP_STEPS},
+    variant_effects::{
+        agreement, auroc, read_measured, read_score_columns, spearman, EffectAgreement, Measured,
+    },
 };

@@ -1,0 +1,321 @@
+//! Variant scores against measured effects: Spearman's rank correlation with a measured
+//! fitness column, and the AUROC against binary labels, each with a bootstrap confidence
+//! interval (docs/design.md, §16).
+
+use std::{collections::HashMap, path::Path};
+
+use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
+
+use crate::{
+    io::{read_sequences, Format, LabelSource, ReadOptions},
+    variant::VARIANT_COLUMNS,
+    Error, Result,
+};
+
+/// One column of a table by mutation: `(mutation, text)`.
+fn column_by_mutation(path: &Path, mutation: &str, column: &str) -> Result<Vec<(String, String)>> {
+    let options = ReadOptions {
+        format: Some(table_format(path)),
+        column: Some(mutation.to_string()),
+        label: Some(LabelSource::Column(column.to_string())),
+        ..ReadOptions::default()
+    };
+    let file = read_sequences(path, &options, None)?;
+    Ok(file
+        .records
+        .into_iter()
+        .map(|r| {
+            let name = String::from_utf8_lossy(&r.sequence).trim().to_string();
+            (name, r.label.unwrap_or_default())
+        })
+        .collect())
+}
+
+fn table_format(path: &Path) -> Format {
+    match Format::from_path(path) {
+        Some(Format::Csv) => Format::Csv,
+        _ => Format::Tsv,
+    }
+}
+
+/// A table's column names and its mutation column (the first of [`VARIANT_COLUMNS`] it has).
+fn header(path: &Path) -> Result<(Vec<String>, String)> {
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut *crate::io::open_text(path)?, &mut line)
+        .map_err(|e| crate::io::read_error(path, e, " at line 1".into()))?;
+    let separator = match table_format(path) {
+        Format::Csv => ',',
+        _ => '\t',
+    };
+    let names: Vec<String> = line
+        .trim_end()
+        .split(separator)
+        .map(|n| n.trim().trim_matches('"').to_string())
+        .collect();
+    let mutation = VARIANT_COLUMNS
+        .iter()
+        .find_map(|c| names.iter().find(|n| n.eq_ignore_ascii_case(c)))
+        .cloned()
+        .ok_or_else(|| Error::MissingColumn {
+            path: path.to_path_buf(),
+            column: VARIANT_COLUMNS[0].to_string(),
+            available: names.clone(),
+        })?;
+    Ok((names, mutation))
+}
+
+/// Scores by mutation, one map per score column: every column of `path` but the mutation
+/// column whose values are all numbers, standard errors (`*_se*`) left out; `score --variants`
+/// tables have one (`score_nats`), a table joining several models has one per model.
+pub fn read_score_columns(path: &Path) -> Result<Vec<(String, HashMap<String, f64>)>> {
+    let (names, mutation) = header(path)?;
+    let mut columns = Vec::new();
+    for name in names
+        .iter()
+        .filter(|n| **n != mutation && !n.contains("_se"))
+    {
+        let values = column_by_mutation(path, &mutation, name)?;
+        let numbers: Option<HashMap<String, f64>> = values
+            .into_iter()
+            .map(|(m, v)| v.trim().parse::<f64>().ok().map(|x| (m, x)))
+            .collect();
+        if let Some(numbers) = numbers.filter(|n| !n.is_empty()) {
+            columns.push((name.clone(), numbers));
+        }
+    }
+    if columns.is_empty() {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            message: "no column of scores (numbers) beside the mutation column".into(),
+        });
+    }
+    Ok(columns)
+}
+
+/// What was measured of each variant: a number (fitness), or a class.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measured {
+    /// Measured effects (Spearman).
+    Values(HashMap<String, f64>),
+    /// Binary labels, `true` for the positive class (AUROC).
+    Classes(HashMap<String, bool>),
+}
+
+/// The measured `column` of a labels table by mutation: numbers, or, with `positive`, a
+/// class per row (`true` where the value is `positive`). Rows without a value are left out.
+pub fn read_measured(path: &Path, column: &str, positive: Option<&str>) -> Result<Measured> {
+    let (_, mutation) = header(path)?;
+    let rows = column_by_mutation(path, &mutation, column)?;
+    let rows = rows.into_iter().filter(|(_, v)| {
+        let v = v.trim();
+        !v.is_empty() && !v.eq_ignore_ascii_case("nan") && !v.eq_ignore_ascii_case("na")
+    });
+    if let Some(positive) = positive {
+        return Ok(Measured::Classes(
+            rows.map(|(m, v)| (m, v.trim() == positive)).collect(),
+        ));
+    }
+    let mut values = HashMap::new();
+    for (m, v) in rows {
+        let x = v.trim().parse::<f64>().map_err(|_| Error::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "{m}: '{v}' in column {column} is not a number (for class labels, name the positive class)"
+            ),
+        })?;
+        values.insert(m, x);
+    }
+    Ok(Measured::Values(values))
+}
+
+/// Spearman's rank correlation (ties get their mean rank); 0 with fewer than 2 pairs or a
+/// constant side.
+///
+/// ```
+/// use seddbio::eval::spearman;
+///
+/// assert_eq!(spearman(&[1.0, 2.0, 3.0], &[10.0, 30.0, 20.0]), 0.5);
+/// assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
+/// ```
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    super::kmer::pearson(&ra, &rb)
+}
+
+/// 1-based ranks, ties averaged.
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut ranks = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
+            j += 1;
+        }
+        for &k in &order[i..=j] {
+            ranks[k] = (i + j) as f64 / 2.0 + 1.0;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
+/// The area under the ROC curve of `scores` for the `positive` class: the chance that a
+/// random positive scores above a random negative, ties counting half (Mann-Whitney); NaN
+/// without both classes.
+///
+/// ```
+/// use seddbio::eval::auroc;
+///
+/// assert_eq!(auroc(&[0.9, 0.8, 0.3, 0.1], &[true, false, true, false]), 0.75);
+/// assert_eq!(auroc(&[1.0, 1.0], &[true, false]), 0.5);
+/// ```
+pub fn auroc(scores: &[f64], positive: &[bool]) -> f64 {
+    let r = ranks(scores);
+    let n_pos = positive.iter().filter(|&&p| p).count() as f64;
+    let n_neg = positive.len() as f64 - n_pos;
+    if n_pos == 0.0 || n_neg == 0.0 {
+        return f64::NAN;
+    }
+    let rank_sum: f64 = r
+        .iter()
+        .zip(positive)
+        .filter(|(_, &p)| p)
+        .map(|(r, _)| r)
+        .sum();
+    (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
+}
+
+/// A statistic of the variants at the given indices (a bootstrap resample or all of them).
+type Statistic = Box<dyn Fn(&[usize]) -> f64>;
+
+/// One score column against the measured effects.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EffectAgreement {
+    /// The score column.
+    pub column: String,
+    /// Variants with both a score and a measurement.
+    pub variants: usize,
+    /// Spearman's rho (measured values) or the AUROC (classes).
+    pub statistic: f64,
+    /// Its 95 % bootstrap interval (2.5th and 97.5th percentiles).
+    pub interval: (f64, f64),
+    /// `spearman` or `auroc`.
+    pub kind: &'static str,
+}
+
+/// Each score column against the measurements, over the variants both name, with `draws`
+/// bootstrap resamples of those variants from `seed`.
+pub fn agreement(
+    columns: &[(String, HashMap<String, f64>)],
+    measured: &Measured,
+    draws: usize,
+    seed: u64,
+) -> Vec<EffectAgreement> {
+    columns
+        .iter()
+        .map(|(name, scores)| {
+            let (kind, statistic): (&'static str, Statistic);
+            let variants;
+            match measured {
+                Measured::Values(values) => {
+                    let pairs: Vec<(f64, f64)> = sorted_keys(scores)
+                        .filter_map(|m| Some((scores[m], *values.get(m)?)))
+                        .collect();
+                    variants = pairs.len();
+                    kind = "spearman";
+                    statistic = Box::new(move |idx: &[usize]| {
+                        let (a, b): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| pairs[i]).unzip();
+                        spearman(&a, &b)
+                    });
+                }
+                Measured::Classes(classes) => {
+                    let pairs: Vec<(f64, bool)> = sorted_keys(scores)
+                        .filter_map(|m| Some((scores[m], *classes.get(m)?)))
+                        .collect();
+                    variants = pairs.len();
+                    kind = "auroc";
+                    statistic = Box::new(move |idx: &[usize]| {
+                        let (a, b): (Vec<f64>, Vec<bool>) = idx.iter().map(|&i| pairs[i]).unzip();
+                        auroc(&a, &b)
+                    });
+                }
+            }
+            let all: Vec<usize> = (0..variants).collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut resampled: Vec<f64> = (0..draws)
+                .map(|_| {
+                    let idx: Vec<usize> = (0..variants)
+                        .map(|_| rng.random_range(0..variants))
+                        .collect();
+                    statistic(&idx)
+                })
+                .filter(|x| x.is_finite())
+                .collect();
+            resampled.sort_by(f64::total_cmp);
+            let at = |q: f64| match resampled.len() {
+                0 => f64::NAN,
+                n => resampled[((q * (n - 1) as f64).round() as usize).min(n - 1)],
+            };
+            EffectAgreement {
+                column: name.clone(),
+                variants,
+                statistic: statistic(&all),
+                interval: (at(0.025), at(0.975)),
+                kind,
+            }
+        })
+        .collect()
+}
+
+/// Mutation names in order, so that the bootstrap draws the same pairs on every run.
+fn sorted_keys(scores: &HashMap<String, f64>) -> impl Iterator<Item = &String> {
+    let mut keys: Vec<&String> = scores.keys().collect();
+    keys.sort();
+    keys.into_iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_and_auroc_by_hand_with_ties() {
+        // Ranks of [1, 2, 2, 3]: 1, 2.5, 2.5, 4.
+        assert_eq!(ranks(&[1.0, 2.0, 2.0, 3.0]), [1.0, 2.5, 2.5, 4.0]);
+        assert!(
+            (spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 3.0, 4.0]) - 0.9486832980505138).abs()
+                < 1e-12
+        );
+        // Positives 0.8 and 0.5 against negatives 0.5 and 0.1: pairs (0.8 > 0.5, 0.8 > 0.1,
+        // 0.5 = 0.5, 0.5 > 0.1) = 3.5 of 4.
+        assert_eq!(
+            auroc(&[0.8, 0.5, 0.5, 0.1], &[true, true, false, false]),
+            0.875
+        );
+        assert!(auroc(&[1.0, 2.0], &[true, true]).is_nan());
+        assert_eq!(spearman(&[1.0], &[2.0]), 0.0);
+    }
+
+    #[test]
+    fn the_bootstrap_interval_holds_the_statistic_and_narrows_with_more_variants() {
+        let column = |n: usize| {
+            let scores: HashMap<String, f64> = (0..n)
+                .map(|i| (format!("A{i}C"), i as f64 + ((i * 37) % 101) as f64 * 4.0))
+                .collect();
+            let measured: HashMap<String, f64> =
+                (0..n).map(|i| (format!("A{i}C"), i as f64)).collect();
+            agreement(&[("s".into(), scores)], &Measured::Values(measured), 400, 1).remove(0)
+        };
+        let (small, large) = (column(20), column(400));
+        for a in [&small, &large] {
+            assert!(
+                a.interval.0 <= a.statistic && a.statistic <= a.interval.1,
+                "{a:?}"
+            );
+        }
+        assert_eq!(large.variants, 400);
+        assert!(large.interval.1 - large.interval.0 < small.interval.1 - small.interval.0);
+    }
+}
