@@ -536,6 +536,8 @@ pub enum Setting {
     MotifThreshold,
     /// A variant-effect estimator the model's graph cannot use.
     VariantEstimator,
+    /// Homolog reweighting (theta, or data that are no alignment).
+    Reweight,
 }
 
 /// A `Result` with this crate's [`Error`].

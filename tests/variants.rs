@@ -317,3 +317,93 @@ fn bad_variants_are_one_clear_error_each() {
         "{error}"
     );
 }
+
+/// `--reweight`: 30 copies of one sequence count once beside 10 unrelated ones (11 effective
+/// sequences), an alignment with a short row is refused naming it, and a run records its
+/// weighting and refuses to resume without it.
+#[test]
+fn homolog_reweighting_counts_a_cluster_once() {
+    let dir = tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let letters = b"ACDEFGHIKLMNPQRSTVWY";
+    let mut random_row = || -> String {
+        (0..30)
+            .map(|_| letters[rng.random_range(0..20)] as char)
+            .collect()
+    };
+    let common = random_row();
+    let mut fasta: String = (0..30).map(|i| format!(">copy{i}\n{common}\n")).collect();
+    for i in 0..10 {
+        // Gaps and lowercase insertions (A2M) as a family alignment has them.
+        let row = random_row();
+        fasta.push_str(&format!(">other{i}\n{}-{}kl\n", &row[..10], &row[11..]));
+    }
+    let aligned = write(dir.path(), "family.a2m.fa", &fasta);
+    fn inspect<'a>(path: &'a str, theta: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "data",
+            "inspect",
+            path,
+            "-a",
+            "protein",
+            "--on-unknown",
+            "strip",
+        ];
+        args.extend(["--reweight", theta]);
+        args.extend(extra);
+        args
+    }
+    let json = ok(&inspect(
+        &aligned,
+        "0.2",
+        &["--valid-fraction", "0", "--json"],
+    ));
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["effective_sequences"], 11.0, "{json}");
+    assert_eq!(value["reweight_theta"], 0.2);
+
+    let ragged = write(dir.path(), "ragged.fa", &format!("{fasta}>short\nACDEF\n"));
+    let error = fails(&inspect(&ragged, "0.2", &[]));
+    assert!(
+        error.contains("ragged.fa: record 41 (short): homolog reweighting needs aligned rows: this one has 5 match columns, the first 30"),
+        "{error}"
+    );
+    let error = fails(&inspect(&aligned, "1", &[]));
+    assert!(error.contains("theta 1: not in [0, 1)"), "{error}");
+
+    let run = dir.path().join("run");
+    let run = run.to_str().unwrap();
+    fn train<'a>(aligned: &'a str, run: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "train",
+            aligned,
+            "-a",
+            "protein",
+            "--on-unknown",
+            "strip",
+            "--valid-fraction",
+            "0",
+            "--steps",
+            "4",
+            "--batch-size",
+            "8",
+            "--report-samples",
+            "0",
+            "--out",
+            run,
+        ];
+        args.extend(extra);
+        args
+    }
+    ok(&train(&aligned, run, &["--reweight", "0.2"]));
+    let spec = std::fs::read_to_string(Path::new(run).join("run.toml")).unwrap();
+    assert!(
+        spec.contains("[reweight]\ntheta = 0.2\neffective_sequences = 11.0"),
+        "{spec}"
+    );
+    let error = fails(&train(&aligned, run, &["--resume"]));
+    assert!(
+        error.contains("does not give the examples the run was trained on (another file, split, --valid or --reweight)"),
+        "{error}"
+    );
+}

@@ -307,6 +307,12 @@ pub struct DataArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Homolog reweighting of an aligned file (aligned FASTA, A2M, A3M): each sequence weighs
+    /// 1 / the number of sequences at identity >= 1 - THETA over the match columns (0.2 is
+    /// the field's usual choice), training draws examples by weight, and the summary gives
+    /// the effective number of sequences [default: off].
+    #[arg(long, value_name = "THETA", value_parser = finite)]
+    pub reweight: Option<f64>,
 }
 
 impl DataArgs {
@@ -357,6 +363,7 @@ impl DataArgs {
             seed: self.seed,
             more_files: self.more_files.clone(),
             label_per_file: self.label_per_file,
+            reweight: self.reweight,
         }
     }
 }

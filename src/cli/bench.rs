@@ -83,6 +83,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         data_digest: None,
         init_from: None,
         labels: Vec::new(),
+        reweight: None,
     };
     let graph = Graph {
         kind: args.graph,

@@ -297,6 +297,7 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Setting::Device => "or run with --device cpu",
             Setting::Label => "choose --label among the model's labels, or leave it out",
             Setting::VariantEstimator => "use --estimator elbo-difference",
+            Setting::Reweight => "give --reweight a number in [0, 1) and an aligned file (aligned FASTA, A2M or A3M)",
             // Its messages name the options already.
             Setting::Config | Setting::KmerSizes | Setting::MotifThreshold => return None,
         }),

@@ -122,6 +122,8 @@ pub struct TokenDataset {
     /// The label set of a conditional dataset (empty otherwise) and each record's index in it.
     labels: Vec<String>,
     record_labels: Vec<u32>,
+    /// Homolog weights of the examples, when reweighted (docs/design.md, §16).
+    example_weights: Option<Vec<f64>>,
 }
 
 impl TokenDataset {
@@ -209,6 +211,7 @@ impl TokenDataset {
                 pad,
                 labels: Vec::new(),
                 record_labels: Vec::new(),
+                example_weights: None,
             },
             report,
         ))
@@ -304,6 +307,18 @@ impl TokenDataset {
         self.labels = labels.to_vec();
         self.record_labels = record_labels;
         Ok(self)
+    }
+
+    /// The dataset with a weight per example, by which training draws its batches.
+    pub fn with_example_weights(mut self, weights: Vec<f64>) -> TokenDataset {
+        debug_assert_eq!(weights.len(), self.examples.len());
+        self.example_weights = Some(weights);
+        self
+    }
+
+    /// The examples' weights, when reweighted.
+    pub fn example_weights(&self) -> Option<&[f64]> {
+        self.example_weights.as_deref()
     }
 
     /// The label set (empty for an unconditional dataset).

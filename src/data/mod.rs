@@ -15,12 +15,14 @@
 //! ```
 
 mod encode;
+mod homologs;
 mod layout;
 mod split;
 mod summary;
 
 pub use self::{
     encode::{encode_records, EncodedRecord, UnknownPolicy, UnknownReport},
+    homologs::HomologWeights,
     layout::{Example, Layout, LayoutKind, LayoutReport, TokenDataset, TooLong},
     split::{split_records, split_records_with_clusters, RecordClusters, SplitColumn, SplitMode},
     summary::{DataSummary, LengthStats},
@@ -75,6 +77,9 @@ pub struct PrepareOptions {
     /// Every file's records get the file's name as their label
     /// ([`file_label`](crate::io::file_label)): a conditional model from a file per class.
     pub label_per_file: bool,
+    /// Homolog reweighting of an aligned training file at this theta ([`HomologWeights`]):
+    /// training draws examples by weight.
+    pub reweight: Option<f64>,
 }
 
 impl Default for PrepareOptions {
@@ -93,6 +98,7 @@ impl Default for PrepareOptions {
             seed: 0,
             more_files: Vec::new(),
             label_per_file: false,
+            reweight: None,
         }
     }
 }
@@ -134,6 +140,10 @@ pub fn prepare(
         train_file.low_quality,
     );
 
+    let homologs = options
+        .reweight
+        .map(|theta| aligned_weights(&train_file, theta))
+        .transpose()?;
     let tokens_added = grow_vocabulary(&mut alphabet, &train_file.records);
     let kind = options
         .layout
@@ -194,6 +204,17 @@ pub fn prepare(
             ),
         });
     }
+    let (train, reweighted) = match (&homologs, options.reweight) {
+        (Some(weights), Some(theta)) => {
+            let effective = train
+                .records()
+                .iter()
+                .filter_map(|r| weights.get(base_id(&r.id)))
+                .sum();
+            (weigh_examples(train, weights), Some((theta, effective)))
+        }
+        _ => (train, None),
+    };
     let split = split_description(options, valid.is_some(), split_clusters, split_skipped);
     let summary = DataSummary {
         path: file_path,
@@ -218,6 +239,7 @@ pub fn prepare(
         valid_tokens: valid.as_ref().map_or(0, TokenDataset::num_tokens),
         composition,
         labels,
+        reweighted,
     };
     Ok(PreparedData {
         alphabet,
@@ -226,6 +248,79 @@ pub fn prepare(
         valid,
         summary,
     })
+}
+
+/// Homolog weights of the training records by id ([`HomologWeights`]), which must be rows of
+/// one alignment (aligned FASTA, or A2M/A3M with their insertions, lowercase letters and `.`,
+/// left out of the comparison).
+fn aligned_weights(file: &SequenceFile, theta: f64) -> Result<HashMap<String, f64>> {
+    if !(0.0..1.0).contains(&theta) {
+        return Err(Error::Setting {
+            setting: crate::Setting::Reweight,
+            message: format!("homolog reweighting theta {theta}: not in [0, 1)"),
+        });
+    }
+    let rows: Vec<Vec<u8>> = file
+        .records
+        .iter()
+        .map(|r| {
+            r.sequence
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_lowercase() && *b != b'.')
+                .collect()
+        })
+        .collect();
+    let columns = rows.first().map_or(0, Vec::len);
+    if let Some((i, row)) = rows.iter().enumerate().find(|(_, r)| r.len() != columns) {
+        let record = &file.records[i];
+        return Err(Error::Setting {
+            setting: crate::Setting::Reweight,
+            message: format!(
+                "{}: homolog reweighting needs aligned rows: this one has {} match columns, the first {columns}",
+                file.location(record),
+                row.len()
+            ),
+        });
+    }
+    let refs: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+    let weights = HomologWeights::compute(&refs, theta);
+    Ok(file
+        .records
+        .iter()
+        .zip(weights.weights())
+        .map(|(r, &w)| (r.id.clone(), w))
+        .collect())
+}
+
+/// A record's id without the `:start-end` that splitting at unknown symbols appends.
+fn base_id(id: &str) -> &str {
+    match id.rsplit_once(':') {
+        Some((base, range))
+            if range.contains('-') && range.bytes().all(|b| b.is_ascii_digit() || b == b'-') =>
+        {
+            base
+        }
+        _ => id,
+    }
+}
+
+/// Each example's weight: its record's, shared among the record's examples.
+fn weigh_examples(train: TokenDataset, weights: &HashMap<String, f64>) -> TokenDataset {
+    let mut per_record = vec![0usize; train.records().len()];
+    for example in train.examples() {
+        per_record[example.record as usize] += 1;
+    }
+    let example_weights = train
+        .examples()
+        .iter()
+        .map(|e| {
+            let record = &train.records()[e.record as usize];
+            let weight = weights.get(base_id(&record.id)).copied().unwrap_or(1.0);
+            weight / per_record[e.record as usize] as f64
+        })
+        .collect();
+    train.with_example_weights(example_weights)
 }
 
 /// Both sets' records as tokens under the unknown-symbol `policy`, and what it did; an error

@@ -119,6 +119,8 @@ pub struct DataSummary {
     pub composition: Vec<u64>,
     /// Conditional data: each label with its training and validation examples.
     pub labels: Vec<(String, usize, usize)>,
+    /// Homolog reweighting: theta, and the effective number of training sequences.
+    pub reweighted: Option<(f64, f64)>,
 }
 
 pub(crate) fn thousands(n: u64) -> String {
@@ -200,6 +202,8 @@ impl DataSummary {
             "labels": self.labels.iter().map(|(label, train, valid)| {
                 serde_json::json!({"label": label, "train_examples": train, "valid_examples": valid})
             }).collect::<Vec<_>>(),
+            "reweight_theta": self.reweighted.map(|(theta, _)| theta),
+            "effective_sequences": self.reweighted.map(|(_, effective)| effective),
         })
     }
 }
@@ -435,6 +439,17 @@ impl fmt::Display for DataSummary {
             )?;
         }
         row(f, "split", self.split.clone())?;
+        if let Some((theta, effective)) = self.reweighted {
+            row(
+                f,
+                "reweighted",
+                format!(
+                    "{effective:.1} effective of {} training sequences (neighbours at identity >= {:.2} share a weight of 1)",
+                    thousands(self.train_records as u64),
+                    1.0 - theta
+                ),
+            )?;
+        }
         self.write_lengths(f)?;
         self.write_sets(f)?;
         let total: u64 = self.composition.iter().sum::<u64>().max(1);

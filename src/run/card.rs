@@ -52,7 +52,7 @@ fn yaml_string(text: &str) -> String {
 /// #     layout: LayoutKind::Windows, train_file: "dhs.tsv".into(), length_counts: vec![],
 /// #     config: TrainConfig::resolve("tiny").unwrap(), threads: 2, data_digest: None,
 /// #     init_from: None,
-/// #     labels: Vec::new(),
+/// #     labels: Vec::new(), reweight: None,
 /// # };
 /// let card = model_card(&spec, &CardFacts {
 ///     run: "runs/x".into(),

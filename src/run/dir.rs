@@ -565,6 +565,7 @@ mod tests {
             data_digest: Some("0123456789abcdef".into()),
             init_from: None,
             labels: Vec::new(),
+            reweight: None,
         };
         run.create(&spec, &Alphabet::builtin("dna").unwrap())
             .unwrap();

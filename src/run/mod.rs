@@ -21,6 +21,6 @@ pub use self::{
     classify::{label_posterior, Classification},
     config::{default_schedule, LrSchedule, TimeBudget, TrainConfig, TrainingOptions},
     dir::{CheckpointState, FileDigest, NamedFiles, RunDir, RunLock},
-    spec::{InitFrom, RunSpec},
+    spec::{InitFrom, Reweighting, RunSpec},
     trained::{TrainedModel, Weights},
 };

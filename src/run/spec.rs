@@ -55,6 +55,19 @@ pub struct RunSpec {
     /// The labels of a conditional model, in index order (empty: unconditional).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Homolog reweighting of the training data (`train --reweight`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reweight: Option<Reweighting>,
+}
+
+/// How a run's training sequences were reweighted (docs/design.md, §16).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reweighting {
+    /// Sequences at identity >= 1 - theta count as neighbours.
+    pub theta: f64,
+    /// The sum of the training sequences' weights.
+    pub effective_sequences: f64,
 }
 
 /// Where a fine-tuned run's starting weights came from.
@@ -155,6 +168,13 @@ impl RunSpec {
             for i in 0..dataset.len() {
                 for token in dataset.example(i) {
                     hash.update(&token.to_le_bytes());
+                }
+            }
+            // Weights only where there are some, so runs without keep their digests.
+            if let Some(weights) = dataset.example_weights() {
+                hash.update(b"W");
+                for weight in weights {
+                    hash.update(&weight.to_le_bytes());
                 }
             }
             // Labels only where there are some, so unconditional runs keep their digests.

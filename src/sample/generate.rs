@@ -303,6 +303,7 @@ mod tests {
             data_digest: None,
             init_from: None,
             labels: Vec::new(),
+            reweight: None,
         };
         let device = Device::flex();
         TrainedModel {

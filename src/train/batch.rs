@@ -22,6 +22,8 @@ pub enum Stream {
     Validation = 4,
     /// Which labels of a conditional batch are dropped to the null label.
     LabelDropout = 5,
+    /// The examples of a step drawn by weight (homolog reweighting).
+    Weighted = 6,
 }
 
 /// SplitMix64 finaliser: decorrelates nearby seeds.
@@ -57,6 +59,9 @@ pub struct BatchOrder {
     num_examples: usize,
     batch_size: usize,
     epoch: Option<(u64, Vec<usize>)>,
+    /// With example weights: their running sums; each step then draws its examples with
+    /// probability proportional to their weights instead of walking through epochs.
+    cumulative: Option<Vec<f64>>,
 }
 
 impl BatchOrder {
@@ -67,7 +72,36 @@ impl BatchOrder {
             num_examples,
             batch_size,
             epoch: None,
+            cumulative: None,
         }
+    }
+
+    /// The order of a run over `dataset`: epochs, or draws by weight where the dataset's
+    /// examples carry weights (docs/design.md, §16).
+    ///
+    /// ```
+    /// use seddbio::{data::{EncodedRecord, Layout, LayoutKind, TokenDataset, TooLong}, train::BatchOrder};
+    ///
+    /// let records = (0..2).map(|i| EncodedRecord { id: format!("r{i}"), tokens: vec![0, 1], label: None }).collect();
+    /// let layout = Layout { kind: LayoutKind::Windows, seq_len: 2, stride: 2, too_long: TooLong::Error };
+    /// let data = TokenDataset::new(records, layout, None).unwrap().0.with_example_weights(vec![3.0, 1.0]);
+    /// let mut order = BatchOrder::for_dataset(5, &data, 1000);
+    /// let first = order.indices(0).iter().filter(|&&i| i == 0).count();
+    /// assert!((700..800).contains(&first), "{first}");
+    /// ```
+    pub fn for_dataset(seed: u64, dataset: &TokenDataset, batch_size: usize) -> BatchOrder {
+        let mut order = BatchOrder::new(seed, dataset.len(), batch_size);
+        order.cumulative = dataset.example_weights().map(|weights| {
+            let mut total = 0.0;
+            weights
+                .iter()
+                .map(|w| {
+                    total += w;
+                    total
+                })
+                .collect()
+        });
+        order
     }
 
     /// Example indices of `step` (0-based).
@@ -83,6 +117,18 @@ impl BatchOrder {
     /// assert_eq!(seen, (0..10).flat_map(|i| [i, i]).collect::<Vec<_>>());
     /// ```
     pub fn indices(&mut self, step: u64) -> Vec<usize> {
+        if let Some(cumulative) = &self.cumulative {
+            let total = cumulative.last().copied().unwrap_or(0.0);
+            let mut rng = stream_rng(self.seed, Stream::Weighted, step);
+            return (0..self.batch_size)
+                .map(|_| {
+                    let u = rng.random::<f64>() * total;
+                    cumulative
+                        .partition_point(|&c| c <= u)
+                        .min(cumulative.len() - 1)
+                })
+                .collect();
+        }
         let n = self.num_examples as u64;
         let first = step * self.batch_size as u64;
         (first..first + self.batch_size as u64)

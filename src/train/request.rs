@@ -375,6 +375,12 @@ impl TrainRequest {
             data_digest: None,
             init_from: None,
             labels: data.train.labels().to_vec(),
+            reweight: data.summary.reweighted.map(|(theta, effective_sequences)| {
+                crate::run::Reweighting {
+                    theta,
+                    effective_sequences,
+                }
+            }),
         })
     }
 }
@@ -470,7 +476,7 @@ impl TrainRequest {
         if let Some(recorded) = &spec.data_digest {
             if *recorded != RunSpec::digest_data(&data.train, data.valid.as_ref()) {
                 return Err(run_error(format!(
-                    "{} does not give the examples the run was trained on (another file, split or --valid); resume with the run's data ({}) or start a new run with another --out",
+                    "{} does not give the examples the run was trained on (another file, split, --valid or --reweight); resume with the run's data ({}) or start a new run with another --out",
                     self.file.display(),
                     spec.train_file
                 )));

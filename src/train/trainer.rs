@@ -353,7 +353,7 @@ impl Trainer {
     ) -> (usize, f64) {
         let (seed, noise) = (spec.seed, spec.noise);
         let label_dropout = spec.config.training.label_dropout;
-        let mut order = BatchOrder::new(seed, train.len(), spec.config.training.batch_size);
+        let mut order = BatchOrder::for_dataset(seed, train, spec.config.training.batch_size);
         let mut trainer = Trainer::new(spec, device);
         let graph = trainer.graph;
         let (mut tokens, mut seconds) = (0, 0.0);
@@ -464,7 +464,7 @@ fn run_steps(
     let mut clock = Clock::default();
     let (seed, graph, schedule) = (trainer.spec.seed, trainer.graph, trainer.spec.noise);
     let batch_size = trainer.spec.config.training.batch_size;
-    let mut order = BatchOrder::new(seed, train.len(), batch_size);
+    let mut order = BatchOrder::for_dataset(seed, train, batch_size);
     let eval_batch = batch_size.max(8);
     let validate = |trainer: &Trainer, observer: &mut dyn Observer, done: u64| {
         let (bits, se) = if valid.is_empty() {
