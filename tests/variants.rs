@@ -361,6 +361,17 @@ fn homolog_reweighting_counts_a_cluster_once() {
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(value["effective_sequences"], 11.0, "{json}");
     assert_eq!(value["reweight_theta"], 0.2);
+    assert_eq!(value["insertions_dropped"], 0);
+    assert_eq!(value["lengths"]["max"], 31, "the insertions kept: {json}");
+    let json = ok(&inspect(
+        &aligned,
+        "0.2",
+        &["--valid-fraction", "0", "--json", "--insertions", "drop"],
+    ));
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["insertions_dropped"], 20);
+    assert_eq!(value["lengths"]["max"], 30, "match columns only: {json}");
+    assert_eq!(value["effective_sequences"], 11.0);
 
     let ragged = write(dir.path(), "ragged.fa", &format!("{fasta}>short\nACDEF\n"));
     let error = fails(&inspect(&ragged, "0.2", &[]));

@@ -7,7 +7,9 @@ use super::parse::{choice, finite, id_prefix, quality_offset};
 use anyhow::{Context, Result};
 use clap::Args;
 use seddbio::{
-    data::{LayoutKind, PrepareOptions, SplitColumn, SplitMode, TooLong, UnknownPolicy},
+    data::{
+        Insertions, LayoutKind, PrepareOptions, SplitColumn, SplitMode, TooLong, UnknownPolicy,
+    },
     diffusion::GraphKind,
     io::OutputFormat,
     io::{Format, LabelSource, ReadOptions},
@@ -313,6 +315,10 @@ pub struct DataArgs {
     /// the effective number of sequences [default: off].
     #[arg(long, value_name = "THETA", value_parser = finite)]
     pub reweight: Option<f64>,
+    /// A2M/A3M alignments: keep the insertions (lowercase letters; `.` gaps are then stripped
+    /// like `-`) or drop them, training on the match columns only.
+    #[arg(long, default_value = "keep", value_parser = choice::<Insertions>())]
+    pub insertions: Insertions,
 }
 
 impl DataArgs {
@@ -364,6 +370,7 @@ impl DataArgs {
             more_files: self.more_files.clone(),
             label_per_file: self.label_per_file,
             reweight: self.reweight,
+            insertions: self.insertions,
         }
     }
 }

@@ -4,6 +4,42 @@
 
 use rayon::prelude::*;
 
+/// What becomes of the insertions of an A2M/A3M alignment (lowercase letters, and `.` in the
+/// insert columns) when the sequences are read for training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Insertions {
+    /// Kept: the sequences as the organisms have them (lowercase read as uppercase).
+    #[default]
+    Keep,
+    /// Dropped: the match columns only (uppercase letters and `-`).
+    Drop,
+}
+
+crate::choices::named_choices!(Insertions, "insertions", {
+    Keep => "keep",
+    Drop => "drop",
+});
+
+impl Insertions {
+    /// `sequence` with its insertions dropped when asked; returns how many symbols went.
+    ///
+    /// ```
+    /// use seddbio::data::Insertions;
+    ///
+    /// let mut row = b"MK-tlA..V".to_vec();
+    /// assert_eq!(Insertions::Drop.apply(&mut row), 4);
+    /// assert_eq!(row, b"MK-AV");
+    /// ```
+    pub fn apply(self, sequence: &mut Vec<u8>) -> usize {
+        if self == Insertions::Keep {
+            return 0;
+        }
+        let before = sequence.len();
+        sequence.retain(|b| !b.is_ascii_lowercase() && *b != b'.');
+        before - sequence.len()
+    }
+}
+
 /// The weight of each aligned sequence and their sum.
 ///
 /// ```

@@ -22,7 +22,7 @@ mod summary;
 
 pub use self::{
     encode::{encode_records, EncodedRecord, UnknownPolicy, UnknownReport},
-    homologs::HomologWeights,
+    homologs::{HomologWeights, Insertions},
     layout::{Example, Layout, LayoutKind, LayoutReport, TokenDataset, TooLong},
     split::{split_records, split_records_with_clusters, RecordClusters, SplitColumn, SplitMode},
     summary::{DataSummary, LengthStats},
@@ -80,6 +80,8 @@ pub struct PrepareOptions {
     /// Homolog reweighting of an aligned training file at this theta ([`HomologWeights`]):
     /// training draws examples by weight.
     pub reweight: Option<f64>,
+    /// A2M/A3M insertions: kept or dropped when read.
+    pub insertions: Insertions,
 }
 
 impl Default for PrepareOptions {
@@ -99,6 +101,7 @@ impl Default for PrepareOptions {
             more_files: Vec::new(),
             label_per_file: false,
             reweight: None,
+            insertions: Insertions::Keep,
         }
     }
 }
@@ -131,7 +134,12 @@ pub fn prepare(
         return Err(Error::LabelPerFileWithValid);
     }
     let read = read_and_split(path, options, progress)?;
-    let (train_file, valid_file, split_clusters) = (read.train, read.valid, read.clusters);
+    let (mut train_file, mut valid_file, split_clusters) = (read.train, read.valid, read.clusters);
+    let insertions_dropped: usize = std::iter::once(&mut train_file)
+        .chain(valid_file.as_mut())
+        .flat_map(|file| file.records.iter_mut())
+        .map(|record| options.insertions.apply(&mut record.sequence))
+        .sum();
     let split_skipped = read.split_skipped;
     let (records_read, empty_ids) = (read.records_read, read.empty_ids);
     let (file_path, format, low_quality) = (
@@ -240,6 +248,7 @@ pub fn prepare(
         composition,
         labels,
         reweighted,
+        insertions_dropped,
     };
     Ok(PreparedData {
         alphabet,

@@ -121,6 +121,8 @@ pub struct DataSummary {
     pub labels: Vec<(String, usize, usize)>,
     /// Homolog reweighting: theta, and the effective number of training sequences.
     pub reweighted: Option<(f64, f64)>,
+    /// A2M/A3M insertion symbols dropped when read.
+    pub insertions_dropped: usize,
 }
 
 pub(crate) fn thousands(n: u64) -> String {
@@ -204,6 +206,7 @@ impl DataSummary {
             }).collect::<Vec<_>>(),
             "reweight_theta": self.reweighted.map(|(theta, _)| theta),
             "effective_sequences": self.reweighted.map(|(_, effective)| effective),
+            "insertions_dropped": self.insertions_dropped,
         })
     }
 }
@@ -439,6 +442,16 @@ impl fmt::Display for DataSummary {
             )?;
         }
         row(f, "split", self.split.clone())?;
+        if self.insertions_dropped > 0 {
+            row(
+                f,
+                "insertions",
+                format!(
+                    "{} symbols dropped (lowercase letters and '.')",
+                    thousands(self.insertions_dropped as u64)
+                ),
+            )?;
+        }
         if let Some((theta, effective)) = self.reweighted {
             row(
                 f,
