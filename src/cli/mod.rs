@@ -57,6 +57,22 @@ pub struct Cli {
     quiet: bool,
 }
 
+impl Cli {
+    /// Whether the command spends its time in the score network (training, sampling,
+    /// scoring, benchmarks, sweeps), for which the binary tunes the allocator.
+    pub fn runs_the_network(&self) -> bool {
+        match &self.command {
+            Command::Train(_)
+            | Command::Sample(_)
+            | Command::Infill(_)
+            | Command::Score(_)
+            | Command::Bench(_) => true,
+            Command::Eval(args) => !args.sweep.is_empty(),
+            _ => false,
+        }
+    }
+}
+
 /// `--quiet`, set once before the command runs.
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

@@ -24,6 +24,14 @@ const MAX_NEIGHBOURS: usize = 20_000;
 /// The fewest reference sequences whose nearest identities are computed (all when there are
 /// fewer).
 const MIN_REFERENCE_NOVELTY: usize = 2_000;
+
+/// Alignments per set for nearest identities, at most: 2,000 generated sequences against
+/// 20,000 training ones (about a minute of one core for 40-token SMILES).
+const MAX_ALIGNMENTS: usize = 40_000_000;
+
+/// The fewest training sequences a nearest identity is sought among (all when there are
+/// fewer).
+const MIN_NEIGHBOURS: usize = 2_000;
 /// Pairs used for the mean pairwise identity within a set.
 const MAX_PAIRS: usize = 20_000;
 
@@ -132,7 +140,8 @@ pub(super) fn composition(
 
 /// Copies of training sequences and the identity to the nearest one, of the generated set and
 /// of the reference set (docs/design.md, §13 "Identity, novelty, diversity"). Nearest
-/// identities compare with at most [`MAX_NEIGHBOURS`] training sequences, drawn with `rng`;
+/// identities compare with at most [`MAX_NEIGHBOURS`] training sequences, drawn with `rng`,
+/// fewer for a generated set so large that the alignments would pass [`MAX_ALIGNMENTS`];
 /// the reference side, the mark to reach, uses at most as many reference sequences as there
 /// are generated ones (at least [`MIN_REFERENCE_NOVELTY`]), drawn with `rng`: the 176,074
 /// MOSES test molecules against 20,000 neighbours were an hour of alignments.
@@ -142,10 +151,13 @@ pub(super) fn novelty_figures(
     train: &[Vec<TokenId>],
     rng: &mut ChaCha8Rng,
 ) -> NoveltyFigures {
+    // At most MAX_ALIGNMENTS alignments per set: large generated sets compare with fewer
+    // training sequences (never fewer than MIN_NEIGHBOURS).
+    let wanted = (MAX_ALIGNMENTS / generated.len().max(1)).clamp(MIN_NEIGHBOURS, MAX_NEIGHBOURS);
     let mut neighbours = train.to_vec();
-    if neighbours.len() > MAX_NEIGHBOURS {
+    if neighbours.len() > wanted {
         neighbours.shuffle(rng);
-        neighbours.truncate(MAX_NEIGHBOURS);
+        neighbours.truncate(wanted);
     }
     let cap = generated.len().max(MIN_REFERENCE_NOVELTY);
     let reference: Vec<Vec<TokenId>> = match reference.len() > cap {
