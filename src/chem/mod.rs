@@ -150,13 +150,7 @@ pub fn molecule_properties(smiles: &str) -> Option<[f64; 5]> {
     if smiles.trim().is_empty() {
         return None;
     }
-    let mol = rdkit::ROMol::from_smiles(smiles).ok()?;
-    let computed = rdkit::Properties::new().compute_properties(&mol);
-    let mut values = [0.0; 5];
-    for (value, (_, name)) in values.iter_mut().zip(PROPERTIES) {
-        *value = *computed.get(name)?;
-    }
-    Some(values)
+    rdkit_ffi::property_values(smiles)
 }
 
 /// A SMILES string's Morgan fingerprint as MOSES computes it (RDKit's

@@ -1,6 +1,6 @@
 //! RDKit computations the `rdkit` crate does not expose, bound with `cxx` (rdkit_ffi.cc):
 //! the Bemis-Murcko scaffold and a Morgan fingerprint of a chosen radius and length, both as
-//! MOSES computes them (docs/design.md, §15).
+//! MOSES computes them, and five descriptors without the rest (docs/design.md, §15).
 
 #[cxx::bridge(namespace = "seddbio")]
 mod ffi {
@@ -19,6 +19,9 @@ mod ffi {
 
         /// RDKit's Morgan fingerprint of `radius` in `bits` bits, as 64-bit words.
         fn morgan_fingerprint_words(smiles: &str, radius: u32, bits: u32) -> Result<Vec<u64>>;
+
+        /// Molecular weight, Crippen logP, TPSA, rotatable bonds and rings, in that order.
+        fn property_values(smiles: &str) -> Result<Vec<f64>>;
     }
 }
 
@@ -27,6 +30,12 @@ mod ffi {
 pub(super) fn murcko_scaffold(smiles: &str) -> Option<(String, u32)> {
     let scaffold = ffi::murcko_scaffold(smiles).ok()?;
     Some((scaffold.smiles, scaffold.rings))
+}
+
+/// The five descriptors of `chem::PROPERTIES`; `None` when RDKit refuses the SMILES.
+pub(super) fn property_values(smiles: &str) -> Option<[f64; 5]> {
+    let values = ffi::property_values(smiles).ok()?;
+    values.try_into().ok()
 }
 
 /// The Morgan fingerprint's words; `None` when RDKit refuses the SMILES.
