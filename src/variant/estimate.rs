@@ -8,8 +8,9 @@ use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use crate::{
     alphabet::TokenId,
     diffusion::{stratified_times, GraphKind},
-    model::{common_noise_integrands, token_tensor},
+    model::common_noise_integrands,
     run::TrainedModel,
+    sample::ScoreFn,
     Error, Result, Setting,
 };
 
@@ -148,7 +149,7 @@ fn masked_marginals(
         };
         mutants.len()
     ];
-    let device = trained.model.device();
+    let mut network = crate::sample::network_score(&trained.model);
     for (size, sets) in by_size {
         // The share of masked positions is 1 - exp(-sigma_bar): solve for sigma_bar, at most
         // the schedule's end.
@@ -163,19 +164,7 @@ fn masked_marginals(
                     rows[start + i] = mask;
                 }
             }
-            let logits = trained
-                .model
-                .forward_labelled(
-                    token_tensor(&rows, chunk.len(), len, &device),
-                    &vec![sigma_bar; chunk.len()],
-                    None,
-                )
-                .into_data()
-                .try_to_vec::<f32>()
-                .map_err(|e| Error::TensorRead {
-                    what: "scores",
-                    detail: format!("{e:?}"),
-                })?;
+            let logits = network.log_scores(&rows, chunk.len(), sigma_bar)?;
             for (row, positions) in chunk.iter().enumerate() {
                 let at = |i: usize, token: TokenId| {
                     f64::from(logits[(row * len + i) * width + usize::from(token)])
