@@ -273,11 +273,9 @@ fn aligned_weights(file: &SequenceFile, theta: f64) -> Result<HashMap<String, f6
         .records
         .iter()
         .map(|r| {
-            r.sequence
-                .iter()
-                .copied()
-                .filter(|b| !b.is_ascii_lowercase() && *b != b'.')
-                .collect()
+            let mut row = r.sequence.clone();
+            Insertions::Drop.apply(&mut row);
+            row
         })
         .collect();
     let columns = rows.first().map_or(0, Vec::len);
