@@ -6,75 +6,29 @@ use std::{collections::HashMap, path::Path};
 
 use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 
-use crate::{
-    io::{read_sequences, Format, LabelSource, ReadOptions},
-    variant::VARIANT_COLUMNS,
-    Error, Result,
-};
+use crate::{variant::MutationTable, Error, Result};
 
-/// One column of a table by mutation: `(mutation, text)`.
-fn column_by_mutation(path: &Path, mutation: &str, column: &str) -> Result<Vec<(String, String)>> {
-    let options = ReadOptions {
-        format: Some(table_format(path)),
-        column: Some(mutation.to_string()),
-        label: Some(LabelSource::Column(column.to_string())),
-        ..ReadOptions::default()
-    };
-    let file = read_sequences(path, &options, None)?;
-    Ok(file
-        .records
+/// One column of a scan table by mutation: `(mutation, text)`.
+fn column_by_mutation(table: &MutationTable, column: &str) -> Result<Vec<(String, String)>> {
+    Ok(table
+        .rows(Some(column))?
         .into_iter()
-        .map(|r| {
-            let name = String::from_utf8_lossy(&r.sequence).trim().to_string();
-            (name, r.label.unwrap_or_default())
-        })
+        .map(|row| (row.mutation, row.value.unwrap_or_default()))
         .collect())
-}
-
-fn table_format(path: &Path) -> Format {
-    match Format::from_path(path) {
-        Some(Format::Csv) => Format::Csv,
-        _ => Format::Tsv,
-    }
-}
-
-/// A table's column names and its mutation column (the first of [`VARIANT_COLUMNS`] it has).
-fn header(path: &Path) -> Result<(Vec<String>, String)> {
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut *crate::io::open_text(path)?, &mut line)
-        .map_err(|e| crate::io::read_error(path, e, " at line 1".into()))?;
-    let separator = match table_format(path) {
-        Format::Csv => ',',
-        _ => '\t',
-    };
-    let names: Vec<String> = line
-        .trim_end()
-        .split(separator)
-        .map(|n| n.trim().trim_matches('"').to_string())
-        .collect();
-    let mutation = VARIANT_COLUMNS
-        .iter()
-        .find_map(|c| names.iter().find(|n| n.eq_ignore_ascii_case(c)))
-        .cloned()
-        .ok_or_else(|| Error::MissingColumn {
-            path: path.to_path_buf(),
-            column: VARIANT_COLUMNS[0].to_string(),
-            available: names.clone(),
-        })?;
-    Ok((names, mutation))
 }
 
 /// Scores by mutation, one map per score column: every column of `path` but the mutation
 /// column whose values are all numbers, standard errors (`*_se*`) left out; `score --variants`
 /// tables have one (`score_nats`), a table joining several models has one per model.
 pub fn read_score_columns(path: &Path) -> Result<Vec<(String, HashMap<String, f64>)>> {
-    let (names, mutation) = header(path)?;
+    let table = MutationTable::open(path, None)?;
     let mut columns = Vec::new();
-    for name in names
+    for name in table
+        .names()
         .iter()
-        .filter(|n| **n != mutation && !n.contains("_se"))
+        .filter(|n| *n != table.mutation_column() && !n.contains("_se"))
     {
-        let values = column_by_mutation(path, &mutation, name)?;
+        let values = column_by_mutation(&table, name)?;
         let numbers: Option<HashMap<String, f64>> = values
             .into_iter()
             .map(|(m, v)| v.trim().parse::<f64>().ok().map(|x| (m, x)))
@@ -104,8 +58,7 @@ pub enum Measured {
 /// The measured `column` of a labels table by mutation: numbers, or, with `positive`, a
 /// class per row (`true` where the value is `positive`). Rows without a value are left out.
 pub fn read_measured(path: &Path, column: &str, positive: Option<&str>) -> Result<Measured> {
-    let (_, mutation) = header(path)?;
-    let rows = column_by_mutation(path, &mutation, column)?;
+    let rows = column_by_mutation(&MutationTable::open(path, None)?, column)?;
     let rows = rows.into_iter().filter(|(_, v)| {
         let v = v.trim();
         !v.is_empty() && !v.eq_ignore_ascii_case("nan") && !v.eq_ignore_ascii_case("na")

@@ -11,16 +11,19 @@
 
 mod estimate;
 mod mutation;
+mod table;
 
 use std::{io::BufRead, path::Path};
 
+pub(crate) use self::table::MutationTable;
 pub use self::{
     estimate::{score_mutants, Estimator, VariantScore, VariantScoring},
     mutation::{MutationError, Substitution, Variant},
+    table::VARIANT_COLUMNS,
 };
 use crate::{
     alphabet::{Alphabet, TokenId},
-    io::{read_sequences, Format, ReadOptions},
+    io::{read_sequences, ReadOptions},
     run::TrainedModel,
     Error, Result,
 };
@@ -33,9 +36,6 @@ pub struct ReadVariant {
     /// The variant.
     pub variant: Variant,
 }
-
-/// The columns a scan table names its mutations by, when no column is given.
-pub const VARIANT_COLUMNS: [&str; 3] = ["mutant", "mutation", "variant"];
 
 /// Reads variants from `path`: one mutation per line (blank lines and `#` comments skipped),
 /// or a CSV/TSV table with a header, the mutations in `column` (by default the first of
@@ -60,7 +60,11 @@ pub fn read_variants(path: &Path, column: Option<&str>, offset: i64) -> Result<V
             .is_some_and(|(_, l)| !l.contains([',', '\t']) && Variant::parse(l, offset).is_ok());
     let texts: Vec<(usize, String)> = match is_list {
         true => lines.iter().filter(content).cloned().collect(),
-        false => table_column(path, column, first.map(|(_, l)| l.as_str()))?,
+        false => MutationTable::open(path, column)?
+            .rows(None)?
+            .into_iter()
+            .map(|row| (row.line, row.mutation))
+            .collect(),
     };
     texts
         .into_iter()
@@ -75,50 +79,6 @@ pub fn read_variants(path: &Path, column: Option<&str>, offset: i64) -> Result<V
                 })
         })
         .collect()
-}
-
-/// The mutation column of a scan table, with each row's line.
-fn table_column(
-    path: &Path,
-    column: Option<&str>,
-    header: Option<&str>,
-) -> Result<Vec<(usize, String)>> {
-    let format = match Format::from_path(path) {
-        Some(Format::Csv) => Format::Csv,
-        _ if header.is_some_and(|h| h.contains(',') && !h.contains('\t')) => Format::Csv,
-        _ => Format::Tsv,
-    };
-    let column = column.map(str::to_string).or_else(|| {
-        let separator = if format == Format::Csv { ',' } else { '\t' };
-        let names: Vec<&str> = header?.split(separator).map(str::trim).collect();
-        VARIANT_COLUMNS
-            .iter()
-            .find(|c| names.iter().any(|n| n.eq_ignore_ascii_case(c)))
-            .map(|c| c.to_string())
-    });
-    let Some(column) = column else {
-        return Err(Error::MissingColumn {
-            path: path.to_path_buf(),
-            column: VARIANT_COLUMNS[0].to_string(),
-            available: header
-                .map(|h| h.split([',', '\t']).map(|c| c.trim().to_string()).collect())
-                .unwrap_or_default(),
-        });
-    };
-    let options = ReadOptions {
-        format: Some(format),
-        column: Some(column),
-        ..ReadOptions::default()
-    };
-    let file = read_sequences(path, &options, None)?;
-    Ok(file
-        .records
-        .into_iter()
-        .map(|r| {
-            let line = r.line.unwrap_or(r.number + 1);
-            (line, String::from_utf8_lossy(&r.sequence).into_owned())
-        })
-        .collect())
 }
 
 /// The wild type: the only record of a sequence file, or the sequence itself when `text` is
