@@ -140,9 +140,6 @@ pub fn auroc(scores: &[f64], positive: &[bool]) -> f64 {
     (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
 }
 
-/// A statistic of the variants at the given indices (a bootstrap resample or all of them).
-type Statistic = Box<dyn Fn(&[usize]) -> f64>;
-
 /// One score column against the measured effects.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EffectAgreement {
@@ -169,64 +166,64 @@ pub fn agreement(
     columns
         .iter()
         .map(|(name, scores)| {
-            let (kind, statistic): (&'static str, Statistic);
-            let variants;
-            match measured {
+            let (kind, variants, statistic, interval) = match measured {
                 Measured::Values(values) => {
-                    let pairs: Vec<(f64, f64)> = sorted_keys(scores)
-                        .filter_map(|m| Some((scores[m], *values.get(m)?)))
-                        .collect();
-                    variants = pairs.len();
-                    kind = "spearman";
-                    statistic = Box::new(move |idx: &[usize]| {
-                        let (a, b): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| pairs[i]).unzip();
-                        spearman(&a, &b)
-                    });
+                    let pairs = paired(scores, values);
+                    let (all, interval) = bootstrap(&pairs, spearman, draws, seed);
+                    ("spearman", pairs.len(), all, interval)
                 }
                 Measured::Classes(classes) => {
-                    let pairs: Vec<(f64, bool)> = sorted_keys(scores)
-                        .filter_map(|m| Some((scores[m], *classes.get(m)?)))
-                        .collect();
-                    variants = pairs.len();
-                    kind = "auroc";
-                    statistic = Box::new(move |idx: &[usize]| {
-                        let (a, b): (Vec<f64>, Vec<bool>) = idx.iter().map(|&i| pairs[i]).unzip();
-                        auroc(&a, &b)
-                    });
+                    let pairs = paired(scores, classes);
+                    let (all, interval) = bootstrap(&pairs, auroc, draws, seed);
+                    ("auroc", pairs.len(), all, interval)
                 }
-            }
-            let all: Vec<usize> = (0..variants).collect();
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let mut resampled: Vec<f64> = (0..draws)
-                .map(|_| {
-                    let idx: Vec<usize> = (0..variants)
-                        .map(|_| rng.random_range(0..variants))
-                        .collect();
-                    statistic(&idx)
-                })
-                .filter(|x| x.is_finite())
-                .collect();
-            resampled.sort_by(f64::total_cmp);
-            let at = |q: f64| match resampled.len() {
-                0 => f64::NAN,
-                n => resampled[((q * (n - 1) as f64).round() as usize).min(n - 1)],
             };
             EffectAgreement {
                 column: name.clone(),
                 variants,
-                statistic: statistic(&all),
-                interval: (at(0.025), at(0.975)),
+                statistic,
+                interval,
                 kind,
             }
         })
         .collect()
 }
 
-/// Mutation names in order, so that the bootstrap draws the same pairs on every run.
-fn sorted_keys(scores: &HashMap<String, f64>) -> impl Iterator<Item = &String> {
-    let mut keys: Vec<&String> = scores.keys().collect();
-    keys.sort();
-    keys.into_iter()
+/// `(score, measurement)` of each variant both name, in mutation order, so that the bootstrap
+/// draws the same pairs on every run.
+fn paired<T: Copy>(scores: &HashMap<String, f64>, measured: &HashMap<String, T>) -> Vec<(f64, T)> {
+    let mut names: Vec<&String> = scores.keys().collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|m| Some((scores[m], *measured.get(m)?)))
+        .collect()
+}
+
+/// `statistic` of all the pairs, and its 95 % percentile interval over `draws` resamples
+/// (with replacement, from `seed`; resamples where it is undefined are left out).
+fn bootstrap<T: Copy>(
+    pairs: &[(f64, T)],
+    statistic: fn(&[f64], &[T]) -> f64,
+    draws: usize,
+    seed: u64,
+) -> (f64, (f64, f64)) {
+    let of = |indices: &mut dyn Iterator<Item = usize>| {
+        let (a, b): (Vec<f64>, Vec<T>) = indices.map(|i| pairs[i]).unzip();
+        statistic(&a, &b)
+    };
+    let n = pairs.len();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut resampled: Vec<f64> = (0..draws)
+        .map(|_| of(&mut (0..n).map(|_| rng.random_range(0..n))))
+        .filter(|x| x.is_finite())
+        .collect();
+    resampled.sort_by(f64::total_cmp);
+    let at = |q: f64| match resampled.len() {
+        0 => f64::NAN,
+        k => resampled[((q * (k - 1) as f64).round() as usize).min(k - 1)],
+    };
+    (of(&mut (0..n)), (at(0.025), at(0.975)))
 }
 
 #[cfg(test)]
