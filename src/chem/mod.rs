@@ -161,8 +161,12 @@ pub fn morgan_fingerprint(smiles: &str) -> Option<Vec<u64>> {
     if smiles.trim().is_empty() {
         return None;
     }
-    rdkit_ffi::morgan_fingerprint(smiles, 2, 1024)
+    rdkit_ffi::morgan_fingerprint(smiles, MORGAN.0, MORGAN.1)
 }
+
+/// The Morgan fingerprint's radius and length, MOSES's.
+#[cfg(feature = "rdkit")]
+const MORGAN: (u32, u32) = (2, 1024);
 
 /// The fingerprint [`morgan_fingerprint`] computes, in words.
 pub const FINGERPRINT: &str = "Morgan radius 2, 1024 bits (RDKit, as MOSES)";
@@ -191,8 +195,52 @@ pub fn murcko_scaffold(smiles: &str) -> Option<String> {
     if smiles.trim().is_empty() {
         return None;
     }
-    let (scaffold, rings) = rdkit_ffi::murcko_scaffold(smiles)?;
+    moses_scaffold(rdkit_ffi::murcko_scaffold(smiles)?)
+}
+
+/// A scaffold as MOSES counts it: none when empty or of fewer than [`SCAFFOLD_MIN_RINGS`] rings.
+#[cfg(feature = "rdkit")]
+fn moses_scaffold((scaffold, rings): (String, u32)) -> Option<String> {
     (!scaffold.is_empty() && rings >= SCAFFOLD_MIN_RINGS).then_some(scaffold)
+}
+
+/// What an evaluation compares of a molecule (docs/design.md, §15): [`morgan_fingerprint`],
+/// [`murcko_scaffold`] and [`molecule_properties`], from one parse.
+#[cfg(feature = "rdkit")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoleculeDescription {
+    /// The Morgan fingerprint (radius 2, 1,024 bits) as 64-bit words.
+    pub fingerprint: Vec<u64>,
+    /// The Bemis-Murcko scaffold, when it has at least [`SCAFFOLD_MIN_RINGS`] rings.
+    pub scaffold: Option<String>,
+    /// The [`PROPERTIES`].
+    pub properties: [f64; 5],
+}
+
+/// A SMILES string's [`MoleculeDescription`]; `None` when RDKit refuses it.
+///
+/// ```
+/// # #[cfg(feature = "rdkit")] {
+/// use seddbio::chem::{describe_molecule, molecule_properties, morgan_fingerprint, murcko_scaffold};
+///
+/// let smiles = "Cc1ccc(-c2ccccc2C(=O)O)cc1";
+/// let d = describe_molecule(smiles).unwrap();
+/// assert_eq!(Some(d.fingerprint), morgan_fingerprint(smiles));
+/// assert_eq!(d.scaffold, murcko_scaffold(smiles));
+/// assert_eq!(Some(d.properties), molecule_properties(smiles));
+/// # }
+/// ```
+#[cfg(feature = "rdkit")]
+pub fn describe_molecule(smiles: &str) -> Option<MoleculeDescription> {
+    if smiles.trim().is_empty() {
+        return None;
+    }
+    let described = rdkit_ffi::describe(smiles, MORGAN.0, MORGAN.1)?;
+    Some(MoleculeDescription {
+        fingerprint: described.fingerprint,
+        scaffold: moses_scaffold(described.scaffold),
+        properties: described.properties,
+    })
 }
 
 /// Cosine similarity of two count vectors given as maps (absent keys count 0), as MOSES's

@@ -32,12 +32,12 @@ std::unique_ptr<RDKit::ROMol> parse(rust::Str smiles) {
 }
 }  // namespace
 
+namespace {
 // RDKit's MurckoScaffold.GetScaffoldForMol followed by MOSES's ring count and SMILES: the
 // scaffold's properties recomputed, its smallest set of smallest rings perceived, its
 // canonical SMILES written.
-MurckoScaffold murcko_scaffold(rust::Str smiles) {
-  auto mol = parse(smiles);
-  std::unique_ptr<RDKit::ROMol> scaffold(RDKit::MurckoDecompose(*mol));
+MurckoScaffold scaffold_of(const RDKit::ROMol &mol) {
+  std::unique_ptr<RDKit::ROMol> scaffold(RDKit::MurckoDecompose(mol));
   if (!scaffold) {
     throw std::runtime_error("RDKit found no scaffold");
   }
@@ -53,11 +53,9 @@ MurckoScaffold murcko_scaffold(rust::Str smiles) {
 
 // AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits=bits), as 64-bit words with bit
 // i of the fingerprint at bit i % 64 of word i / 64.
-rust::Vec<uint64_t> morgan_fingerprint_words(rust::Str smiles, uint32_t radius,
-                                             uint32_t bits) {
-  auto mol = parse(smiles);
+rust::Vec<uint64_t> fingerprint_of(const RDKit::ROMol &mol, uint32_t radius, uint32_t bits) {
   std::unique_ptr<ExplicitBitVect> fingerprint(
-      RDKit::MorganFingerprints::getFingerprintAsBitVect(*mol, radius, bits));
+      RDKit::MorganFingerprints::getFingerprintAsBitVect(mol, radius, bits));
   rust::Vec<uint64_t> words;
   for (uint32_t i = 0; i < (bits + 63) / 64; ++i) {
     words.push_back(0);
@@ -69,17 +67,37 @@ rust::Vec<uint64_t> morgan_fingerprint_words(rust::Str smiles, uint32_t radius,
   }
   return words;
 }
+
 // The descriptors of chem::PROPERTIES, each as RDKit's descriptor registry computes it
-// (amw, CrippenClogP, tpsa, NumRotatableBonds, NumRings), from one parse: the registry's
-// compute-all spent minutes on the 176,074 MOSES test molecules.
-rust::Vec<double> property_values(rust::Str smiles) {
-  auto mol = parse(smiles);
+// (amw, CrippenClogP, tpsa, NumRotatableBonds, NumRings): the registry's compute-all spent
+// minutes on the 176,074 MOSES test molecules.
+rust::Vec<double> properties_of(const RDKit::ROMol &mol) {
   rust::Vec<double> values;
-  values.push_back(RDKit::Descriptors::calcAMW(*mol));
-  values.push_back(RDKit::Descriptors::calcClogP(*mol));
-  values.push_back(RDKit::Descriptors::calcTPSA(*mol));
-  values.push_back(static_cast<double>(RDKit::Descriptors::calcNumRotatableBonds(*mol)));
-  values.push_back(static_cast<double>(RDKit::Descriptors::calcNumRings(*mol)));
+  values.push_back(RDKit::Descriptors::calcAMW(mol));
+  values.push_back(RDKit::Descriptors::calcClogP(mol));
+  values.push_back(RDKit::Descriptors::calcTPSA(mol));
+  values.push_back(static_cast<double>(RDKit::Descriptors::calcNumRotatableBonds(mol)));
+  values.push_back(static_cast<double>(RDKit::Descriptors::calcNumRings(mol)));
   return values;
+}
+}  // namespace
+
+MurckoScaffold murcko_scaffold(rust::Str smiles) { return scaffold_of(*parse(smiles)); }
+
+rust::Vec<uint64_t> morgan_fingerprint_words(rust::Str smiles, uint32_t radius,
+                                             uint32_t bits) {
+  return fingerprint_of(*parse(smiles), radius, bits);
+}
+
+rust::Vec<double> property_values(rust::Str smiles) { return properties_of(*parse(smiles)); }
+
+// All three from one parse: what eval needs of every molecule.
+MoleculeDescription describe_molecule(rust::Str smiles, uint32_t radius, uint32_t bits) {
+  auto mol = parse(smiles);
+  MoleculeDescription description;
+  description.fingerprint = fingerprint_of(*mol, radius, bits);
+  description.scaffold = scaffold_of(*mol);
+  description.properties = properties_of(*mol);
+  return description;
 }
 }  // namespace seddbio

@@ -7,9 +7,11 @@
 
 namespace seddbio {
 struct MurckoScaffold;
+struct MoleculeDescription;
 
 MurckoScaffold murcko_scaffold(rust::Str smiles);
 rust::Vec<uint64_t> morgan_fingerprint_words(rust::Str smiles, uint32_t radius,
                                              uint32_t bits);
 rust::Vec<double> property_values(rust::Str smiles);
+MoleculeDescription describe_molecule(rust::Str smiles, uint32_t radius, uint32_t bits);
 }  // namespace seddbio

@@ -11,6 +11,13 @@ mod ffi {
         rings: u32,
     }
 
+    /// What eval compares of a molecule, from one parse.
+    struct MoleculeDescription {
+        fingerprint: Vec<u64>,
+        scaffold: MurckoScaffold,
+        properties: Vec<f64>,
+    }
+
     unsafe extern "C++" {
         include!("seddbio/src/chem/rdkit_ffi.h");
 
@@ -22,6 +29,9 @@ mod ffi {
 
         /// Molecular weight, Crippen logP, TPSA, rotatable bonds and rings, in that order.
         fn property_values(smiles: &str) -> Result<Vec<f64>>;
+
+        /// The three above from one parse.
+        fn describe_molecule(smiles: &str, radius: u32, bits: u32) -> Result<MoleculeDescription>;
     }
 }
 
@@ -41,4 +51,22 @@ pub(super) fn property_values(smiles: &str) -> Option<[f64; 5]> {
 /// The Morgan fingerprint's words; `None` when RDKit refuses the SMILES.
 pub(super) fn morgan_fingerprint(smiles: &str, radius: u32, bits: u32) -> Option<Vec<u64>> {
     ffi::morgan_fingerprint_words(smiles, radius, bits).ok()
+}
+
+/// The fingerprint's words, the scaffold and its ring count, and the five descriptors, from
+/// one parse; `None` when RDKit refuses the SMILES.
+pub(super) fn describe(smiles: &str, radius: u32, bits: u32) -> Option<Described> {
+    let d = ffi::describe_molecule(smiles, radius, bits).ok()?;
+    Some(Described {
+        properties: d.properties.try_into().ok()?,
+        fingerprint: d.fingerprint,
+        scaffold: (d.scaffold.smiles, d.scaffold.rings),
+    })
+}
+
+/// [`describe`]'s answer.
+pub(super) struct Described {
+    pub fingerprint: Vec<u64>,
+    pub scaffold: (String, u32),
+    pub properties: [f64; 5],
 }

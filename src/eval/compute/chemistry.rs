@@ -1,5 +1,7 @@
 //! The generated SMILES checked as molecules.
 
+#[cfg(feature = "rdkit")]
+use crate::chem::MoleculeDescription;
 use crate::{
     chem::{default_checker, molecule_metrics},
     eval::evaluation::{Chemistry, Molecule, PropertyDistance, Similarity},
@@ -36,8 +38,7 @@ pub(super) fn chemistry(
     let checker = default_checker();
     let metrics = molecule_metrics(&generated_smiles, train_smiles.as_deref(), &*checker);
     let reference_smiles = text(reference);
-    let properties = property_distances(&generated_smiles, &reference_smiles, seed);
-    let similarity = similarity(&generated_smiles, &reference_smiles, seed);
+    let (properties, similarity) = distributions(&generated_smiles, &reference_smiles, seed);
     let valid: Vec<&String> = metrics.canonical.iter().flatten().collect();
     let unique_at = crate::eval::evaluation::UNIQUE_AT
         .iter()
@@ -69,38 +70,63 @@ pub(super) fn chemistry(
 #[cfg(feature = "rdkit")]
 const SNN_REFERENCE: usize = 10_000;
 
+/// The property distances and the similarity figures of the valid generated molecules
+/// against the reference's, each molecule described once (one parse) for both. Nothing
+/// without RDKit.
+#[cfg(feature = "rdkit")]
+fn distributions(
+    generated: &[String],
+    reference: &[String],
+    seed: u64,
+) -> (Vec<PropertyDistance>, Option<Similarity>) {
+    let (ours, theirs) = (describe_all(generated), describe_all(reference));
+    (
+        property_distances(&ours, &theirs, seed),
+        similarity(&ours, &theirs, seed),
+    )
+}
+
+#[cfg(not(feature = "rdkit"))]
+fn distributions(
+    _: &[String],
+    _: &[String],
+    _: u64,
+) -> (Vec<PropertyDistance>, Option<Similarity>) {
+    (Vec::new(), None)
+}
+
+/// The molecules of `set` that RDKit accepts, described ([`MoleculeDescription`]), in order.
+#[cfg(feature = "rdkit")]
+fn describe_all(set: &[String]) -> Vec<MoleculeDescription> {
+    use rayon::prelude::*;
+    set.par_iter()
+        .filter_map(|s| crate::chem::describe_molecule(s))
+        .collect()
+}
+
 /// IntDiv1, IntDiv2, SNN and Scaf of the valid generated molecules (docs/design.md, §15),
 /// beside the same for size-matched draws of the reference (mean of
-/// [`FLOOR_DRAWS`](super::FLOOR_DRAWS) draws from `seed`). `None` without RDKit or valid
-/// molecules.
+/// [`FLOOR_DRAWS`](super::FLOOR_DRAWS) draws from `seed`). `None` without valid molecules.
 #[cfg(feature = "rdkit")]
-fn similarity(generated: &[String], reference: &[String], seed: u64) -> Option<Similarity> {
+fn similarity(
+    ours: &[MoleculeDescription],
+    theirs: &[MoleculeDescription],
+    seed: u64,
+) -> Option<Similarity> {
     use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
-    use rayon::prelude::*;
 
-    use crate::chem::{
-        cosine_similarity, internal_diversity, morgan_fingerprint, murcko_scaffold,
-        nearest_neighbour_similarity,
-    };
+    use crate::chem::{cosine_similarity, internal_diversity, nearest_neighbour_similarity};
 
-    // Each valid molecule's fingerprint and scaffold (`None` below two rings), in set order.
-    type Described = (Vec<u64>, Option<String>);
-    let describe = |set: &[String]| -> Vec<Described> {
-        set.par_iter()
-            .filter_map(|s| Some((morgan_fingerprint(s)?, murcko_scaffold(s))))
-            .collect()
-    };
-    let ours = describe(generated);
-    let theirs = describe(reference);
     if ours.is_empty() || theirs.is_empty() {
         return None;
     }
-    let figures = |set: &[&Described], against: &[&Described]| {
-        let fingerprints =
-            |v: &[&Described]| -> Vec<Vec<u64>> { v.iter().map(|(fp, _)| fp.clone()).collect() };
-        fn counts<'a>(v: &[&'a Described]) -> std::collections::HashMap<&'a str, usize> {
+    let figures = |set: &[&MoleculeDescription], against: &[&MoleculeDescription]| {
+        let fingerprints = |v: &[&MoleculeDescription]| -> Vec<Vec<u64>> {
+            v.iter().map(|d| d.fingerprint.clone()).collect()
+        };
+        fn counts<'a>(v: &[&'a MoleculeDescription]) -> std::collections::HashMap<&'a str, usize> {
             let mut counts = std::collections::HashMap::new();
-            for scaffold in v.iter().filter_map(|(_, s)| s.as_deref()) {
+            for scaffold in v.iter().filter_map(|d| d.scaffold.as_deref()) {
                 *counts.entry(scaffold).or_default() += 1;
             }
             counts
@@ -114,7 +140,7 @@ fn similarity(generated: &[String], reference: &[String], seed: u64) -> Option<S
             cosine_similarity(&counts(set), &counts(against)),
         ]
     };
-    let (ours, theirs): (Vec<&Described>, Vec<&Described>) =
+    let (ours, theirs): (Vec<&MoleculeDescription>, Vec<&MoleculeDescription>) =
         (ours.iter().collect(), theirs.iter().collect());
     let [int_div1, int_div2, snn, scaffold] = figures(&ours, &theirs);
     let matched = ours.len().min(theirs.len() / 2);
@@ -143,30 +169,21 @@ fn similarity(generated: &[String], reference: &[String], seed: u64) -> Option<S
     })
 }
 
-#[cfg(not(feature = "rdkit"))]
-fn similarity(_: &[String], _: &[String], _: u64) -> Option<Similarity> {
-    None
-}
-
 /// Each property's 1-Wasserstein distance between the generated and the reference molecules
 /// RDKit accepts, beside the same between a size-matched draw of the reference and the rest
 /// (the real-vs-real floor, mean of [`FLOOR_DRAWS`](super::FLOOR_DRAWS) draws from `seed`).
-/// Empty without RDKit.
 #[cfg(feature = "rdkit")]
 fn property_distances(
-    generated: &[String],
-    reference: &[String],
+    generated: &[MoleculeDescription],
+    reference: &[MoleculeDescription],
     seed: u64,
 ) -> Vec<PropertyDistance> {
     use rand::{rngs::ChaCha8Rng, seq::SliceRandom, SeedableRng};
-    use rayon::prelude::*;
 
-    use crate::chem::{molecule_properties, wasserstein1, PROPERTIES};
+    use crate::chem::{wasserstein1, PROPERTIES};
 
-    let measure = |set: &[String]| -> Vec<[f64; 5]> {
-        set.par_iter()
-            .filter_map(|s| molecule_properties(s))
-            .collect()
+    let measure = |set: &[MoleculeDescription]| -> Vec<[f64; 5]> {
+        set.iter().map(|d| d.properties).collect()
     };
     let (ours, theirs) = (measure(generated), measure(reference));
     let column = |rows: &[[f64; 5]], k: usize| -> Vec<f64> { rows.iter().map(|r| r[k]).collect() };
@@ -200,11 +217,6 @@ fn property_distances(
             }),
         })
         .collect()
-}
-
-#[cfg(not(feature = "rdkit"))]
-fn property_distances(_: &[String], _: &[String], _: u64) -> Vec<PropertyDistance> {
-    Vec::new()
 }
 
 #[cfg(test)]
