@@ -297,6 +297,14 @@ fn bad_variants_are_one_clear_error_each() {
     let out = ok(&score(run, "ACGT", &table, &["--offset", "10"]));
     let names: Vec<String> = scores(&out).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["A10C", "C11G:G12T"]);
+    // A wild type longer than the model's sequences.
+    let long = "A".repeat(5000);
+    let first = write(dir.path(), "first.txt", "A1C\n");
+    let error = fails(&score(run, &long, &first, &[]));
+    assert!(
+        error.contains("the wild type has 5000 residues, more than the model's"),
+        "{error}"
+    );
     // The wild type's letters and the new letters must be the model's.
     let error = fails(&score(run, "ACGU", &list, &[]));
     assert!(
@@ -376,7 +384,7 @@ fn homolog_reweighting_counts_a_cluster_once() {
     let ragged = write(dir.path(), "ragged.fa", &format!("{fasta}>short\nACDEF\n"));
     let error = fails(&inspect(&ragged, "0.2", &[]));
     assert!(
-        error.contains("ragged.fa: record 41 (short): homolog reweighting needs aligned rows: this one has 5 match columns, the first 30"),
+        error.contains("ragged.fa: record 41 (short): this row has 5 match columns, the first 30 (homolog reweighting needs aligned rows)"),
         "{error}"
     );
     let error = fails(&inspect(&aligned, "1", &[]));
@@ -416,5 +424,219 @@ fn homolog_reweighting_counts_a_cluster_once() {
     assert!(
         error.contains("does not give the examples the run was trained on (another file, split, --valid or --reweight)"),
         "{error}"
+    );
+}
+
+/// The site-independent baseline on an alignment whose rows are all far apart (weight 1 each),
+/// so that every column probability is a count one can read off: `(n + 1) / (n_column + 20)`.
+/// The wild type overhangs the alignment and has a residue (`W`) in an insertion.
+#[test]
+fn site_independent_baseline_scores_by_column_counts() {
+    let dir = tempdir().unwrap();
+    // Match columns ACDEFG / ACDKLM / ACNKLW / SC-EFG (the `q` is an A2M insertion).
+    let alignment = write(
+        dir.path(),
+        "family.a2m",
+        ">a\nACDEFG\n>b\nACDKLM\n>c\nACNKLW\n>d\nSC-EqFG\n",
+    );
+    let variants = write(dir.path(), "variants.txt", "A2S\nD4N\nE6K\nG8W\nA2S:G8W\n");
+    // `baseline site-independent ALIGNMENT --wild-type MACDWEFGK --variants FILE ...`.
+    fn site<'a>(alignment: &'a str, variants: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["baseline", "site-independent", alignment];
+        args.extend(["--wild-type", "MACDWEFGK", "--variants", variants]);
+        args.extend_from_slice(extra);
+        args
+    }
+    let output = common::seddbio(&site(&alignment, &variants, &[]));
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let site_scores = scores(&common::stdout(&output));
+    let ln = f64::ln;
+    let expected = [
+        ("A2S", ln(2.0 / 4.0)),
+        ("D4N", ln(2.0 / 3.0)),
+        ("E6K", 0.0),
+        ("G8W", ln(2.0 / 3.0)),
+        ("A2S:G8W", ln(2.0 / 4.0) + ln(2.0 / 3.0)),
+    ];
+    assert_eq!(site_scores.len(), expected.len());
+    for ((name, score), (want_name, want)) in site_scores.iter().zip(expected) {
+        assert_eq!(name, want_name);
+        assert!(
+            (score - want).abs() < 1e-6,
+            "{name}: {score} against {want}"
+        );
+    }
+    let summary = common::stderr(&output);
+    assert!(
+        summary.contains("family.a2m (4 rows, 4.0 effective at theta 0.2): residues 2..8 (the variants' numbering), 6 of them on a column, 6 identical to the consensus"),
+        "{summary}"
+    );
+
+    // The inserted W and the overhanging M lie on no column.
+    let off = write(dir.path(), "off.txt", "A2S\nW5A\nM1A\n");
+    let error = fails(&site(&alignment, &off, &[]));
+    assert!(
+        error.contains("off.txt: line 2: W5A: position 5 is on no match column of the alignment (the wild type's residues 2..8 are placed on it)"),
+        "{error}"
+    );
+    let output = common::seddbio(&site(&alignment, &off, &["--skip-out-of-range"]));
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    assert_eq!(scores(&common::stdout(&output)).len(), 1);
+    let summary = common::stderr(&output);
+    assert!(
+        summary.contains("2 outside the wild type or off the alignment left out"),
+        "{summary}"
+    );
+
+    // A model of the family's sequences (gaps stripped) sees the wild type's residues on match
+    // columns only, ACDEFG: under an order-0 chain of the four rows (A three times and S once
+    // among their letters) A2S scores ln(1.5 / 3.5); the inserted W is off the alignment.
+    let markov = |variants: &str| {
+        common::seddbio(&[
+            "baseline",
+            "markov",
+            &alignment,
+            "-a",
+            "protein",
+            "--on-unknown",
+            "strip",
+            "--valid",
+            &alignment,
+            "--order",
+            "0",
+            "--wild-type",
+            "MACDWEFGK",
+            "--variants",
+            variants,
+            "--align-to",
+            &alignment,
+        ])
+    };
+    let output = markov(&variants);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let summary = common::stderr(&output);
+    assert!(
+        summary.contains("variants of a 6-residue wild type"),
+        "{summary}"
+    );
+    let (name, score) = scores(&common::stdout(&output))[0].clone();
+    assert_eq!(name, "A2S");
+    assert!((score - f64::ln(1.5 / 3.5)).abs() < 1e-6, "{score}");
+    let output = markov(&off);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        common::stderr(&output).contains("W5A: position 5 is on no match column"),
+        "{}",
+        common::stderr(&output)
+    );
+
+    let ragged = write(dir.path(), "ragged.fa", ">a\nACDEFG\n>b\nACD\n");
+    let error = fails(&site(&ragged, &variants, &[]));
+    assert!(
+        error.contains("ragged.fa: record 2 (b): this row has 3 match columns, the first 6 (the site-independent model needs aligned rows)"),
+        "{error}"
+    );
+}
+
+/// `baseline markov --wild-type --variants`: under an order-0 chain a substitution scores the
+/// log ratio of its letters' smoothed training counts, `(n_b + 0.5) / (n_a + 0.5)`.
+#[test]
+fn markov_baseline_scores_variants_by_its_counts() {
+    let dir = tempdir().unwrap();
+    // A 7, C 4, G 2, T 3 in training; the held-out file only picks no order here.
+    let train = write(dir.path(), "train.fa", ">1\nAAAACCGT\n>2\nAAACCGTT\n");
+    let valid = write(dir.path(), "valid.fa", ">v\nACGTACGT\n");
+    let variants = write(dir.path(), "variants.txt", "A1C\nT4G\nA1C:T4G\n");
+    let csv = ok(&[
+        "baseline",
+        "markov",
+        &train,
+        "-a",
+        "dna",
+        "--layout",
+        "padded",
+        "--valid",
+        &valid,
+        "--order",
+        "0",
+        "--wild-type",
+        "ACGT",
+        "--variants",
+        &variants,
+    ]);
+    assert!(
+        csv.lines()
+            .all(|l| l.ends_with(",estimator") || l.ends_with(",markov-order-0")),
+        "{csv}"
+    );
+    let ln = f64::ln;
+    let expected = [ln(4.5 / 7.5), ln(2.5 / 3.5), ln(4.5 / 7.5) + ln(2.5 / 3.5)];
+    for ((name, score), want) in scores(&csv).iter().zip(expected) {
+        assert!(
+            (score - want).abs() < 1e-6,
+            "{name}: {score} against {want}"
+        );
+    }
+    let error = fails(&[
+        "baseline",
+        "markov",
+        &train,
+        "-a",
+        "dna",
+        "--wild-type",
+        "ACGT",
+        "--variants",
+        &variants,
+        "-n",
+        "3",
+        "--out",
+        "samples.fa",
+    ]);
+    assert!(error.contains("give one of them"), "{error}");
+}
+
+/// `eval --variants A --variants B` names each column after its file and compares them on the
+/// variants both score.
+#[test]
+fn eval_compares_score_files_on_their_shared_variants() {
+    let dir = tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "model.csv",
+        "mutation,score_nats\nK2R,0.5\nT3A,-1\nG4C,-2\nD5E,0.1\n",
+    );
+    let b = write(
+        dir.path(),
+        "site.csv",
+        "mutation,score_nats\nT3A,-2\nG4C,-1\nD5E,3\n",
+    );
+    let labels = write(
+        dir.path(),
+        "labels.csv",
+        "mutant,fitness\nK2R,1\nT3A,0.5\nG4C,-1\nD5E,0.8\n",
+    );
+    let table = ok(&[
+        "eval",
+        "--variants",
+        &a,
+        "--variants",
+        &b,
+        "--labels",
+        &labels,
+        "--effect-column",
+        "fitness",
+    ]);
+    let rho = |column: &str| -> f64 {
+        let row = table.lines().find(|l| l.starts_with(column)).unwrap();
+        assert!(row.split_whitespace().nth(1) == Some("3"), "{table}");
+        row.split_whitespace().nth(3).unwrap().parse().unwrap()
+    };
+    // On T3A, G4C, D5E: model -1, -2, 0.1 against 0.5, -1, 0.8 ranks alike (rho 1); the site
+    // file -2, -1, 3 swaps the first two (rho 0.5).
+    assert_eq!(rho("model"), 1.0);
+    assert_eq!(rho("site"), 0.5);
+    assert!(
+        table.contains("compared on the 3 variants every score column has"),
+        "{table}"
     );
 }

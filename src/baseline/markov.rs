@@ -14,6 +14,7 @@ use crate::{
     data::TokenDataset,
     diffusion::sample_categorical,
     error::{Error, Result},
+    variant::PreparedVariants,
 };
 
 /// A fitted K-th order Markov chain over `num_tokens` token ids.
@@ -196,6 +197,30 @@ impl MarkovChain {
         (0..sequence.len())
             .map(|i| self.next_probabilities(&sequence[..i])[sequence[i] as usize].ln())
             .sum()
+    }
+
+    /// `log p(mutant) - log p(wild type)` of each prepared variant, each sequence followed by
+    /// `pad`s up to `seq_len` as the padded examples the chain was fitted on are
+    /// (docs/design.md, §16).
+    pub fn variant_scores(
+        &self,
+        prepared: &PreparedVariants,
+        pad: Option<TokenId>,
+        seq_len: usize,
+    ) -> Vec<f64> {
+        let laid_out = |tokens: &[TokenId]| {
+            let mut tokens = tokens.to_vec();
+            if let Some(pad) = pad {
+                tokens.resize(tokens.len().max(seq_len), pad);
+            }
+            self.log_prob(&tokens)
+        };
+        let wild = laid_out(&prepared.wild);
+        prepared
+            .variants
+            .iter()
+            .map(|(_, mutant)| laid_out(mutant) - wild)
+            .collect()
     }
 
     /// Bits per real token of every example of `data`: pads are scored (the first one says

@@ -1,23 +1,37 @@
-//! `seddbio baseline markov`: the K-th order Markov chain every model must beat.
+//! `seddbio baseline markov`: the K-th order Markov chain every model must beat;
+//! `seddbio baseline site-independent`: a family alignment's column profile, the variant-effect
+//! baseline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
+    alphabet::Alphabet,
     baseline::{best_order, markov_scan},
     io::{write_sequences, OutputRecord},
 };
 
-use super::{load, print_stdout, print_summary, DataArgs};
+use super::{
+    load,
+    parse::finite,
+    print_stdout, print_summary,
+    variants::{place_on_alignment, write_scores, MutationArgs},
+    DataArgs,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
     /// K-th order Markov chain with add-0.5 smoothing, fitted on the training examples exactly
     /// as a diffusion model sees them (windows, or padded records with their pad tokens);
     /// prints held-out bits/token and samples sequences.
-    Markov(MarkovArgs),
+    Markov(Box<MarkovArgs>),
+    /// The site-independent model of a family alignment (aligned FASTA, A2M or A3M): each match
+    /// column's letter frequencies, homolog-weighted, with a pseudocount; scores the mutations
+    /// of a wild type (placed on the alignment by a pairwise alignment to its consensus) as
+    /// the sum of log p(mutant letter) - log p(wild-type letter) over their columns.
+    SiteIndependent(SiteIndependentArgs),
 }
 
 #[derive(Debug, Args)]
@@ -37,6 +51,35 @@ pub struct MarkovArgs {
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
     /// Print the figures as one JSON object (for pipelines) instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+    /// Score mutations under the best chain (or the one --order) instead of sampling:
+    /// log p(mutant) - log p(wild type), the wild type laid out as the examples are; to
+    /// --out, or standard output.
+    #[command(flatten)]
+    pub mutations: MutationArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SiteIndependentArgs {
+    /// The family's alignment: aligned FASTA, A2M or A3M (insertions left out); gzip allowed.
+    pub alignment: PathBuf,
+    /// The alignment's alphabet: a built-in name or a TOML file.
+    #[arg(long, short = 'a', default_value = "protein")]
+    pub alphabet: String,
+    #[command(flatten)]
+    pub mutations: MutationArgs,
+    /// Homolog reweighting: each row weighs 1 / the number of rows within identity
+    /// >= 1 - THETA of it.
+    #[arg(long, value_name = "THETA", default_value_t = 0.2, value_parser = finite)]
+    pub reweight: f64,
+    /// Added to each letter's weighted count in every column.
+    #[arg(long, default_value_t = 1.0, value_parser = finite)]
+    pub pseudocount: f64,
+    /// Output of the scores: CSV (TSV by the name), or - for standard output [default: -].
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Print the summary as one JSON object (with the scores when they go to standard output).
     #[arg(long)]
     pub json: bool,
 }
@@ -62,8 +105,46 @@ fn parse_orders(text: &str) -> std::result::Result<std::ops::RangeInclusive<usiz
 
 pub fn run(command: BaselineCommand) -> Result<()> {
     match command {
-        BaselineCommand::Markov(args) => markov(args),
+        BaselineCommand::Markov(args) => markov(*args),
+        BaselineCommand::SiteIndependent(args) => site_independent(args),
     }
+}
+
+fn site_independent(args: SiteIndependentArgs) -> Result<()> {
+    let out = args.out.as_deref().unwrap_or(Path::new("-"));
+    let mut inputs = vec![args.alignment.as_path()];
+    inputs.extend(args.mutations.inputs());
+    seddbio::io::refuse_overwriting_inputs(out, &inputs)?;
+    if !args.mutations.given() {
+        anyhow::bail!(
+            "give the wild type and its mutations: --wild-type SEQ_OR_FILE --variants FILE"
+        );
+    }
+    if args.mutations.align_to.is_some() {
+        anyhow::bail!("the site-independent model places the wild type on its own alignment: leave out --align-to");
+    }
+    let alphabet = Alphabet::resolve(&args.alphabet)?;
+    let mut read = args.mutations.read(&alphabet)?;
+    let (model, placement) = place_on_alignment(
+        &mut read,
+        &args.alignment,
+        &alphabet,
+        (args.reweight, args.pseudocount),
+        args.mutations.skip_out_of_range,
+    )?;
+    let scores: Vec<(f64, Option<f64>)> = model
+        .score(&placement, &read.prepared)
+        .into_iter()
+        .map(|s| (s, None))
+        .collect();
+    let extra = serde_json::json!({"pseudocount": args.pseudocount});
+    write_scores(
+        &read,
+        &scores,
+        "site-independent",
+        (out, args.json),
+        (extra, String::new()),
+    )
 }
 
 fn markov(args: MarkovArgs) -> Result<()> {
@@ -71,7 +152,12 @@ fn markov(args: MarkovArgs) -> Result<()> {
         anyhow::bail!("-n {} needs --out FILE for the samples", args.num);
     }
     if let Some(out) = &args.out {
-        seddbio::io::refuse_overwriting_inputs(out, &args.data.inputs(&args.file))?;
+        let mut inputs = args.data.inputs(&args.file);
+        inputs.extend(args.mutations.inputs());
+        seddbio::io::refuse_overwriting_inputs(out, &inputs)?;
+    }
+    if args.mutations.given() && args.num > 0 {
+        anyhow::bail!("--variants scores mutations and -n samples: give one of them");
     }
     if args.json && args.out.as_deref().is_some_and(seddbio::io::is_stdio) {
         anyhow::bail!(
@@ -91,6 +177,34 @@ fn markov(args: MarkovArgs) -> Result<()> {
         prepared.valid.as_ref(),
     )?;
     let best = best_order(&fits).map(|fit| fit.chain.order());
+    if args.mutations.given() {
+        let read = args.mutations.read(alphabet)?;
+        let fit = best_order(&fits).unwrap_or(&fits[0]);
+        let scores: Vec<(f64, Option<f64>)> = fit
+            .chain
+            .variant_scores(&read.prepared, alphabet.pad_id(), train.seq_len())
+            .into_iter()
+            .map(|s| (s, None))
+            .collect();
+        let order = fit.chain.order();
+        let chosen = match (fits.len(), fit.valid_bits) {
+            (1, _) => String::new(),
+            (_, Some(bits)) => format!(
+                " (the best held-out order of {}..{}, {bits:.4} bits/token)",
+                args.order.start(),
+                args.order.end()
+            ),
+            (_, None) => " (no held-out data to choose by: the lowest order)".into(),
+        };
+        let extra = serde_json::json!({"file": args.file.display().to_string(), "order": order});
+        return write_scores(
+            &read,
+            &scores,
+            &format!("markov-order-{order}"),
+            (args.out.as_deref().unwrap_or(Path::new("-")), args.json),
+            (extra, chosen),
+        );
+    }
 
     let mut report = format!(
         "{}\nMarkov chain       add-0.5 smoothing, {} tokens\n",

@@ -104,7 +104,7 @@ pub struct EvalArgs {
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
-    if args.variants.variants.is_some() {
+    if !args.variants.variants.is_empty() {
         return super::variants::evaluate(&args.variants, args.out.as_deref(), args.seed);
     }
     let (Some(reference), Some(alphabet), Some(out)) = (&args.reference, &args.alphabet, &args.out)

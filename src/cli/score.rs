@@ -109,15 +109,7 @@ impl ScoreArgs {
 fn score_variants(args: &ScoreArgs) -> Result<()> {
     let variants = &args.variants;
     let mut inputs: Vec<&Path> = vec![&args.model.model];
-    inputs.extend(variants.variants.as_deref());
-    if let Some(wild) = variants
-        .wild_type
-        .as_deref()
-        .map(Path::new)
-        .filter(|p| p.is_file())
-    {
-        inputs.push(wild);
-    }
+    inputs.extend(variants.mutations.inputs());
     seddbio::io::refuse_overwriting_inputs(args.out(), &inputs)?;
     if args.classify || args.label.is_some() {
         bail!("--wild-type/--variants score under the model's null label: leave out --label and --classify");

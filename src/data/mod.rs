@@ -269,6 +269,24 @@ fn aligned_weights(file: &SequenceFile, theta: f64) -> Result<HashMap<String, f6
             message: format!("homolog reweighting theta {theta}: not in [0, 1)"),
         });
     }
+    let rows = match_columns(file).map_err(|message| Error::Setting {
+        setting: crate::Setting::Reweight,
+        message: format!("{message} (homolog reweighting needs aligned rows)"),
+    })?;
+    let refs: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+    let weights = HomologWeights::compute(&refs, theta);
+    Ok(file
+        .records
+        .iter()
+        .zip(weights.weights())
+        .map(|(r, &w)| (r.id.clone(), w))
+        .collect())
+}
+
+/// The match columns of each record of an alignment (aligned FASTA, or A2M/A3M with their
+/// insertions, lowercase letters and `.`, dropped), in file order. A record whose row differs
+/// in length from the first is an error message naming it.
+pub fn match_columns(file: &SequenceFile) -> std::result::Result<Vec<Vec<u8>>, String> {
     let rows: Vec<Vec<u8>> = file
         .records
         .iter()
@@ -279,25 +297,14 @@ fn aligned_weights(file: &SequenceFile, theta: f64) -> Result<HashMap<String, f6
         })
         .collect();
     let columns = rows.first().map_or(0, Vec::len);
-    if let Some((i, row)) = rows.iter().enumerate().find(|(_, r)| r.len() != columns) {
-        let record = &file.records[i];
-        return Err(Error::Setting {
-            setting: crate::Setting::Reweight,
-            message: format!(
-                "{}: homolog reweighting needs aligned rows: this one has {} match columns, the first {columns}",
-                file.location(record),
-                row.len()
-            ),
-        });
+    match rows.iter().enumerate().find(|(_, r)| r.len() != columns) {
+        Some((i, row)) => Err(format!(
+            "{}: this row has {} match columns, the first {columns}",
+            file.location(&file.records[i]),
+            row.len()
+        )),
+        None => Ok(rows),
     }
-    let refs: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
-    let weights = HomologWeights::compute(&refs, theta);
-    Ok(file
-        .records
-        .iter()
-        .zip(weights.weights())
-        .map(|(r, &w)| (r.id.clone(), w))
-        .collect())
 }
 
 /// A record's id without the `:start-end` that splitting at unknown symbols appends.

@@ -28,6 +28,7 @@ pub use self::{
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},
     sweep::{sweep, Sweep, SweepPoint, SweepProgress, SweepRow, SweepRun, SWEEP_STEPS},
     variant_effects::{
-        agreement, auroc, read_measured, read_score_columns, spearman, EffectAgreement, Measured,
+        agreement, auroc, keep_shared_variants, read_measured, read_score_columns, spearman,
+        EffectAgreement, Measured,
     },
 };

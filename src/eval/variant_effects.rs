@@ -46,6 +46,34 @@ pub fn read_score_columns(path: &Path) -> Result<Vec<(String, HashMap<String, f6
     Ok(columns)
 }
 
+/// Keeps in every score column only the variants that all columns score, so that methods
+/// which cover different parts of a wild type are compared on the same variants; returns
+/// how many that is.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use seddbio::eval::keep_shared_variants;
+///
+/// let column = |names: &[&str]| names.iter().map(|n| (n.to_string(), 0.0)).collect::<HashMap<_, _>>();
+/// let mut columns = vec![("a".to_string(), column(&["K2R", "T3A"])), ("b".to_string(), column(&["T3A"]))];
+/// assert_eq!(keep_shared_variants(&mut columns), 1);
+/// assert!(columns[0].1.contains_key("T3A") && !columns[0].1.contains_key("K2R"));
+/// ```
+pub fn keep_shared_variants(columns: &mut [(String, HashMap<String, f64>)]) -> usize {
+    let Some(((_, first), rest)) = columns.split_first() else {
+        return 0;
+    };
+    let shared: std::collections::HashSet<String> = first
+        .keys()
+        .filter(|m| rest.iter().all(|(_, c)| c.contains_key(*m)))
+        .cloned()
+        .collect();
+    for (_, column) in columns.iter_mut() {
+        column.retain(|m, _| shared.contains(m.as_str()));
+    }
+    shared.len()
+}
+
 /// What was measured of each variant: a number (fitness), or a class.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Measured {

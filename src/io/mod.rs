@@ -67,6 +67,7 @@ impl Format {
     /// use std::path::Path;
     ///
     /// assert_eq!(Format::from_path(Path::new("x.fa.gz")), Some(Format::Fasta));
+    /// assert_eq!(Format::from_path(Path::new("family.a2m")), Some(Format::Fasta));
     /// assert_eq!(Format::from_path(Path::new("train.csv.gz")), Some(Format::Csv));
     /// assert_eq!(Format::from_path(Path::new("notes.docx")), None);
     /// ```
@@ -75,7 +76,10 @@ impl Format {
         let name = name.strip_suffix(".gz").unwrap_or(&name);
         let extension = name.rsplit_once('.')?.1;
         match extension {
-            "fa" | "fasta" | "fna" | "faa" | "fas" | "ffn" | "frn" | "mpfa" => Some(Format::Fasta),
+            // A2M and A3M alignments are FASTA whose lowercase letters are insertions.
+            "fa" | "fasta" | "fna" | "faa" | "fas" | "ffn" | "frn" | "mpfa" | "a2m" | "a3m" => {
+                Some(Format::Fasta)
+            }
             "csv" => Some(Format::Csv),
             "tsv" | "tab" | "txt" => Some(Format::Tsv),
             "smi" | "smiles" => Some(Format::Smi),

@@ -11,6 +11,7 @@
 
 mod estimate;
 mod mutation;
+mod placement;
 mod table;
 
 use std::{io::BufRead, path::Path};
@@ -19,6 +20,7 @@ pub(crate) use self::table::MutationTable;
 pub use self::{
     estimate::{score_mutants, Estimator, VariantScore, VariantScoring},
     mutation::{MutationError, Substitution, Variant},
+    placement::Placement,
     table::VARIANT_COLUMNS,
 };
 use crate::{
@@ -110,6 +112,70 @@ pub struct PreparedVariants {
     pub variants: Vec<(ReadVariant, Vec<TokenId>)>,
     /// Variants left out because a position lies outside the wild type (only when asked).
     pub out_of_range: usize,
+}
+
+impl PreparedVariants {
+    /// The variants whose every mutated residue sits on a match column of an alignment;
+    /// another is an error naming its line of `path`, or, with `skip`, left out and counted
+    /// in [`PreparedVariants::out_of_range`]. Returns the first and last placed residues.
+    pub fn keep_placed(
+        &mut self,
+        placement: &Placement,
+        path: &Path,
+        skip: bool,
+    ) -> Result<(usize, usize)> {
+        let Some((first, last)) = placement.span() else {
+            return Err(Error::WildType {
+                origin: path.display().to_string(),
+                message: "no residue of the wild type aligns to a match column".into(),
+            });
+        };
+        for (read, mutant) in std::mem::take(&mut self.variants) {
+            let offset = read.variant.offset();
+            let off = read
+                .variant
+                .substitutions()
+                .iter()
+                .find(|s| placement.column(s.position()).is_none());
+            match off {
+                None => self.variants.push((read, mutant)),
+                Some(_) if skip => self.out_of_range += 1,
+                Some(s) => {
+                    return Err(Error::Variant {
+                        path: path.to_path_buf(),
+                        line: read.line,
+                        variant: read.variant.name().to_string(),
+                        source: MutationError::OffAlignment {
+                            position: s.position() as i64 + offset,
+                            first: first as i64 + offset,
+                            last: last as i64 + offset,
+                        },
+                    })
+                }
+            }
+        }
+        Ok((first, last))
+    }
+}
+
+impl PreparedVariants {
+    /// The wild type and every mutant cut down to their residues on match columns, in column
+    /// order: the sequences a model trained on the alignment's rows (gaps stripped) saw. Call
+    /// after [`PreparedVariants::keep_placed`], which keeps only mutations of such residues.
+    pub fn onto_columns(&mut self, placement: &Placement) {
+        let placed = |tokens: &[TokenId]| -> Vec<TokenId> {
+            tokens
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| placement.column(*i).is_some())
+                .map(|(_, &t)| t)
+                .collect()
+        };
+        self.wild = placed(&self.wild);
+        for (_, mutant) in &mut self.variants {
+            *mutant = placed(mutant);
+        }
+    }
 }
 
 /// Checks every variant against the wild type and the alphabet: a wild-type letter that

@@ -101,14 +101,28 @@ pub enum MutationError {
         /// Its number of the last one.
         last: i64,
     },
+    /// The residue lies in an insertion relative to an alignment, or outside the part of
+    /// the wild type the alignment covers.
+    #[error("position {position} is on no match column of the alignment (the wild type's residues {first}..{last} are placed on it)")]
+    OffAlignment {
+        /// The position, in the file's numbering.
+        position: i64,
+        /// The file's number of the first residue on a match column.
+        first: i64,
+        /// Its number of the last one.
+        last: i64,
+    },
 }
 
 impl MutationError {
-    /// Whether the error is a position outside the wild type (which a flag may skip).
+    /// Whether the error is a position outside the wild type, or outside what an alignment
+    /// covers of it (which a flag may skip).
     pub fn is_out_of_range(&self) -> bool {
         matches!(
             self,
-            MutationError::OutOfRange { .. } | MutationError::BeforeStart { .. }
+            MutationError::OutOfRange { .. }
+                | MutationError::BeforeStart { .. }
+                | MutationError::OffAlignment { .. }
         )
     }
 }
@@ -162,6 +176,11 @@ impl Variant {
     /// The text it was written as.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The file's number of the wild type's first residue.
+    pub fn offset(&self) -> i64 {
+        self.offset
     }
 
     /// Its substitutions, by position.
