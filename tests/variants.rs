@@ -626,15 +626,23 @@ fn eval_compares_score_files_on_their_shared_variants() {
         "--effect-column",
         "fitness",
     ]);
+    // Rows end `variants, statistic, value, [low, high]`.
     let rho = |column: &str| -> f64 {
         let row = table.lines().find(|l| l.starts_with(column)).unwrap();
-        assert!(row.split_whitespace().nth(1) == Some("3"), "{table}");
-        row.split_whitespace().nth(3).unwrap().parse().unwrap()
+        let mut cells = row.split_whitespace().rev().skip(2);
+        let value = cells.next().unwrap().parse().unwrap();
+        assert_eq!(cells.nth(1), Some("3"), "{table}");
+        value
     };
     // On T3A, G4C, D5E: model -1, -2, 0.1 against 0.5, -1, 0.8 ranks alike (rho 1); the site
     // file -2, -1, 3 swaps the first two (rho 0.5).
     assert_eq!(rho("model"), 1.0);
     assert_eq!(rho("site"), 0.5);
+    assert!(
+        table.contains("paired differences, the first column minus each other"),
+        "{table}"
+    );
+    assert_eq!(rho("model - site"), 0.5);
     assert!(
         table.contains("compared on the 3 variants every score column has"),
         "{table}"

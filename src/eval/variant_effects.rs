@@ -236,22 +236,89 @@ fn bootstrap<T: Copy>(
     draws: usize,
     seed: u64,
 ) -> (f64, (f64, f64)) {
+    let (all, resampled) = resamples(pairs, statistic, draws, seed);
+    (all, percentile_interval(resampled))
+}
+
+/// `statistic` of all the pairs, and of each of `draws` resamples (with replacement, from
+/// `seed`). Lists of pairs of one length draw the same indices: the resamples of two score
+/// columns over the same variants are paired.
+fn resamples<T: Copy>(
+    pairs: &[(f64, T)],
+    statistic: fn(&[f64], &[T]) -> f64,
+    draws: usize,
+    seed: u64,
+) -> (f64, Vec<f64>) {
     let of = |indices: &mut dyn Iterator<Item = usize>| {
         let (a, b): (Vec<f64>, Vec<T>) = indices.map(|i| pairs[i]).unzip();
         statistic(&a, &b)
     };
     let n = pairs.len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut resampled: Vec<f64> = (0..draws)
+    let resampled = (0..draws)
         .map(|_| of(&mut (0..n).map(|_| rng.random_range(0..n))))
-        .filter(|x| x.is_finite())
         .collect();
-    resampled.sort_by(f64::total_cmp);
-    let at = |q: f64| match resampled.len() {
+    (of(&mut (0..n)), resampled)
+}
+
+/// The 2.5th and 97.5th percentiles of the finite values (NaN without any).
+fn percentile_interval(values: Vec<f64>) -> (f64, f64) {
+    let mut values: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| match values.len() {
         0 => f64::NAN,
-        k => resampled[((q * (k - 1) as f64).round() as usize).min(k - 1)],
+        k => values[((q * (k - 1) as f64).round() as usize).min(k - 1)],
     };
-    (of(&mut (0..n)), (at(0.025), at(0.975)))
+    (at(0.025), at(0.975))
+}
+
+/// The first column's statistic minus each other's, with a paired bootstrap interval: every
+/// resample draws the same variants for both columns, so the interval is that of the
+/// difference itself, narrower than the two columns' own intervals suggest. The columns must
+/// score the same variants ([`keep_shared_variants`]); `kind` is `spearman_difference` or
+/// `auroc_difference`.
+pub fn paired_differences(
+    columns: &[(String, HashMap<String, f64>)],
+    measured: &Measured,
+    draws: usize,
+    seed: u64,
+) -> Vec<EffectAgreement> {
+    let draws_of = |scores: &HashMap<String, f64>| match measured {
+        Measured::Values(values) => {
+            let pairs = paired(scores, values);
+            (pairs.len(), resamples(&pairs, spearman, draws, seed))
+        }
+        Measured::Classes(classes) => {
+            let pairs = paired(scores, classes);
+            (pairs.len(), resamples(&pairs, auroc, draws, seed))
+        }
+    };
+    let kind = match measured {
+        Measured::Values(_) => "spearman_difference",
+        Measured::Classes(_) => "auroc_difference",
+    };
+    let Some(((first_name, first), rest)) = columns.split_first() else {
+        return Vec::new();
+    };
+    let (variants, (first_all, first_draws)) = draws_of(first);
+    rest.iter()
+        .map(|(name, scores)| {
+            let (n, (all, draws)) = draws_of(scores);
+            let interval = match n == variants {
+                true => percentile_interval(
+                    first_draws.iter().zip(&draws).map(|(a, b)| a - b).collect(),
+                ),
+                false => (f64::NAN, f64::NAN),
+            };
+            EffectAgreement {
+                column: format!("{first_name} - {name}"),
+                variants,
+                statistic: first_all - all,
+                interval,
+                kind,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -295,5 +362,28 @@ mod tests {
         }
         assert_eq!(large.variants, 400);
         assert!(large.interval.1 - large.interval.0 < small.interval.1 - small.interval.0);
+    }
+
+    #[test]
+    fn a_paired_difference_is_the_difference_of_the_statistics_and_narrower_than_each() {
+        // Two noisy scores of one effect: the second a little noisier.
+        let n = 300;
+        let measured: HashMap<String, f64> = (0..n).map(|i| (format!("A{i}C"), i as f64)).collect();
+        let noisy = |scale: usize| -> HashMap<String, f64> {
+            (0..n)
+                .map(|i| (format!("A{i}C"), i as f64 + ((i * 37) % 101 * scale) as f64))
+                .collect()
+        };
+        let columns = vec![("a".to_string(), noisy(2)), ("b".to_string(), noisy(3))];
+        let measured = Measured::Values(measured);
+        let each = agreement(&columns, &measured, 400, 7);
+        let difference = paired_differences(&columns, &measured, 400, 7).remove(0);
+        assert_eq!(difference.column, "a - b");
+        assert_eq!(difference.kind, "spearman_difference");
+        assert!((difference.statistic - (each[0].statistic - each[1].statistic)).abs() < 1e-12);
+        let width = |i: (f64, f64)| i.1 - i.0;
+        assert!(difference.interval.0 <= difference.statistic);
+        assert!(difference.statistic <= difference.interval.1);
+        assert!(width(difference.interval) < width(each[0].interval).min(width(each[1].interval)));
     }
 }
