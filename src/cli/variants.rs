@@ -7,6 +7,7 @@ use clap::Args;
 use seddbio::{
     alphabet::Alphabet,
     baseline::SiteIndependentModel,
+    data::thousands,
     io::{csv_field, read_sequences, OutputFormat, ReadOptions},
     run::TrainedModel,
     variant::{self, Estimator, Placement, PreparedVariants, VariantScoring},
@@ -86,7 +87,7 @@ impl PlacementNote {
             "\nwild type on the {} match columns of {} ({} rows, {:.1} effective at theta {}): residues {}..{} (the variants' numbering), {} of them on a column, {} identical to the consensus",
             self.columns,
             self.alignment.display(),
-            self.rows.0,
+            thousands(self.rows.0 as u64),
             self.rows.1,
             self.rows.2,
             self.span.0,
@@ -282,8 +283,11 @@ pub fn write_scores(
     let out_of_range = read.prepared.out_of_range;
     let skipped = match (out_of_range, &read.placement) {
         (0, _) => String::new(),
-        (n, None) => format!("; {n} outside the wild type left out"),
-        (n, Some(_)) => format!("; {n} outside the wild type or off the alignment left out"),
+        (n, None) => format!("; {} outside the wild type left out", thousands(n as u64)),
+        (n, Some(_)) => format!(
+            "; {} outside the wild type or off the alignment left out",
+            thousands(n as u64)
+        ),
     };
     let placed = read
         .placement
@@ -320,7 +324,7 @@ pub fn write_scores(
         out,
         &format!(
             "{} variants of a {}-residue wild type scored by {estimator} (log p(mutant) - log p(wild type), nats){skipped}; written to {}{}{placed}\n",
-            rows.len(),
+            thousands(rows.len() as u64),
             read.prepared.wild.len(),
             super::output_name(out),
             notes.1

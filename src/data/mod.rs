@@ -25,7 +25,7 @@ pub use self::{
     homologs::{HomologWeights, Insertions},
     layout::{Example, Layout, LayoutKind, LayoutReport, TokenDataset, TooLong},
     split::{split_records, split_records_with_clusters, RecordClusters, SplitColumn, SplitMode},
-    summary::{DataSummary, LengthStats},
+    summary::{thousands, DataSummary, LengthStats},
 };
 
 use std::{

@@ -125,7 +125,13 @@ pub struct DataSummary {
     pub insertions_dropped: usize,
 }
 
-pub(crate) fn thousands(n: u64) -> String {
+/// `n` with commas between groups of three digits, as the summaries print counts.
+///
+/// ```
+/// assert_eq!(seddbio::data::thousands(5028), "5,028");
+/// assert_eq!(seddbio::data::thousands(202), "202");
+/// ```
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -291,14 +297,14 @@ impl DataSummary {
             UnknownPolicy::Skip => format!("{} records skipped", u.records_skipped),
             UnknownPolicy::Split => format!(
                 "{} records split into {} fragments, {} symbols removed",
-                u.records_affected,
-                u.fragments,
+                thousands(u.records_affected as u64),
+                thousands(u.fragments as u64),
                 thousands(u.symbols_removed)
             ),
             UnknownPolicy::Strip => format!(
                 "{} symbols stripped from {} records",
                 thousands(u.symbols_removed),
-                u.records_affected
+                thousands(u.records_affected as u64)
             ),
         };
         format!("{} (policy {}: {action})", symbols.join(", "), self.policy)
