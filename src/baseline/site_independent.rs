@@ -77,11 +77,7 @@ impl SiteIndependentModel {
             path: file.path.clone(),
             message,
         };
-        if !(0.0..1.0).contains(&theta) {
-            return Err(setting_error(format!(
-                "homolog reweighting theta {theta}: not in [0, 1)"
-            )));
-        }
+        HomologWeights::check_theta(theta).map_err(setting_error)?;
         if !(pseudocount > 0.0 && pseudocount.is_finite()) {
             return Err(setting_error(format!(
                 "pseudocount {pseudocount}: must be a positive number"

@@ -176,10 +176,11 @@ fn markov(args: MarkovArgs) -> Result<()> {
         train,
         prepared.valid.as_ref(),
     )?;
-    let best = best_order(&fits).map(|fit| fit.chain.order());
+    let best_fit = best_order(&fits);
+    let best = best_fit.map(|fit| fit.chain.order());
     if args.mutations.given() {
         let read = args.mutations.read(alphabet)?;
-        let fit = best_order(&fits).unwrap_or(&fits[0]);
+        let fit = best_fit.unwrap_or(&fits[0]);
         let scores: Vec<(f64, Option<f64>)> = fit
             .chain
             .variant_scores(&read.prepared, alphabet.pad_id(), train.seq_len())

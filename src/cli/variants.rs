@@ -409,19 +409,15 @@ pub fn evaluate(args: &EffectArgs, out: Option<&Path>, seed: u64) -> Result<()> 
         _ => Some(seddbio::eval::keep_shared_variants(&mut columns)),
     };
     let measured = seddbio::eval::read_measured(labels, column, args.positive.as_deref())?;
-    let mut rows = seddbio::eval::agreement(&columns, &measured, args.bootstrap, seed);
-    rows.extend(seddbio::eval::paired_differences(
-        &columns,
-        &measured,
-        args.bootstrap,
-        seed,
-    ));
+    let rows = seddbio::eval::agreement_with_differences(&columns, &measured, args.bootstrap, seed);
     let mut csv = String::from("score_column,variants,statistic,value,ci_low,ci_high\n");
     let mut text = format!(
         "{:<24}{:>10}{:>10}{:>10}   95 % interval ({} resamples)\n",
         "scores", "variants", "", "value", args.bootstrap
     );
-    for row in &rows {
+    // The difference rows follow one row per column.
+    let first_difference = columns.len();
+    for (i, row) in rows.iter().enumerate() {
         let (low, high) = row.interval;
         csv.push_str(&format!(
             "{},{},{},{:.6},{low:.6},{high:.6}\n",
@@ -430,14 +426,10 @@ pub fn evaluate(args: &EffectArgs, out: Option<&Path>, seed: u64) -> Result<()> 
             row.kind,
             row.statistic
         ));
-        let kind = match row.kind.strip_suffix("_difference") {
-            Some(kind) if !text.contains("paired differences") => {
-                text.push_str("paired differences, the first column minus each other (each resample draws the same variants for both):\n");
-                kind
-            }
-            Some(kind) => kind,
-            None => row.kind,
-        };
+        if i == first_difference {
+            text.push_str("paired differences, the first column minus each other (each resample draws the same variants for both):\n");
+        }
+        let kind = row.kind.strip_suffix("_difference").unwrap_or(row.kind);
         text.push_str(&format!(
             "{:<24}{:>10}{:>10}{:>10.4}   [{low:.4}, {high:.4}]\n",
             row.column, row.variants, kind, row.statistic

@@ -96,6 +96,14 @@ impl HomologWeights {
         HomologWeights { weights }
     }
 
+    /// Refuses a `theta` outside [0, 1) with the message a user sees.
+    pub fn check_theta(theta: f64) -> std::result::Result<(), String> {
+        match (0.0..1.0).contains(&theta) {
+            true => Ok(()),
+            false => Err(format!("homolog reweighting theta {theta}: not in [0, 1)")),
+        }
+    }
+
     /// Each row's weight, in input order.
     pub fn weights(&self) -> &[f64] {
         &self.weights

@@ -263,12 +263,10 @@ pub fn prepare(
 /// one alignment (aligned FASTA, or A2M/A3M with their insertions, lowercase letters and `.`,
 /// left out of the comparison).
 fn aligned_weights(file: &SequenceFile, theta: f64) -> Result<HashMap<String, f64>> {
-    if !(0.0..1.0).contains(&theta) {
-        return Err(Error::Setting {
-            setting: crate::Setting::Reweight,
-            message: format!("homolog reweighting theta {theta}: not in [0, 1)"),
-        });
-    }
+    HomologWeights::check_theta(theta).map_err(|message| Error::Setting {
+        setting: crate::Setting::Reweight,
+        message,
+    })?;
     let rows = match_columns(file).map_err(|message| Error::Setting {
         setting: crate::Setting::Reweight,
         message: format!("{message} (homolog reweighting needs aligned rows)"),

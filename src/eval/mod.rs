@@ -28,7 +28,7 @@ pub use self::{
     similarity::{diversity, gc_fraction, identity, novelty, Novelty},
     sweep::{sweep, Sweep, SweepPoint, SweepProgress, SweepRow, SweepRun, SWEEP_STEPS},
     variant_effects::{
-        agreement, auroc, keep_shared_variants, paired_differences, read_measured,
+        agreement, agreement_with_differences, auroc, keep_shared_variants, read_measured,
         read_score_columns, spearman, EffectAgreement, Measured,
     },
 };

@@ -193,28 +193,109 @@ pub fn agreement(
 ) -> Vec<EffectAgreement> {
     columns
         .iter()
-        .map(|(name, scores)| {
-            let (kind, variants, statistic, interval) = match measured {
-                Measured::Values(values) => {
-                    let pairs = paired(scores, values);
-                    let (all, interval) = bootstrap(&pairs, spearman, draws, seed);
-                    ("spearman", pairs.len(), all, interval)
-                }
-                Measured::Classes(classes) => {
-                    let pairs = paired(scores, classes);
-                    let (all, interval) = bootstrap(&pairs, auroc, draws, seed);
-                    ("auroc", pairs.len(), all, interval)
-                }
-            };
-            EffectAgreement {
-                column: name.clone(),
-                variants,
-                statistic,
-                interval,
-                kind,
-            }
-        })
+        .map(|(name, scores)| column_draws(scores, measured, draws, seed).agreement(name))
         .collect()
+}
+
+/// [`agreement`]'s rows, then the first column's statistic minus each other's with a paired
+/// bootstrap interval: every resample draws the same variants for both columns (the
+/// resamples each row's interval comes from), so the interval is that of the difference
+/// itself, narrower than the two columns' own intervals suggest. The columns must score the
+/// same variants ([`keep_shared_variants`]); the difference rows' `kind` is
+/// `spearman_difference` or `auroc_difference`.
+pub fn agreement_with_differences(
+    columns: &[(String, HashMap<String, f64>)],
+    measured: &Measured,
+    draws: usize,
+    seed: u64,
+) -> Vec<EffectAgreement> {
+    let drawn: Vec<ColumnDraws> = columns
+        .iter()
+        .map(|(_, scores)| column_draws(scores, measured, draws, seed))
+        .collect();
+    let mut rows: Vec<EffectAgreement> = columns
+        .iter()
+        .zip(&drawn)
+        .map(|((name, _), column)| column.agreement(name))
+        .collect();
+    if let (Some((first_name, _)), Some((first, rest))) = (columns.first(), drawn.split_first()) {
+        for ((name, _), other) in columns[1..].iter().zip(rest) {
+            let interval = match other.variants == first.variants {
+                true => percentile_interval(
+                    first
+                        .resampled
+                        .iter()
+                        .zip(&other.resampled)
+                        .map(|(a, b)| a - b)
+                        .collect(),
+                ),
+                false => (f64::NAN, f64::NAN),
+            };
+            rows.push(EffectAgreement {
+                column: format!("{first_name} - {name}"),
+                variants: first.variants,
+                statistic: first.statistic - other.statistic,
+                interval,
+                kind: match first.kind {
+                    "spearman" => "spearman_difference",
+                    _ => "auroc_difference",
+                },
+            });
+        }
+    }
+    rows
+}
+
+/// One score column against the measurements: the statistic over all the variants both name,
+/// and over each bootstrap resample of them.
+struct ColumnDraws {
+    kind: &'static str,
+    variants: usize,
+    statistic: f64,
+    resampled: Vec<f64>,
+}
+
+impl ColumnDraws {
+    /// The column's row: the statistic and its 95 % percentile interval.
+    fn agreement(&self, column: &str) -> EffectAgreement {
+        EffectAgreement {
+            column: column.to_string(),
+            variants: self.variants,
+            statistic: self.statistic,
+            interval: percentile_interval(self.resampled.clone()),
+            kind: self.kind,
+        }
+    }
+}
+
+/// Spearman's rho against measured values, or the AUROC against classes, of `scores`, with
+/// `draws` resamples from `seed`.
+fn column_draws(
+    scores: &HashMap<String, f64>,
+    measured: &Measured,
+    draws: usize,
+    seed: u64,
+) -> ColumnDraws {
+    let (kind, variants, (statistic, resampled)) = match measured {
+        Measured::Values(values) => {
+            let pairs = paired(scores, values);
+            (
+                "spearman",
+                pairs.len(),
+                resamples(&pairs, spearman, draws, seed),
+            )
+        }
+        Measured::Classes(classes) => {
+            let pairs = paired(scores, classes);
+            ("auroc", pairs.len(), resamples(&pairs, auroc, draws, seed))
+        }
+    };
+    ColumnDraws {
+        kind,
+        variants,
+        statistic,
+        resampled,
+    }
 }
 
 /// `(score, measurement)` of each variant both name, in mutation order, so that the bootstrap
@@ -226,18 +307,6 @@ fn paired<T: Copy>(scores: &HashMap<String, f64>, measured: &HashMap<String, T>)
         .into_iter()
         .filter_map(|m| Some((scores[m], *measured.get(m)?)))
         .collect()
-}
-
-/// `statistic` of all the pairs, and its 95 % percentile interval over `draws` resamples
-/// (with replacement, from `seed`; resamples where it is undefined are left out).
-fn bootstrap<T: Copy>(
-    pairs: &[(f64, T)],
-    statistic: fn(&[f64], &[T]) -> f64,
-    draws: usize,
-    seed: u64,
-) -> (f64, (f64, f64)) {
-    let (all, resampled) = resamples(pairs, statistic, draws, seed);
-    (all, percentile_interval(resampled))
 }
 
 /// `statistic` of all the pairs, and of each of `draws` resamples (with replacement, from
@@ -270,55 +339,6 @@ fn percentile_interval(values: Vec<f64>) -> (f64, f64) {
         k => values[((q * (k - 1) as f64).round() as usize).min(k - 1)],
     };
     (at(0.025), at(0.975))
-}
-
-/// The first column's statistic minus each other's, with a paired bootstrap interval: every
-/// resample draws the same variants for both columns, so the interval is that of the
-/// difference itself, narrower than the two columns' own intervals suggest. The columns must
-/// score the same variants ([`keep_shared_variants`]); `kind` is `spearman_difference` or
-/// `auroc_difference`.
-pub fn paired_differences(
-    columns: &[(String, HashMap<String, f64>)],
-    measured: &Measured,
-    draws: usize,
-    seed: u64,
-) -> Vec<EffectAgreement> {
-    let draws_of = |scores: &HashMap<String, f64>| match measured {
-        Measured::Values(values) => {
-            let pairs = paired(scores, values);
-            (pairs.len(), resamples(&pairs, spearman, draws, seed))
-        }
-        Measured::Classes(classes) => {
-            let pairs = paired(scores, classes);
-            (pairs.len(), resamples(&pairs, auroc, draws, seed))
-        }
-    };
-    let kind = match measured {
-        Measured::Values(_) => "spearman_difference",
-        Measured::Classes(_) => "auroc_difference",
-    };
-    let Some(((first_name, first), rest)) = columns.split_first() else {
-        return Vec::new();
-    };
-    let (variants, (first_all, first_draws)) = draws_of(first);
-    rest.iter()
-        .map(|(name, scores)| {
-            let (n, (all, draws)) = draws_of(scores);
-            let interval = match n == variants {
-                true => percentile_interval(
-                    first_draws.iter().zip(&draws).map(|(a, b)| a - b).collect(),
-                ),
-                false => (f64::NAN, f64::NAN),
-            };
-            EffectAgreement {
-                column: format!("{first_name} - {name}"),
-                variants,
-                statistic: first_all - all,
-                interval,
-                kind,
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -376,8 +396,14 @@ mod tests {
         };
         let columns = vec![("a".to_string(), noisy(2)), ("b".to_string(), noisy(3))];
         let measured = Measured::Values(measured);
-        let each = agreement(&columns, &measured, 400, 7);
-        let difference = paired_differences(&columns, &measured, 400, 7).remove(0);
+        let mut rows = agreement_with_differences(&columns, &measured, 400, 7);
+        let difference = rows.remove(2);
+        let each = rows;
+        assert_eq!(each.len(), 2);
+        assert_eq!(
+            each[0].interval,
+            agreement(&columns, &measured, 400, 7)[0].interval
+        );
         assert_eq!(difference.column, "a - b");
         assert_eq!(difference.kind, "spearman_difference");
         assert!((difference.statistic - (each[0].statistic - each[1].statistic)).abs() < 1e-12);
