@@ -538,6 +538,8 @@ pub enum Setting {
     VariantEstimator,
     /// Homolog reweighting (theta, or data that are no alignment).
     Reweight,
+    /// A shard of a job (`--shard K/N`).
+    Shard,
 }
 
 /// A `Result` with this crate's [`Error`].

@@ -17,6 +17,8 @@
 //! - [`model`]: the bidirectional DiT score network and the batched DSE loss (burn).
 //! - [`sample`]: Euler, analytic and first-hitting samplers with fixed and constrained positions.
 //! - [`train`]: presets, batches, the AdamW loop with EMA, checkpoints that resume exactly.
+//! - [`shard`]: one part of a job, and the per-item random streams that make the parts add
+//!   up to one run.
 //! - [`variant`]: mutations of a wild type scored by masked marginals or ELBO differences.
 //! - [`data`]: unknown-symbol policies, train/validation splits, windows or padded records, and
 //!   the summary `seddbio data inspect` prints.
@@ -40,6 +42,7 @@ pub mod motif;
 pub mod plot;
 pub mod run;
 pub mod sample;
+pub mod shard;
 #[cfg(test)]
 mod test_dir;
 pub mod train;

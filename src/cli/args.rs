@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::parse::{choice, finite, id_prefix, quality_offset};
+use super::parse::{choice, finite, id_prefix, quality_offset, shard};
 use anyhow::{Context, Result};
 use clap::Args;
 use seddbio::{
@@ -52,6 +52,11 @@ pub struct SamplingArgs {
     /// run its own to concatenate their outputs (`cat K562.fa HepG2.fa`) without repeated ids.
     #[arg(long, default_value = "sample", value_parser = id_prefix)]
     pub id_prefix: String,
+    /// Do shard K of N of the job (counted from 0): a contiguous part of the sequences, each
+    /// drawn from its own random stream of --seed, so the N outputs concatenated in shard
+    /// order are the output of one run; ids keep their numbers in the whole job.
+    #[arg(long, value_name = "K/N", default_value = "0/1", value_parser = shard)]
+    pub shard: seddbio::shard::Shard,
     #[command(flatten)]
     pub condition: ConditionArgs,
 }

@@ -8,8 +8,9 @@ use seddbio::{
     alphabet::Alphabet,
     data::UnknownPolicy,
     eval::{
-        evaluate, kmer_sizes, render, sweep, Evaluation, ModelCheck, MotifSet, ReportOptions,
-        SweepPoint, SweepProgress, SweepRun,
+        evaluate, kmer_sizes, per_sequence, per_sequence_csv, render, sweep, Evaluation,
+        ModelCheck, MotifSet, PerSequenceOptions, ReportOptions, SweepPoint, SweepProgress,
+        SweepRun,
     },
     io::{read_sequences, Format, LabelSource, ReadOptions},
     model::ComputeDevice,
@@ -34,7 +35,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 400)]
     pub sweep_samples: usize,
     /// Reference (held-out real) sequences.
-    #[arg(long, required_unless_present = "variants")]
+    #[arg(long, required_unless_present_any = ["variants", "shard"])]
     pub reference: Option<PathBuf>,
     /// Training sequences: novelty, and the floor (training subsets as large as the generated
     /// set vs the reference) instead of reference subsets vs the rest of the reference.
@@ -93,9 +94,17 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Report directory: summary.csv, kmer.csv, motifs.csv, sequences.csv and SVG plots
-    /// (with --variants: a CSV file, optional).
+    /// (with --variants: a CSV file, optional; with --shard: the per-sequence CSV file, - for
+    /// standard output).
     #[arg(long, short = 'o', required_unless_present = "variants")]
     pub out: Option<PathBuf>,
+    /// Instead of the report: the per-sequence figures of shard K of N of --generated
+    /// (counted from 0): index, id, length, GC, the bound under --model (every sequence of
+    /// the shard), the nearest --train identity, and for molecules validity and canonical
+    /// SMILES, as CSV at --out. The N tables concatenated in shard order (one header) are the
+    /// table of --shard 0/1; set-level figures need the whole set (run eval without --shard).
+    #[arg(long, value_name = "K/N", value_parser = super::parse::shard, conflicts_with_all = ["sweep", "variants"])]
+    pub shard: Option<seddbio::shard::Shard>,
     #[command(flatten)]
     pub variants: super::variants::EffectArgs,
     /// Print summary.csv's figures as one JSON object (for pipelines) instead of the table.
@@ -106,6 +115,9 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs) -> Result<()> {
     if !args.variants.variants.is_empty() {
         return super::variants::evaluate(&args.variants, args.out.as_deref(), args.seed);
+    }
+    if let Some(shard) = args.shard {
+        return run_per_sequence(&args, shard);
     }
     let (Some(reference), Some(alphabet), Some(out)) = (&args.reference, &args.alphabet, &args.out)
     else {
@@ -222,6 +234,79 @@ pub fn run(args: EvalArgs) -> Result<()> {
         render::table(&evaluation),
         paths.out.display()
     ))
+}
+
+/// `eval --shard K/N`: the per-sequence figures of one shard of the generated set.
+fn run_per_sequence(args: &EvalArgs, shard: seddbio::shard::Shard) -> Result<()> {
+    let (Some(generated), Some(alphabet), Some(out)) = (&args.generated, &args.alphabet, &args.out)
+    else {
+        bail!("--shard needs --generated, --alphabet and --out (the per-sequence CSV file)");
+    };
+    let mut inputs: Vec<&Path> = vec![generated];
+    inputs.extend(args.train.as_deref());
+    inputs.extend(args.model.as_deref());
+    seddbio::io::refuse_overwriting_inputs(out, &inputs)?;
+    let alphabet = Alphabet::resolve(alphabet)?;
+    let options = ReadOptions {
+        format: args.format,
+        column: args.column.clone(),
+        ..ReadOptions::default()
+    };
+    let generated_file = read_sequences(generated, &options, None)?;
+    let train_file = args
+        .train
+        .as_deref()
+        .map(|path| read_sequences(path, &options, None))
+        .transpose()?;
+    let trained = match &args.model {
+        Some(model) if args.num_t == 0 => {
+            bail!("--num-t must be at least 1 (model {})", model.display())
+        }
+        Some(model) => Some(TrainedModel::load(
+            &RunDir::new(model),
+            ComputeDevice::Cpu.device()?,
+            Weights::Ema,
+        )?),
+        None => None,
+    };
+    let bar = super::progress(
+        None,
+        "{spinner} {pos} sequences scored under the model {per_sec}",
+    )?;
+    let mut progress = |n: usize| bar.inc(n as u64);
+    let model = match (&trained, &args.model) {
+        (Some(trained), Some(model)) => Some(ModelCheck {
+            trained,
+            name: model.display().to_string(),
+            num_t: args.num_t,
+            max_sequences: usize::MAX,
+            progress: &mut progress,
+        }),
+        _ => None,
+    };
+    let table = per_sequence(
+        alphabet,
+        &generated_file,
+        PerSequenceOptions {
+            shard,
+            seed: args.seed,
+            on_unknown: args.on_unknown,
+            train: train_file.as_ref(),
+            model,
+        },
+    )?;
+    bar.finish_and_clear();
+    super::score::write_csv(out, &per_sequence_csv(&table))?;
+    super::print_summary(
+        out,
+        &format!(
+            "{} sequences (shard {} of {}) described; written to {}\n",
+            table.rows.len(),
+            shard.describe(),
+            generated.display(),
+            super::output_name(out)
+        ),
+    )
 }
 
 /// The paths an evaluation of generated sequences needs (`--variants` needs none of them).

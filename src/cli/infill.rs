@@ -4,7 +4,6 @@ use std::{path::PathBuf, time::Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     io::{read_sequences, write_sequences, Format, OutputRecord, ReadOptions},
     motif::read_motifs,
@@ -115,24 +114,31 @@ pub fn run(args: InfillArgs) -> Result<()> {
         }
         templates.push((id, text, template));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(args.sampling.seed);
+    // The job's items are (template, sample) pairs in that order; item t * n + j is sample j
+    // of template t, drawn from its own stream, so a shard may start inside a template.
+    let items = args.sampling.shard.range(templates.len() * args.num);
     let bar = super::progress(
-        Some((templates.len() * args.num) as u64),
+        Some(items.len() as u64),
         "{bar:30} {pos}/{len} sequences {per_sec} ETA {eta}",
     )?;
     let start = Instant::now();
     let mut records = Vec::new();
     let mut nfe_total = 0;
-    for (id, text, template) in &templates {
+    for (t, (id, text, template)) in templates.iter().enumerate() {
+        let own = t * args.num..(t + 1) * args.num;
+        let mine = own.start.max(items.start)..own.end.min(items.end);
+        if mine.is_empty() {
+            continue;
+        }
+        let first = mine.start - own.start;
         // The gap lengths drawn for each sample, in the order the samples are drawn.
-        let mut gaps = Vec::with_capacity(args.num);
+        let mut gaps = Vec::with_capacity(mine.len());
         let (drawn, _) = sample_in_batches(
             &trained,
-            args.num,
+            mine,
             &settings,
-            &mut rng,
-            &mut |rng| {
-                let (slots, drawn_gaps) = template.draw(args.motif_mode, rng);
+            &mut |_, stream| {
+                let (slots, drawn_gaps) = template.draw(args.motif_mode, stream);
                 gaps.push(drawn_gaps);
                 pad_to_model(spec, pad, slots)
             },
@@ -158,7 +164,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
             let decoded = decode_sampled(&trained, d.tokens);
             decoded.add_selfies(&mut metadata);
             records.push(OutputRecord {
-                id: format!("{id}_{}_{}", settings.id_prefix, done + 1),
+                id: format!("{id}_{}_{}", settings.id_prefix, first + done + 1),
                 sequence: decoded.sequence,
                 metadata,
             });

@@ -314,6 +314,7 @@ pub fn flag_hint(error: &anyhow::Error) -> Option<&'static str> {
             Setting::Label => "choose --label among the model's labels, or leave it out",
             Setting::VariantEstimator => "use --estimator elbo-difference",
             Setting::Reweight => "give --reweight a number in [0, 1) and an aligned file (aligned FASTA, A2M or A3M)",
+            Setting::Shard => "give --shard K/N with 0 <= K < N, e.g. 0/4 to 3/4",
             // Its messages name the options already.
             Setting::Config | Setting::KmerSizes | Setting::MotifThreshold => return None,
         }),

@@ -32,6 +32,11 @@ pub(super) fn id_prefix(text: &str) -> std::result::Result<String, String> {
     }
 }
 
+/// `--shard K/N`: shard K of N, counted from 0.
+pub(super) fn shard(text: &str) -> std::result::Result<seddbio::shard::Shard, String> {
+    text.parse().map_err(|e: seddbio::Error| e.to_string())
+}
+
 /// `--quality-offset`: 33 or 64.
 pub(super) fn quality_offset() -> clap::builder::ValueParser {
     use clap::builder::TypedValueParser;

@@ -4,11 +4,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use rand::{rngs::ChaCha8Rng, SeedableRng};
 use seddbio::{
     io::write_sequences,
     run::TrainedModel,
-    sample::{generate, sample_lengths, Generated, Generation},
+    sample::{generate, Generated, Generation},
 };
 
 use super::{print_summary, ModelArgs, SamplingArgs};
@@ -45,15 +44,14 @@ pub fn run(args: SampleArgs) -> Result<()> {
             );
         }
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(args.sampling.seed);
-    let lengths = sample_lengths(spec, args.length, args.num, &mut rng);
     let settings = args.sampling.generation(&trained, &args.model.model)?;
+    let items = args.sampling.shard.range(args.num);
     let start = Instant::now();
     let Generated {
         records,
         network_calls: calls,
         nfe_total,
-    } = generate_with_progress(&trained, &lengths, &settings, &mut rng)?;
+    } = generate_with_progress(&trained, items, args.length, &settings)?;
     let seconds = start.elapsed().as_secs_f64();
     write_sequences(&args.sampling.out, args.sampling.out_format, &records)?;
     print_summary(&args.sampling.out, &format!(
@@ -63,7 +61,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
         settings.sampler.describe(),
         args.model.weights,
         trained.step,
-        nfe_total as f64 / records.len() as f64,
+        nfe_total as f64 / records.len().max(1) as f64,
         calls,
         seconds,
         records.len() as f64 / seconds.max(1e-9)
@@ -76,17 +74,23 @@ pub const SAMPLING_BAR: &str = "{bar:30} {pos}/{len} sequences {per_sec} ETA {et
 /// [`generate`] with a progress bar (sequences, rate, ETA and the network calls so far).
 pub fn generate_with_progress(
     trained: &TrainedModel,
-    lengths: &[usize],
+    items: std::ops::Range<usize>,
+    length: Option<usize>,
     settings: &Generation,
-    rng: &mut ChaCha8Rng,
 ) -> Result<Generated> {
-    let bar = super::progress(Some(lengths.len() as u64), SAMPLING_BAR)?;
+    let bar = super::progress(Some(items.len() as u64), SAMPLING_BAR)?;
     let mut calls = 0;
-    let generated = generate(trained, lengths, settings, rng, &mut |done, batch_calls| {
-        calls += batch_calls;
-        bar.inc(done as u64);
-        bar.set_message(format!("{calls} network calls"));
-    })?;
+    let generated = generate(
+        trained,
+        items,
+        length,
+        settings,
+        &mut |done, batch_calls| {
+            calls += batch_calls;
+            bar.inc(done as u64);
+            bar.set_message(format!("{calls} network calls"));
+        },
+    )?;
     bar.finish_and_clear();
     Ok(generated)
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
-use rand::{rngs::ChaCha8Rng, SeedableRng};
+use rand::rngs::ChaCha8Rng;
 use seddbio::{
     alphabet::TokenId,
     data::{encode_records, EncodedRecord, UnknownPolicy},
@@ -12,6 +12,7 @@ use seddbio::{
     io::{csv_field, read_sequences, write_atomically, Format, ReadOptions},
     model::pooled_bits_per_token,
     run::TrainedModel,
+    shard::{item_stream, Shard},
 };
 
 use super::{choice, print_stdout, print_summary, ModelArgs};
@@ -79,6 +80,11 @@ pub struct ScoreArgs {
     /// adds the accuracy.
     #[arg(long, value_name = "KEY", requires = "classify")]
     pub label_key: Option<String>,
+    /// Score shard K of N (counted from 0): a contiguous part of the records (or variants),
+    /// each scored with its own random stream of --seed, so the N tables concatenated in
+    /// shard order (one header) are the table of one run.
+    #[arg(long, value_name = "K/N", default_value = "0/1", value_parser = super::parse::shard)]
+    pub shard: Shard,
 }
 
 /// The scores table: at `out`, atomically, or on standard output for `-`.
@@ -121,6 +127,7 @@ fn score_variants(args: &ScoreArgs) -> Result<()> {
         num_t: args.num_t,
         batch_size: args.batch_size,
         seed: args.seed,
+        shard: args.shard,
     };
     super::variants::run(&trained, variants, &output)
 }
@@ -180,23 +187,25 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             );
         }
     }
+    let items = args.shard.range(records.len());
+    let (records, tokens) = (&records[items.clone()], &tokens[items.clone()]);
     if args.classify {
         if args.json && args.out.is_none() {
             bail!("--classify --json: the table of labels needs a file (-o FILE); the JSON summary goes to standard output");
         }
-        return classify(&args, &trained, &records, &tokens);
+        return classify(&args, &trained, records, tokens, items.start);
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let labels = label.map(|l| vec![l; tokens.len()]);
+    let mut streams: Vec<ChaCha8Rng> = items.map(|g| item_stream(args.seed, g)).collect();
     let estimates = elbo_estimates(
         &trained,
-        &tokens,
+        tokens,
         labels.as_deref(),
         args.num_t,
         args.batch_size,
-        &mut rng,
+        streams.as_mut_slice(),
     )?;
-    write_scores(&args, &records, &estimates)
+    write_scores(&args, records, &estimates)
 }
 
 /// The scores as CSV (or, for `--json` without `-o`, inside the JSON document) and the
@@ -281,10 +290,12 @@ fn classify(
     trained: &TrainedModel,
     records: &[EncodedRecord],
     tokens: &[&[TokenId]],
+    first: usize,
 ) -> Result<()> {
     let names = &trained.spec.labels;
     let bar = scoring_bar(tokens.len() * names.len())?;
-    let classes = trained.classify(tokens, args.num_t, args.batch_size, args.seed, &mut |n| {
+    let streams = (args.seed, first);
+    let classes = trained.classify(tokens, args.num_t, args.batch_size, streams, &mut |n| {
         bar.inc(n as u64)
     })?;
     bar.finish_and_clear();
@@ -334,18 +345,18 @@ fn classify(
     )
 }
 
-/// [`TrainedModel::elbo_estimates`] with a progress bar.
+/// [`TrainedModel::elbo_estimates`] with a progress bar, sequence i drawing from `streams[i]`.
 pub fn elbo_estimates(
     trained: &TrainedModel,
     sequences: &[&[TokenId]],
     labels: Option<&[usize]>,
     num_t: usize,
     batch_size: usize,
-    rng: &mut ChaCha8Rng,
+    streams: &mut [ChaCha8Rng],
 ) -> Result<Vec<ElboEstimate>> {
     let bar = scoring_bar(sequences.len())?;
     let estimates =
-        trained.elbo_estimates(sequences, labels, num_t, batch_size, rng, &mut |n| {
+        trained.elbo_estimates(sequences, labels, num_t, batch_size, streams, &mut |n| {
             bar.inc(n as u64)
         })?;
     bar.finish_and_clear();

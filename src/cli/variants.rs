@@ -220,6 +220,9 @@ pub struct VariantOutput<'a> {
     pub batch_size: usize,
     /// Seed of the ELBO difference's times and noise.
     pub seed: u64,
+    /// The part of the variants to score: every variant is scored with the same times and
+    /// noise, so a shard's rows are the whole run's rows for its variants.
+    pub shard: seddbio::shard::Shard,
 }
 
 /// Reads the wild type and variants, scores them, writes the table and the summary.
@@ -227,7 +230,9 @@ pub fn run(trained: &TrainedModel, args: &VariantArgs, output: &VariantOutput) -
     let estimator = args
         .estimator
         .unwrap_or_else(|| Estimator::default_for(trained.graph.kind));
-    let read = args.mutations.read(&trained.alphabet)?;
+    let mut read = args.mutations.read(&trained.alphabet)?;
+    let items = output.shard.range(read.prepared.variants.len());
+    read.prepared.variants = read.prepared.variants.drain(items).collect();
     let (length, model_length) = (read.prepared.wild.len(), trained.spec.seq_len);
     if length > model_length {
         anyhow::bail!(

@@ -5,7 +5,10 @@
 use rand::{seq::SliceRandom, Rng, RngExt};
 
 use super::{Graph, NoiseSchedule};
-use crate::alphabet::TokenId;
+use crate::{
+    alphabet::TokenId,
+    shard::{SharedStream, Streams},
+};
 
 /// Smallest training time, as in the reference (`sampling_eps`): `sigma_bar(t)` and the DSE
 /// constants are ill-conditioned at t = 0.
@@ -52,6 +55,18 @@ impl NoisedBatch {
         schedule: &NoiseSchedule,
         rng: &mut R,
     ) -> NoisedBatch {
+        NoisedBatch::draw_streams(clean, len, times, graph, schedule, &mut SharedStream(rng))
+    }
+
+    /// [`NoisedBatch::draw`] with row `r` noised from `streams.stream(r)`.
+    pub fn draw_streams<S: Streams + ?Sized>(
+        clean: &[TokenId],
+        len: usize,
+        times: &[f64],
+        graph: &Graph,
+        schedule: &NoiseSchedule,
+        streams: &mut S,
+    ) -> NoisedBatch {
         let batch = times.len();
         assert_eq!(clean.len(), batch * len, "one row of clean tokens per time");
         let sigma_bar: Vec<f64> = times.iter().map(|&t| schedule.sigma_bar(t)).collect();
@@ -60,7 +75,9 @@ impl NoisedBatch {
         let x_t = clean
             .chunks(len)
             .zip(&sigma_bar)
-            .flat_map(|(row, &sb)| {
+            .enumerate()
+            .flat_map(|(r, (row, &sb))| {
+                let rng = streams.stream(r);
                 row.iter()
                     .map(|&x| graph.perturb(usize::from(x), sb, rng) as TokenId)
                     .collect::<Vec<_>>()

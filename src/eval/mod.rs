@@ -19,7 +19,10 @@ mod sweep;
 mod variant_effects;
 
 pub use self::{
-    compute::{evaluate, kmer_sizes, ModelCheck, MotifSet, ReportOptions, FLOOR_DRAWS},
+    compute::{
+        evaluate, kmer_sizes, per_sequence, per_sequence_csv, ModelCheck, MotifSet, PerSequence,
+        PerSequenceOptions, ReportOptions, SequenceFigures, FLOOR_DRAWS,
+    },
     evaluation::*,
     floor::{FloorSetup, FloorSource, RealFloor},
     kmer::{js_divergence, pearson, KmerSpectrum, SpectrumComparison},

@@ -7,8 +7,6 @@
 
 use std::{fmt::Write as _, path::Path, time::Instant};
 
-use rand::{rngs::ChaCha8Rng, SeedableRng};
-
 use super::{
     evaluate,
     render::{self, cell, Metric},
@@ -20,9 +18,7 @@ use crate::{
     io::{read_sequences, write_sequences, ReadOptions, SequenceFile},
     plot::labelled_points_svg,
     run::TrainedModel,
-    sample::{
-        generate, sample_lengths, Generation, Guidance, SamplerKind, SamplerSettings, UnmaskOrder,
-    },
+    sample::{generate, Generation, Guidance, SamplerKind, SamplerSettings, UnmaskOrder},
     Error, Result,
 };
 
@@ -276,10 +272,8 @@ pub fn sweep(
             metadata,
             id_prefix: "sample".into(),
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
-        let lengths = sample_lengths(spec, None, run.samples, &mut rng);
         let start = Instant::now();
-        let generated = generate(run.trained, &lengths, &settings, &mut rng, &mut |n, _| {
+        let generated = generate(run.trained, 0..run.samples, None, &settings, &mut |n, _| {
             progress(SweepProgress::Sequences(n))
         })?;
         let seconds = start.elapsed().as_secs_f64();

@@ -203,6 +203,9 @@ fn encode_plain(
 ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match format {
         OutputFormat::Fasta => write_fasta(sink, records)?,
+        // No records, no metadata columns to name: an empty file, which gathers (`cat`, or
+        // `awk 'FNR > 1 || NR == 1'` over the shards of a job) as nothing.
+        OutputFormat::Csv | OutputFormat::Tsv if records.is_empty() => {}
         OutputFormat::Csv => CsvWriter::new(&mut *sink).finish(&mut frame(records)?)?,
         OutputFormat::Tsv => CsvWriter::new(&mut *sink)
             .with_separator(b'\t')

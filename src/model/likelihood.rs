@@ -3,7 +3,6 @@
 //! `-log p(x_0)`).
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::Rng;
 
 use super::{
     fused::{self, DseTerms},
@@ -14,6 +13,7 @@ use crate::{
     diffusion::{
         stratified_times, ElboEstimate, Graph, GraphKind, NoiseSchedule, NoisedBatch, TIME_EPS,
     },
+    shard::{PickedStreams, Streams},
     Error, Result,
 };
 
@@ -88,9 +88,11 @@ fn integrand_values(model: &ScoreModel, batch: &NoisedBatch, graph: &Graph) -> R
 /// under label `labels[i]` for a conditional model (the null label when `None`), with the
 /// times of sequence i in `times[i]`: the integral over `[TIME_EPS, 1]` is
 /// `(1 - TIME_EPS)` times the mean integrand, plus the prior KL at t = 1. Network calls are
-/// batched `batch_size` (sequence, time) pairs at a time.
+/// batched `batch_size` (sequence, time) pairs at a time; the forward noise of sequence i comes
+/// from `streams.stream(i)` (one [`SharedStream`](crate::shard::SharedStream) for all, or a stream per sequence, which
+/// makes a sequence's bound independent of the others scored with it).
 #[allow(clippy::too_many_arguments)]
-pub fn sequence_elbos<R: Rng + ?Sized>(
+pub fn sequence_elbos<S: Streams + ?Sized>(
     model: &ScoreModel,
     sequences: &[Vec<TokenId>],
     real_tokens: &[usize],
@@ -99,7 +101,7 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
     graph: &Graph,
     schedule: &NoiseSchedule,
     batch_size: usize,
-    rng: &mut R,
+    streams: &mut S,
 ) -> Result<Vec<ElboEstimate>> {
     let pairs: Vec<(usize, f64)> = times
         .iter()
@@ -115,8 +117,11 @@ pub fn sequence_elbos<R: Rng + ?Sized>(
             .collect();
         let chunk_times: Vec<f64> = chunk.iter().map(|&(_, t)| t).collect();
         let chunk_labels = labels.map(|l| chunk.iter().map(|&(i, _)| l[i]).collect());
-        let batch = NoisedBatch::draw(&clean, len, &chunk_times, graph, schedule, rng)
-            .with_labels(chunk_labels);
+        let rows: Vec<usize> = chunk.iter().map(|&(i, _)| i).collect();
+        let mut row_streams = PickedStreams::new(&mut *streams, &rows);
+        let batch =
+            NoisedBatch::draw_streams(&clean, len, &chunk_times, graph, schedule, &mut row_streams)
+                .with_labels(chunk_labels);
         let integrand = integrand_values(model, &batch, graph)?;
         for (&(i, _), value) in chunk.iter().zip(integrand) {
             values[i].push((1.0 - TIME_EPS) * f64::from(value));
@@ -195,19 +200,23 @@ pub fn common_noise_integrands(
 /// times per sequence (stratified within it), in input order. Sequences of one length are scored
 /// together (`batch_size` (sequence, time) pairs per network call); `real_tokens[i]` of
 /// sequence i count (the rest is padding); `labels[i]` is its label for a conditional model.
+/// Sequence i's times and noise come from `streams.stream(i)`: with one
+/// [`SharedStream`](crate::shard::SharedStream) for all, or with a stream per sequence ([`crate::shard::item_stream`]),
+/// which gives each sequence the same bound whatever else is scored with it.
 /// `progress` is called with the number of sequences finished after each group.
 ///
 /// ```
 /// use burn::tensor::Device;
 /// use rand::SeedableRng;
 /// use seddbio::{diffusion::{Graph, NoiseSchedule}, model::{elbo_estimates, ModelSize, ScoreModelConfig}};
+/// use seddbio::shard::SharedStream;
 ///
 /// let model = ScoreModelConfig::new(4, true, ModelSize::new(16, 1, 2, 8)).init(&Device::flex());
 /// let sequences = vec![vec![0, 1, 2, 3, 0], vec![1, 1, 2], vec![3, 2, 1, 0, 0]];
 /// let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
 /// let mut done = 0;
 /// let estimates = elbo_estimates(&model, &Graph::absorbing(4), &NoiseSchedule::log_linear(),
-///     &sequences, &[5, 3, 5], None, 64, 32, &mut rng, &mut |n| done += n).unwrap();
+///     &sequences, &[5, 3, 5], None, 64, 32, &mut SharedStream(&mut rng), &mut |n| done += n).unwrap();
 /// assert_eq!(estimates.iter().map(|e| e.tokens).collect::<Vec<_>>(), [5, 3, 5]);
 /// assert_eq!(done, 3);
 /// // A fresh network's output layer is zero, which is the exact score of uniform i.i.d.
@@ -217,7 +226,7 @@ pub fn common_noise_integrands(
 /// assert!((bits - 2.0).abs() < 4.0 * se + 0.05, "{bits} ± {se}");
 /// ```
 #[allow(clippy::too_many_arguments)]
-pub fn elbo_estimates<R: Rng + ?Sized>(
+pub fn elbo_estimates<S: Streams + ?Sized>(
     model: &ScoreModel,
     graph: &Graph,
     schedule: &NoiseSchedule,
@@ -226,7 +235,7 @@ pub fn elbo_estimates<R: Rng + ?Sized>(
     labels: Option<&[usize]>,
     num_t: usize,
     batch_size: usize,
-    rng: &mut R,
+    streams: &mut S,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<ElboEstimate>> {
     let mut by_length: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
@@ -240,7 +249,10 @@ pub fn elbo_estimates<R: Rng + ?Sized>(
             let real: Vec<usize> = chunk.iter().map(|&i| real_tokens[i]).collect();
             let chunk_labels: Option<Vec<usize>> =
                 labels.map(|l| chunk.iter().map(|&i| l[i]).collect());
-            let times: Vec<Vec<f64>> = chunk.iter().map(|_| stratified_times(num_t, rng)).collect();
+            let mut chunk_streams = PickedStreams::new(&mut *streams, chunk);
+            let times: Vec<Vec<f64>> = (0..chunk.len())
+                .map(|j| stratified_times(num_t, chunk_streams.stream(j)))
+                .collect();
             let results = sequence_elbos(
                 model,
                 &batch,
@@ -250,7 +262,7 @@ pub fn elbo_estimates<R: Rng + ?Sized>(
                 graph,
                 schedule,
                 batch_size,
-                rng,
+                &mut chunk_streams,
             )?;
             for (&i, estimate) in chunk.iter().zip(results) {
                 estimates[i] = Some(estimate);

@@ -1,10 +1,12 @@
 //! The likelihood classifier of a conditional model: every sequence's bound under every label,
 //! and the posterior over labels from those bounds (docs/design.md, eq. (27)).
 
-use rand::{rngs::ChaCha8Rng, SeedableRng};
+use rand::rngs::ChaCha8Rng;
 
 use super::TrainedModel;
-use crate::{alphabet::TokenId, diffusion::ElboEstimate, io::csv_field, Result};
+use crate::{
+    alphabet::TokenId, diffusion::ElboEstimate, io::csv_field, shard::item_stream, Result,
+};
 
 /// Posterior probabilities of the labels from per-label bounds (nats) under a flat prior:
 /// `p(y | x) ∝ exp(-bound_y)`, the bounds standing in for `-log p(x | y)`.
@@ -29,26 +31,31 @@ pub struct Classification {
 
 impl TrainedModel {
     /// Scores every sequence under every label with the same times and noise for each
-    /// (common random numbers from `seed`: the bounds' differences carry much less noise than
-    /// the bounds). `progress` hears of each batch scored, label after label.
+    /// (common random numbers: the bounds' differences carry much less noise than the
+    /// bounds). Sequence i draws them from `item_stream(seed, first + i)`, its own stream of
+    /// the job (`first`: the global index of `sequences[0]`, 0 unless it is a shard), so its
+    /// scores do not depend on what else is classified with it. `progress` hears of each
+    /// batch scored, label after label.
     pub fn classify(
         &self,
         sequences: &[&[TokenId]],
         num_t: usize,
         batch_size: usize,
-        seed: u64,
+        (seed, first): (u64, usize),
         progress: &mut dyn FnMut(usize),
     ) -> Result<Classification> {
         let per_label = (0..self.spec.labels.len())
             .map(|label| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let mut streams: Vec<ChaCha8Rng> = (first..first + sequences.len())
+                    .map(|g| item_stream(seed, g))
+                    .collect();
                 let labels = vec![label; sequences.len()];
                 self.elbo_estimates(
                     sequences,
                     Some(&labels),
                     num_t,
                     batch_size,
-                    &mut rng,
+                    streams.as_mut_slice(),
                     progress,
                 )
             })

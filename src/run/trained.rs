@@ -75,14 +75,15 @@ impl TrainedModel {
     /// ELBO estimates of real sequences under this model ([`elbo_estimates`](crate::model::elbo_estimates)),
     /// under `labels` for a conditional model: padded models see every sequence padded to
     /// their length, with only its real tokens counted. A sequence longer than the model's
-    /// length is an error naming it (1-based).
-    pub fn elbo_estimates<R: rand::Rng + ?Sized>(
+    /// length is an error naming it (1-based). Sequence i draws its times and noise from
+    /// `streams.stream(i)`.
+    pub fn elbo_estimates<S: crate::shard::Streams + ?Sized>(
         &self,
         sequences: &[&[TokenId]],
         labels: Option<&[usize]>,
         num_t: usize,
         batch_size: usize,
-        rng: &mut R,
+        streams: &mut S,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<crate::diffusion::ElboEstimate>> {
         let spec = &self.spec;
@@ -112,7 +113,7 @@ impl TrainedModel {
             labels,
             num_t,
             batch_size,
-            rng,
+            streams,
             progress,
         )
     }

@@ -1,14 +1,17 @@
 //! Whole sequences from a trained model: lengths, slots, batches and the records they become
 //! (what `sample`, `infill` and the end-of-run report of `train` share).
 
-use rand::{Rng, RngExt};
+use std::ops::Range;
 
-use super::{guided_score, sample, Guidance, SamplerSettings, Slot};
+use rand::{rngs::ChaCha8Rng, Rng, RngExt};
+
+use super::{guided_score, sampler::sample_streams, Guidance, SamplerSettings, Slot};
 use crate::{
     alphabet::{TokenId, TokenizerKind},
     data::LayoutKind,
     io::OutputRecord,
     run::{RunSpec, TrainedModel},
+    shard::{item_stream, PickedStreams},
     Result,
 };
 
@@ -87,21 +90,18 @@ pub fn draw_length(spec: &RunSpec, rng: &mut (impl Rng + ?Sized)) -> usize {
     spec.seq_len
 }
 
-/// Lengths of `num` sequences: `length` when given, else the model's window, or for padded
-/// models draws from the training length distribution.
-pub fn sample_lengths(
+/// The length of one sequence: `length` when given, else the model's window, or for padded
+/// models a draw from the training length distribution.
+pub fn sequence_length(
     spec: &RunSpec,
     length: Option<usize>,
-    num: usize,
     rng: &mut (impl Rng + ?Sized),
-) -> Vec<usize> {
-    (0..num)
-        .map(|_| match (length, spec.layout) {
-            (Some(l), _) => l,
-            (None, LayoutKind::Padded) => draw_length(spec, rng),
-            (None, LayoutKind::Windows) => spec.seq_len,
-        })
-        .collect()
+) -> usize {
+    match (length, spec.layout) {
+        (Some(l), _) => l,
+        (None, LayoutKind::Padded) => draw_length(spec, rng),
+        (None, LayoutKind::Windows) => spec.seq_len,
+    }
 }
 
 /// How [`generate`] samples: the sampler with its steps and controls, the label and guidance,
@@ -114,7 +114,8 @@ pub struct Generation {
     pub sampler: SamplerSettings,
     /// Sequences per network call.
     pub batch_size: usize,
-    /// Written into each record's `seed` field (the caller seeded `rng` with it).
+    /// The seed of every item's random stream ([`item_stream`]); written into each record's
+    /// `seed` field.
     pub seed: u64,
     /// The label and guidance weight (conditional models).
     pub guidance: Guidance,
@@ -150,25 +151,34 @@ pub struct Drawn {
     pub path_nats: Option<(f64, usize)>,
 }
 
-/// `count` sequences from a trained model, `settings.batch_size` at a time (one network call
-/// per length in a batch) under
-/// `settings.guidance`, with `slots(rng)` giving each sequence's slots just before its batch
-/// is sampled (so a template's random motif instances and the sampler share one stream in a
-/// fixed order). `progress` gets the sequences and network calls of each finished batch.
-/// Returns the sequences in order and the network calls in all.
-pub fn sample_in_batches<R: Rng + ?Sized>(
+/// The sequences `items` (global indices of the job: a shard's range, or `0..count`) from a
+/// trained model, `settings.batch_size` at a time, under `settings.guidance`. Item `g` draws
+/// everything from its own stream, `item_stream(settings.seed, g)`: first `slots(g, stream)`
+/// gives its slots (a template's motif instances and gap lengths, a drawn length), then the
+/// sampler continues on the same stream, so an item comes out the same whichever shard or
+/// batch it is drawn in ([`crate::shard`]). `progress` gets the sequences and network calls of
+/// each finished batch. Returns the sequences in order and the network calls in all.
+pub fn sample_in_batches(
     trained: &TrainedModel,
-    count: usize,
+    items: Range<usize>,
     settings: &Generation,
-    rng: &mut R,
-    slots: &mut dyn FnMut(&mut R) -> Vec<Slot>,
+    slots: &mut dyn FnMut(usize, &mut ChaCha8Rng) -> Vec<Slot>,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Vec<Drawn>, usize)> {
     let batch_size = settings.batch_size.max(1);
-    let (mut drawn, mut calls) = (Vec::with_capacity(count), 0);
-    while drawn.len() < count {
-        let batch = batch_size.min(count - drawn.len());
-        let mut batch_slots: Vec<Vec<Slot>> = (0..batch).map(|_| slots(rng)).collect();
+    let (mut drawn, mut calls) = (Vec::with_capacity(items.len()), 0);
+    let all: Vec<usize> = items.collect();
+    for batch_items in all.chunks(batch_size) {
+        let batch = batch_items.len();
+        let mut streams: Vec<ChaCha8Rng> = batch_items
+            .iter()
+            .map(|&g| item_stream(settings.seed, g))
+            .collect();
+        let mut batch_slots: Vec<Vec<Slot>> = batch_items
+            .iter()
+            .zip(&mut streams)
+            .map(|(&g, stream)| slots(g, stream))
+            .collect();
         // Sequences of one network call share a length: a batch whose lengths differ (a
         // template gap drawn per sample, a windows model) is sampled one length at a time, in
         // the order the lengths first appear; a batch of one length is one call, as ever.
@@ -188,12 +198,12 @@ pub fn sample_in_batches<R: Rng + ?Sized>(
                 .iter()
                 .map(|&i| std::mem::take(&mut batch_slots[i]))
                 .collect();
-            let out = sample(
+            let out = sample_streams(
                 &trained.graph,
                 &trained.spec.noise,
                 &group,
                 &settings.sampler,
-                rng,
+                &mut PickedStreams::new(streams.as_mut_slice(), &members),
                 guided_score(&trained.model, settings.guidance),
             )?;
             batch_calls += out.network_calls;
@@ -213,24 +223,26 @@ pub fn sample_in_batches<R: Rng + ?Sized>(
     Ok((drawn, calls))
 }
 
-/// Samples of the given lengths from a trained model, `batch_size` at a time; `progress` is
+/// The sequences `items` of a job (global indices; `0..count` for the whole job) from a
+/// trained model, each `length` long or as [`sequence_length`] draws it from the item's
+/// stream, `batch_size` at a time; records are named `{id_prefix}_{g + 1}` by their global
+/// index, so the outputs of shards concatenate into the output of one run. `progress` is
 /// called with the sequences and the network calls of each finished batch.
-pub fn generate<R: Rng + ?Sized>(
+pub fn generate(
     trained: &TrainedModel,
-    lengths: &[usize],
+    items: Range<usize>,
+    length: Option<usize>,
     settings: &Generation,
-    rng: &mut R,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Generated> {
     let spec = &trained.spec;
     let pad = trained.alphabet.pad_id();
-    let mut next = lengths.iter();
+    let first = items.start;
     let (drawn, network_calls) = sample_in_batches(
         trained,
-        lengths.len(),
+        items,
         settings,
-        rng,
-        &mut |_| unconditional_slots(spec, pad, next.next().copied().unwrap_or(spec.seq_len)),
+        &mut |_, stream| unconditional_slots(spec, pad, sequence_length(spec, length, stream)),
         progress,
     )?;
     let nfe_total = drawn.iter().map(|d| d.nfe).sum();
@@ -258,7 +270,7 @@ pub fn generate<R: Rng + ?Sized>(
             }
             metadata.extend(settings.metadata.iter().cloned());
             OutputRecord {
-                id: format!("{}_{}", settings.id_prefix, i + 1),
+                id: format!("{}_{}", settings.id_prefix, first + i + 1),
                 sequence,
                 metadata,
             }
@@ -321,37 +333,26 @@ mod tests {
     fn padded_samples_follow_the_training_lengths() {
         let trained = padded_model();
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let lengths = sample_lengths(&trained.spec, None, 400, &mut rng);
+        let lengths: Vec<usize> = (0..400)
+            .map(|_| sequence_length(&trained.spec, None, &mut rng))
+            .collect();
         let nines = lengths.iter().filter(|&&l| l == 9).count();
         assert!(lengths.iter().all(|&l| l == 5 || l == 9));
         // 3 in 4 are 9 long: binomial(400, 0.75), standard deviation 8.7.
         assert!((260..=340).contains(&nines), "{nines}");
-        assert_eq!(
-            sample_lengths(&trained.spec, Some(7), 3, &mut rng),
-            [7, 7, 7]
-        );
+        assert_eq!(sequence_length(&trained.spec, Some(7), &mut rng), 7);
 
-        let settings = Generation {
-            model_name: "toy".into(),
-            sampler: SamplerSettings::new(crate::sample::SamplerKind::FirstHitting, 8).unwrap(),
-            batch_size: 4,
-            seed: 3,
-            guidance: Guidance::default(),
-            metadata: vec![("note".into(), "x".into())],
-            id_prefix: "toy".into(),
-        };
+        let settings = generation(4);
         let mut batches = Vec::new();
-        let generated = generate(
-            &trained,
-            &lengths[..10],
-            &settings,
-            &mut rng,
-            &mut |n, _| batches.push(n),
-        )
+        let generated = generate(&trained, 0..10, None, &settings, &mut |n, _| {
+            batches.push(n)
+        })
         .unwrap();
         assert_eq!(batches, [4, 4, 2]);
         assert_eq!(generated.records.len(), 10);
-        for (record, &length) in generated.records.iter().zip(&lengths[..10]) {
+        for (g, record) in generated.records.iter().enumerate() {
+            let length = sequence_length(&trained.spec, None, &mut item_stream(3, g));
+            assert_eq!(record.id, format!("toy_{}", g + 1));
             assert_eq!(record.sequence.len(), length, "{record:?}");
             assert!(record.sequence.bytes().all(|b| b"ACGT".contains(&b)));
             assert!(record
@@ -363,5 +364,37 @@ mod tests {
             );
         }
         assert!(generated.nfe_total <= 10 * 12);
+    }
+
+    fn generation(batch_size: usize) -> Generation {
+        Generation {
+            model_name: "toy".into(),
+            sampler: SamplerSettings::new(crate::sample::SamplerKind::FirstHitting, 8).unwrap(),
+            batch_size,
+            seed: 3,
+            guidance: Guidance::default(),
+            metadata: vec![("note".into(), "x".into())],
+            id_prefix: "toy".into(),
+        }
+    }
+
+    /// Each item is drawn from its own stream: any split of the items into ranges, at any
+    /// batch size, gives the records of one run, ids included.
+    #[test]
+    fn ranges_of_items_add_up_to_one_run() {
+        let trained = padded_model();
+        let whole = generate(&trained, 0..11, None, &generation(4), &mut |_, _| {}).unwrap();
+        let mut pieces = Vec::new();
+        for (range, batch_size) in [(0..3, 2), (3..3, 4), (3..10, 64), (10..11, 1)] {
+            let part = generate(
+                &trained,
+                range,
+                None,
+                &generation(batch_size),
+                &mut |_, _| {},
+            );
+            pieces.extend(part.unwrap().records);
+        }
+        assert_eq!(pieces, whole.records);
     }
 }

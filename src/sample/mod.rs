@@ -8,10 +8,12 @@ mod template;
 pub use self::{
     controls::{SamplerControls, SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP},
     generate::{
-        decode_sampled, draw_length, generate, pad_to_model, sample_in_batches, sample_lengths,
+        decode_sampled, draw_length, generate, pad_to_model, sample_in_batches, sequence_length,
         unconditional_slots, Decoded, Drawn, Generated, Generation,
     },
-    sampler::{sample, time_grid, Sampled, SamplerKind, ScoreFn, Slot, SAMPLING_EPS},
+    sampler::{
+        sample, sample_streams, time_grid, Sampled, SamplerKind, ScoreFn, Slot, SAMPLING_EPS,
+    },
     template::{MotifMode, Template},
 };
 

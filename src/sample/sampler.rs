@@ -9,6 +9,7 @@ use super::{SamplerSettings, UnmaskOrder};
 use crate::{
     alphabet::TokenId,
     diffusion::{sample_categorical, Graph, GraphKind, NoiseSchedule},
+    shard::{SharedStream, Streams},
     Error, Result,
 };
 
@@ -206,6 +207,28 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
     slots: &[Vec<Slot>],
     settings: &SamplerSettings,
     rng: &mut R,
+    score: S,
+) -> Result<Sampled> {
+    sample_streams(
+        graph,
+        schedule,
+        slots,
+        settings,
+        &mut SharedStream(rng),
+        score,
+    )
+}
+
+/// [`sample`] with each sequence drawing from its own random stream (`streams.stream(b)` for
+/// sequence `b` of the batch): a sequence's draws then depend on its stream alone, not on the
+/// other sequences of its batch, which is what lets shards of a job add up to one run
+/// ([`crate::shard`]).
+pub fn sample_streams<T: Streams + ?Sized, S: ScoreFn>(
+    graph: &Graph,
+    schedule: &NoiseSchedule,
+    slots: &[Vec<Slot>],
+    settings: &SamplerSettings,
+    streams: &mut T,
     mut score: S,
 ) -> Result<Sampled> {
     let (kind, steps) = (settings.kind(), settings.steps());
@@ -233,11 +256,14 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
     let flat: Vec<&Slot> = slots.iter().flatten().collect();
     let x: Vec<usize> = flat
         .iter()
-        .map(|slot| match slot {
+        .enumerate()
+        .map(|(i, slot)| match slot {
             Slot::Fixed(t) => usize::from(*t),
             _ if graph.kind == GraphKind::Absorb => n,
-            Slot::OneOf(set) => usize::from(set[rng.random_range(0..set.len())]),
-            Slot::Free => rng.random_range(0..n),
+            Slot::OneOf(set) => {
+                usize::from(set[streams.stream(i / len).random_range(0..set.len())])
+            }
+            Slot::Free => streams.stream(i / len).random_range(0..n),
         })
         .collect();
     let mut walk = Walk {
@@ -251,9 +277,9 @@ pub fn sample<R: Rng + ?Sized, S: ScoreFn>(
         nfe: vec![0; batch],
     };
     let path_nats = match kind {
-        SamplerKind::FirstHitting => walk.first_hitting(schedule, settings, rng, &mut score)?,
+        SamplerKind::FirstHitting => walk.first_hitting(schedule, settings, streams, &mut score)?,
         _ => {
-            walk.on_grid(graph, schedule, settings, rng, &mut score)?;
+            walk.on_grid(graph, schedule, settings, streams, &mut score)?;
             Vec::new()
         }
     };
@@ -282,11 +308,11 @@ impl Walk<'_> {
     /// First-hitting: every masked position draws its unmasking time, and only the steps with
     /// one due call the network (docs/design.md, eqs. (35), (36)). Returns each sequence's
     /// path nats and drawn tokens.
-    fn first_hitting<R: Rng + ?Sized, S: ScoreFn>(
+    fn first_hitting<T: Streams + ?Sized, S: ScoreFn>(
         &mut self,
         schedule: &NoiseSchedule,
         settings: &SamplerSettings,
-        rng: &mut R,
+        streams: &mut T,
         score: &mut S,
     ) -> Result<Vec<(f64, usize)>> {
         let (n, len, steps) = (self.n, self.len, settings.steps());
@@ -301,11 +327,12 @@ impl Walk<'_> {
         let mut path = vec![(0.0, 0); batch];
         let mut event_step: Vec<usize> = x
             .iter()
-            .map(|&token| {
+            .enumerate()
+            .map(|(i, &token)| {
                 if token != n {
                     return usize::MAX;
                 }
-                let u: f64 = rng.random();
+                let u: f64 = streams.stream(i / len).random();
                 let tau = schedule.time_of(-(-u * f1).ln_1p());
                 let k = ((1.0 - tau) / (1.0 - SAMPLING_EPS) * steps as f64).floor();
                 (k.max(0.0) as usize).min(steps)
@@ -344,7 +371,7 @@ impl Walk<'_> {
             for i in due {
                 let (row, mut weights) = denoising(i);
                 settings.shape(&mut weights, None);
-                x[i] = sample_categorical(&weights, rng)
+                x[i] = sample_categorical(&weights, streams.stream(i / len))
                     .unwrap_or_else(|| best_allowed(&row, flat[i], n));
                 event_step[i] = usize::MAX;
                 let total: f64 = weights.iter().filter(|w| **w > 0.0).sum();
@@ -359,15 +386,15 @@ impl Walk<'_> {
 
     /// Euler, analytic or remasking steps down the time grid, then the final denoising step
     /// (docs/design.md, eqs. (30)-(33), (37), (38)).
-    fn on_grid<R: Rng + ?Sized, S: ScoreFn>(
+    fn on_grid<T: Streams + ?Sized, S: ScoreFn>(
         &mut self,
         graph: &Graph,
         schedule: &NoiseSchedule,
         settings: &SamplerSettings,
-        rng: &mut R,
+        streams: &mut T,
         score: &mut S,
     ) -> Result<()> {
-        let (n, steps, kind) = (self.n, settings.steps(), settings.kind());
+        let (n, len, steps, kind) = (self.n, self.len, settings.steps(), settings.kind());
         let batch = self.nfe.len();
         let width = self.width;
         let row_of = |scores: &[f32], i: usize| score_row(scores, width, i);
@@ -417,7 +444,7 @@ impl Walk<'_> {
                 };
                 restrict(&mut weights, slot, n);
                 settings.shape(&mut weights, stay);
-                x[i] = match sample_categorical(&weights, rng) {
+                x[i] = match sample_categorical(&weights, streams.stream(i / len)) {
                     Some(y) => y,
                     None if last || x[i] < n && !slot.allows(x[i]) => best_allowed(&row, slot, n),
                     None => x[i],

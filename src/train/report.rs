@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use rand::{rngs::ChaCha8Rng, SeedableRng};
 
+use crate::shard::SharedStream;
+
 use super::ValidationSet;
 use crate::{
     alphabet::{Alphabet, TokenId, TokenizerKind},
@@ -15,7 +17,7 @@ use crate::{
     io::{read_sequences, write_atomically, write_sequences, ReadOptions},
     model::{pooled_bits_per_token, PositionKind},
     run::{model_card, CardFacts, RunDir, RunSpec, TrainedModel},
-    sample::{generate, sample_lengths, Generation, SamplerSettings},
+    sample::{generate, Generation, SamplerSettings},
     Result,
 };
 
@@ -85,8 +87,14 @@ pub fn compare_held_out(
         .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(trained.spec.seed);
     let labels = valid.labels.as_deref();
-    let estimates =
-        trained.elbo_estimates(&sequences, labels, HELD_OUT_TIMES, 64, &mut rng, progress)?;
+    let estimates = trained.elbo_estimates(
+        &sequences,
+        labels,
+        HELD_OUT_TIMES,
+        64,
+        &mut SharedStream(&mut rng),
+        progress,
+    )?;
     let (bits, std_error) = pooled_bits_per_token(&estimates);
     let tokens: usize = valid.real_tokens.iter().sum();
     Ok(Some(HeldOutComparison {
@@ -198,8 +206,6 @@ pub fn end_of_run_report(
     progress: &mut dyn ReportProgress,
 ) -> Result<RunReport> {
     let spec = &trained.spec;
-    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let lengths = sample_lengths(spec, None, request.samples, &mut rng);
     let settings = Generation {
         model_name: request.model_name.clone(),
         sampler: request.sampler,
@@ -209,12 +215,12 @@ pub fn end_of_run_report(
         metadata: Vec::new(),
         id_prefix: "sample".into(),
     };
-    progress.sampling(lengths.len(), &settings.sampler.describe());
+    progress.sampling(request.samples, &settings.sampler.describe());
     let samples = generate(
         trained,
-        &lengths,
+        0..request.samples,
+        None,
         &settings,
-        &mut rng,
         &mut |done, calls| progress.sampled(done, calls),
     )?
     .records;

@@ -208,7 +208,7 @@ impl Trainer {
             &self.graph,
             &self.spec.noise,
             batch_size,
-            &mut rng,
+            &mut crate::shard::SharedStream(&mut rng),
         )?;
         Ok(pooled_bits_per_token(&estimates))
     }

@@ -12,27 +12,31 @@ use crate::{
 /// MOSES defines them (RDKit when built with it, else a syntax check the figures name), and
 /// each string's canonical form. With `selfies`, records written in SELFIES are read as the
 /// SMILES they decode to (a SELFIES model's own samples are SMILES already).
+/// The records of `file` as SMILES: for a SELFIES alphabet, a record written in SELFIES is
+/// decoded (seddbio's samples are SMILES already).
+pub(super) fn smiles_of(file: &SequenceFile, selfies: bool) -> Vec<String> {
+    file.records
+        .iter()
+        .map(|r| {
+            let text = String::from_utf8_lossy(&r.sequence).into_owned();
+            let is_selfies = selfies
+                && text.starts_with('[')
+                && crate::alphabet::selfies::symbol_spans(&text).is_ok();
+            match is_selfies {
+                true => crate::alphabet::selfies::decode(&text).unwrap_or(text),
+                false => text,
+            }
+        })
+        .collect()
+}
+
 pub(super) fn chemistry(
     [generated, reference]: [&SequenceFile; 2],
     train: Option<&SequenceFile>,
     selfies: bool,
     seed: u64,
 ) -> Chemistry {
-    let text = |file: &SequenceFile| -> Vec<String> {
-        file.records
-            .iter()
-            .map(|r| {
-                let text = String::from_utf8_lossy(&r.sequence).into_owned();
-                let is_selfies = selfies
-                    && text.starts_with('[')
-                    && crate::alphabet::selfies::symbol_spans(&text).is_ok();
-                match is_selfies {
-                    true => crate::alphabet::selfies::decode(&text).unwrap_or(text),
-                    false => text,
-                }
-            })
-            .collect()
-    };
+    let text = |file: &SequenceFile| smiles_of(file, selfies);
     let generated_smiles = text(generated);
     let train_smiles = train.map(text);
     let checker = default_checker();

@@ -7,7 +7,12 @@ mod chemistry;
 mod labels;
 mod model;
 mod motifs;
+mod per_sequence;
 mod sets;
+
+pub use self::per_sequence::{
+    per_sequence, per_sequence_csv, PerSequence, PerSequenceOptions, SequenceFigures,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -57,7 +57,7 @@ pub(super) fn model_bound(
             None,
             check.num_t,
             64,
-            &mut rng,
+            &mut crate::shard::SharedStream(&mut rng),
             &mut *check.progress,
         )?;
         let (bits_per_token, standard_error) = pooled_bits_per_token(&estimates);

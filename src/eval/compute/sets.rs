@@ -147,7 +147,14 @@ pub(super) fn composition(
 /// MOSES test molecules against 20,000 neighbours were an hour of alignments.
 /// `set`, or `k` of its sequences drawn with `rng` when it has more: the sequences a shuffle
 /// of the whole set would put first, copied alone (the MOSES training split is 1.58 M).
-fn at_most<'a>(
+/// Training sequences a generated set of `generated` compares with: at most MAX_ALIGNMENTS
+/// alignments per set, so large sets compare with fewer (never fewer than MIN_NEIGHBOURS).
+pub(super) fn neighbours_for(generated: usize) -> usize {
+    (MAX_ALIGNMENTS / generated.max(1)).clamp(MIN_NEIGHBOURS, MAX_NEIGHBOURS)
+}
+
+/// `set` itself, or `k` of its sequences drawn at random.
+pub(super) fn at_most<'a>(
     set: &'a [Vec<TokenId>],
     k: usize,
     rng: &mut ChaCha8Rng,
@@ -166,10 +173,7 @@ pub(super) fn novelty_figures(
     train: &[Vec<TokenId>],
     rng: &mut ChaCha8Rng,
 ) -> NoveltyFigures {
-    // At most MAX_ALIGNMENTS alignments per set: large generated sets compare with fewer
-    // training sequences (never fewer than MIN_NEIGHBOURS).
-    let wanted = (MAX_ALIGNMENTS / generated.len().max(1)).clamp(MIN_NEIGHBOURS, MAX_NEIGHBOURS);
-    let neighbours = at_most(train, wanted, rng);
+    let neighbours = at_most(train, neighbours_for(generated.len()), rng);
     let reference = at_most(reference, generated.len().max(MIN_REFERENCE_NOVELTY), rng);
     let figures = |set: &[Vec<TokenId>]| {
         let Novelty {
