@@ -3,7 +3,7 @@
 //! their SELFIES, and 2,000 random symbol strings, each with what the `selfies` package (2.1.1)
 //! decodes it to (made by `tests/data/make_selfies_pairs.py`, the command in its header).
 
-use seddbio::alphabet::selfies::{decode, encode, split_symbols};
+use seddbio::alphabet::selfies::{decode, encode, is_complete, split_symbols};
 
 struct Pair<'a> {
     kind: &'a str,
@@ -360,4 +360,73 @@ fn a_selfies_model_trains_on_smiles_and_writes_smiles() {
         error.contains("template 'CC[MASK:3]': position 1: 'C' is in no SELFIES symbol"),
         "{error}"
     );
+
+    // --selfies-draws: a sample is drawn again until it is complete, at most N times, and says
+    // how many draws it took and whether the one kept is complete.
+    let sampled = common::ok(&[
+        "sample",
+        "--model",
+        run_s,
+        "-n",
+        "12",
+        "--steps",
+        "8",
+        "--sampler",
+        "first-hitting",
+        "--selfies-draws",
+        "6",
+        "--seed",
+        "4",
+    ]);
+    let mut redrawn = 0;
+    for header in sampled.lines().filter(|l| l.starts_with('>')) {
+        let value = |key: &str| {
+            header
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .unwrap_or_else(|| panic!("no {key} in {header}"))
+        };
+        let draws: usize = value("draws=").parse().unwrap();
+        let complete = value("complete=") == "true";
+        assert_eq!(complete, is_complete(value("selfies=")), "{header}");
+        assert!(
+            (1..=6).contains(&draws) && (complete || draws == 6),
+            "{header}"
+        );
+        redrawn += usize::from(draws > 1);
+    }
+    assert!(
+        redrawn > 0,
+        "a two-step model writes incomplete strings: {sampled}"
+    );
+    let error = common::fails(&[
+        "sample",
+        "--model",
+        run_s,
+        "-n",
+        "1",
+        "--selfies-draws",
+        "0",
+    ]);
+    assert!(
+        error.contains("--selfies-draws 0: give 1 or more"),
+        "{error}"
+    );
+}
+
+/// The SELFIES of real molecules lose no symbol when decoded: every MOSES molecule of the
+/// reference pairs is complete, so complete strings are the training data's kind.
+#[test]
+fn encodings_of_real_molecules_are_complete() {
+    let molecules: Vec<Pair> = pairs().into_iter().filter(|p| p.kind == "moses").collect();
+    assert!(molecules.len() >= 3000);
+    let incomplete: Vec<String> = molecules
+        .iter()
+        .filter(|p| !is_complete(p.selfies))
+        .map(|p| format!("{} {}", p.smiles, p.selfies))
+        .collect();
+    assert!(incomplete.is_empty(), "{}", some(&incomplete));
+    // A derivation cut short: [O] after [F] has no bond to attach to.
+    assert!(!is_complete("[C][F][O]"));
+    assert!(is_complete("[C][O][F]"));
 }

@@ -57,6 +57,12 @@ pub struct SamplingArgs {
     /// order are the output of one run; ids keep their numbers in the whole job.
     #[arg(long, value_name = "K/N", default_value = "0/1", value_parser = shard)]
     pub shard: seddbio::shard::Shard,
+    /// SELFIES models: draw each sample up to N times until every symbol ends up in its
+    /// molecule (a complete string, as every training string is; a derivation cut short by
+    /// valence loses the rest), recording draws= and complete= in its metadata; 1 keeps the
+    /// first draw, whatever it decodes to.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub selfies_draws: usize,
     #[command(flatten)]
     pub condition: ConditionArgs,
 }
@@ -71,6 +77,15 @@ impl SamplingArgs {
         model: &std::path::Path,
     ) -> Result<Generation> {
         let condition = self.condition.resolve(&trained.spec, model)?;
+        let selfies = trained.alphabet.tokenizer() == seddbio::alphabet::TokenizerKind::Selfies;
+        if self.selfies_draws == 0 || (self.selfies_draws > 1 && !selfies) {
+            anyhow::bail!(
+                "--selfies-draws {}: give 1 or more, and more than 1 only for a SELFIES model (the model at {} is {})",
+                self.selfies_draws,
+                model.display(),
+                trained.spec.alphabet
+            );
+        }
         Ok(Generation {
             model_name: model.display().to_string(),
             sampler: self.sampler.settings(trained.graph.kind)?,
@@ -79,6 +94,7 @@ impl SamplingArgs {
             guidance: condition.guidance,
             metadata: condition.metadata,
             id_prefix: self.id_prefix.clone(),
+            selfies_draws: self.selfies_draws,
         })
     }
 }

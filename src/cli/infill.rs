@@ -161,7 +161,8 @@ pub fn run(args: InfillArgs) -> Result<()> {
                 ("nfe".into(), d.nfe.to_string()),
             ]);
             metadata.extend(settings.metadata.iter().cloned());
-            let decoded = decode_sampled(&trained, d.tokens);
+            let decoded = decode_sampled(&trained, &d.tokens);
+            d.add_draws(&settings, &decoded, &mut metadata);
             decoded.add_selfies(&mut metadata);
             records.push(OutputRecord {
                 id: format!("{id}_{}_{}", settings.id_prefix, first + done + 1),

@@ -271,6 +271,7 @@ pub fn sweep(
             guidance,
             metadata,
             id_prefix: "sample".into(),
+            selfies_draws: 1,
         };
         let start = Instant::now();
         let generated = generate(run.trained, 0..run.samples, None, &settings, &mut |n, _| {

@@ -7,7 +7,7 @@ use rand::{rngs::ChaCha8Rng, Rng, RngExt};
 
 use super::{guided_score, sampler::sample_streams, Guidance, SamplerSettings, Slot};
 use crate::{
-    alphabet::{TokenId, TokenizerKind},
+    alphabet::{selfies::is_complete, TokenId, TokenizerKind},
     data::LayoutKind,
     io::OutputRecord,
     run::{RunSpec, TrainedModel},
@@ -49,6 +49,22 @@ pub struct Decoded {
     pub selfies: Option<String>,
 }
 
+impl Drawn {
+    /// When SELFIES samples are redrawn: `draws` and whether the sample kept is `complete`
+    /// (it is not when every draw lost symbols).
+    pub fn add_draws(
+        &self,
+        settings: &Generation,
+        decoded: &Decoded,
+        metadata: &mut Vec<(String, String)>,
+    ) {
+        if let (true, Some(selfies)) = (settings.selfies_draws > 1, &decoded.selfies) {
+            metadata.push(("draws".into(), self.draws.to_string()));
+            metadata.push(("complete".into(), is_complete(selfies).to_string()));
+        }
+    }
+}
+
 impl Decoded {
     /// `metadata` with the SELFIES, where there is one.
     pub fn add_selfies(&self, metadata: &mut Vec<(String, String)>) {
@@ -58,11 +74,18 @@ impl Decoded {
     }
 }
 
-/// A sampled sequence as text, pad tokens stripped, with its length in tokens.
-pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<TokenId>) -> Decoded {
+/// A sampled sequence's symbols as text, pad tokens stripped (a SELFIES model's SELFIES).
+fn symbols_of(trained: &TrainedModel, tokens: &[TokenId]) -> String {
     let pad = trained.alphabet.pad_id();
-    let ids: Vec<TokenId> = tokens.into_iter().filter(|&t| Some(t) != pad).collect();
-    let text = trained.alphabet.decode(&ids);
+    let ids: Vec<TokenId> = tokens.iter().copied().filter(|&t| Some(t) != pad).collect();
+    trained.alphabet.decode(&ids)
+}
+
+/// A sampled sequence as text, pad tokens stripped, with its length in tokens.
+pub fn decode_sampled(trained: &TrainedModel, tokens: &[TokenId]) -> Decoded {
+    let pad = trained.alphabet.pad_id();
+    let count = tokens.iter().filter(|&&t| Some(t) != pad).count();
+    let text = symbols_of(trained, tokens);
     let (sequence, selfies) = match trained.alphabet.tokenizer() {
         TokenizerKind::Selfies => (
             crate::chem::selfies_smiles(&text).unwrap_or_default(),
@@ -72,7 +95,7 @@ pub fn decode_sampled(trained: &TrainedModel, tokens: Vec<TokenId>) -> Decoded {
     };
     Decoded {
         sequence,
-        tokens: ids.len(),
+        tokens: count,
         selfies,
     }
 }
@@ -124,6 +147,9 @@ pub struct Generation {
     /// Records are named `{id_prefix}_1`, `{id_prefix}_2`, ... (`sample` by default), so
     /// that the samples of two runs can share a file.
     pub id_prefix: String,
+    /// SELFIES models: draws per sample until one is complete (every symbol in its molecule,
+    /// [`is_complete`]); 1 keeps the first draw. Ignored for other alphabets.
+    pub selfies_draws: usize,
 }
 
 /// What [`generate`] made.
@@ -149,6 +175,8 @@ pub struct Drawn {
     /// First-hitting: `-ln` probability of its drawn tokens and how many were drawn
     /// ([`super::Sampled::path_nats`]).
     pub path_nats: Option<(f64, usize)>,
+    /// Draws it took ([`Generation::selfies_draws`]; 1 without redrawing).
+    pub draws: usize,
 }
 
 /// The sequences `items` (global indices of the job: a shard's range, or `0..count`) from a
@@ -174,53 +202,95 @@ pub fn sample_in_batches(
             .iter()
             .map(|&g| item_stream(settings.seed, g))
             .collect();
-        let mut batch_slots: Vec<Vec<Slot>> = batch_items
+        let batch_slots: Vec<Vec<Slot>> = batch_items
             .iter()
             .zip(&mut streams)
             .map(|(&g, stream)| slots(g, stream))
             .collect();
-        // Sequences of one network call share a length: a batch whose lengths differ (a
-        // template gap drawn per sample, a windows model) is sampled one length at a time, in
-        // the order the lengths first appear; a batch of one length is one call, as ever.
-        let mut lengths: Vec<usize> = Vec::new();
-        for slots in &batch_slots {
-            if !lengths.contains(&slots.len()) {
-                lengths.push(slots.len());
-            }
-        }
+        // A SELFIES sample whose decoding loses symbols is drawn again from where its stream
+        // stands, keeping its slots, up to `selfies_draws` draws (docs/design.md, §14): the
+        // samples then follow the model restricted to complete strings, as the data are.
+        let redraw =
+            settings.selfies_draws > 1 && trained.alphabet.tokenizer() == TokenizerKind::Selfies;
         let mut batch_drawn: Vec<Option<Drawn>> = vec![None; batch];
         let mut batch_calls = 0;
-        for length in lengths {
-            let members: Vec<usize> = (0..batch)
-                .filter(|&i| batch_slots[i].len() == length)
-                .collect();
-            let group: Vec<Vec<Slot>> = members
-                .iter()
-                .map(|&i| std::mem::take(&mut batch_slots[i]))
-                .collect();
-            let out = sample_streams(
-                &trained.graph,
-                &trained.spec.noise,
-                &group,
-                &settings.sampler,
-                &mut PickedStreams::new(streams.as_mut_slice(), &members),
-                guided_score(&trained.model, settings.guidance),
-            )?;
-            batch_calls += out.network_calls;
-            let mut paths = out.path_nats.into_iter();
-            for ((&i, tokens), nfe) in members.iter().zip(out.sequences).zip(out.nfe) {
-                batch_drawn[i] = Some(Drawn {
-                    tokens,
-                    nfe,
-                    path_nats: paths.next(),
-                });
+        let mut pending: Vec<usize> = (0..batch).collect();
+        while !pending.is_empty() {
+            let (group, calls) =
+                draw_members(trained, settings, &batch_slots, &mut streams, &pending)?;
+            batch_calls += calls;
+            let mut again = Vec::new();
+            for (&i, mut d) in pending.iter().zip(group) {
+                if let Some(before) = &batch_drawn[i] {
+                    d.nfe += before.nfe;
+                    d.draws += before.draws;
+                }
+                let complete = !redraw
+                    || d.draws >= settings.selfies_draws
+                    || is_complete(&symbols_of(trained, &d.tokens));
+                if !complete {
+                    again.push(i);
+                }
+                batch_drawn[i] = Some(d);
             }
+            pending = again;
         }
         calls += batch_calls;
         drawn.extend(batch_drawn.into_iter().flatten());
         progress(batch, batch_calls);
     }
     Ok((drawn, calls))
+}
+
+/// One draw of batch members `members` (indices into `slots` and `streams`): sequences of one
+/// network call share a length, so members whose lengths differ (a template gap drawn per
+/// sample, a windows model) are sampled one length at a time, in the order the lengths first
+/// appear. Returns the members' draws in order and the network calls.
+fn draw_members(
+    trained: &TrainedModel,
+    settings: &Generation,
+    slots: &[Vec<Slot>],
+    streams: &mut [ChaCha8Rng],
+    members: &[usize],
+) -> Result<(Vec<Drawn>, usize)> {
+    let mut lengths: Vec<usize> = Vec::new();
+    for &i in members {
+        if !lengths.contains(&slots[i].len()) {
+            lengths.push(slots[i].len());
+        }
+    }
+    let mut drawn: Vec<Option<Drawn>> = vec![None; slots.len()];
+    let mut calls = 0;
+    for length in lengths {
+        let group: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| slots[i].len() == length)
+            .collect();
+        let group_slots: Vec<Vec<Slot>> = group.iter().map(|&i| slots[i].clone()).collect();
+        let out = sample_streams(
+            &trained.graph,
+            &trained.spec.noise,
+            &group_slots,
+            &settings.sampler,
+            &mut PickedStreams::new(streams, &group),
+            guided_score(&trained.model, settings.guidance),
+        )?;
+        calls += out.network_calls;
+        let mut paths = out.path_nats.into_iter();
+        for ((&i, tokens), nfe) in group.iter().zip(out.sequences).zip(out.nfe) {
+            drawn[i] = Some(Drawn {
+                tokens,
+                nfe,
+                path_nats: paths.next(),
+                draws: 1,
+            });
+        }
+    }
+    Ok((
+        members.iter().filter_map(|&i| drawn[i].take()).collect(),
+        calls,
+    ))
 }
 
 /// The sequences `items` of a job (global indices; `0..count` for the whole job) from a
@@ -250,7 +320,7 @@ pub fn generate(
         .into_iter()
         .enumerate()
         .map(|(i, d)| {
-            let decoded = decode_sampled(trained, d.tokens);
+            let decoded = decode_sampled(trained, &d.tokens);
             let (sequence, length) = (decoded.sequence.clone(), decoded.tokens);
             let mut metadata = vec![
                 ("model".into(), settings.model_name.clone()),
@@ -262,6 +332,7 @@ pub fn generate(
                 ("nfe".into(), d.nfe.to_string()),
                 ("length".into(), length.to_string()),
             ]);
+            d.add_draws(settings, &decoded, &mut metadata);
             decoded.add_selfies(&mut metadata);
             if let Some((nats, drawn)) = d.path_nats.filter(|p| p.1 > 0) {
                 // Bits per drawn token along the sampler's own path (docs/sampling.md).
@@ -375,6 +446,7 @@ mod tests {
             guidance: Guidance::default(),
             metadata: vec![("note".into(), "x".into())],
             id_prefix: "toy".into(),
+            selfies_draws: 1,
         }
     }
 

@@ -214,6 +214,7 @@ pub fn end_of_run_report(
         guidance: Default::default(),
         metadata: Vec::new(),
         id_prefix: "sample".into(),
+        selfies_draws: 1,
     };
     progress.sampling(request.samples, &settings.sampler.describe());
     let samples = generate(

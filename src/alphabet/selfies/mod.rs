@@ -165,6 +165,30 @@ pub fn to_selfies(text: &str) -> Result<String, SelfiesError> {
     }
 }
 
+/// Whether every symbol of `selfies` ends up in the molecule it decodes to, i.e. the molecule
+/// written back as SELFIES has at least as many symbols. A derivation cut short (an atom with
+/// no bond left ends it), a ring whose ends have no room and a branch that forms nothing all
+/// lose symbols; the encoding of a real molecule, such as every training string, loses none
+/// (docs/design.md, §14, "Complete strings"). A string that cannot be read is not complete.
+///
+/// ```
+/// use seddbio::alphabet::selfies::is_complete;
+///
+/// assert!(is_complete("[C][=C][F]"));
+/// // F has one bond: it ends the derivation, and the last [C] is lost.
+/// assert!(!is_complete("[C][F][C]"));
+/// assert!(!is_complete("[C][=C"));
+/// ```
+pub fn is_complete(selfies: &str) -> bool {
+    let Ok(symbols) = split_symbols(selfies) else {
+        return false;
+    };
+    let written_back = decode(selfies).ok().and_then(|smiles| encode(&smiles).ok());
+    written_back
+        .and_then(|back| split_symbols(&back).ok().map(|b| b.len()))
+        .is_some_and(|n| n >= symbols.len())
+}
+
 /// The SMILES of a SELFIES string, as the reference implementation writes it.
 ///
 /// ```
