@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{ok, one_step_model, tempdir};
+use common::{ok, one_step_model, one_step_run, tempdir};
 
 /// Shard counts every command is checked with: one, three, and more than the items.
 const SHARD_COUNTS: [usize; 3] = [1, 3, 12];
@@ -59,18 +59,6 @@ fn check_shards(
         assert_eq!(gather(&paths, csv), whole, "{args:?} in {count} shards");
     }
     whole
-}
-
-/// A model of one training step on `data` (with `options`) in `dir/model`: what commands do
-/// with a model, not what it learned.
-fn one_step_run(dir: &Path, data: &str, options: &[&str]) -> std::path::PathBuf {
-    let run = dir.join("model");
-    let mut args = vec!["train", data];
-    args.extend(options);
-    args.extend(["--batch-size", "4", "--steps", "1", "--report-samples", "0"]);
-    args.extend(["--out", run.to_str().unwrap()]);
-    ok(&args);
-    run
 }
 
 #[test]

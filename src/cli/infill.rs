@@ -162,7 +162,7 @@ pub fn run(args: InfillArgs) -> Result<()> {
             ]);
             metadata.extend(settings.metadata.iter().cloned());
             let decoded = decode_sampled(&trained, &d.tokens);
-            d.add_draws(&settings, &decoded, &mut metadata);
+            d.add_draws(&mut metadata);
             decoded.add_selfies(&mut metadata);
             records.push(OutputRecord {
                 id: format!("{id}_{}_{}", settings.id_prefix, first + done + 1),

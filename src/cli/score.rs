@@ -294,10 +294,14 @@ fn classify(
 ) -> Result<()> {
     let names = &trained.spec.labels;
     let bar = scoring_bar(tokens.len() * names.len())?;
-    let streams = (args.seed, first);
-    let classes = trained.classify(tokens, args.num_t, args.batch_size, streams, &mut |n| {
-        bar.inc(n as u64)
-    })?;
+    let stream_origin = (args.seed, first);
+    let classes = trained.classify(
+        tokens,
+        args.num_t,
+        args.batch_size,
+        stream_origin,
+        &mut |n| bar.inc(n as u64),
+    )?;
     bar.finish_and_clear();
     let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
     let truth: Vec<Option<&str>> = records.iter().map(|r| r.label.as_deref()).collect();

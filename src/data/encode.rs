@@ -130,7 +130,9 @@ pub fn encode_records(
     Ok((encoded, report))
 }
 
-fn encode_record(
+/// One record of `file` as [`encode_records`] encodes it (none, or several fragments, as the
+/// policy has it).
+pub(crate) fn encode_record(
     alphabet: &Alphabet,
     file: &SequenceFile,
     record: &SequenceRecord,

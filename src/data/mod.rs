@@ -20,6 +20,7 @@ mod layout;
 mod split;
 mod summary;
 
+pub(crate) use self::encode::encode_record;
 pub use self::{
     encode::{encode_records, EncodedRecord, UnknownPolicy, UnknownReport},
     homologs::{HomologWeights, Insertions},

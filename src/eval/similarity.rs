@@ -76,10 +76,18 @@ fn edit_distance(a: &[TokenId], b: &[TokenId]) -> usize {
 /// Novelty of generated sequences against the training set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Novelty {
-    /// Fraction of generated sequences identical to some training sequence.
-    pub copied_fraction: f64,
+    /// For each generated sequence, whether it is identical to some training sequence.
+    pub copied: Vec<bool>,
     /// For each generated sequence, its highest identity to any training sequence.
     pub nearest_identity: Vec<f64>,
+}
+
+impl Novelty {
+    /// Fraction of generated sequences identical to some training sequence.
+    pub fn copied_fraction(&self) -> f64 {
+        let copies = self.copied.iter().filter(|&&c| c).count();
+        copies as f64 / self.copied.len().max(1) as f64
+    }
 }
 
 /// Exact copies are found with a hash set over all of `train`; nearest identities compare each
@@ -93,8 +101,8 @@ pub fn novelty(
     let known: HashSet<&[TokenId]> = train.iter().map(Vec::as_slice).collect();
     let copied = generated
         .iter()
-        .filter(|g| known.contains(g.as_slice()))
-        .count();
+        .map(|g| known.contains(g.as_slice()))
+        .collect();
     // Each comparison only has to beat the best so far, which bounds its alignment band.
     let nearest_identity = generated
         .par_iter()
@@ -105,7 +113,7 @@ pub fn novelty(
         })
         .collect();
     Novelty {
-        copied_fraction: copied as f64 / generated.len().max(1) as f64,
+        copied,
         nearest_identity,
     }
 }
@@ -155,7 +163,7 @@ mod tests {
         let train = vec![vec![0, 1, 2, 3], vec![3, 3, 3, 3]];
         let generated = vec![vec![0, 1, 2, 3], vec![0, 1, 2, 2], vec![0, 1, 2, 2]];
         let result = novelty(&generated, &train, &train);
-        assert!((result.copied_fraction - 1.0 / 3.0).abs() < 1e-15);
+        assert!((result.copied_fraction() - 1.0 / 3.0).abs() < 1e-15);
         assert_eq!(result.nearest_identity, [1.0, 0.75, 0.75]);
         let (distinct, mean_identity) = diversity(&generated, 100, 0);
         assert!((distinct - 2.0 / 3.0).abs() < 1e-15);

@@ -52,15 +52,10 @@ pub struct Decoded {
 impl Drawn {
     /// When SELFIES samples are redrawn: `draws` and whether the sample kept is `complete`
     /// (it is not when every draw lost symbols).
-    pub fn add_draws(
-        &self,
-        settings: &Generation,
-        decoded: &Decoded,
-        metadata: &mut Vec<(String, String)>,
-    ) {
-        if let (true, Some(selfies)) = (settings.selfies_draws > 1, &decoded.selfies) {
+    pub fn add_draws(&self, metadata: &mut Vec<(String, String)>) {
+        if let Some(complete) = self.complete {
             metadata.push(("draws".into(), self.draws.to_string()));
-            metadata.push(("complete".into(), is_complete(selfies).to_string()));
+            metadata.push(("complete".into(), complete.to_string()));
         }
     }
 }
@@ -177,6 +172,8 @@ pub struct Drawn {
     pub path_nats: Option<(f64, usize)>,
     /// Draws it took ([`Generation::selfies_draws`]; 1 without redrawing).
     pub draws: usize,
+    /// When SELFIES samples are redrawn: whether the draw kept is complete ([`is_complete`]).
+    pub complete: Option<bool>,
 }
 
 /// The sequences `items` (global indices of the job: a shard's range, or `0..count`) from a
@@ -195,6 +192,11 @@ pub fn sample_in_batches(
 ) -> Result<(Vec<Drawn>, usize)> {
     let batch_size = settings.batch_size.max(1);
     let (mut drawn, mut calls) = (Vec::with_capacity(items.len()), 0);
+    // A SELFIES sample whose decoding loses symbols is drawn again from where its stream
+    // stands, keeping its slots, up to `selfies_draws` draws (docs/design.md, §14): the
+    // samples then follow the model restricted to complete strings, as the data are.
+    let redraw =
+        settings.selfies_draws > 1 && trained.alphabet.tokenizer() == TokenizerKind::Selfies;
     let all: Vec<usize> = items.collect();
     for batch_items in all.chunks(batch_size) {
         let batch = batch_items.len();
@@ -207,11 +209,6 @@ pub fn sample_in_batches(
             .zip(&mut streams)
             .map(|(&g, stream)| slots(g, stream))
             .collect();
-        // A SELFIES sample whose decoding loses symbols is drawn again from where its stream
-        // stands, keeping its slots, up to `selfies_draws` draws (docs/design.md, §14): the
-        // samples then follow the model restricted to complete strings, as the data are.
-        let redraw =
-            settings.selfies_draws > 1 && trained.alphabet.tokenizer() == TokenizerKind::Selfies;
         let mut batch_drawn: Vec<Option<Drawn>> = vec![None; batch];
         let mut batch_calls = 0;
         let mut pending: Vec<usize> = (0..batch).collect();
@@ -225,11 +222,12 @@ pub fn sample_in_batches(
                     d.nfe += before.nfe;
                     d.draws += before.draws;
                 }
-                let complete = !redraw
-                    || d.draws >= settings.selfies_draws
-                    || is_complete(&symbols_of(trained, &d.tokens));
-                if !complete {
-                    again.push(i);
+                if redraw {
+                    let complete = is_complete(&symbols_of(trained, &d.tokens));
+                    if !complete && d.draws < settings.selfies_draws {
+                        again.push(i);
+                    }
+                    d.complete = Some(complete);
                 }
                 batch_drawn[i] = Some(d);
             }
@@ -284,6 +282,7 @@ fn draw_members(
                 nfe,
                 path_nats: paths.next(),
                 draws: 1,
+                complete: None,
             });
         }
     }
@@ -332,7 +331,7 @@ pub fn generate(
                 ("nfe".into(), d.nfe.to_string()),
                 ("length".into(), length.to_string()),
             ]);
-            d.add_draws(settings, &decoded, &mut metadata);
+            d.add_draws(&mut metadata);
             decoded.add_selfies(&mut metadata);
             if let Some((nats, drawn)) = d.path_nats.filter(|p| p.1 > 0) {
                 // Bits per drawn token along the sampler's own path (docs/sampling.md).

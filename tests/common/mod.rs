@@ -86,22 +86,21 @@ pub fn summary_values(summary: &str, metric: &str) -> Vec<f64> {
 /// report) in `dir/model`, for tests of what commands do with a model rather than of what
 /// it learned.
 pub fn one_step_model(dir: &std::path::Path) -> std::path::PathBuf {
-    let run = dir.join("model");
-    ok(&[
-        "train",
+    one_step_run(
+        dir,
         "datasets/dna/tiny_ecoli_64x300.fa",
-        "-a",
-        "dna",
-        "--seq-len",
-        "24",
-        "--batch-size",
-        "4",
-        "--steps",
-        "1",
-        "--report-samples",
-        "0",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+        &["-a", "dna", "--seq-len", "24"],
+    )
+}
+
+/// A model of one training step (batch 4, no end-of-run report) on `data` with `options` in
+/// `dir/model`: what commands do with a model, not what it learned.
+pub fn one_step_run(dir: &std::path::Path, data: &str, options: &[&str]) -> std::path::PathBuf {
+    let run = dir.join("model");
+    let mut args = vec!["train", data];
+    args.extend(options);
+    args.extend(["--batch-size", "4", "--steps", "1", "--report-samples", "0"]);
+    args.extend(["--out", run.to_str().unwrap()]);
+    ok(&args);
     run
 }

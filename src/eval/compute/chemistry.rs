@@ -8,10 +8,6 @@ use crate::{
     io::SequenceFile,
 };
 
-/// Validity, uniqueness and novelty (against `train`, when given) of the generated strings, as
-/// MOSES defines them (RDKit when built with it, else a syntax check the figures name), and
-/// each string's canonical form. With `selfies`, records written in SELFIES are read as the
-/// SMILES they decode to (a SELFIES model's own samples are SMILES already).
 /// The records of `file` as SMILES: for a SELFIES alphabet, a record written in SELFIES is
 /// decoded (seddbio's samples are SMILES already).
 pub(super) fn smiles_of(file: &SequenceFile, selfies: bool) -> Vec<String> {
@@ -30,6 +26,10 @@ pub(super) fn smiles_of(file: &SequenceFile, selfies: bool) -> Vec<String> {
         .collect()
 }
 
+/// Validity, uniqueness and novelty (against `train`, when given) of the generated strings, as
+/// MOSES defines them (RDKit when built with it, else a syntax check the figures name), and
+/// each string's canonical form. With `selfies`, records written in SELFIES are read as the
+/// SMILES they decode to (a SELFIES model's own samples are SMILES already).
 pub(super) fn chemistry(
     [generated, reference]: [&SequenceFile; 2],
     train: Option<&SequenceFile>,

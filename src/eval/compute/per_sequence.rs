@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{chemistry::smiles_of, sets::at_most, ModelCheck};
 use crate::{
     alphabet::{Alphabet, TokenId, TokenizerKind},
-    data::{encode_records, grow_vocabulary, UnknownPolicy},
+    data::{encode_record, encode_records, grow_vocabulary, UnknownPolicy},
     eval::similarity::{gc_fraction, novelty},
     io::{csv_field, SequenceFile},
     shard::{item_stream, Shard},
@@ -107,10 +107,13 @@ pub fn per_sequence(
             let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
             let neighbours = at_most(&train, wanted, &mut rng);
             let found = novelty(&tokens, &train, &neighbours);
-            let known: std::collections::HashSet<&[TokenId]> =
-                train.iter().map(Vec::as_slice).collect();
-            let copies = tokens.iter().map(|t| known.contains(t.as_slice()));
-            Some(copies.zip(found.nearest_identity).collect::<Vec<_>>())
+            Some(
+                found
+                    .copied
+                    .into_iter()
+                    .zip(found.nearest_identity)
+                    .collect::<Vec<_>>(),
+            )
         }
         None => None,
     };
@@ -175,14 +178,12 @@ fn model_bits(
     }
     let mut scored: Vec<(usize, Vec<TokenId>)> = Vec::new();
     for g in items.clone() {
-        let one = SequenceFile {
-            path: file.path.clone(),
-            format: file.format,
-            records: vec![file.records[g].clone()],
-            empty: Vec::new(),
-            low_quality: 0,
-        };
-        let encoded = encode_records(&trained.alphabet, &one, UnknownPolicy::Error);
+        let encoded = encode_record(
+            &trained.alphabet,
+            file,
+            &file.records[g],
+            UnknownPolicy::Error,
+        );
         if let Some(record) = encoded.ok().and_then(|(mut r, _)| r.pop()) {
             if record.tokens.len() <= trained.spec.seq_len {
                 scored.push((g, record.tokens));

@@ -13,7 +13,7 @@ use crate::{
             Composition, KmerFigures, KmerFrequency, KmerSize, NoveltyFigures, SetFigures,
             SetNovelty,
         },
-        gc_fraction, novelty, KmerSpectrum, Novelty, RealFloor,
+        gc_fraction, novelty, KmerSpectrum, RealFloor,
     },
     io::SequenceFile,
 };
@@ -138,22 +138,14 @@ pub(super) fn composition(
     }
 }
 
-/// Copies of training sequences and the identity to the nearest one, of the generated set and
-/// of the reference set (docs/design.md, §13 "Identity, novelty, diversity"). Nearest
-/// identities compare with at most [`MAX_NEIGHBOURS`] training sequences, drawn with `rng`,
-/// fewer for a generated set so large that the alignments would pass [`MAX_ALIGNMENTS`];
-/// the reference side, the mark to reach, uses at most as many reference sequences as there
-/// are generated ones (at least [`MIN_REFERENCE_NOVELTY`]), drawn with `rng`: the 176,074
-/// MOSES test molecules against 20,000 neighbours were an hour of alignments.
-/// `set`, or `k` of its sequences drawn with `rng` when it has more: the sequences a shuffle
-/// of the whole set would put first, copied alone (the MOSES training split is 1.58 M).
 /// Training sequences a generated set of `generated` compares with: at most MAX_ALIGNMENTS
 /// alignments per set, so large sets compare with fewer (never fewer than MIN_NEIGHBOURS).
 pub(super) fn neighbours_for(generated: usize) -> usize {
     (MAX_ALIGNMENTS / generated.max(1)).clamp(MIN_NEIGHBOURS, MAX_NEIGHBOURS)
 }
 
-/// `set` itself, or `k` of its sequences drawn at random.
+/// `set`, or `k` of its sequences drawn with `rng` when it has more: the sequences a shuffle
+/// of the whole set would put first, copied alone (the MOSES training split is 1.58 M).
 pub(super) fn at_most<'a>(
     set: &'a [Vec<TokenId>],
     k: usize,
@@ -167,6 +159,13 @@ pub(super) fn at_most<'a>(
     std::borrow::Cow::Owned(order[..k].iter().map(|&i| set[i].clone()).collect())
 }
 
+/// Copies of training sequences and the identity to the nearest one, of the generated set and
+/// of the reference set (docs/design.md, §13 "Identity, novelty, diversity"). Nearest
+/// identities compare with at most [`MAX_NEIGHBOURS`] training sequences, drawn with `rng`,
+/// fewer for a generated set so large that the alignments would pass [`MAX_ALIGNMENTS`];
+/// the reference side, the mark to reach, uses at most as many reference sequences as there
+/// are generated ones (at least [`MIN_REFERENCE_NOVELTY`]), drawn with `rng`: the 176,074
+/// MOSES test molecules against 20,000 neighbours were an hour of alignments.
 pub(super) fn novelty_figures(
     generated: &[Vec<TokenId>],
     reference: &[Vec<TokenId>],
@@ -176,10 +175,9 @@ pub(super) fn novelty_figures(
     let neighbours = at_most(train, neighbours_for(generated.len()), rng);
     let reference = at_most(reference, generated.len().max(MIN_REFERENCE_NOVELTY), rng);
     let figures = |set: &[Vec<TokenId>]| {
-        let Novelty {
-            copied_fraction,
-            nearest_identity,
-        } = novelty(set, train, &neighbours);
+        let found = novelty(set, train, &neighbours);
+        let copied_fraction = found.copied_fraction();
+        let nearest_identity = found.nearest_identity;
         let mut sorted = nearest_identity.clone();
         sorted.sort_by(f64::total_cmp);
         let median = sorted
