@@ -193,8 +193,9 @@ pub fn sample_in_batches(
     let batch_size = settings.batch_size.max(1);
     let (mut drawn, mut calls) = (Vec::with_capacity(items.len()), 0);
     // A SELFIES sample whose decoding loses symbols is drawn again from where its stream
-    // stands, keeping its slots, up to `selfies_draws` draws (docs/design.md, §14): the
-    // samples then follow the model restricted to complete strings, as the data are.
+    // stands, its slots (a drawn length, a template's gaps) included, up to `selfies_draws`
+    // draws (docs/design.md, §14): the samples then follow the model restricted to complete
+    // strings, as the data are. Keeping the slots instead let the molecules run long.
     let redraw =
         settings.selfies_draws > 1 && trained.alphabet.tokenizer() == TokenizerKind::Selfies;
     let all: Vec<usize> = items.collect();
@@ -204,7 +205,7 @@ pub fn sample_in_batches(
             .iter()
             .map(|&g| item_stream(settings.seed, g))
             .collect();
-        let batch_slots: Vec<Vec<Slot>> = batch_items
+        let mut batch_slots: Vec<Vec<Slot>> = batch_items
             .iter()
             .zip(&mut streams)
             .map(|(&g, stream)| slots(g, stream))
@@ -230,6 +231,9 @@ pub fn sample_in_batches(
                     d.complete = Some(complete);
                 }
                 batch_drawn[i] = Some(d);
+            }
+            for &i in &again {
+                batch_slots[i] = slots(batch_items[i], &mut streams[i]);
             }
             pending = again;
         }
