@@ -111,6 +111,53 @@ fn thread_count_is_recorded_and_does_not_change_the_weights() {
     assert!(stderr(&output).contains("'0' is not a number of threads"));
 }
 
+/// The AVX2 and AVX-512 kernels add in the same order (docs/design.md, §11), so a run trains
+/// the same weights at either level; a SEDDBIO_SIMD the CPU cannot run, or that names no level,
+/// stops the command with one line.
+#[test]
+fn every_simd_level_trains_the_same_weights() {
+    use seddbio::model::{SimdLevel, SIMD_VARIABLE};
+    let dir = common::tempdir().unwrap();
+    let detected = SimdLevel::detected();
+    let levels: Vec<SimdLevel> = [SimdLevel::Avx2, SimdLevel::Avx512]
+        .into_iter()
+        .filter(|&l| l <= detected)
+        .collect();
+    if levels.len() < 2 {
+        eprintln!("every_simd_level_trains_the_same_weights: this CPU runs at most {detected}; nothing to compare");
+    }
+    let trained: Vec<_> = levels
+        .iter()
+        .map(|level| {
+            let out = dir.path().join(level.name());
+            let output = Command::new(env!("CARGO_BIN_EXE_seddbio"))
+                .args(train_args(out.to_str().unwrap(), &["--steps", "3"]))
+                .env(SIMD_VARIABLE, level.name())
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{level}: {}", stderr(&output));
+            weights(&out)
+        })
+        .collect();
+    for pair in trained.windows(2) {
+        assert!(pair[0] == pair[1], "{levels:?} trained different weights");
+    }
+    let refuse = |value: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_seddbio"))
+            .args(["bench", "forward", "--steps", "1"])
+            .env(SIMD_VARIABLE, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{value}");
+        stderr(&output)
+    };
+    assert!(refuse("sse4").contains("SEDDBIO_SIMD=sse4: give baseline, avx2 or avx512"));
+    if detected < SimdLevel::Avx512 {
+        assert!(refuse("avx512").contains("this CPU runs at most"));
+    }
+}
+
 #[test]
 fn resuming_refuses_what_does_not_fit() {
     let dir = common::tempdir().unwrap();

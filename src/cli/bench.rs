@@ -49,7 +49,7 @@ pub struct BenchArgs {
     /// Untimed steps first (allocations, caches).
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
-    /// cpu or cuda.
+    /// cpu, cuda or wgpu (each GPU backend builds with its feature).
     #[arg(long, default_value = "cpu", value_parser = choice::<ComputeDevice>())]
     pub device: ComputeDevice,
     /// fused: the CPU kernels of seddbio::model::fused (cpu only); burn: burn's own tensor
@@ -109,7 +109,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         "forward pass"
     };
     print_stdout(&format!(
-        "bench {what}: {} parameters ({}), batch {} x {} tokens, {} graph, {} threads, device {}, {kernels} kernels\n",
+        "bench {what}: {} parameters ({}), batch {} x {} tokens, {} graph, {} threads, device {}, {kernels} kernels ({})\n",
         trainer.num_params(),
         spec.config.model,
         args.batch_size,
@@ -117,6 +117,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         args.graph,
         rayon::current_num_threads(),
         args.device,
+        seddbio::model::simd_level(),
     ))?;
     let bar = super::progress(
         Some((args.warmup + args.steps) as u64),
@@ -144,8 +145,12 @@ pub fn run(command: BenchCommand) -> Result<()> {
     let mut sorted = timings.clone();
     sorted.sort_by(f64::total_cmp);
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+    let peak = match peak_resident_bytes() {
+        Some(bytes) => format!(", peak resident memory {} MB", bytes / 1_000_000),
+        None => String::new(),
+    };
     print_stdout(&format!(
-        "{:.0} tokens/s, {:.1} sequences/s ({} timed steps, median {:.1} ms/step, min {:.1}, max {:.1})\n",
+        "{:.0} tokens/s, {:.1} sequences/s ({} timed steps, median {:.1} ms/step, min {:.1}, max {:.1}){peak}\n",
         tokens / total,
         (args.batch_size * timings.len()) as f64 / total,
         timings.len(),
@@ -154,4 +159,19 @@ pub fn run(command: BenchCommand) -> Result<()> {
         sorted.last().copied().unwrap_or(f64::NAN) * 1e3,
     ))?;
     Ok(())
+}
+
+/// The most memory this process has held resident (`VmHWM` in `/proc/self/status`); `None`
+/// where the kernel does not say (not Linux).
+fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kilobytes: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kilobytes * 1024)
 }

@@ -138,6 +138,8 @@ enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    // A bad SEDDBIO_SIMD stops the command before any kernel runs.
+    seddbio::model::SimdLevel::configured()?;
     if let Some(threads) = cli.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -21,7 +21,10 @@ pub(crate) fn dit_test_jitter() -> dit::tests::Jitter {
 pub use self::{
     device::ComputeDevice,
     dit::{DitBlock, Kernels, ModelSize, PositionKind, ScoreModel, ScoreModelConfig},
-    fused::available as fused_kernels_available,
+    fused::{
+        available as fused_kernels_available,
+        vector::{level as simd_level, SimdLevel, SimdLevelError, SIMD_VARIABLE},
+    },
     likelihood::{
         common_noise_integrands, elbo_estimates, pooled_bits_per_token, sequence_elbos,
         token_tensor, weighted_dse, weighted_dse_with,

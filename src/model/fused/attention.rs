@@ -248,9 +248,9 @@ const BLOCK_FLOATS: usize = 1 << 20;
 
 /// Query rows per block for sequences of `len`.
 fn block_rows(len: usize) -> usize {
-    // A multiple of the products' six-row tiles.
-    let rows = (BLOCK_FLOATS / len.max(1)) / 6 * 6;
-    rows.max(6).min(len.max(1))
+    // A multiple of the products' tiles (6 rows with AVX2, 8 with AVX-512).
+    let rows = (BLOCK_FLOATS / len.max(1)) / 24 * 24;
+    rows.max(24).min(len.max(1))
 }
 
 /// Per-thread buffers of one (sequence, head) task.

@@ -1,30 +1,33 @@
-//! Single-precision matrix products for the fused kernels: packed panels and a 6 x 16
-//! register-blocked AVX2/FMA micro-kernel, after Goto & van de Geijn, "Anatomy of
-//! high-performance matrix multiplication" (ACM TOMS 34, 2008) and BLIS's blocking for AMD Zen
-//! (MR 6, NR 16, KC 256, MC 144).
+//! Single-precision matrix products for the fused kernels: packed panels and a
+//! register-blocked micro-kernel, after Goto & van de Geijn, "Anatomy of high-performance
+//! matrix multiplication" (ACM TOMS 34, 2008) and BLIS's blocking for AMD Zen (KC 256, MC 144):
+//! a 6 x 16 tile in AVX2/FMA registers, or an 8 x 32 tile in AVX-512 registers, whichever
+//! [`level`] allows.
 //!
 //! Why not the `gemm` crate that burn's CPU backend uses: on this project's machine (AMD EPYC,
 //! 2 cores) it ran the network's products at 21-45 GFLOP/s where PyTorch's MKL ran the same
 //! shapes at 64-122 (measured 2026-11-30, `examples`-style timing of every layer shape). CPUs
-//! without AVX2 and FMA, and other architectures, fall back to the `gemm` crate.
+//! without AVX2 and FMA, and other architectures, fall back to the `gemm` crate (NEON kernels
+//! on aarch64).
 //!
-//! Each element of the result is computed by one thread, over k in a fixed order, so the
-//! result does not depend on the number of threads.
+//! Each element of the result is computed by one thread, over k in a fixed order with one
+//! fused multiply-add per depth, so the result depends neither on the number of threads nor on
+//! which of the two micro-kernels ran.
 
 use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::vector::SendPtr;
+use super::vector::{level, SendPtr, SimdLevel};
 
-/// Rows of the micro-kernel's tile.
-const MR: usize = 6;
-/// Columns of the micro-kernel's tile (two AVX2 registers).
-const NR: usize = 16;
 /// Depth of one packed panel (B micro-panel of KC x NR stays in L1).
 const KC: usize = 256;
-/// Rows of one packed block of A (MC x KC stays in L2).
+/// Rows of one packed block of A (MC x KC stays in L2); a multiple of every kernel's rows.
 const MC: usize = 144;
+/// The most rows of any micro-kernel's tile.
+const MAX_MR: usize = 8;
+/// The most columns of any micro-kernel's tile.
+const MAX_NR: usize = 32;
 
 /// A read-only strided matrix: element (i, j) at `ptr + i * row_stride + j * col_stride`.
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +99,36 @@ pub unsafe fn matmul(
     accumulate: bool,
     threads: Threads,
 ) {
+    // SAFETY: forwarded contract; `level` never exceeds what the CPU has.
+    unsafe {
+        matmul_at(
+            level(),
+            (m, n, k),
+            a,
+            b,
+            c,
+            c_row_stride,
+            accumulate,
+            threads,
+        )
+    }
+}
+
+/// [`matmul`] with the micro-kernel of `level`.
+///
+/// # Safety
+/// As [`matmul`]; the CPU must have `level`'s instructions.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul_at(
+    level: SimdLevel,
+    (m, n, k): (usize, usize, usize),
+    a: MatrixRef,
+    b: MatrixRef,
+    c: *mut f32,
+    c_row_stride: usize,
+    accumulate: bool,
+    threads: Threads,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -111,20 +144,28 @@ pub unsafe fn matmul(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    if super::vector::has_avx2_fma() {
-        // SAFETY: forwarded contract; the CPU has AVX2 and FMA.
-        unsafe {
-            packed::matmul(
-                (m, n, k),
-                a,
-                b,
-                SendPtr(c),
-                c_row_stride,
-                accumulate,
-                threads,
-            )
+    {
+        let kernel = match level {
+            SimdLevel::Avx512 => Some(packed::AVX512),
+            SimdLevel::Avx2 => Some(packed::AVX2),
+            SimdLevel::Baseline => None,
         };
-        return;
+        if let Some(kernel) = kernel {
+            // SAFETY: forwarded contract, which includes the kernel's instructions.
+            unsafe {
+                packed::matmul(
+                    kernel,
+                    (m, n, k),
+                    a,
+                    b,
+                    SendPtr(c),
+                    c_row_stride,
+                    accumulate,
+                    threads,
+                )
+            };
+            return;
+        }
     }
     // SAFETY: forwarded contract.
     unsafe {
@@ -155,19 +196,19 @@ pub unsafe fn matmul(
     }
 }
 
-/// A reusable buffer aligned to 32 bytes (one AVX2 register).
+/// A reusable buffer aligned to 64 bytes (one AVX-512 register).
 #[derive(Default)]
 struct Aligned {
     storage: Vec<f32>,
 }
 
 impl Aligned {
-    /// A 32-byte aligned slice of `len` floats (contents unspecified).
+    /// A 64-byte aligned slice of `len` floats (contents unspecified).
     fn slice(&mut self, len: usize) -> &mut [f32] {
-        if self.storage.len() < len + 8 {
-            self.storage = vec![0f32; len + 8];
+        if self.storage.len() < len + 16 {
+            self.storage = vec![0f32; len + 16];
         }
-        let offset = self.storage.as_ptr().align_offset(32).min(7);
+        let offset = self.storage.as_ptr().align_offset(64).min(15);
         &mut self.storage[offset..offset + len]
     }
 }
@@ -195,22 +236,157 @@ mod packed {
 
     use super::*;
 
-    /// Copies rows `i0..i0 + rows` (fewer than MR), depths `p0..p0 + kc` of A into `out` as
-    /// one MR-row panel (depth `p`, row `i` at `p * MR + i`), zeros for the missing rows.
+    /// MR rows of A over one depth block: row `i`, depth `p` at
+    /// `ptr + i * row_stride + p * col_stride`; either A itself (read in place) or a packed,
+    /// zero-padded copy of the last rows.
+    #[derive(Clone, Copy)]
+    struct Panel {
+        ptr: *const f32,
+        row_stride: usize,
+        col_stride: usize,
+    }
+
+    /// Where a tile goes: a full MR x NR block at `c` with row stride `rs`, added to what is
+    /// there when `accumulate`.
+    #[derive(Clone, Copy)]
+    struct TileOut {
+        c: *mut f32,
+        rs: usize,
+        accumulate: bool,
+    }
+
+    /// `C (+)= A_panel * B_panel` over depth `kc` for one tile: the packed B panel holds
+    /// `kc * NR` floats aligned to the register width.
+    type TileFn = unsafe fn(usize, Panel, *const f32, TileOut);
+
+    /// A micro-kernel: its tile and its two versions, for A read in place and for a packed
+    /// copy of A (depth stride MR, row stride 1).
+    #[derive(Clone, Copy)]
+    pub(super) struct Kernel {
+        mr: usize,
+        nr: usize,
+        strided: TileFn,
+        packed: TileFn,
+    }
+
+    /// The 6 x 16 AVX2/FMA kernel: six broadcasts of A and two loads of B feed twelve FMAs per
+    /// depth.
+    pub(super) const AVX2: Kernel = Kernel {
+        mr: 6,
+        nr: 16,
+        strided: avx2_strided,
+        packed: avx2_packed,
+    };
+
+    /// The 8 x 32 AVX-512 kernel: eight broadcasts of A and two loads of B feed sixteen FMAs
+    /// of sixteen lanes per depth.
+    pub(super) const AVX512: Kernel = Kernel {
+        mr: 8,
+        nr: 32,
+        strided: avx512_strided,
+        packed: avx512_packed,
+    };
+
+    /// Defines `unsafe fn $name::<MR, CS>(kc, panel, b, out)`: the tile of `MR` rows, two
+    /// registers of `$lanes` accumulators per row, with the given register type and
+    /// intrinsics; the packed B panel holds `kc * 2 * $lanes` floats aligned to the register.
+    macro_rules! tile {
+        ($(#[$meta:meta])* $name:ident, $lanes:literal, $zero:ident, $load:ident, $loadu:ident,
+         $storeu:ident, $broadcast:ident, $fmadd:ident, $add:ident) => {
+            $(#[$meta])*
+            #[inline(always)]
+            unsafe fn $name<const MR: usize, const CS: usize>(
+                kc: usize,
+                a: Panel,
+                b: *const f32,
+                out: TileOut,
+            ) {
+                let TileOut { c, rs, accumulate } = out;
+                // SAFETY: a reaches MR rows x kc depths, b holds kc * 2 * lanes floats,
+                // aligned to the register width; c is a full tile.
+                unsafe {
+                    // Depth stride: the packed panels' constant MR, or A's own. The loop steps
+                    // raw pointers with wrapping arithmetic and loads through intrinsics, so
+                    // that the dev profile's overflow and alignment checks stay out of it.
+                    let cs = if CS == 0 { a.col_stride } else { CS };
+                    let r = a.row_stride;
+                    // One pointer and two accumulators per row; the compiler unrolls the
+                    // constant-length loops and keeps the arrays in registers (objdump, AVX2:
+                    // twelve FMAs per depth, no stack traffic in the loop).
+                    let mut rows: [*const f32; MR] =
+                        std::array::from_fn(|i| a.ptr.wrapping_add(i * r));
+                    let mut bp = b;
+                    let z = $zero();
+                    let mut acc = [[z; 2]; MR];
+                    for _ in 0..kc {
+                        let b0 = $load(bp);
+                        let b1 = $load(bp.wrapping_add($lanes));
+                        for (row, sum) in rows.iter_mut().zip(acc.iter_mut()) {
+                            let x = $broadcast(_mm_load_ss(*row));
+                            sum[0] = $fmadd(x, b0, sum[0]);
+                            sum[1] = $fmadd(x, b1, sum[1]);
+                            *row = row.wrapping_add(cs);
+                        }
+                        bp = bp.wrapping_add(2 * $lanes);
+                    }
+                    let mut dst = c;
+                    for [mut lo, mut hi] in acc {
+                        if accumulate {
+                            lo = $add(lo, $loadu(dst));
+                            hi = $add(hi, $loadu(dst.wrapping_add($lanes)));
+                        }
+                        $storeu(dst, lo);
+                        $storeu(dst.wrapping_add($lanes), hi);
+                        dst = dst.wrapping_add(rs);
+                    }
+                }
+            }
+        };
+    }
+
+    tile! {
+        /// The AVX2 tile: two 8-lane registers of accumulators per row.
+        tile_avx2, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_loadu_ps, _mm256_storeu_ps,
+        _mm256_broadcastss_ps, _mm256_fmadd_ps, _mm256_add_ps
+    }
+
+    tile! {
+        /// The AVX-512 tile: two 16-lane registers of accumulators per row; the same fused
+        /// multiply-adds in the same order as [`tile_avx2`], twice as wide.
+        tile_avx512, 16, _mm512_setzero_ps, _mm512_load_ps, _mm512_loadu_ps, _mm512_storeu_ps,
+        _mm512_broadcastss_ps, _mm512_fmadd_ps, _mm512_add_ps
+    }
+
+    /// [`tile_avx2`] on a panel of any strides (A read in place).
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn pack_a(
-        a: MatrixRef,
-        (i0, rows): (usize, usize),
-        (p0, kc): (usize, usize),
-        out: &mut [f32],
-    ) {
-        // SAFETY: rows i0..i0 + rows exist at depths p0..p0 + kc.
-        pack_padded(out, kc, MR, rows, |p, i| unsafe { a.at(i0 + i, p0 + p) });
+    unsafe fn avx2_strided(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+        // SAFETY: forwarded.
+        unsafe { tile_avx2::<6, 0>(kc, a, b, out) }
+    }
+
+    /// [`tile_avx2`] on a packed panel.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2_packed(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+        // SAFETY: forwarded.
+        unsafe { tile_avx2::<6, 6>(kc, a, b, out) }
+    }
+
+    /// [`tile_avx512`] on a panel of any strides (A read in place).
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn avx512_strided(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+        // SAFETY: forwarded.
+        unsafe { tile_avx512::<8, 0>(kc, a, b, out) }
+    }
+
+    /// [`tile_avx512`] on a packed panel.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn avx512_packed(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+        // SAFETY: forwarded.
+        unsafe { tile_avx512::<8, 8>(kc, a, b, out) }
     }
 
     /// `out[p * width + j] = at(p, j)` for depths `p < kc` and `j < filled`, zero for
     /// `filled <= j < width`: a panel with its missing rows or columns zero-padded.
-    #[inline(always)]
     fn pack_padded(
         out: &mut [f32],
         kc: usize,
@@ -225,133 +401,62 @@ mod packed {
         }
     }
 
-    /// Packs depths `p0..p0 + kc`, columns `j0..j0 + nc` of B into NR-column micro-panels:
-    /// panel `q`, depth `p`, column `j` at `q * kc * NR + p * NR + j`, zero columns past `n`.
-    #[target_feature(enable = "avx2,fma")]
+    /// Packs depths `p0..p0 + kc`, columns `j0..j0 + nc` of B into `nr`-column micro-panels:
+    /// panel `q`, depth `p`, column `j` at `q * kc * nr + p * nr + j`, zero columns past `n`.
+    ///
+    /// # Safety
+    /// Those depths and the columns below `n` must be inside B.
     unsafe fn pack_b(
         b: MatrixRef,
+        nr: usize,
         (p0, kc): (usize, usize),
         (j0, nc, n): (usize, usize, usize),
         out: &mut [f32],
     ) {
         for (q, panel) in out
-            .chunks_exact_mut(kc * NR)
+            .chunks_exact_mut(kc * nr)
             .enumerate()
-            .take(nc.div_ceil(NR))
+            .take(nc.div_ceil(nr))
         {
-            let first = j0 + q * NR;
-            let cols = (n - first).min(NR);
-            if cols == NR && b.col_stride == 1 {
+            let first = j0 + q * nr;
+            let cols = (n - first).min(nr);
+            if cols == nr && b.col_stride == 1 {
                 for p in 0..kc {
-                    // SAFETY: the NR columns from `first` exist at depth p0 + p.
+                    // SAFETY: the nr columns from `first` exist at depth p0 + p.
                     let src = unsafe {
-                        std::slice::from_raw_parts(b.ptr.add((p0 + p) * b.row_stride + first), NR)
+                        std::slice::from_raw_parts(b.ptr.add((p0 + p) * b.row_stride + first), nr)
                     };
-                    panel[p * NR..(p + 1) * NR].copy_from_slice(src);
+                    panel[p * nr..(p + 1) * nr].copy_from_slice(src);
                 }
-            } else if cols == NR && b.row_stride == 1 {
+            } else if cols == nr && b.row_stride == 1 {
                 // B transposed (a row-major B^T): each column is contiguous in depth.
-                for j in 0..NR {
+                for j in 0..nr {
                     // SAFETY: column first + j has the depths p0..p0 + kc.
                     let src = unsafe {
                         std::slice::from_raw_parts(b.ptr.add((first + j) * b.col_stride + p0), kc)
                     };
                     for (p, &v) in src.iter().enumerate() {
-                        panel[p * NR + j] = v;
+                        panel[p * nr + j] = v;
                     }
                 }
             } else {
                 // SAFETY: the `cols` columns from `first` exist at depths p0..p0 + kc.
-                pack_padded(panel, kc, NR, cols, |p, j| unsafe {
+                pack_padded(panel, kc, nr, cols, |p, j| unsafe {
                     b.at(p0 + p, first + j)
                 });
             }
         }
     }
 
-    /// MR rows of A over one depth block: row `i`, depth `p` at
-    /// `ptr + i * row_stride + p * col_stride`; either A itself (read in place) or a packed,
-    /// zero-padded copy of the last rows.
-    #[derive(Clone, Copy)]
-    struct Panel {
-        ptr: *const f32,
-        row_stride: usize,
-        col_stride: usize,
-    }
-
-    /// Where a tile goes: a full 6 x 16 block at `c` with row stride `rs`, added to what is
-    /// there when `accumulate`.
-    #[derive(Clone, Copy)]
-    struct TileOut {
-        c: *mut f32,
-        rs: usize,
-        accumulate: bool,
-    }
-
-    /// The 6 x 16 tile `C (+)= A_panel * B_panel` over depth `kc`, into `out`. Six broadcasts
-    /// of A and two loads of B feed twelve FMAs per depth; the twelve accumulators stay in
-    /// registers.
-    #[inline(always)]
-    unsafe fn tile<const CS: usize>(kc: usize, a: Panel, b: *const f32, out: TileOut) {
-        let TileOut { c, rs, accumulate } = out;
-        // SAFETY: a reaches MR rows x kc depths, b holds kc * NR floats, 32-byte aligned; c
-        // is a full tile.
-        unsafe {
-            // Depth stride: the packed panels' constant MR, or A's own. The loop steps raw
-            // pointers with wrapping arithmetic and loads through intrinsics, so that the dev
-            // profile's overflow and alignment checks stay out of it.
-            let cs = if CS == 0 { a.col_stride } else { CS };
-            let r = a.row_stride;
-            // One pointer and two accumulators per row; the compiler unrolls the constant-length
-            // loops and keeps the arrays in registers (objdump: twelve FMAs per depth, no
-            // stack traffic in the loop).
-            let mut rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * r));
-            let mut bp = b;
-            let z = _mm256_setzero_ps();
-            let mut acc = [[z; 2]; MR];
-            for _ in 0..kc {
-                let b0 = _mm256_load_ps(bp);
-                let b1 = _mm256_load_ps(bp.wrapping_add(8));
-                for (row, sum) in rows.iter_mut().zip(acc.iter_mut()) {
-                    let x = _mm256_broadcastss_ps(_mm_load_ss(*row));
-                    sum[0] = _mm256_fmadd_ps(x, b0, sum[0]);
-                    sum[1] = _mm256_fmadd_ps(x, b1, sum[1]);
-                    *row = row.wrapping_add(cs);
-                }
-                bp = bp.wrapping_add(NR);
-            }
-            let mut dst = c;
-            for [mut lo, mut hi] in acc {
-                if accumulate {
-                    lo = _mm256_add_ps(lo, _mm256_loadu_ps(dst));
-                    hi = _mm256_add_ps(hi, _mm256_loadu_ps(dst.wrapping_add(8)));
-                }
-                _mm256_storeu_ps(dst, lo);
-                _mm256_storeu_ps(dst.wrapping_add(8), hi);
-                dst = dst.wrapping_add(rs);
-            }
-        }
-    }
-
-    /// [`tile`] on a panel of any strides (A read in place).
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn kernel_strided(kc: usize, a: Panel, b: *const f32, out: TileOut) {
-        // SAFETY: forwarded.
-        unsafe { tile::<0>(kc, a, b, out) }
-    }
-
-    /// [`tile`] on a packed panel (depth stride MR, row stride 1).
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn kernel_packed(kc: usize, a: Panel, b: *const f32, out: TileOut) {
-        // SAFETY: forwarded.
-        unsafe { tile::<MR>(kc, a, b, out) }
-    }
-
     /// Rows `i0..i0 + mc` and column panels `q0..q1` of C over depths `p0..p0 + kc`;
     /// `packed_b` holds panels `q0..q1` of this depth block.
-    #[target_feature(enable = "avx2,fma")]
+    ///
+    /// # Safety
+    /// The kernel's instructions must be available; the rows, depths and panels inside A, B
+    /// and C, and the tile of C owned by the calling task.
     #[allow(clippy::too_many_arguments)]
     unsafe fn block(
+        kernel: Kernel,
         a: MatrixRef,
         packed_b: &[f32],
         c: SendPtr,
@@ -362,71 +467,72 @@ mod packed {
         (p0, kc): (usize, usize),
         accumulate: bool,
     ) {
+        let Kernel { mr, nr, .. } = kernel;
         // The last rows, when fewer than MR: a zero-padded copy, so the kernel reads no
         // further than A ends.
-        let full_panels = mc / MR;
-        let edge_rows = mc - full_panels * MR;
-        let mut edge = [0f32; MR * KC];
+        let full_panels = mc / mr;
+        let edge_rows = mc - full_panels * mr;
+        let mut edge = [0f32; MAX_MR * KC];
         if edge_rows > 0 {
-            // SAFETY: rows i0 + full_panels MR .. i0 + mc exist at these depths.
-            unsafe {
-                pack_a(
-                    a,
-                    (i0 + full_panels * MR, edge_rows),
-                    (p0, kc),
-                    &mut edge[..MR * kc],
-                )
-            };
+            let i = i0 + full_panels * mr;
+            // SAFETY: rows i..i + edge_rows exist at these depths.
+            pack_padded(&mut edge[..mr * kc], kc, mr, edge_rows, |p, r| unsafe {
+                a.at(i + r, p0 + p)
+            });
         }
-        let mut tile = [0f32; MR * NR];
+        let mut tile = [0f32; MAX_MR * MAX_NR];
         for q in q0..q1 {
-            let b_panel = packed_b[(q - q0) * kc * NR..].as_ptr();
-            let j = q * NR;
-            let cols = (n - j).min(NR);
-            for r in 0..mc.div_ceil(MR) {
-                let i = i0 + r * MR;
-                let rows = (m - i).min(MR);
-                let panel = if r < full_panels {
-                    Panel {
+            let b_panel = packed_b[(q - q0) * kc * nr..].as_ptr();
+            let j = q * nr;
+            let cols = (n - j).min(nr);
+            for r in 0..mc.div_ceil(mr) {
+                let i = i0 + r * mr;
+                let rows = (m - i).min(mr);
+                let (panel, run) = if r < full_panels {
+                    let panel = Panel {
                         // SAFETY: row i, depth p0 is inside A.
                         ptr: unsafe { a.ptr.add(i * a.row_stride + p0 * a.col_stride) },
                         row_stride: a.row_stride,
                         col_stride: a.col_stride,
-                    }
+                    };
+                    let packed_layout = a.col_stride == mr && a.row_stride == 1;
+                    let run = if packed_layout {
+                        kernel.packed
+                    } else {
+                        kernel.strided
+                    };
+                    (panel, run)
                 } else {
-                    Panel {
+                    let panel = Panel {
                         ptr: edge.as_ptr(),
                         row_stride: 1,
-                        col_stride: MR,
-                    }
+                        col_stride: mr,
+                    };
+                    (panel, kernel.packed)
                 };
-                // SAFETY: the tile (i.., j..) is inside C and owned by this task.
+                // SAFETY: the tile (i.., j..) is inside C and owned by this task; the
+                // kernel's instructions are available per the contract.
                 unsafe {
                     let dst = c.get().add(i * rs + j);
-                    let kernel = if panel.col_stride == MR && panel.row_stride == 1 {
-                        kernel_packed
-                    } else {
-                        kernel_strided
-                    };
-                    if rows == MR && cols == NR {
+                    if rows == mr && cols == nr {
                         let out = TileOut {
                             c: dst,
                             rs,
                             accumulate,
                         };
-                        kernel(kc, panel, b_panel, out);
+                        run(kc, panel, b_panel, out);
                     } else {
                         let out = TileOut {
                             c: tile.as_mut_ptr(),
-                            rs: NR,
+                            rs: nr,
                             accumulate: false,
                         };
-                        kernel(kc, panel, b_panel, out);
+                        run(kc, panel, b_panel, out);
                         // Element writes through the pointer: without `accumulate`, C
                         // may not hold values yet.
                         for ii in 0..rows {
                             for jj in 0..cols {
-                                let t = tile[ii * NR + jj];
+                                let t = tile[ii * nr + jj];
                                 let out = dst.add(ii * rs + jj);
                                 out.write(if accumulate { out.read() + t } else { t });
                             }
@@ -437,7 +543,7 @@ mod packed {
         }
     }
 
-    /// See [`super::matmul`]; requires AVX2 and FMA.
+    /// See [`super::matmul`]; `kernel`'s instructions must be available.
     ///
     /// With several row blocks (tall products: the layers' forward passes and input
     /// gradients), B is packed once per depth block and the row blocks run in parallel. With
@@ -445,6 +551,7 @@ mod packed {
     /// panels run in parallel, each packing its own part of B, over all depths.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn matmul(
+        kernel: Kernel,
         (m, n, k): (usize, usize, usize),
         a: MatrixRef,
         b: MatrixRef,
@@ -453,7 +560,8 @@ mod packed {
         accumulate: bool,
         threads: Threads,
     ) {
-        let panels = n.div_ceil(NR);
+        let nr = kernel.nr;
+        let panels = n.div_ceil(nr);
         let row_blocks = m.div_ceil(MC);
         let parallel = threads == Threads::Pool && rayon::current_num_threads() > 1;
         if row_blocks > 1 || !parallel {
@@ -461,9 +569,9 @@ mod packed {
                 let mut p0 = 0;
                 while p0 < k {
                     let kc = KC.min(k - p0);
-                    let packed_b = buffer.slice(panels * kc * NR);
+                    let packed_b = buffer.slice(panels * kc * nr);
                     // SAFETY: depths and columns inside B.
-                    unsafe { pack_b(b, (p0, kc), (0, n, n), packed_b) };
+                    unsafe { pack_b(b, nr, (p0, kc), (0, n, n), packed_b) };
                     let packed_b: &[f32] = packed_b;
                     let accumulate = accumulate || p0 > 0;
                     let run = |rb: usize| {
@@ -471,6 +579,7 @@ mod packed {
                         // SAFETY: row blocks are disjoint rows of C; the rest is forwarded.
                         unsafe {
                             block(
+                                kernel,
                                 a,
                                 packed_b,
                                 c,
@@ -504,18 +613,20 @@ mod packed {
                         let mut p0 = 0;
                         while p0 < k {
                             let kc = KC.min(k - p0);
-                            let packed_b = buffer.slice((q1 - q0) * kc * NR);
-                            let j0 = q0 * NR;
+                            let packed_b = buffer.slice((q1 - q0) * kc * nr);
+                            let j0 = q0 * nr;
                             // SAFETY: depths and columns inside B; the task owns columns
                             // j0.. of C, so the tasks' writes are disjoint.
                             unsafe {
                                 pack_b(
                                     b,
+                                    nr,
                                     (p0, kc),
-                                    (j0, (n - j0).min((q1 - q0) * NR), n),
+                                    (j0, (n - j0).min((q1 - q0) * nr), n),
                                     packed_b,
                                 );
                                 block(
+                                    kernel,
                                     a,
                                     packed_b,
                                     c,
@@ -540,13 +651,27 @@ mod tests {
     use super::*;
 
     /// Against a plain triple loop in f64, for shapes around every blocking edge, strided and
-    /// transposed operands, accumulation, on one thread and on the pool.
+    /// transposed operands, accumulation, on one thread and on the pool, with every
+    /// micro-kernel this CPU runs; the AVX2 and AVX-512 kernels agree bit for bit.
     #[test]
     fn products_match_a_triple_loop() {
+        let levels: Vec<SimdLevel> = SimdLevel::ALL
+            .into_iter()
+            .filter(|&l| l <= SimdLevel::detected())
+            .collect();
+        if levels.len() < SimdLevel::ALL.len() {
+            eprintln!(
+                "products_match_a_triple_loop: this CPU runs at most {}; the wider kernels are not tested here",
+                SimdLevel::detected()
+            );
+        }
         let shapes = [
             (1, 1, 1),
             (6, 16, 4),
             (7, 17, 5),
+            (8, 32, 4),
+            (9, 33, 5),
+            (17, 64, 300),
             (5, 3, 300),
             (150, 40, 257),
             (13, 530, 33),
@@ -568,37 +693,54 @@ mod tests {
                 (Threads::Pool, true, false),
                 (Threads::One, true, true),
             ] {
-                let mut c = c0.clone();
                 let b_ref = if transposed {
                     MatrixRef::transposed(&b_t, k)
                 } else {
                     MatrixRef::row_major(&b, n)
                 };
-                // SAFETY: the buffers have exactly the sizes the shapes reach.
-                unsafe {
-                    matmul(
-                        (m, n, k),
-                        MatrixRef::row_major(&a, k),
-                        b_ref,
-                        c.as_mut_ptr(),
-                        n,
-                        accumulate,
-                        threads,
+                let results: Vec<Vec<f32>> = levels
+                    .iter()
+                    .map(|&level| {
+                        let mut c = c0.clone();
+                        // SAFETY: the buffers have exactly the sizes the shapes reach; the
+                        // CPU has the level's instructions.
+                        unsafe {
+                            matmul_at(
+                                level,
+                                (m, n, k),
+                                MatrixRef::row_major(&a, k),
+                                b_ref,
+                                c.as_mut_ptr(),
+                                n,
+                                accumulate,
+                                threads,
+                            );
+                        }
+                        c
+                    })
+                    .collect();
+                let wide = &results[1.min(results.len() - 1)..];
+                for pair in wide.windows(2) {
+                    assert!(
+                        pair[0] == pair[1],
+                        "{m}x{n}x{k}: the AVX2 and AVX-512 kernels differ"
                     );
                 }
-                for i in 0..m {
-                    for j in 0..n {
-                        let mut want: f64 = (0..k)
-                            .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
-                            .sum();
-                        if accumulate {
-                            want += c0[i * n + j] as f64;
-                        }
-                        let got = c[i * n + j] as f64;
-                        assert!(
+                for (level, c) in levels.iter().zip(&results) {
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut want: f64 = (0..k)
+                                .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
+                                .sum();
+                            if accumulate {
+                                want += c0[i * n + j] as f64;
+                            }
+                            let got = c[i * n + j] as f64;
+                            assert!(
                             (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                            "{m}x{n}x{k} {threads:?} acc {accumulate} t {transposed}: ({i}, {j}) {got} vs {want}"
+                            "{m}x{n}x{k} {level} {threads:?} acc {accumulate} t {transposed}: ({i}, {j}) {got} vs {want}"
                         );
+                        }
                     }
                 }
             }

@@ -428,3 +428,56 @@ fn linear_matches_burns_matmul() {
         );
     }
 }
+
+/// The level the kernels run at is the one the environment asks for (in the runs of
+/// `every_narrower_simd_level_passes_these_tests`, a forced one).
+#[test]
+fn the_simd_level_follows_the_environment() {
+    let configured = vector::SimdLevel::configured().expect("a valid SEDDBIO_SIMD");
+    assert_eq!(vector::level(), configured);
+}
+
+/// Every test of the fused kernels again at each instruction set narrower than this CPU's
+/// widest (which the ordinary run tests), forced through `SEDDBIO_SIMD` in a child run of this
+/// test binary: values and gradients against burn's operations, the products against the
+/// triple loop, at each level.
+#[test]
+fn every_narrower_simd_level_passes_these_tests() {
+    use vector::{SimdLevel, SIMD_VARIABLE};
+    if std::env::var_os(SIMD_VARIABLE).is_some() {
+        // A child run (or a level forced by hand): `the_simd_level_follows_the_environment`
+        // covers it.
+        return;
+    }
+    let detected = SimdLevel::detected();
+    let narrower: Vec<SimdLevel> = SimdLevel::ALL
+        .into_iter()
+        .filter(|&l| l < detected)
+        .collect();
+    if narrower.is_empty() {
+        eprintln!("every_narrower_simd_level_passes_these_tests: this CPU runs only {detected}");
+        return;
+    }
+    let binary = std::env::current_exe().expect("the test binary's path");
+    for level in narrower {
+        let output = std::process::Command::new(&binary)
+            .env(SIMD_VARIABLE, level.name())
+            .args(["model::fused::", "--skip", "every_narrower_simd_level"])
+            .output()
+            .expect("running the test binary");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{SIMD_VARIABLE}={level}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let passed = stdout
+            .lines()
+            .filter(|line| line.starts_with("test ") && line.ends_with(" ok"))
+            .count();
+        assert!(
+            passed >= 10,
+            "{SIMD_VARIABLE}={level}: only {passed} tests ran:\n{stdout}"
+        );
+    }
+}

@@ -1,32 +1,137 @@
 //! Building blocks of the CPU kernels: a vectorisable `exp`, sums and dot products that LLVM
-//! turns into AVX2/FMA code, the runtime switch to that code, and the thread pool plumbing.
+//! turns into SIMD code, the runtime choice of instruction set, and the thread pool plumbing.
 //!
 //! Rust compiles for the x86-64 baseline (SSE2) unless told otherwise, and a binary built here
-//! must run on any x86-64 machine. [`vectorized!`] compiles a kernel twice, once for the
-//! baseline and once with `avx2,fma` enabled, and picks the second at run time when the CPU has
-//! both (every x86-64 CPU since 2013-2015). The kernels are written as plain loops over
-//! fixed-width chunks so that the compiler vectorises them; float sums use eight independent
-//! accumulators, because LLVM may not reorder a single running float sum.
+//! must run on any x86-64 machine. [`vectorized!`] compiles a kernel three times, for the
+//! baseline, with AVX2 + FMA and with AVX-512 (F, VL, BW, DQ) enabled, and runs the widest that
+//! [`level`] allows. The kernels are written as plain loops over fixed-width chunks so that the
+//! compiler vectorises them; float sums use 32 independent accumulators, because LLVM may not
+//! reorder a single running float sum. That fixes the order of every addition in the source,
+//! so the three versions give the same bits (docs/design.md, §11). On aarch64 the baseline
+//! version is already NEON with fused multiply-add.
+
+use std::sync::OnceLock;
 
 /// Lanes of one AVX2 register of `f32`; the chunk width of the loops below.
 pub const LANES: usize = 8;
 
-/// Whether this CPU runs the AVX2 + FMA versions of the kernels.
-#[inline]
-pub fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+/// An instruction set the kernels are compiled for, in increasing width.
+///
+/// ```
+/// use seddbio::model::{simd_level, SimdLevel};
+///
+/// // Never wider than the CPU has.
+/// assert!(simd_level() <= SimdLevel::detected());
+/// assert_eq!("avx2".parse::<SimdLevel>().unwrap(), SimdLevel::Avx2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SimdLevel {
+    /// The target's baseline: SSE2 on x86-64 (fused multiply-adds are library calls, and the
+    /// products go through the `gemm` crate), NEON on aarch64.
+    Baseline,
+    /// AVX2 and FMA (x86-64 CPUs since 2013-2015).
+    Avx2,
+    /// AVX-512 F, VL, BW and DQ (Intel Xeon since Skylake-SP, AMD Zen 4).
+    Avx512,
+}
+
+/// The environment variable that lowers the instruction set, for tests and comparisons.
+pub const SIMD_VARIABLE: &str = "SEDDBIO_SIMD";
+
+/// A [`SIMD_VARIABLE`] value that names no level, or one this CPU lacks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimdLevelError {
+    /// Not one of the names.
+    #[error("{SIMD_VARIABLE}={0}: give baseline, avx2 or avx512")]
+    Unknown(String),
+    /// Wider than the CPU.
+    #[error("{SIMD_VARIABLE}={requested}: this CPU runs at most {detected}")]
+    Unsupported {
+        /// What was asked for.
+        requested: SimdLevel,
+        /// What the CPU has.
+        detected: SimdLevel,
+    },
+}
+
+impl SimdLevel {
+    /// Every level, narrowest first.
+    pub const ALL: [SimdLevel; 3] = [SimdLevel::Baseline, SimdLevel::Avx2, SimdLevel::Avx512];
+
+    /// The widest level this CPU runs.
+    pub fn detected() -> SimdLevel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512vl") && has!("avx512bw") && has!("avx512dq") {
+                return SimdLevel::Avx512;
+            }
+            if has!("avx2") && has!("fma") {
+                return SimdLevel::Avx2;
+            }
+        }
+        SimdLevel::Baseline
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+
+    /// The name [`SIMD_VARIABLE`] takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimdLevel::Baseline => "baseline",
+            SimdLevel::Avx2 => "avx2",
+            SimdLevel::Avx512 => "avx512",
+        }
+    }
+
+    /// The level [`SIMD_VARIABLE`] asks for (the detected one when it is unset or empty).
+    pub fn configured() -> Result<SimdLevel, SimdLevelError> {
+        let detected = SimdLevel::detected();
+        let requested = match std::env::var(SIMD_VARIABLE) {
+            Ok(value) if !value.is_empty() => value.parse::<SimdLevel>()?,
+            _ => return Ok(detected),
+        };
+        if requested > detected {
+            return Err(SimdLevelError::Unsupported {
+                requested,
+                detected,
+            });
+        }
+        Ok(requested)
     }
 }
 
-/// Defines `fn NAME(args) -> R` whose body is compiled twice: for the baseline target and with
-/// AVX2 + FMA enabled; the second runs when [`has_avx2_fma`] says the CPU has both. Helpers the
-/// body calls must be `#[inline(always)]` so that they are compiled into each version.
+impl std::fmt::Display for SimdLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SimdLevel {
+    type Err = SimdLevelError;
+
+    fn from_str(s: &str) -> Result<SimdLevel, SimdLevelError> {
+        SimdLevel::ALL
+            .into_iter()
+            .find(|level| level.name() == s)
+            .ok_or_else(|| SimdLevelError::Unknown(s.to_string()))
+    }
+}
+
+/// The level the kernels run at: [`SimdLevel::configured`], read once; a bad
+/// [`SIMD_VARIABLE`] falls back to the detected level with one warning (the command line
+/// refuses it before any kernel runs).
+pub fn level() -> SimdLevel {
+    static LEVEL: OnceLock<SimdLevel> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        SimdLevel::configured().unwrap_or_else(|error| {
+            eprintln!("warning: {error}; using {}", SimdLevel::detected());
+            SimdLevel::detected()
+        })
+    })
+}
+
+/// Defines `fn NAME(args) -> R` whose body is compiled three times: for the baseline target,
+/// with AVX2 + FMA and with AVX-512 enabled; [`level`] picks the version. Helpers the body calls
+/// must be `#[inline(always)]` so that they are compiled into each version.
 macro_rules! vectorized {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
@@ -37,15 +142,24 @@ macro_rules! vectorized {
             fn body($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
+                use $crate::model::fused::vector::{level, SimdLevel};
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
                     body($($arg),*)
                 }
-                if $crate::model::fused::vector::has_avx2_fma() {
-                    // SAFETY: `avx2` only differs from `body` in the instructions it may use,
-                    // and the CPU has just been checked to have them.
-                    return unsafe { avx2($($arg),*) };
+                #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                match level() {
+                    // SAFETY: `avx512` and `avx2` only differ from `body` in the instructions
+                    // they may use, and `level` never exceeds what the CPU has.
+                    SimdLevel::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: as above.
+                    SimdLevel::Avx2 => return unsafe { avx2($($arg),*) },
+                    SimdLevel::Baseline => {}
                 }
             }
             body($($arg),*)
