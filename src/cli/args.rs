@@ -234,7 +234,8 @@ pub struct ModelArgs {
     /// ema (default) or raw trained weights.
     #[arg(long, default_value = "ema", value_parser = choice::<Weights>())]
     pub weights: Weights,
-    /// cpu, or cuda (builds with --features cuda).
+    /// cpu, cuda (builds with --features cuda) or wgpu (Vulkan, Metal, DirectX 12; builds with
+    /// --features wgpu).
     #[arg(long, default_value = "cpu", value_parser = choice::<ComputeDevice>())]
     pub device: ComputeDevice,
 }

@@ -76,7 +76,8 @@ pub struct TrainArgs {
     /// otherwise.
     #[arg(long, value_name = "RUN", conflicts_with = "resume")]
     pub init_from: Option<PathBuf>,
-    /// cpu, or cuda (builds with --features cuda).
+    /// cpu, cuda (builds with --features cuda) or wgpu (Vulkan, Metal, DirectX 12; builds with
+    /// --features wgpu).
     #[arg(long, default_value = "cpu", value_parser = choice::<ComputeDevice>())]
     pub device: ComputeDevice,
     /// At the end, sample this many sequences (the model's default sampler, 128 steps, EMA

@@ -1,4 +1,4 @@
-//! Where the network runs: `--device cpu|cuda`.
+//! Where the network runs: `--device cpu|cuda|wgpu`.
 
 use burn::tensor::Device;
 
@@ -12,11 +12,15 @@ pub enum ComputeDevice {
     Cpu,
     /// The first CUDA GPU (builds with `--features cuda`).
     Cuda,
+    /// The GPU that wgpu prefers, through Vulkan, Metal or DirectX 12 (builds with
+    /// `--features wgpu`; `CUBECL_WGPU_DEFAULT_DEVICE` picks another adapter).
+    Wgpu,
 }
 
 crate::choices::named_choices!(ComputeDevice, "device", {
     Cpu => "cpu",
     Cuda => "cuda",
+    Wgpu => "wgpu",
 });
 
 impl ComputeDevice {
@@ -31,21 +35,37 @@ impl ComputeDevice {
         match self {
             ComputeDevice::Cpu => Ok(Device::flex()),
             #[cfg(feature = "cuda")]
-            ComputeDevice::Cuda => probe(Device::cuda(0)),
+            ComputeDevice::Cuda => probe(Device::cuda(0), "CUDA", "check `nvidia-smi`"),
             #[cfg(not(feature = "cuda"))]
-            ComputeDevice::Cuda => Err(Error::Setting {
-                setting: crate::Setting::Device,
-                message: "CUDA: this seddbio was built without CUDA; rebuild with `cargo build --release --features cuda`".into(),
-            }),
+            ComputeDevice::Cuda => Err(not_built("CUDA", "cuda")),
+            #[cfg(feature = "wgpu")]
+            ComputeDevice::Wgpu => probe(
+                Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+                "wgpu",
+                "check `vulkaninfo --summary`; on Linux without a GPU, install Mesa's lavapipe (mesa-vulkan-drivers)",
+            ),
+            #[cfg(not(feature = "wgpu"))]
+            ComputeDevice::Wgpu => Err(not_built("wgpu", "wgpu")),
         }
+    }
+}
+
+/// The error for a device whose backend this build left out.
+#[allow(dead_code)] // unused when every GPU feature is on
+fn not_built(what: &str, feature: &str) -> Error {
+    Error::Setting {
+        setting: crate::Setting::Device,
+        message: format!(
+            "{what}: this seddbio was built without {what}; rebuild with `cargo build --release --features {feature}`"
+        ),
     }
 }
 
 /// `device` if a one-element round trip through it works. burn's GPU runtimes panic when no
 /// device or driver is there (on first use, deep inside the runtime); this turns that into an
 /// error line, with the runtime's own message, instead of a panic trace.
-#[cfg(feature = "cuda")]
-fn probe(device: Device) -> Result<Device> {
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn probe(device: Device, what: &str, hint: &str) -> Result<Device> {
     use burn::tensor::Tensor;
 
     let hook = std::panic::take_hook();
@@ -61,7 +81,7 @@ fn probe(device: Device) -> Result<Device> {
         Ok(Some(values)) if values == [1.0] => Ok(device),
         Ok(_) => Err(Error::Setting {
             setting: crate::Setting::Device,
-            message: "CUDA: the GPU returned wrong data for a one-element test".into(),
+            message: format!("{what}: the GPU returned wrong data for a one-element test"),
         }),
         Err(payload) => {
             let reason = payload
@@ -72,7 +92,7 @@ fn probe(device: Device) -> Result<Device> {
             Err(Error::Setting {
                 setting: crate::Setting::Device,
                 message: format!(
-                    "CUDA: no usable CUDA device ({}); check `nvidia-smi`",
+                    "{what}: no usable {what} device ({}); {hint}",
                     reason.lines().next().unwrap_or(reason)
                 ),
             })
@@ -80,14 +100,21 @@ fn probe(device: Device) -> Result<Device> {
     }
 }
 
-#[cfg(not(feature = "cuda"))]
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(not(feature = "cuda"))]
     #[test]
     fn cuda_without_the_feature_says_how_to_get_it() {
         let error = ComputeDevice::Cuda.device().unwrap_err().to_string();
         assert!(error.contains("--features cuda"), "{error}");
+    }
+
+    #[cfg(not(feature = "wgpu"))]
+    #[test]
+    fn wgpu_without_the_feature_says_how_to_get_it() {
+        let error = ComputeDevice::Wgpu.device().unwrap_err().to_string();
+        assert!(error.contains("--features wgpu"), "{error}");
     }
 }
