@@ -156,9 +156,9 @@ fn first_step_matches_the_cpu() {
     );
 }
 
-/// `train`, `sample`, `infill` and `score` with `--device wgpu`: a small model trained for 60
-/// steps lowers its training loss, then samples, infills a template and scores sequences on
-/// the same device. The training set is four repeated patterns, which a model learns within
+/// `train`, `sample`, `infill`, `score` and `bench` with `--device wgpu`: a small model
+/// trained for 60 steps lowers its training loss, then samples, infills a template and scores
+/// sequences on the same device, and `bench` times a forward pass there. The training set is four repeated patterns, which a model learns within
 /// tens of steps (a real genome's windows need hundreds before the loss leaves 2 bits/base).
 #[test]
 fn trains_samples_infills_and_scores() {
@@ -288,4 +288,25 @@ fn trains_samples_infills_and_scores() {
     assert!(output.status.success(), "{}", stderr(&output));
     let table = std::fs::read_to_string(&scores).unwrap();
     assert_eq!(table.lines().count(), 5, "{table}");
+
+    let printed = ok(&[
+        "bench",
+        "forward",
+        "--device",
+        "wgpu",
+        "--config",
+        "tiny",
+        "--batch-size",
+        "2",
+        "--seq-len",
+        "32",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+    ]);
+    assert!(
+        printed.contains("device wgpu, burn kernels") && printed.contains("tokens/s"),
+        "{printed}"
+    );
 }
