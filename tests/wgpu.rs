@@ -310,3 +310,26 @@ fn trains_samples_infills_and_scores() {
         "{printed}"
     );
 }
+
+/// An adapter that is not there (`CUBECL_WGPU_DEFAULT_DEVICE` naming the 4,243rd discrete GPU)
+/// stops the command with one error line, as `--device cuda` does without a GPU.
+#[test]
+fn a_missing_adapter_is_one_error_line() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_seddbio"))
+        .args(["bench", "forward", "--device", "wgpu", "--steps", "1"])
+        .env("CUBECL_WGPU_DEFAULT_DEVICE", "DiscreteGpu(4242)")
+        .output()
+        .unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    // wgpu's Wayland probe complains on stderr when XDG_RUNTIME_DIR is not set (the smoke
+    // script sets it); that line is not seddbio's.
+    let lines: Vec<&str> = message
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("XDG_RUNTIME_DIR"))
+        .collect();
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("error: wgpu: no usable wgpu device"),
+        "{message}"
+    );
+}
