@@ -130,12 +130,10 @@ fn every_simd_level_trains_the_same_weights() {
         .iter()
         .map(|level| {
             let out = dir.path().join(level.name());
-            let output = Command::new(env!("CARGO_BIN_EXE_seddbio"))
-                .args(train_args(out.to_str().unwrap(), &["--steps", "3"]))
-                .env(SIMD_VARIABLE, level.name())
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .output()
-                .unwrap();
+            let output = common::seddbio_with_env(
+                &train_args(out.to_str().unwrap(), &["--steps", "3"]),
+                &[(SIMD_VARIABLE, level.name())],
+            );
             assert!(output.status.success(), "{level}: {}", stderr(&output));
             weights(&out)
         })
@@ -144,11 +142,10 @@ fn every_simd_level_trains_the_same_weights() {
         assert!(pair[0] == pair[1], "{levels:?} trained different weights");
     }
     let refuse = |value: &str| {
-        let output = Command::new(env!("CARGO_BIN_EXE_seddbio"))
-            .args(["bench", "forward", "--steps", "1"])
-            .env(SIMD_VARIABLE, value)
-            .output()
-            .unwrap();
+        let output = common::seddbio_with_env(
+            &["bench", "forward", "--steps", "1"],
+            &[(SIMD_VARIABLE, value)],
+        );
         assert_eq!(output.status.code(), Some(1), "{value}");
         stderr(&output)
     };

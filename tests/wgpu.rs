@@ -315,11 +315,10 @@ fn trains_samples_infills_and_scores() {
 /// stops the command with one error line, as `--device cuda` does without a GPU.
 #[test]
 fn a_missing_adapter_is_one_error_line() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_seddbio"))
-        .args(["bench", "forward", "--device", "wgpu", "--steps", "1"])
-        .env("CUBECL_WGPU_DEFAULT_DEVICE", "DiscreteGpu(4242)")
-        .output()
-        .unwrap();
+    let output = common::seddbio_with_env(
+        &["bench", "forward", "--device", "wgpu", "--steps", "1"],
+        &[("CUBECL_WGPU_DEFAULT_DEVICE", "DiscreteGpu(4242)")],
+    );
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{message}");
     // wgpu's Wayland probe complains on stderr when XDG_RUNTIME_DIR is not set (the smoke

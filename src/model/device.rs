@@ -51,7 +51,7 @@ impl ComputeDevice {
 }
 
 /// The error for a device whose backend this build left out.
-#[allow(dead_code)] // unused when every GPU feature is on
+#[cfg(not(all(feature = "cuda", feature = "wgpu")))]
 fn not_built(what: &str, feature: &str) -> Error {
     Error::Setting {
         setting: crate::Setting::Device,

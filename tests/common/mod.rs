@@ -11,8 +11,14 @@ mod test_dir;
 pub use test_dir::{tempdir, TempDir};
 
 pub fn seddbio(args: &[&str]) -> Output {
+    seddbio_with_env(args, &[])
+}
+
+/// [`seddbio`] with environment variables set for the run.
+pub fn seddbio_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_seddbio"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the seddbio binary runs")

@@ -119,6 +119,8 @@ pub unsafe fn matmul(
 /// # Safety
 /// As [`matmul`]; the CPU must have `level`'s instructions.
 #[allow(clippy::too_many_arguments)]
+// Only x86-64 has micro-kernels of its own; elsewhere every level is the `gemm` crate's.
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
 unsafe fn matmul_at(
     level: SimdLevel,
     (m, n, k): (usize, usize, usize),
@@ -269,120 +271,95 @@ mod packed {
         packed: TileFn,
     }
 
-    /// The 6 x 16 AVX2/FMA kernel: six broadcasts of A and two loads of B feed twelve FMAs per
-    /// depth.
-    pub(super) const AVX2: Kernel = Kernel {
-        mr: 6,
-        nr: 16,
-        strided: avx2_strided,
-        packed: avx2_packed,
-    };
-
-    /// The 8 x 32 AVX-512 kernel: eight broadcasts of A and two loads of B feed sixteen FMAs
-    /// of sixteen lanes per depth.
-    pub(super) const AVX512: Kernel = Kernel {
-        mr: 8,
-        nr: 32,
-        strided: avx512_strided,
-        packed: avx512_packed,
-    };
-
-    /// Defines `unsafe fn $name::<MR, CS>(kc, panel, b, out)`: the tile of `MR` rows, two
-    /// registers of `$lanes` accumulators per row, with the given register type and
-    /// intrinsics; the packed B panel holds `kc * 2 * $lanes` floats aligned to the register.
-    macro_rules! tile {
-        ($(#[$meta:meta])* $name:ident, $lanes:literal, $zero:ident, $load:ident, $loadu:ident,
-         $storeu:ident, $broadcast:ident, $fmadd:ident, $add:ident) => {
+    /// Defines the micro-kernel constant `$name`: a tile of `$mr` rows and two registers of
+    /// `$lanes` accumulators per row, built from the given intrinsics, compiled with
+    /// `$features`; the packed B panel holds `kc * 2 * $lanes` floats aligned to the register.
+    /// Every kernel computes each element with the same fused multiply-adds in the same order.
+    macro_rules! kernel {
+        ($(#[$meta:meta])* $name:ident, $features:literal, $mr:literal, $lanes:literal,
+         $zero:ident, $load:ident, $loadu:ident, $storeu:ident, $broadcast:ident,
+         $fmadd:ident, $add:ident) => {
             $(#[$meta])*
-            #[inline(always)]
-            unsafe fn $name<const MR: usize, const CS: usize>(
-                kc: usize,
-                a: Panel,
-                b: *const f32,
-                out: TileOut,
-            ) {
-                let TileOut { c, rs, accumulate } = out;
-                // SAFETY: a reaches MR rows x kc depths, b holds kc * 2 * lanes floats,
-                // aligned to the register width; c is a full tile.
-                unsafe {
-                    // Depth stride: the packed panels' constant MR, or A's own. The loop steps
-                    // raw pointers with wrapping arithmetic and loads through intrinsics, so
-                    // that the dev profile's overflow and alignment checks stay out of it.
-                    let cs = if CS == 0 { a.col_stride } else { CS };
-                    let r = a.row_stride;
-                    // One pointer and two accumulators per row; the compiler unrolls the
-                    // constant-length loops and keeps the arrays in registers (objdump, AVX2:
-                    // twelve FMAs per depth, no stack traffic in the loop).
-                    let mut rows: [*const f32; MR] =
-                        std::array::from_fn(|i| a.ptr.wrapping_add(i * r));
-                    let mut bp = b;
-                    let z = $zero();
-                    let mut acc = [[z; 2]; MR];
-                    for _ in 0..kc {
-                        let b0 = $load(bp);
-                        let b1 = $load(bp.wrapping_add($lanes));
-                        for (row, sum) in rows.iter_mut().zip(acc.iter_mut()) {
-                            let x = $broadcast(_mm_load_ss(*row));
-                            sum[0] = $fmadd(x, b0, sum[0]);
-                            sum[1] = $fmadd(x, b1, sum[1]);
-                            *row = row.wrapping_add(cs);
+            pub(super) const $name: Kernel = {
+                /// The tile, A's depth stride `CS` (0: A's own).
+                #[inline(always)]
+                unsafe fn tile<const CS: usize>(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+                    let TileOut { c, rs, accumulate } = out;
+                    // SAFETY: a reaches $mr rows x kc depths, b holds kc * 2 * $lanes floats,
+                    // aligned to the register width; c is a full tile.
+                    unsafe {
+                        // Depth stride: the packed panels' constant MR, or A's own. The loop
+                        // steps raw pointers with wrapping arithmetic and loads through
+                        // intrinsics, so that the dev profile's overflow and alignment checks
+                        // stay out of it.
+                        let cs = if CS == 0 { a.col_stride } else { CS };
+                        let r = a.row_stride;
+                        // One pointer and two accumulators per row; the compiler unrolls the
+                        // constant-length loops and keeps the arrays in registers (objdump,
+                        // AVX2: twelve FMAs per depth, no stack traffic in the loop).
+                        let mut rows: [*const f32; $mr] =
+                            std::array::from_fn(|i| a.ptr.wrapping_add(i * r));
+                        let mut bp = b;
+                        let z = $zero();
+                        let mut acc = [[z; 2]; $mr];
+                        for _ in 0..kc {
+                            let b0 = $load(bp);
+                            let b1 = $load(bp.wrapping_add($lanes));
+                            for (row, sum) in rows.iter_mut().zip(acc.iter_mut()) {
+                                let x = $broadcast(_mm_load_ss(*row));
+                                sum[0] = $fmadd(x, b0, sum[0]);
+                                sum[1] = $fmadd(x, b1, sum[1]);
+                                *row = row.wrapping_add(cs);
+                            }
+                            bp = bp.wrapping_add(2 * $lanes);
                         }
-                        bp = bp.wrapping_add(2 * $lanes);
-                    }
-                    let mut dst = c;
-                    for [mut lo, mut hi] in acc {
-                        if accumulate {
-                            lo = $add(lo, $loadu(dst));
-                            hi = $add(hi, $loadu(dst.wrapping_add($lanes)));
+                        let mut dst = c;
+                        for [mut lo, mut hi] in acc {
+                            if accumulate {
+                                lo = $add(lo, $loadu(dst));
+                                hi = $add(hi, $loadu(dst.wrapping_add($lanes)));
+                            }
+                            $storeu(dst, lo);
+                            $storeu(dst.wrapping_add($lanes), hi);
+                            dst = dst.wrapping_add(rs);
                         }
-                        $storeu(dst, lo);
-                        $storeu(dst.wrapping_add($lanes), hi);
-                        dst = dst.wrapping_add(rs);
                     }
                 }
-            }
+
+                #[target_feature(enable = $features)]
+                unsafe fn strided(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+                    // SAFETY: forwarded.
+                    unsafe { tile::<0>(kc, a, b, out) }
+                }
+
+                #[target_feature(enable = $features)]
+                unsafe fn packed(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+                    // SAFETY: forwarded.
+                    unsafe { tile::<$mr>(kc, a, b, out) }
+                }
+
+                Kernel {
+                    mr: $mr,
+                    nr: 2 * $lanes,
+                    strided,
+                    packed,
+                }
+            };
         };
     }
 
-    tile! {
-        /// The AVX2 tile: two 8-lane registers of accumulators per row.
-        tile_avx2, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_loadu_ps, _mm256_storeu_ps,
-        _mm256_broadcastss_ps, _mm256_fmadd_ps, _mm256_add_ps
+    kernel! {
+        /// The 6 x 16 AVX2/FMA kernel: six broadcasts of A and two loads of B feed twelve FMAs
+        /// per depth.
+        AVX2, "avx2,fma", 6, 8, _mm256_setzero_ps, _mm256_load_ps, _mm256_loadu_ps,
+        _mm256_storeu_ps, _mm256_broadcastss_ps, _mm256_fmadd_ps, _mm256_add_ps
     }
 
-    tile! {
-        /// The AVX-512 tile: two 16-lane registers of accumulators per row; the same fused
-        /// multiply-adds in the same order as [`tile_avx2`], twice as wide.
-        tile_avx512, 16, _mm512_setzero_ps, _mm512_load_ps, _mm512_loadu_ps, _mm512_storeu_ps,
-        _mm512_broadcastss_ps, _mm512_fmadd_ps, _mm512_add_ps
-    }
-
-    /// [`tile_avx2`] on a panel of any strides (A read in place).
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2_strided(kc: usize, a: Panel, b: *const f32, out: TileOut) {
-        // SAFETY: forwarded.
-        unsafe { tile_avx2::<6, 0>(kc, a, b, out) }
-    }
-
-    /// [`tile_avx2`] on a packed panel.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2_packed(kc: usize, a: Panel, b: *const f32, out: TileOut) {
-        // SAFETY: forwarded.
-        unsafe { tile_avx2::<6, 6>(kc, a, b, out) }
-    }
-
-    /// [`tile_avx512`] on a panel of any strides (A read in place).
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn avx512_strided(kc: usize, a: Panel, b: *const f32, out: TileOut) {
-        // SAFETY: forwarded.
-        unsafe { tile_avx512::<8, 0>(kc, a, b, out) }
-    }
-
-    /// [`tile_avx512`] on a packed panel.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn avx512_packed(kc: usize, a: Panel, b: *const f32, out: TileOut) {
-        // SAFETY: forwarded.
-        unsafe { tile_avx512::<8, 8>(kc, a, b, out) }
+    kernel! {
+        /// The 8 x 32 AVX-512 kernel: eight broadcasts of A and two loads of B feed sixteen
+        /// FMAs of sixteen lanes per depth.
+        AVX512, "avx512f,avx2,fma", 8, 16, _mm512_setzero_ps, _mm512_load_ps, _mm512_loadu_ps,
+        _mm512_storeu_ps, _mm512_broadcastss_ps, _mm512_fmadd_ps, _mm512_add_ps
     }
 
     /// `out[p * width + j] = at(p, j)` for depths `p < kc` and `j < filled`, zero for
