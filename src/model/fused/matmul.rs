@@ -146,28 +146,21 @@ unsafe fn matmul_at(
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    {
-        let kernel = match level {
-            SimdLevel::Avx512 => Some(packed::AVX512),
-            SimdLevel::Avx2 => Some(packed::AVX2),
-            SimdLevel::Baseline => None,
+    if let Some(kernel) = kernel_at(level) {
+        // SAFETY: forwarded contract, which includes the kernel's instructions.
+        unsafe {
+            packed::matmul(
+                kernel,
+                (m, n, k),
+                a,
+                b,
+                SendPtr(c),
+                c_row_stride,
+                accumulate,
+                threads,
+            )
         };
-        if let Some(kernel) = kernel {
-            // SAFETY: forwarded contract, which includes the kernel's instructions.
-            unsafe {
-                packed::matmul(
-                    kernel,
-                    (m, n, k),
-                    a,
-                    b,
-                    SendPtr(c),
-                    c_row_stride,
-                    accumulate,
-                    threads,
-                )
-            };
-            return;
-        }
+        return;
     }
     // SAFETY: forwarded contract.
     unsafe {
@@ -198,15 +191,171 @@ unsafe fn matmul_at(
     }
 }
 
+/// The micro-kernel of `level`: none at the baseline, which goes to the `gemm` crate.
+#[cfg(target_arch = "x86_64")]
+fn kernel_at(level: SimdLevel) -> Option<packed::Kernel> {
+    match level {
+        SimdLevel::Avx512 => Some(packed::AVX512),
+        SimdLevel::Avx2 => Some(packed::AVX2),
+        SimdLevel::Baseline => None,
+    }
+}
+
+/// The B operand of many products over parts of it, packed once into the micro-kernel's
+/// panels: attention's tiles multiply each block of keys or values by many blocks of queries,
+/// and packing B per product cost as much as the product (docs/design.md, §11).
+///
+/// B (`k x n`) is cut into depth blocks of `depth_block` (at most the products' own depth
+/// block, 256); a product covers whole depth blocks and columns from a multiple of 32.
+pub struct PackedB<'a> {
+    /// B itself, for the products of CPUs without a micro-kernel (the `gemm` crate packs).
+    source: MatrixRef,
+    k: usize,
+    n: usize,
+    depth_block: usize,
+    /// The micro-kernel and its panels: depth block `t` at `t * depth_block * panels * nr`,
+    /// as [`packed::pack_b`] lays out one depth block.
+    #[cfg(target_arch = "x86_64")]
+    packed: Option<(packed::Kernel, &'a [f32])>,
+    #[cfg(not(target_arch = "x86_64"))]
+    packed: Option<(std::convert::Infallible, &'a [f32])>,
+}
+
+impl<'a> PackedB<'a> {
+    /// Packs `b` (`k x n`) into `storage` for the micro-kernel of [`level`].
+    ///
+    /// # Safety
+    /// `b` must be readable over `k x n` and stay unchanged while the result lives.
+    pub unsafe fn new(
+        storage: &'a mut Aligned,
+        b: MatrixRef,
+        (k, n): (usize, usize),
+        depth_block: usize,
+    ) -> PackedB<'a> {
+        let depth_block = depth_block.clamp(1, KC);
+        #[cfg(target_arch = "x86_64")]
+        let packed = kernel_at(level()).map(|kernel| {
+            let nr = kernel.nr();
+            let panels = n.div_ceil(nr);
+            let out = storage.slice(k.div_ceil(depth_block) * depth_block * panels * nr);
+            for (t, p0) in (0..k).step_by(depth_block).enumerate() {
+                let kc = depth_block.min(k - p0);
+                let start = t * depth_block * panels * nr;
+                // SAFETY: depths p0..p0 + kc and the n columns are inside B.
+                unsafe {
+                    packed::pack_b(
+                        b,
+                        nr,
+                        (p0, kc),
+                        (0, n, n),
+                        &mut out[start..start + panels * kc * nr],
+                    )
+                };
+            }
+            (kernel, &*out)
+        });
+        #[cfg(not(target_arch = "x86_64"))]
+        let packed = {
+            let _ = storage;
+            None
+        };
+        PackedB {
+            source: b,
+            k,
+            n,
+            depth_block,
+            packed,
+        }
+    }
+
+    /// `C (m x nc, row stride rs) (+)= A (m x kc) * B[p0..p0 + kc, j0..j0 + nc]` on the
+    /// calling thread; A's depth 0 is B's depth `p0`. Without `accumulate`, C is only
+    /// written.
+    ///
+    /// # Safety
+    /// `p0` must start a depth block and `p0 + kc` end one (or B), `j0` be a multiple of 32,
+    /// and the ranges lie inside B; `a` must be readable over `m x kc`, `c` writable over
+    /// `m x nc`, overlapping neither, and touched by no other thread meanwhile.
+    pub unsafe fn product(
+        &self,
+        (m, a): (usize, MatrixRef),
+        (p0, kc): (usize, usize),
+        (j0, nc): (usize, usize),
+        (c, rs): (*mut f32, usize),
+        accumulate: bool,
+    ) {
+        debug_assert!(
+            p0 % self.depth_block == 0 && (p0 + kc == self.k || kc % self.depth_block == 0)
+        );
+        debug_assert!(j0 % MAX_NR == 0 && j0 + nc <= self.n && p0 + kc <= self.k);
+        #[cfg(target_arch = "x86_64")]
+        if let Some((kernel, panels)) = self.packed {
+            let nr = kernel.nr();
+            let all_panels = self.n.div_ceil(nr);
+            let mut depth = 0;
+            while depth < kc {
+                let block = (p0 + depth) / self.depth_block;
+                let block_kc = self.depth_block.min(self.k - (p0 + depth));
+                let start = block * self.depth_block * all_panels * nr + (j0 / nr) * block_kc * nr;
+                let a_block = MatrixRef {
+                    // SAFETY: depth `depth` of A's rows is inside A.
+                    ptr: unsafe { a.ptr.add(depth * a.col_stride) },
+                    ..a
+                };
+                // SAFETY: the kernel is the level's; the tile of C is the caller's; the
+                // panels from `start` hold this depth block's columns j0.. of B.
+                unsafe {
+                    packed::block(
+                        kernel,
+                        a_block,
+                        &panels[start..],
+                        SendPtr(c),
+                        rs,
+                        (m, nc),
+                        (0, m),
+                        (0, nc.div_ceil(nr)),
+                        (0, block_kc),
+                        accumulate || depth > 0,
+                    )
+                };
+                depth += block_kc;
+            }
+            return;
+        }
+        let b = MatrixRef {
+            // SAFETY: (p0, j0) is inside B.
+            ptr: unsafe {
+                self.source
+                    .ptr
+                    .add(p0 * self.source.row_stride + j0 * self.source.col_stride)
+            },
+            ..self.source
+        };
+        // SAFETY: forwarded; without a micro-kernel `matmul_at` calls the `gemm` crate.
+        unsafe {
+            matmul_at(
+                SimdLevel::Baseline,
+                (m, nc, kc),
+                a,
+                b,
+                c,
+                rs,
+                accumulate,
+                Threads::One,
+            )
+        };
+    }
+}
+
 /// A reusable buffer aligned to 64 bytes (one AVX-512 register).
 #[derive(Default)]
-struct Aligned {
+pub struct Aligned {
     storage: Vec<f32>,
 }
 
 impl Aligned {
     /// A 64-byte aligned slice of `len` floats (contents unspecified).
-    fn slice(&mut self, len: usize) -> &mut [f32] {
+    pub fn slice(&mut self, len: usize) -> &mut [f32] {
         if self.storage.len() < len + 16 {
             self.storage = vec![0f32; len + 16];
         }
@@ -261,13 +410,17 @@ mod packed {
     /// `kc * NR` floats aligned to the register width.
     type TileFn = unsafe fn(usize, Panel, *const f32, TileOut);
 
-    /// A micro-kernel: its tile and its two versions, for A read in place and for a packed
-    /// copy of A (depth stride MR, row stride 1).
+    /// A micro-kernel: its tile and three versions of it, for A read in place with any
+    /// strides, for A read in place along its rows (depth stride 1, a constant the compiler
+    /// folds into the addressing: 96 x 32 x 256 products ran at 150 GFLOP/s on one thread
+    /// against 120 with the stride read at run time), and for a packed copy of A (depth
+    /// stride MR, row stride 1).
     #[derive(Clone, Copy)]
     pub(super) struct Kernel {
         mr: usize,
         nr: usize,
         strided: TileFn,
+        rows: TileFn,
         packed: TileFn,
     }
 
@@ -333,6 +486,12 @@ mod packed {
                 }
 
                 #[target_feature(enable = $features)]
+                unsafe fn rows(kc: usize, a: Panel, b: *const f32, out: TileOut) {
+                    // SAFETY: forwarded.
+                    unsafe { tile::<1>(kc, a, b, out) }
+                }
+
+                #[target_feature(enable = $features)]
                 unsafe fn packed(kc: usize, a: Panel, b: *const f32, out: TileOut) {
                     // SAFETY: forwarded.
                     unsafe { tile::<$mr>(kc, a, b, out) }
@@ -342,10 +501,18 @@ mod packed {
                     mr: $mr,
                     nr: 2 * $lanes,
                     strided,
+                    rows,
                     packed,
                 }
             };
         };
+    }
+
+    impl Kernel {
+        /// Columns of its tile (and of a packed panel of B).
+        pub(super) fn nr(self) -> usize {
+            self.nr
+        }
     }
 
     kernel! {
@@ -383,7 +550,7 @@ mod packed {
     ///
     /// # Safety
     /// Those depths and the columns below `n` must be inside B.
-    unsafe fn pack_b(
+    pub(super) unsafe fn pack_b(
         b: MatrixRef,
         nr: usize,
         (p0, kc): (usize, usize),
@@ -432,7 +599,7 @@ mod packed {
     /// The kernel's instructions must be available; the rows, depths and panels inside A, B
     /// and C, and the tile of C owned by the calling task.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn block(
+    pub(super) unsafe fn block(
         kernel: Kernel,
         a: MatrixRef,
         packed_b: &[f32],
@@ -475,6 +642,8 @@ mod packed {
                     let packed_layout = a.col_stride == mr && a.row_stride == 1;
                     let run = if packed_layout {
                         kernel.packed
+                    } else if a.col_stride == 1 {
+                        kernel.rows
                     } else {
                         kernel.strided
                     };
@@ -664,12 +833,19 @@ mod tests {
             let c0: Vec<f32> = (0..m * n).map(|i| (i % 7) as f32).collect();
             // A as given, B stored transposed (read through strides).
             let b_t: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
-            for (threads, accumulate, transposed) in [
-                (Threads::One, false, false),
-                (Threads::Pool, false, true),
-                (Threads::Pool, true, false),
-                (Threads::One, true, true),
+            // A transposed: read by the strided kernel (A's depth stride is not 1).
+            let a_t: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
+            for (threads, accumulate, transposed, a_transposed) in [
+                (Threads::One, false, false, false),
+                (Threads::Pool, false, true, false),
+                (Threads::Pool, true, false, true),
+                (Threads::One, true, true, true),
             ] {
+                let a_ref = if a_transposed {
+                    MatrixRef::transposed(&a_t, m)
+                } else {
+                    MatrixRef::row_major(&a, k)
+                };
                 let b_ref = if transposed {
                     MatrixRef::transposed(&b_t, k)
                 } else {
@@ -685,7 +861,7 @@ mod tests {
                             matmul_at(
                                 level,
                                 (m, n, k),
-                                MatrixRef::row_major(&a, k),
+                                a_ref,
                                 b_ref,
                                 c.as_mut_ptr(),
                                 n,
@@ -715,7 +891,7 @@ mod tests {
                             let got = c[i * n + j] as f64;
                             assert!(
                             (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
-                            "{m}x{n}x{k} {level} {threads:?} acc {accumulate} t {transposed}: ({i}, {j}) {got} vs {want}"
+                            "{m}x{n}x{k} {level} {threads:?} acc {accumulate} t {transposed} {a_transposed}: ({i}, {j}) {got} vs {want}"
                         );
                         }
                     }

@@ -289,12 +289,8 @@ mod flex_forward {
         tensor(out, shape)
     }
 
-    /// The output, and with `training` what the backward pass needs.
-    pub fn attention(
-        qkv: &FlexTensor,
-        heads: usize,
-        training: bool,
-    ) -> (FlexTensor, attention::Saved) {
+    /// The output, and what the backward pass needs.
+    pub fn attention(qkv: &FlexTensor, heads: usize) -> (FlexTensor, attention::Saved) {
         let rows = row_shape(qkv);
         let shape = AttentionShape {
             batch: rows.batch,
@@ -302,8 +298,7 @@ mod flex_forward {
             width: rows.width / 3,
             heads,
         };
-        let (out, saved) =
-            attention::forward(&values(qkv), shape, training && attention::keeps(shape));
+        let (out, saved) = attention::forward(&values(qkv), shape);
         (
             tensor(out, Shape::new([shape.batch, shape.len, shape.width])),
             saved,
@@ -353,7 +348,7 @@ impl FusedBackend for Flex {
     }
 
     fn fused_attention(qkv: FlexTensor, heads: usize) -> FlexTensor {
-        flex_forward::attention(&qkv, heads, false).0
+        flex_forward::attention(&qkv, heads).0
     }
 
     fn fused_bias_gelu(u: FlexTensor, bias: FlexTensor) -> FlexTensor {
@@ -640,7 +635,7 @@ impl<C: CheckpointStrategy> FusedBackend for Autodiff<Flex, C> {
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let (out, saved) = flex_forward::attention(qkv.primitive(), heads, true);
+                let (out, saved) = flex_forward::attention(qkv.primitive(), heads);
                 let state = (
                     qkv.primitive().clone(),
                     out.clone(),
@@ -650,7 +645,7 @@ impl<C: CheckpointStrategy> FusedBackend for Autodiff<Flex, C> {
                 prep.finish(state, out)
             }
             OpsKind::UnTracked(prep) => {
-                prep.finish(flex_forward::attention(qkv.primitive(), heads, false).0)
+                prep.finish(flex_forward::attention(qkv.primitive(), heads).0)
             }
         }
     }

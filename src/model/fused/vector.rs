@@ -216,23 +216,48 @@ pub fn sum(x: &[f32]) -> f32 {
             acc[i] += c[i];
         }
     }
-    reduce(acc) + rest.iter().sum::<f32>()
+    reduce(acc, |a, b| a + b) + rest.iter().sum::<f32>()
 }
 
-/// Largest element of `x` (NaN is passed over; -inf for an empty slice), in 32 lanes.
+/// Largest element of `x` (NaN is passed over; -inf for an empty slice), in 32 lanes
+/// reduced pairwise (a fold over the lanes, one comparison after another, cost attention's
+/// online softmax as much as its 256 exponentials per row).
 #[inline(always)]
 pub fn max(x: &[f32]) -> f32 {
+    let larger = |a: f32, b: f32| if b > a { b } else { a };
     let mut acc = [f32::NEG_INFINITY; WIDE];
     let chunks = x.chunks_exact(WIDE);
     let rest = chunks.remainder();
     for c in chunks {
         for i in 0..WIDE {
-            acc[i] = if c[i] > acc[i] { c[i] } else { acc[i] };
+            acc[i] = larger(acc[i], c[i]);
         }
     }
-    acc.iter()
-        .chain(rest)
-        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+    for (lane, &v) in acc.iter_mut().zip(rest) {
+        *lane = larger(*lane, v);
+    }
+    reduce(acc, larger)
+}
+
+/// Replaces each element `v` of `x` by `exp(v - shift)` and returns their sum, in 32 lanes
+/// (one pass over `x`, where a pass of `exp` and one of [`sum`] read it twice).
+#[inline(always)]
+pub fn exp_sum(x: &mut [f32], shift: f32) -> f32 {
+    let mut acc = [0f32; WIDE];
+    let mut chunks = x.chunks_exact_mut(WIDE);
+    for c in &mut chunks {
+        for i in 0..WIDE {
+            let e = exp(c[i] - shift);
+            c[i] = e;
+            acc[i] += e;
+        }
+    }
+    let mut rest = 0f32;
+    for v in chunks.into_remainder() {
+        *v = exp(*v - shift);
+        rest += *v;
+    }
+    reduce(acc, |a, b| a + b) + rest
 }
 
 /// Dot product of `a` and `b` (equal lengths), in 32 lanes.
@@ -252,22 +277,24 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
             acc[i] = x[i].mul_add(y[i], acc[i]);
         }
     }
-    reduce(acc) + rest
+    reduce(acc, |a, b| a + b) + rest
 }
 
-/// Sum of the 32 lanes, pairwise.
+/// The 32 lanes combined pairwise by `op`.
 #[inline(always)]
-fn reduce(acc: [f32; WIDE]) -> f32 {
+fn reduce(acc: [f32; WIDE], op: impl Fn(f32, f32) -> f32) -> f32 {
     let mut half = [0f32; WIDE / 2];
     for i in 0..WIDE / 2 {
-        half[i] = acc[i] + acc[i + WIDE / 2];
+        half[i] = op(acc[i], acc[i + WIDE / 2]);
     }
     let mut quarter = [0f32; LANES];
     for i in 0..LANES {
-        quarter[i] = half[i] + half[i + LANES];
+        quarter[i] = op(half[i], half[i + LANES]);
     }
-    ((quarter[0] + quarter[4]) + (quarter[1] + quarter[5]))
-        + ((quarter[2] + quarter[6]) + (quarter[3] + quarter[7]))
+    op(
+        op(op(quarter[0], quarter[4]), op(quarter[1], quarter[5])),
+        op(op(quarter[2], quarter[6]), op(quarter[3], quarter[7])),
+    )
 }
 
 /// `len` zeros, written by the thread pool. (A plain `vec![0.0; len]` is a serial memset on
