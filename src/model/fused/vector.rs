@@ -239,14 +239,16 @@ pub fn max(x: &[f32]) -> f32 {
     reduce(acc, larger)
 }
 
-/// Replaces each element `v` of `x` by `exp(v - shift)` and returns their sum, in 32 lanes
-/// (one pass over `x`, where a pass of `exp` and one of [`sum`] read it twice).
+/// Replaces each element `v` of `x` by `exp(v - shift)` and returns their sum (one pass over
+/// `x`, where a pass of `exp` and one of [`sum`] read it twice). Sixteen partial sums, not 32:
+/// with 32 the AVX2 version (sixteen registers) spilled them to the stack.
 #[inline(always)]
 pub fn exp_sum(x: &mut [f32], shift: f32) -> f32 {
+    const NARROW: usize = 2 * LANES;
     let mut acc = [0f32; WIDE];
-    let mut chunks = x.chunks_exact_mut(WIDE);
+    let mut chunks = x.chunks_exact_mut(NARROW);
     for c in &mut chunks {
-        for i in 0..WIDE {
+        for i in 0..NARROW {
             let e = exp(c[i] - shift);
             c[i] = e;
             acc[i] += e;
@@ -257,6 +259,7 @@ pub fn exp_sum(x: &mut [f32], shift: f32) -> f32 {
         *v = exp(*v - shift);
         rest += *v;
     }
+    // The upper lanes stay 0, and adding 0 is exact.
     reduce(acc, |a, b| a + b) + rest
 }
 
