@@ -71,8 +71,8 @@ vectorized! {
                 .zip(x1.iter().zip(x2))
                 .zip(c.iter().zip(s))
             {
-                *y1 = x1.mul_add(c, -(x2 * s)) * factor;
-                *y2 = x2.mul_add(c, x1 * s) * factor;
+                *y1 = M::mul_add(x1, c, -(x2 * s)) * factor;
+                *y2 = M::mul_add(x2, c, x1 * s) * factor;
             }
         }
     }
@@ -94,8 +94,8 @@ vectorized! {
                 // SAFETY: per this function's contract; plain writes (the row may not hold
                 // values yet).
                 unsafe {
-                    row.add(j).write(g1[j].mul_add(c[j], g2[j] * s[j]) * factor);
-                    row.add(half + j).write(g2[j].mul_add(c[j], -(g1[j] * s[j])) * factor);
+                    row.add(j).write(M::mul_add(g1[j], c[j], g2[j] * s[j]) * factor);
+                    row.add(half + j).write(M::mul_add(g2[j], c[j], -(g1[j] * s[j])) * factor);
                 }
             }
         }
@@ -118,10 +118,10 @@ vectorized! {
         {
             let row_max = super::vector::max(row);
             let new_max = if row_max > *max { row_max } else { *max };
-            let row_sum = super::vector::exp_sum(row, new_max);
+            let row_sum = super::vector::exp_sum::<M>(row, new_max);
             // exp(-inf) is clamped to 1e-38 (see `exp`), harmless against a total of 0.
-            let factor = exp(*max - new_max);
-            *total = total.mul_add(factor, row_sum);
+            let factor = exp::<M>(*max - new_max);
+            *total = M::mul_add(*total, factor, row_sum);
             *rescale = factor;
             *max = new_max;
         }
@@ -144,6 +144,17 @@ vectorized! {
 }
 
 vectorized! {
+    /// `dots[i] = a_i . b_i` for the rows `a_i`, `b_i` of `hd` values, `stride` apart, of `a`
+    /// and `b`.
+    fn row_dots(a: &[f32], b: &[f32], stride: usize, hd: usize, dots: &mut [f32]) {
+        for (i, dot_i) in dots.iter_mut().enumerate() {
+            let row = i * stride;
+            *dot_i = dot::<M>(&a[row..row + hd], &b[row..row + hd]);
+        }
+    }
+}
+
+vectorized! {
     /// Turns the scores `s` back into probabilities `exp(s - lse)` and the probability
     /// gradients `dp` into score gradients `p * (dp - sum_j p_j dp_j)`, row by row; the
     /// row sums `sum_j p_j dp_j = dO_i . O_i` come in `row_dot`.
@@ -155,7 +166,7 @@ vectorized! {
             .zip(row_dot)
         {
             for j in 0..len {
-                let prob = exp(p[j] - lse);
+                let prob = exp::<M>(p[j] - lse);
                 p[j] = prob;
                 dp[j] = prob * (dp[j] - r);
             }
@@ -412,10 +423,7 @@ pub fn backward(
                     let v = &qkv[b * l * 3 * d + 2 * d + h * hd..];
                     let d_base = b * l * 3 * d + h * hd; // row 0, q column of this head in d_qkv
                     scratch.rotate(qkv, shape, (b, h), &tables);
-                    for (i, r) in scratch.row_dot.iter_mut().enumerate() {
-                        let row = head + i * d;
-                        *r = dot(&grad[row..row + hd], &out[row..row + hd]);
-                    }
+                    row_dots(&grad[head..], &out[head..], d, hd, &mut scratch.row_dot);
                     let Scratch {
                         q,
                         k,

@@ -23,8 +23,8 @@ vectorized! {
         for (row, out) in u.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
             for j in 0..width {
                 let x = row[j] + bias[j];
-                let z = TWO_SQRT_2_OVER_PI * x * (x * x).mul_add(CUBIC, 1.0);
-                out[j] = x * sigmoid(z);
+                let z = TWO_SQRT_2_OVER_PI * x * M::mul_add(x * x, CUBIC, 1.0);
+                out[j] = x * sigmoid::<M>(z);
             }
         }
     }
@@ -55,10 +55,10 @@ vectorized! {
             for j in 0..width {
                 let x = row[j] + bias[j];
                 let x2 = x * x;
-                let s = sigmoid(TWO_SQRT_2_OVER_PI * x * x2.mul_add(CUBIC, 1.0));
+                let s = sigmoid::<M>(TWO_SQRT_2_OVER_PI * x * M::mul_add(x2, CUBIC, 1.0));
                 // d/dx [x s(z)] = s + x s (1 - s) dz/dx, dz/dx = c (1 + 3 a x^2)
-                let dz = TWO_SQRT_2_OVER_PI * x2.mul_add(3.0 * CUBIC, 1.0);
-                let slope = (x * s * (1.0 - s)).mul_add(dz, s);
+                let dz = TWO_SQRT_2_OVER_PI * M::mul_add(x2, 3.0 * CUBIC, 1.0);
+                let slope = M::mul_add(x * s * (1.0 - s), dz, s);
                 du[j] = g[j] * slope;
                 d_bias[j] += du[j];
             }

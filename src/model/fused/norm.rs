@@ -7,12 +7,12 @@
 
 use super::{
     rows::RowShape,
-    vector::{dot, sum, vectorized, zeros, LANES},
+    vector::{dot, sum, vectorized, zeros, MulAdd, LANES},
 };
 
 /// Mean and `1 / sqrt(var + eps)` of one row (biased variance, as burn's `layer_norm`).
 #[inline(always)]
-fn moments(x: &[f32], epsilon: f32) -> (f32, f32) {
+fn moments<M: MulAdd>(x: &[f32], epsilon: f32) -> (f32, f32) {
     let n = x.len() as f32;
     let mean = sum(x) / n;
     let mut acc = [0f32; LANES];
@@ -24,7 +24,7 @@ fn moments(x: &[f32], epsilon: f32) -> (f32, f32) {
     for c in chunks {
         for i in 0..LANES {
             let centred = c[i] - mean;
-            acc[i] = centred.mul_add(centred, acc[i]);
+            acc[i] = M::mul_add(centred, centred, acc[i]);
         }
     }
     let var = (acc.iter().sum::<f32>() + rest) / n;
@@ -42,10 +42,10 @@ vectorized! {
     ) {
         let width = gamma.len();
         for (row, out_row) in x.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
-            let (mean, rstd) = moments(row, epsilon);
+            let (mean, rstd) = moments::<M>(row, epsilon);
             for j in 0..width {
                 let normed = (row[j] - mean) * rstd * gamma[j];
-                out_row[j] = normed.mul_add(1.0 + scale[j], shift[j]);
+                out_row[j] = M::mul_add(normed, 1.0 + scale[j], shift[j]);
             }
         }
     }
@@ -111,19 +111,19 @@ vectorized! {
             .zip(grad.chunks_exact(width))
             .zip(dx.chunks_exact_mut(width))
         {
-            let (mean, rstd) = moments(row, epsilon);
+            let (mean, rstd) = moments::<M>(row, epsilon);
             for j in 0..width {
                 let xhat = (row[j] - mean) * rstd;
                 let s1 = 1.0 + scale[j];
                 normed[j] = xhat;
                 d_normed[j] = g[j] * gamma[j] * s1;
                 d_shift[j] += g[j];
-                d_scale[j] = (g[j] * xhat).mul_add(gamma[j], d_scale[j]);
-                d_gamma[j] = (g[j] * xhat).mul_add(s1, d_gamma[j]);
+                d_scale[j] = M::mul_add(g[j] * xhat, gamma[j], d_scale[j]);
+                d_gamma[j] = M::mul_add(g[j] * xhat, s1, d_gamma[j]);
             }
             let n = width as f32;
             let mean_d = sum(&d_normed) / n;
-            let mean_dx = dot(&d_normed, &normed) / n;
+            let mean_dx = dot::<M>(&d_normed, &normed) / n;
             for j in 0..width {
                 dx_row[j] = rstd * (d_normed[j] - mean_d - normed[j] * mean_dx);
             }

@@ -16,7 +16,7 @@ vectorized! {
             .zip(out.chunks_exact_mut(width))
         {
             for j in 0..width {
-                out[j] = gate[j].mul_add(y[j] + bias[j], x[j]);
+                out[j] = M::mul_add(gate[j], y[j] + bias[j], x[j]);
             }
         }
     }
@@ -60,7 +60,7 @@ vectorized! {
         {
             for j in 0..width {
                 dy[j] = gate[j] * g[j];
-                d_gate[j] = g[j].mul_add(y[j] + bias[j], d_gate[j]);
+                d_gate[j] = M::mul_add(g[j], y[j] + bias[j], d_gate[j]);
                 grad_sum[j] += g[j];
             }
         }

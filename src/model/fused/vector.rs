@@ -131,7 +131,10 @@ pub fn level() -> SimdLevel {
 
 /// Defines `fn NAME(args) -> R` whose body is compiled three times: for the baseline target,
 /// with AVX2 + FMA and with AVX-512 enabled; [`level`] picks the version. Helpers the body calls
-/// must be `#[inline(always)]` so that they are compiled into each version.
+/// must be `#[inline(always)]` so that they are compiled into each version. The body names its
+/// multiply-adds `M::mul_add(a, b, c)` and passes `M` to the helpers that have some
+/// (`exp::<M>`): [`Fused`] where the version has the instruction, [`Unfused`] on the x86-64
+/// baseline.
 macro_rules! vectorized {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
@@ -139,19 +142,19 @@ macro_rules! vectorized {
         $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            fn body($($arg: $ty),*) $(-> $ret)? $body
+            fn body<M: $crate::model::fused::vector::MulAdd>($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
-                use $crate::model::fused::vector::{level, SimdLevel};
+                use $crate::model::fused::vector::{level, Fused, SimdLevel, Unfused};
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
-                    body($($arg),*)
+                    body::<Fused>($($arg),*)
                 }
                 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
-                    body($($arg),*)
+                    body::<Fused>($($arg),*)
                 }
                 match level() {
                     // SAFETY: `avx512` and `avx2` only differ from `body` in the instructions
@@ -159,14 +162,45 @@ macro_rules! vectorized {
                     SimdLevel::Avx512 => return unsafe { avx512($($arg),*) },
                     // SAFETY: as above.
                     SimdLevel::Avx2 => return unsafe { avx2($($arg),*) },
-                    SimdLevel::Baseline => {}
+                    SimdLevel::Baseline => return body::<Unfused>($($arg),*),
                 }
             }
-            body($($arg),*)
+            // Other targets' baselines have the instruction (aarch64: NEON's `fmla`).
+            #[allow(unreachable_code)]
+            body::<$crate::model::fused::vector::Fused>($($arg),*)
         }
     };
 }
 pub(crate) use vectorized;
+
+/// How the kernels' multiply-adds compile (docs/design.md §11, "Instruction sets").
+pub trait MulAdd {
+    /// `a * b + c`.
+    fn mul_add(a: f32, b: f32, c: f32) -> f32;
+}
+
+/// One rounding: `f32::mul_add`, a fused multiply-add instruction where the code is compiled
+/// with one (AVX2 + FMA, AVX-512, aarch64).
+pub struct Fused;
+
+impl MulAdd for Fused {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a.mul_add(b, c)
+    }
+}
+
+/// A multiply and an add, two roundings: the x86-64 baseline (SSE2) has no fused multiply-add,
+/// and `f32::mul_add` there is a call to the library's `fmaf` per element, which also keeps the
+/// loop around it scalar (37 % of a baseline training step, before).
+pub struct Unfused;
+
+impl MulAdd for Unfused {
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
+}
 
 /// `e^x` in single precision, branch-free so that loops over it vectorise: Cody-Waite range
 /// reduction `x = n ln 2 + r`, |r| <= ln 2 / 2, the Cephes degree-6 polynomial for `e^r`, and
@@ -174,22 +208,22 @@ pub(crate) use vectorized;
 /// [-87.3, 88.3] (results below e^-87.3 are returned as e^-87.3, about 1.2e-38, a normal
 /// number); NaN stays NaN (`tests::exp_is_accurate_over_its_range`).
 #[inline(always)]
-pub fn exp(x: f32) -> f32 {
+pub fn exp<M: MulAdd>(x: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     // `clamp` keeps NaN (it is not a max/min pair, which would replace it).
     let x = x.clamp(-87.3, 88.3);
-    let shifted = x.mul_add(std::f32::consts::LOG2_E, ROUND);
+    let shifted = M::mul_add(x, std::f32::consts::LOG2_E, ROUND);
     let n = shifted - ROUND;
-    let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
+    let r = M::mul_add(n, -LN2_LO, M::mul_add(n, -LN2_HI, x));
     let mut p = 1.987_569_1e-4f32;
-    p = p.mul_add(r, 1.398_199_9e-3);
-    p = p.mul_add(r, 8.333_452e-3);
-    p = p.mul_add(r, 4.166_579_6e-2);
-    p = p.mul_add(r, 1.666_666_5e-1);
-    p = p.mul_add(r, 0.5);
-    let e_r = p.mul_add(r * r, r) + 1.0;
+    p = M::mul_add(p, r, 1.398_199_9e-3);
+    p = M::mul_add(p, r, 8.333_452e-3);
+    p = M::mul_add(p, r, 4.166_579_6e-2);
+    p = M::mul_add(p, r, 1.666_666_5e-1);
+    p = M::mul_add(p, r, 0.5);
+    let e_r = M::mul_add(p, r * r, r) + 1.0;
     // n sits in the low mantissa bits of `shifted`; n + 127 in the exponent field is 2^n.
     let n_bits = (shifted.to_bits() as i32).wrapping_sub(0x4B40_0000);
     e_r * f32::from_bits((n_bits.wrapping_add(127) << 23) as u32)
@@ -197,8 +231,8 @@ pub fn exp(x: f32) -> f32 {
 
 /// `1 / (1 + e^-x)` through [`exp`].
 #[inline(always)]
-pub fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
+pub fn sigmoid<M: MulAdd>(x: f32) -> f32 {
+    1.0 / (1.0 + exp::<M>(-x))
 }
 
 /// Elements per step of the reductions: four AVX2 registers of independent partial results,
@@ -243,20 +277,20 @@ pub fn max(x: &[f32]) -> f32 {
 /// `x`, where a pass of `exp` and one of [`sum`] read it twice). Sixteen partial sums, not 32:
 /// with 32 the AVX2 version (sixteen registers) spilled them to the stack.
 #[inline(always)]
-pub fn exp_sum(x: &mut [f32], shift: f32) -> f32 {
+pub fn exp_sum<M: MulAdd>(x: &mut [f32], shift: f32) -> f32 {
     const NARROW: usize = 2 * LANES;
     let mut acc = [0f32; WIDE];
     let mut chunks = x.chunks_exact_mut(NARROW);
     for c in &mut chunks {
         for i in 0..NARROW {
-            let e = exp(c[i] - shift);
+            let e = exp::<M>(c[i] - shift);
             c[i] = e;
             acc[i] += e;
         }
     }
     let mut rest = 0f32;
     for v in chunks.into_remainder() {
-        *v = exp(*v - shift);
+        *v = exp::<M>(*v - shift);
         rest += *v;
     }
     // The upper lanes stay 0, and adding 0 is exact.
@@ -265,7 +299,7 @@ pub fn exp_sum(x: &mut [f32], shift: f32) -> f32 {
 
 /// Dot product of `a` and `b` (equal lengths), in 32 lanes.
 #[inline(always)]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot<M: MulAdd>(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0f32; WIDE];
     let (ca, cb) = (a.chunks_exact(WIDE), b.chunks_exact(WIDE));
@@ -277,7 +311,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         .sum();
     for (x, y) in ca.zip(cb) {
         for i in 0..WIDE {
-            acc[i] = x[i].mul_add(y[i], acc[i]);
+            acc[i] = M::mul_add(x[i], y[i], acc[i]);
         }
     }
     reduce(acc, |a, b| a + b) + rest
@@ -352,28 +386,40 @@ mod tests {
     vectorized! {
         fn exp_all(x: &[f32], out: &mut [f32]) {
             for (o, &v) in out.iter_mut().zip(x) {
-                *o = exp(v);
+                *o = exp::<M>(v);
             }
         }
     }
 
     /// Against the standard library's `exp` in f64 over the whole clamped range, through the
-    /// vectorised path (and the scalar path on machines without AVX2).
+    /// vectorised path of this CPU's level, and with both kinds of multiply-add directly (the
+    /// baseline's unfused one included, whatever the CPU).
     #[test]
     fn exp_is_accurate_over_its_range() {
         let x: Vec<f32> = (0..=350_000).map(|i| -87.0 + i as f32 * 5e-4).collect();
+        let worst = |out: &[f32]| {
+            x.iter()
+                .zip(out)
+                .map(|(&v, &e)| ((e as f64 - (v as f64).exp()) / (v as f64).exp()).abs())
+                .fold(0f64, f64::max)
+        };
         let mut out = vec![0f32; x.len()];
         exp_all(&x, &mut out);
-        let worst = x
-            .iter()
-            .zip(&out)
-            .map(|(&v, &e)| ((e as f64 - (v as f64).exp()) / (v as f64).exp()).abs())
-            .fold(0f64, f64::max);
-        assert!(worst < 2e-7, "worst relative error {worst}");
-        assert_eq!(exp(0.0), 1.0);
-        assert_eq!(exp(-1000.0), exp(-87.3));
-        assert!(exp(1000.0).is_finite());
-        assert!(exp(f32::NAN).is_nan());
+        let fused: Vec<f32> = x.iter().map(|&v| exp::<Fused>(v)).collect();
+        let unfused: Vec<f32> = x.iter().map(|&v| exp::<Unfused>(v)).collect();
+        for (what, out) in [
+            ("vectorised", &out),
+            ("fused", &fused),
+            ("unfused", &unfused),
+        ] {
+            let worst = worst(out);
+            assert!(worst < 2e-7, "{what}: worst relative error {worst}");
+        }
+        assert_eq!(exp::<Fused>(0.0), 1.0);
+        assert_eq!(exp::<Unfused>(0.0), 1.0);
+        assert_eq!(exp::<Fused>(-1000.0), exp::<Fused>(-87.3));
+        assert!(exp::<Fused>(1000.0).is_finite());
+        assert!(exp::<Fused>(f32::NAN).is_nan());
     }
 
     #[test]
@@ -384,7 +430,11 @@ mod tests {
             let s: f64 = a.iter().map(|&v| v as f64).sum();
             let d: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
             assert!((sum(&a) as f64 - s).abs() < 1e-5, "sum of {n}");
-            assert!((dot(&a, &b) as f64 - d).abs() < 1e-5, "dot of {n}");
+            assert!((dot::<Fused>(&a, &b) as f64 - d).abs() < 1e-5, "dot of {n}");
+            assert!(
+                (dot::<Unfused>(&a, &b) as f64 - d).abs() < 1e-5,
+                "dot of {n}"
+            );
             let m = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             assert_eq!(max(&a), m, "max of {n}");
         }
