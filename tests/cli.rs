@@ -370,7 +370,7 @@ fn smiles_with_charges_salts_and_two_digit_closures() {
 #[test]
 fn every_command_documents_itself() {
     for command in [
-        "train", "sample", "infill", "eval", "score", "baseline", "bench",
+        "train", "sample", "infill", "eval", "score", "baseline", "bench", "weights",
     ] {
         let help = ok(&[command, "--help"]);
         assert!(help.contains("Usage: seddbio"), "{help}");

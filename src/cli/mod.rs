@@ -21,6 +21,7 @@ mod score;
 mod train;
 mod train_progress;
 mod variants;
+mod weights;
 
 use self::parse::parse_threads;
 pub use self::parse::{choice, finite};
@@ -120,6 +121,10 @@ enum Command {
     /// Fit a baseline model, report its held-out bits/token and sample from it.
     #[command(subcommand)]
     Baseline(baseline::BaselineCommand),
+    /// Export a run's weights as a safetensors file (for NumPy, PyTorch, the Hugging Face Hub),
+    /// or import one as a new run directory.
+    #[command(subcommand)]
+    Weights(weights::WeightsCommand),
     /// Print a shell completion script (e.g. `seddbio completions bash >
     /// ~/.local/share/bash-completion/completions/seddbio`).
     Completions {
@@ -155,6 +160,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Score(args) => score::run(args),
         Command::Baseline(command) => baseline::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Weights(command) => weights::run(command),
         Command::Completions { shell } => {
             // Into memory first: the generator panics on a write error (`| head`).
             let mut script = Vec::new();

@@ -10,6 +10,7 @@ mod card;
 mod classify;
 mod config;
 mod dir;
+mod safetensors;
 mod spec;
 mod trained;
 
@@ -21,6 +22,7 @@ pub use self::{
     classify::{label_posterior, Classification},
     config::{default_schedule, LrSchedule, TimeBudget, TrainConfig, TrainingOptions},
     dir::{CheckpointState, FileDigest, NamedFiles, RunDir, RunLock},
+    safetensors::{export_weights, import_weights, ExportedWeights, ImportedRun},
     spec::{InitFrom, Reweighting, RunSpec},
     trained::{TrainedModel, Weights},
 };

@@ -1,0 +1,205 @@
+//! A run's weights as one safetensors file (`seddbio weights export` and `import`): the format
+//! the Hugging Face Hub and PyTorch read, so that a model leaves seddbio for NumPy or PyTorch
+//! and comes back.
+//!
+//! The file holds one float32 tensor per parameter, named by its place in the network (the
+//! tensor-name map is in docs/guide.md, "Weights as safetensors"), and in its metadata the run's
+//! `run.toml` and `alphabet.toml`, so that a file is a whole model: `import` turns it back into a
+//! run directory that `sample`, `infill`, `score` and `train --init-from` accept. burn's store
+//! writes and reads the tensors (`burn::store::SafetensorsStore`), checking every name and shape
+//! on the way in.
+
+use std::path::Path;
+
+use burn::{
+    module::Module,
+    store::{ModuleSnapshot, SafetensorsStore},
+    tensor::Device,
+};
+
+use super::{
+    trained::{EMA_FILE, MODEL_FILE},
+    RunDir, RunSpec, TrainedModel, Weights,
+};
+use crate::{alphabet::Alphabet, model::flat_parameters, Error, Result};
+
+/// Metadata key whose value marks a seddbio file.
+const FORMAT_KEY: &str = "format";
+/// Its value.
+const FORMAT: &str = "seddbio";
+/// Metadata key of the run's `run.toml`.
+const RUN_KEY: &str = "seddbio.run_toml";
+/// Metadata key of the run's `alphabet.toml`.
+const ALPHABET_KEY: &str = "seddbio.alphabet_toml";
+/// Metadata key of the steps the weights were trained for.
+const STEP_KEY: &str = "seddbio.step";
+/// Metadata key of which weights these are (`ema` or `raw`).
+const WEIGHTS_KEY: &str = "seddbio.weights";
+
+/// What [`export_weights`] made.
+#[derive(Debug, Clone)]
+pub struct ExportedWeights {
+    /// The safetensors file.
+    pub bytes: Vec<u8>,
+    /// Parameters (floats) in it.
+    pub parameters: usize,
+    /// Steps the weights were trained for.
+    pub step: u64,
+}
+
+/// The weights of `run`'s latest checkpoint (EMA or raw) as a safetensors file, with the run's
+/// specification and vocabulary in its metadata.
+pub fn export_weights(run: &RunDir, weights: Weights) -> Result<ExportedWeights> {
+    let trained = TrainedModel::load(run, Device::flex(), weights)?;
+    let run_toml = toml::to_string(&trained.spec)
+        .map_err(|e| run.checkpoint_error(format!("run.toml: {e}")))?;
+    let mut store = SafetensorsStore::from_bytes(None)
+        .metadata(FORMAT_KEY, FORMAT)
+        .metadata(RUN_KEY, run_toml)
+        .metadata(ALPHABET_KEY, trained.alphabet.to_toml())
+        .metadata(STEP_KEY, trained.step.to_string())
+        .metadata(WEIGHTS_KEY, weights.to_string());
+    trained
+        .model
+        .save_into(&mut store)
+        .map_err(|e| run.checkpoint_error(format!("writing safetensors: {e}")))?;
+    let bytes = store
+        .get_bytes()
+        .map_err(|e| run.checkpoint_error(format!("writing safetensors: {e}")))?;
+    Ok(ExportedWeights {
+        bytes,
+        parameters: trained.model.num_params(),
+        step: trained.step,
+    })
+}
+
+/// What [`import_weights`] made.
+#[derive(Debug, Clone)]
+pub struct ImportedRun {
+    /// The run's alphabet name.
+    pub alphabet: String,
+    /// Parameters read.
+    pub parameters: usize,
+    /// Steps the weights were trained for, as the file says.
+    pub step: u64,
+}
+
+/// Makes the run directory `out` (which must not hold a run) from the safetensors file `bytes`
+/// read from `path`: its specification and vocabulary from the metadata, its weights from the
+/// tensors, which must match the specification's network name for name and shape. The
+/// checkpoint holds the weights as both the trained and the averaged model, and no optimiser
+/// state: the run samples, infills, scores and starts fine-tuning (`--init-from`); it does not
+/// resume.
+pub fn import_weights(path: &Path, bytes: Vec<u8>, out: &RunDir) -> Result<ImportedRun> {
+    let bad = |message: String| Error::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    let metadata = read_metadata(&bytes).map_err(&bad)?;
+    let text = |key: &str| {
+        metadata.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
+            bad(format!(
+                "no '{key}' in the metadata; not a file `seddbio weights export` wrote"
+            ))
+        })
+    };
+    if text(FORMAT_KEY)? != FORMAT {
+        return Err(bad(format!(
+            "metadata '{FORMAT_KEY}' is '{}', not '{FORMAT}'",
+            text(FORMAT_KEY)?
+        )));
+    }
+    let spec: RunSpec = toml::from_str(text(RUN_KEY)?).map_err(|e| {
+        bad(format!(
+            "{RUN_KEY}: {}",
+            e.message().trim().replace('\n', " ")
+        ))
+    })?;
+    spec.validate()
+        .map_err(|why| bad(format!("{RUN_KEY}: {why}")))?;
+    let origin = format!("{} ({ALPHABET_KEY})", path.display());
+    let alphabet = Alphabet::from_toml_str(text(ALPHABET_KEY)?, &origin)?;
+    if alphabet.len() != spec.num_symbols {
+        return Err(bad(format!(
+            "{ALPHABET_KEY} has {} tokens but {RUN_KEY} says the model has {}",
+            alphabet.len(),
+            spec.num_symbols
+        )));
+    }
+    let step: u64 = text(STEP_KEY)?
+        .parse()
+        .map_err(|_| bad(format!("{STEP_KEY} is not a step count")))?;
+    let device = Device::flex();
+    let mut model = spec.network().init(&device);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes)).validate(true);
+    let applied = model.load_from(&mut store).map_err(|e| {
+        bad(format!(
+            "the tensors do not fit the network in {RUN_KEY}: {e}"
+        ))
+    })?;
+    if !applied.missing.is_empty() || !applied.unused.is_empty() || !applied.errors.is_empty() {
+        let missing: Vec<&str> = applied
+            .missing
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        return Err(bad(format!(
+            "the tensors do not fit the network in {RUN_KEY}: missing [{}], not in the network [{}], {}",
+            missing.join(", "),
+            applied.unused.join(", "),
+            applied
+                .errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    if !flat_parameters(&model).iter().all(|v| v.is_finite()) {
+        return Err(bad("holds NaN or infinite weights".into()));
+    }
+    if out.exists() {
+        return Err(Error::Run {
+            run: out.root().to_path_buf(),
+            message: "a run is already here; import into a new directory".into(),
+        });
+    }
+    let _lock = out.lock()?;
+    out.create(&spec, &alphabet)?;
+    let record = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| out.checkpoint_error(format!("saving the weights: {e}")))?
+        .to_vec();
+    out.save_checkpoint(step, &[(MODEL_FILE, record.clone()), (EMA_FILE, record)])?;
+    Ok(ImportedRun {
+        alphabet: alphabet.name().to_string(),
+        parameters: model.num_params(),
+        step,
+    })
+}
+
+/// The `__metadata__` object of a safetensors file: the 8-byte little-endian header length,
+/// then the JSON header.
+fn read_metadata(
+    bytes: &[u8],
+) -> std::result::Result<serde_json::Map<String, serde_json::Value>, String> {
+    let not_safetensors = "not a safetensors file (no header)".to_string();
+    let length = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize)
+        .ok_or_else(|| not_safetensors.clone())?;
+    let header = bytes
+        .get(8..8usize.saturating_add(length))
+        .ok_or_else(|| not_safetensors.clone())?;
+    let header: serde_json::Value =
+        serde_json::from_slice(header).map_err(|e| format!("header: {e}"))?;
+    header
+        .get("__metadata__")
+        .and_then(|m| m.as_object())
+        .cloned()
+        .ok_or_else(|| {
+            "no metadata in the header; not a file `seddbio weights export` wrote".into()
+        })
+}

@@ -1,0 +1,300 @@
+//! `weights export` and `weights import`: a run's weights as a safetensors file, read here
+//! without seddbio's own code (the header parsed as JSON, the tensors as little-endian floats),
+//! and back into a run that gives the same outputs.
+
+mod common;
+
+use std::{collections::BTreeMap, fs, path::Path};
+
+use common::{fails, ok};
+
+/// A parsed safetensors file: the header's tensors (dtype, shape, byte range) and metadata,
+/// and the data after the header.
+struct Safetensors {
+    tensors: BTreeMap<String, (String, Vec<usize>, [usize; 2])>,
+    metadata: BTreeMap<String, String>,
+    data: Vec<u8>,
+}
+
+/// Reads `path` by the format's definition: an 8-byte little-endian header length, the JSON
+/// header, the tensors' bytes.
+fn read_safetensors(path: &Path) -> Safetensors {
+    let bytes = fs::read(path).unwrap();
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    let mut tensors = BTreeMap::new();
+    let mut metadata = BTreeMap::new();
+    for (name, entry) in header.as_object().unwrap() {
+        if name == "__metadata__" {
+            for (key, value) in entry.as_object().unwrap() {
+                metadata.insert(key.clone(), value.as_str().unwrap().to_string());
+            }
+            continue;
+        }
+        let numbers = |key: &str| -> Vec<usize> {
+            entry[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect()
+        };
+        let offsets = numbers("data_offsets");
+        tensors.insert(
+            name.clone(),
+            (
+                entry["dtype"].as_str().unwrap().to_string(),
+                numbers("shape"),
+                [offsets[0], offsets[1]],
+            ),
+        );
+    }
+    Safetensors {
+        tensors,
+        metadata,
+        data: bytes[8 + length..].to_vec(),
+    }
+}
+
+/// Writes `file` back with its header's metadata value `key` changed by `edit`.
+fn edit_metadata(file: &Safetensors, key: &str, edit: impl Fn(&str) -> String, out: &Path) {
+    let mut header = serde_json::Map::new();
+    let mut metadata = serde_json::Map::new();
+    for (k, v) in &file.metadata {
+        let v = if k == key { edit(v) } else { v.clone() };
+        metadata.insert(k.clone(), v.into());
+    }
+    header.insert("__metadata__".into(), metadata.into());
+    for (name, (dtype, shape, offsets)) in &file.tensors {
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": offsets}),
+        );
+    }
+    let text = serde_json::to_vec(&serde_json::Value::Object(header)).unwrap();
+    let mut bytes = (text.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(text);
+    bytes.extend(&file.data);
+    fs::write(out, bytes).unwrap();
+}
+
+/// The scores CSV of three 24-base sequences under `model` (a 24-token model).
+fn scores(model: &Path, out: &Path) -> String {
+    let input = out.with_extension("fa");
+    fs::write(
+        &input,
+        ">a\nACGTACGTTTGACAATTAATCATC\n>b\nGGGCGCGCATATATATTTAAACCC\n>c\nTTTTTTTTTTAAAAAAAAAACGCG\n",
+    )
+    .unwrap();
+    ok(&[
+        "score",
+        "--model",
+        model.to_str().unwrap(),
+        input.to_str().unwrap(),
+        "--num-t",
+        "4",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    fs::read_to_string(out).unwrap()
+}
+
+/// Export, read the file as NumPy or PyTorch would (names, float32, shapes, the run's files in
+/// the metadata), import it as a new run that scores and samples exactly as the original, and
+/// fine-tune from it; a changed weight in the file changes the imported run's scores.
+#[test]
+fn exported_weights_import_as_a_run_with_the_same_outputs() {
+    let dir = common::tempdir().unwrap();
+    let model = common::one_step_model(dir.path());
+    let file = dir.path().join("model.safetensors");
+    let said = ok(&[
+        "weights",
+        "export",
+        "--model",
+        model.to_str().unwrap(),
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        said.contains("ema weights") && said.contains("step 1"),
+        "{said}"
+    );
+
+    let parsed = read_safetensors(&file);
+    assert_eq!(parsed.metadata["format"], "seddbio");
+    assert_eq!(parsed.metadata["seddbio.weights"], "ema");
+    assert!(parsed.metadata["seddbio.run_toml"].contains("alphabet = \"dna\""));
+    assert_eq!(
+        parsed.metadata["seddbio.alphabet_toml"],
+        fs::read_to_string(model.join("alphabet.toml")).unwrap()
+    );
+    let run_toml = fs::read_to_string(model.join("run.toml")).unwrap();
+    let width: usize = run_toml
+        .lines()
+        .find_map(|l| l.strip_prefix("d_model = "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The documented map (docs/guide.md, "Weights as safetensors"): linear weights are
+    // [in, out]; q, k and v are thirds of blocks.N.qkv's columns.
+    let shape = |name: &str| parsed.tensors[name].1.clone();
+    assert_eq!(shape("embedding.weight"), vec![5, width]);
+    assert_eq!(shape("blocks.0.qkv.weight"), vec![width, 3 * width]);
+    assert_eq!(shape("blocks.0.attn_out.weight"), vec![width, width]);
+    assert_eq!(shape("final_linear.weight"), vec![width, 5]);
+    let mut floats = 0;
+    for (name, (dtype, shape, [start, end])) in &parsed.tensors {
+        assert_eq!(dtype, "F32", "{name}");
+        assert_eq!(end - start, 4 * shape.iter().product::<usize>(), "{name}");
+        floats += shape.iter().product::<usize>();
+    }
+    assert_eq!(4 * floats, parsed.data.len());
+
+    let imported = dir.path().join("imported");
+    let said = ok(&[
+        "weights",
+        "import",
+        file.to_str().unwrap(),
+        "-o",
+        imported.to_str().unwrap(),
+    ]);
+    assert!(said.contains(&format!("{floats} parameters")), "{said}");
+    let original_scores = scores(&model, &dir.path().join("a.csv"));
+    assert_eq!(
+        scores(&imported, &dir.path().join("b.csv")),
+        original_scores
+    );
+    let sample = |model: &Path, out: &str| {
+        let out = dir.path().join(out);
+        ok(&[
+            "sample",
+            "--model",
+            model.to_str().unwrap(),
+            "-n",
+            "4",
+            "--seed",
+            "5",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        fs::read_to_string(out)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('>'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(sample(&imported, "b.fa"), sample(&model, "a.fa"));
+
+    // Fine-tuning starts from an imported run.
+    common::one_step_run(
+        &dir.path().join("tuned"),
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        &[
+            "-a",
+            "dna",
+            "--seq-len",
+            "24",
+            "--init-from",
+            imported.to_str().unwrap(),
+        ],
+    );
+
+    // Mutation: the output bias of token A raised by 1 changes the scores.
+    let (_, _, [start, _]) = parsed.tensors["final_linear.bias"];
+    let mut bytes = fs::read(&file).unwrap();
+    let at = bytes.len() - parsed.data.len() + start;
+    let raised = f32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) + 1.0;
+    bytes[at..at + 4].copy_from_slice(&raised.to_le_bytes());
+    let changed = dir.path().join("changed.safetensors");
+    fs::write(&changed, bytes).unwrap();
+    let changed_run = dir.path().join("changed");
+    ok(&[
+        "weights",
+        "import",
+        changed.to_str().unwrap(),
+        "-o",
+        changed_run.to_str().unwrap(),
+    ]);
+    assert_ne!(
+        scores(&changed_run, &dir.path().join("c.csv")),
+        original_scores
+    );
+}
+
+/// What cannot become a run is refused with one line naming the file: a truncated file,
+/// metadata that is not seddbio's, tensors that do not fit the network the metadata describes,
+/// a directory that holds a run; and export never overwrites a file of the run it reads.
+#[test]
+fn bad_weight_files_are_refused_with_the_reason() {
+    let dir = common::tempdir().unwrap();
+    let model = common::one_step_model(dir.path());
+    let file = dir.path().join("model.safetensors");
+    let (model_arg, file_arg) = (model.to_str().unwrap(), file.to_str().unwrap());
+    ok(&["weights", "export", "--model", model_arg, "-o", file_arg]);
+    let parsed = read_safetensors(&file);
+    let import = |path: &Path, out: &str| {
+        fails(&[
+            "weights",
+            "import",
+            path.to_str().unwrap(),
+            "-o",
+            dir.path().join(out).to_str().unwrap(),
+        ])
+    };
+
+    let truncated = dir.path().join("truncated.safetensors");
+    fs::write(&truncated, &fs::read(&file).unwrap()[..6]).unwrap();
+    let err = import(&truncated, "a");
+    assert!(
+        err.contains("truncated.safetensors: not a safetensors file"),
+        "{err}"
+    );
+
+    let foreign = dir.path().join("foreign.safetensors");
+    edit_metadata(&parsed, "format", |_| "pt".into(), &foreign);
+    let err = import(&foreign, "b");
+    assert!(
+        err.contains("foreign.safetensors: metadata 'format' is 'pt'"),
+        "{err}"
+    );
+
+    // The metadata says the model is twice as wide as its tensors.
+    let wider = dir.path().join("wider.safetensors");
+    edit_metadata(
+        &parsed,
+        "seddbio.run_toml",
+        |text| {
+            text.lines()
+                .map(|l| match l.strip_prefix("d_model = ") {
+                    Some(v) => format!("d_model = {}", 2 * v.parse::<usize>().unwrap()),
+                    None => l.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+        &wider,
+    );
+    let err = import(&wider, "c");
+    assert!(
+        err.contains("wider.safetensors: the tensors do not fit the network"),
+        "{err}"
+    );
+    assert!(!dir.path().join("c").join("run.toml").exists());
+
+    let err = fails(&["weights", "import", file_arg, "-o", model_arg]);
+    assert!(err.contains("a run is already here"), "{err}");
+
+    let run_toml = model.join("run.toml");
+    let before = fs::read(&run_toml).unwrap();
+    let err = fails(&[
+        "weights",
+        "export",
+        "--model",
+        model_arg,
+        "-o",
+        run_toml.to_str().unwrap(),
+    ]);
+    assert!(err.contains("this output is a file of"), "{err}");
+    assert_eq!(fs::read(&run_toml).unwrap(), before);
+}
