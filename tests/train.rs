@@ -588,6 +588,11 @@ fn fine_tuning_starts_a_new_run_from_another_runs_weights() {
         "{run_toml}"
     );
     assert_eq!(weights(&tuned).0, 2);
+    let card = std::fs::read_to_string(tuned.join("MODEL.md")).unwrap();
+    assert!(
+        card.contains(&format!("\nbase_model: \"{from}\"\n")),
+        "{card}"
+    );
     let tuned_out = dir.path().join("refused");
     let refused = |extra: &[&str]| {
         let mut args = vec![
@@ -736,6 +741,28 @@ fn a_finished_run_has_a_model_card_with_its_baseline() {
         prose.contains("--report-samples 4 --out"),
         "the command: {prose}"
     );
+    // The Hugging Face Hub's card conventions: license, data sets, the held-out figures as
+    // model-index metrics, and the sections it expects.
+    assert_eq!(yaml["license"], "other");
+    assert_eq!(yaml["datasets"], "[\"tiny_ecoli_64x300.fa\"]");
+    let metrics: Vec<&str> = front
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("value: "))
+        .collect();
+    assert_eq!(metrics.len(), 2, "{front}");
+    assert_eq!(metrics[0], format!("{held_out:.4}"));
+    assert!(front.contains("\nmodel-index:\n- name: "), "{front}");
+    for section in [
+        "## Intended use",
+        "## Limitations",
+        "## Biosecurity",
+        "## Training data",
+        "## Training procedure",
+        "## Evaluation",
+        "## Citation",
+    ] {
+        assert!(prose.contains(section), "{section}: {prose}");
+    }
 }
 
 /// `--position rotary+absolute` is recorded in run.toml (the default is left out, so runs from
@@ -1009,7 +1036,7 @@ fn a_model_cards_examples_run_for_every_alphabet() {
         );
         std::fs::write(work.join(score_file), &to_score).unwrap();
         let commands = card_commands(&run);
-        assert_eq!(commands.len(), 3, "{alphabet}: {commands:?}");
+        assert_eq!(commands.len(), 4, "{alphabet}: {commands:?}");
         for words in commands {
             assert_eq!(words[0], "seddbio", "{words:?}");
             let output = Command::new(env!("CARGO_BIN_EXE_seddbio"))
@@ -1028,6 +1055,7 @@ fn a_model_cards_examples_run_for_every_alphabet() {
             format!("samples.{extension}"),
             format!("infilled.{extension}"),
             "scores.csv".into(),
+            "model.safetensors".into(),
         ] {
             assert!(work.join(&written).is_file(), "{alphabet}: {written}");
         }

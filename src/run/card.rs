@@ -101,15 +101,32 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
             ),
         }
     ));
+    text.push_str(&intended_use(spec));
     text.push_str(&format!(
-        "## Training\n\n- data: `{}` (FNV-1a digest of the prepared examples: `{digest}`)\n\
-         - {} steps of {} sequences, learning rate {} ({} after a warm-up of {} steps), seed {}\n",
+        "## Training data\n\n- `{}` (FNV-1a digest of the prepared examples: `{digest}`), \
+         read with the `{}` alphabet into {} positions per sequence ({} layout){}\n\n",
         spec.train_file,
+        spec.alphabet,
+        spec.seq_len,
+        spec.layout,
+        match spec.labels.is_empty() {
+            true => String::new(),
+            false => format!("; labels {}", spec.labels.join(", ")),
+        }
+    ));
+    text.push_str(&format!(
+        "## Training procedure\n\n- {} steps of {} sequences, AdamW at learning rate {} ({} after a \
+         warm-up of {} steps), weight decay {}, gradient norm clipped to {}, EMA of the weights \
+         with decay {}, seed {}\n\
+         - loss: the diffusion weighted denoising score entropy (DSE), one time per sequence\n",
         facts.steps,
         training.batch_size,
         training.lr,
         training.lr_schedule,
         training.warmup_steps,
+        training.weight_decay,
+        training.grad_clip,
+        training.ema_decay,
         spec.seed
     ));
     if let Some(source) = &spec.init_from {
@@ -118,14 +135,18 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
             source.run, source.step
         ));
     }
-    text.push_str("\n## Results\n\n");
+    text.push_str("\n## Evaluation\n\n");
     text.push_str(&results_section(facts));
     text.push_str(&format!(
         "\nThe end-of-run report, if made, is in `report/` (samples against held-out data: k-mer \
          spectra beside their floor, lengths, composition, novelty).\n\n\
          ## Use\n\n```sh\nseddbio sample --model {run} -n 100{} -o samples.{ext}   # {}\n\
          seddbio infill --model {run} --template '{}' -n 10 -o infilled.{ext}\n\
-         seddbio score --model {run} sequences.{ext} -o scores.csv\n```\n\n\
+         seddbio score --model {run} sequences.{ext} -o scores.csv\n\
+         seddbio weights export --model {run} -o model.safetensors\n```\n\n\
+         The last writes the weights for NumPy, PyTorch or the Hugging Face Hub (tensor names in \
+         seddbio's guide, \"Weights as safetensors\").\n\n\
+         ## Citation\n\n```bibtex\n{CITATION}```\n\n\
          ## Made by\n\n```sh\n{}\n```\n",
         facts.sampler_flags,
         facts.sampler,
@@ -144,6 +165,19 @@ fn front_matter(spec: &RunSpec, facts: &CardFacts) -> String {
     let digest = spec.data_digest.as_deref().unwrap_or("not recorded");
     let mut yaml = String::from("---\nlibrary_name: seddbio\n");
     let mut line = |key: &str, value: String| yaml.push_str(&format!("{key}: {value}\n"));
+    // The weights derive from the training data, whose terms seddbio cannot know.
+    line("license", "other".into());
+    line(
+        "license_name",
+        yaml_string("unspecified: the training data's terms apply; state them before sharing"),
+    );
+    line(
+        "datasets",
+        format!("[{}]", yaml_string(&file_name(&spec.train_file))),
+    );
+    if let Some(source) = &spec.init_from {
+        line("base_model", yaml_string(&source.run));
+    }
     line(
         "tags",
         format!(
@@ -203,8 +237,92 @@ fn front_matter(spec: &RunSpec, facts: &CardFacts) -> String {
         );
     }
     line("sampler", yaml_string(&facts.sampler));
+    if let Some((bits, _, _)) = facts.held_out {
+        // The Hub's evaluation results: one task, the held-out bound (and the Markov chain's
+        // on the same sequences, for comparison).
+        yaml.push_str(&format!(
+            "model-index:\n- name: {}\n  results:\n  - task:\n      type: sequence-generation\n      \
+             name: {} sequence generation\n    dataset:\n      type: {}\n      name: {}\n      \
+             split: validation\n    metrics:\n    - type: bits_per_token\n      value: {bits:.4}\n      \
+             name: held-out ELBO bound (bits/token, EMA weights)\n",
+            yaml_string(&facts.run),
+            spec.alphabet,
+            yaml_string(&file_name(&spec.train_file)),
+            yaml_string(&file_name(&spec.train_file)),
+        ));
+        if let Some((order, markov, _)) = &facts.markov {
+            yaml.push_str(&format!(
+                "    - type: bits_per_token\n      value: {markov:.4}\n      \
+                 name: best Markov chain (order {order}) on the same sequences\n"
+            ));
+        }
+    }
     yaml.push_str("---\n\n");
     yaml
+}
+
+/// The last component of `path` (the data set's name for the card).
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
+}
+
+/// BibTeX of the method.
+const CITATION: &str = "@inproceedings{lou2024discrete,\n  title = {Discrete Diffusion Modeling by Estimating the Ratios of the Data Distribution},\n  author = {Lou, Aaron and Meng, Chenlin and Ermon, Stefano},\n  booktitle = {Proceedings of the 41st International Conference on Machine Learning},\n  year = {2024}\n}\n";
+
+/// Whether the alphabet's sequences are molecules (SMILES, SELFIES) rather than biological
+/// sequences.
+fn is_chemical(alphabet: &str) -> bool {
+    matches!(alphabet, "smiles" | "selfies")
+}
+
+/// The card's intended use, limitations and biosecurity note, in the alphabet's terms.
+fn intended_use(spec: &RunSpec) -> String {
+    let (things, check) = match is_chemical(&spec.alphabet) {
+        true => (
+            "molecules",
+            "validity, uniqueness, novelty and the MOSES metrics (`seddbio eval`)",
+        ),
+        false => (
+            "sequences",
+            "k-mer spectra, composition, motif rates per label and nearest-training identity (`seddbio eval`)",
+        ),
+    };
+    let conditional = match spec.labels.is_empty() {
+        true => String::new(),
+        false => format!(" under one of its labels ({})", spec.labels.join(", ")),
+    };
+    let screen = match is_chemical(&spec.alphabet) {
+        true => {
+            "Generated molecules are unscreened: before making one, check it against \
+                 controlled-substance and chemical-weapons precursor lists (e.g. the Chemical \
+                 Weapons Convention schedules) and for toxicity."
+        }
+        false => {
+            "Generated sequences are unscreened: before synthesising one, screen it for \
+                  sequences of concern as DNA synthesis providers do (the IGSC Harmonized \
+                  Screening Protocol, the HHS Screening Framework Guidance). Do not train or \
+                  fine-tune on pathogen or toxin sequences to generate more of them."
+        }
+    };
+    format!(
+        "## Intended use\n\nResearch: sampling {alphabet} {things} that resemble the training \
+         data{conditional}, filling in templates around fixed symbols or motifs (`infill`), and \
+         scoring sequences by their ELBO bound (`score`: likelihoods, variant effects). Samples \
+         are hypotheses to test, not designs ready for use.\n\n\
+         ## Limitations\n\n- The model knows its training data only: {len} positions per \
+         sequence, one data set; sequences longer than {len} cannot be scored or sampled, and \
+         {things} unlike the data get bounds and samples of little meaning.\n\
+         - The held-out bound is an upper bound on the bits per token; it says how well the model \
+         fits held-out data, not whether samples are useful. Check samples with what users look \
+         at: {check}.\n\
+         - No safety, function or synthesisability filter is applied to what it generates.\n\n\
+         ## Biosecurity\n\n{screen}\n\n",
+        alphabet = spec.alphabet,
+        len = spec.seq_len,
+    )
 }
 
 /// The card's results: the held-out bound beside the best Markov chain.
