@@ -14,17 +14,23 @@
 //! fused multiply-add per depth, so the result depends neither on the number of threads nor on
 //! which of the two micro-kernels ran.
 
+#[cfg(target_arch = "x86_64")]
 use std::cell::RefCell;
 
+#[cfg(target_arch = "x86_64")]
 use rayon::prelude::*;
 
-use super::vector::{level, SendPtr, SimdLevel};
+#[cfg(target_arch = "x86_64")]
+use super::vector::SendPtr;
+use super::vector::{level, SimdLevel};
 
 /// Depth of one packed panel (B micro-panel of KC x NR stays in L1).
 const KC: usize = 256;
 /// Rows of one packed block of A (MC x KC stays in L2); a multiple of every kernel's rows.
+#[cfg(target_arch = "x86_64")]
 const MC: usize = 144;
 /// The most rows of any micro-kernel's tile.
+#[cfg(target_arch = "x86_64")]
 const MAX_MR: usize = 8;
 /// The most columns of any micro-kernel's tile.
 const MAX_NR: usize = 32;
@@ -66,6 +72,7 @@ impl MatrixRef {
 
     /// # Safety
     /// (i, j) must be inside the matrix.
+    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn at(self, i: usize, j: usize) -> f32 {
         // SAFETY: per the caller.
@@ -217,8 +224,9 @@ pub struct PackedB<'a> {
     /// as [`packed::pack_b`] lays out one depth block.
     #[cfg(target_arch = "x86_64")]
     packed: Option<(packed::Kernel, &'a [f32])>,
+    /// (Elsewhere the products go to the `gemm` crate, which packs for itself.)
     #[cfg(not(target_arch = "x86_64"))]
-    packed: Option<(std::convert::Infallible, &'a [f32])>,
+    packed: std::marker::PhantomData<&'a [f32]>,
 }
 
 impl<'a> PackedB<'a> {
@@ -257,7 +265,7 @@ impl<'a> PackedB<'a> {
         #[cfg(not(target_arch = "x86_64"))]
         let packed = {
             let _ = storage;
-            None
+            std::marker::PhantomData
         };
         PackedB {
             source: b,
@@ -347,12 +355,15 @@ impl<'a> PackedB<'a> {
     }
 }
 
-/// A reusable buffer aligned to 64 bytes (one AVX-512 register).
+/// A reusable buffer aligned to 64 bytes (one AVX-512 register). (Only the x86-64
+/// micro-kernels fill one; elsewhere it stays empty.)
 #[derive(Default)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub struct Aligned {
     storage: Vec<f32>,
 }
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl Aligned {
     /// A 64-byte aligned slice of `len` floats (contents unspecified).
     pub fn slice(&mut self, len: usize) -> &mut [f32] {
@@ -364,6 +375,7 @@ impl Aligned {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 thread_local! {
     static PACKED_B: RefCell<Aligned> = RefCell::new(Aligned::default());
 }
@@ -371,6 +383,7 @@ thread_local! {
 /// Runs `f` with this thread's buffer `key`, or with a fresh one when the thread already
 /// holds it (a rayon worker that, while waiting inside one product, runs a task that starts
 /// another).
+#[cfg(target_arch = "x86_64")]
 fn with_buffer<R>(
     key: &'static std::thread::LocalKey<RefCell<Aligned>>,
     f: impl FnOnce(&mut Aligned) -> R,
