@@ -171,7 +171,7 @@ fn reference_attention(qkv: Tensor<3>, heads: usize, shift_keys: bool) -> Tensor
 
 #[test]
 fn attention_matches_burn() {
-    // Length 600: several blocks of query rows (see `block_rows`).
+    // Length 600: three key tiles and seven query tiles (see `attention::forward`).
     for (b, l, d, heads) in [
         (1, 1, 8, 1),
         (2, 7, 24, 3),
