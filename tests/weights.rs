@@ -186,6 +186,25 @@ fn exported_weights_import_as_a_run_with_the_same_outputs() {
     };
     assert_eq!(sample(&imported, "b.fa"), sample(&model, "a.fa"));
 
+    // An imported run has nothing to resume, and says what it can do instead.
+    let err = fails(&[
+        "train",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "24",
+        "--steps",
+        "2",
+        "--resume",
+        "--out",
+        imported.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("without an optimiser state") && err.contains("--init-from"),
+        "{err}"
+    );
+
     // Fine-tuning starts from an imported run.
     common::one_step_run(
         &dir.path().join("tuned"),

@@ -258,6 +258,12 @@ impl Trainer {
         let (spec, _) = run.read_spec()?;
         let mut trainer = Trainer::new(spec, device);
         let (state, files) = run.load_checkpoint()?;
+        if !files.iter().any(|(name, _)| name == OPTIMIZER_FILE) {
+            // `weights import` writes weights without an optimiser state.
+            return Err(run.checkpoint_error(format!(
+                "its checkpoint holds weights without an optimiser state ({OPTIMIZER_FILE}; an imported run): it cannot resume, but a new run can start from it with --init-from"
+            )));
+        }
         let file = |name: &str| checkpoint_file(run, &files, name);
         let record =
             ModuleRecord::from_bytes(file(MODEL_FILE)?).map_err(record_error(run, MODEL_FILE))?;
