@@ -230,22 +230,10 @@ impl RunDir {
             ));
         }
         let text = fs::read_to_string(&path).map_err(io_error(&path))?;
-        let spec: RunSpec = toml::from_str(&text).map_err(|e| {
-            self.error(format!(
-                "run.toml: {}",
-                e.message().trim().replace('\n', " ")
-            ))
-        })?;
-        spec.validate()
-            .map_err(|why| self.error(format!("run.toml: {why}")))?;
+        let spec = RunSpec::parse(&text).map_err(|why| self.error(format!("run.toml: {why}")))?;
         let alphabet = Alphabet::from_path(&self.path("alphabet.toml"))?;
-        if alphabet.len() != spec.num_symbols {
-            return Err(self.error(format!(
-                "alphabet.toml has {} tokens but run.toml says the model has {}",
-                alphabet.len(),
-                spec.num_symbols
-            )));
-        }
+        spec.check_vocabulary(&alphabet, ("alphabet.toml", "run.toml"))
+            .map_err(|why| self.error(why))?;
         Ok((spec, alphabet))
     }
 

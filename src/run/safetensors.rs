@@ -109,23 +109,11 @@ pub fn import_weights(path: &Path, bytes: Vec<u8>, out: &RunDir) -> Result<Impor
             text(FORMAT_KEY)?
         )));
     }
-    let spec: RunSpec = toml::from_str(text(RUN_KEY)?).map_err(|e| {
-        bad(format!(
-            "{RUN_KEY}: {}",
-            e.message().trim().replace('\n', " ")
-        ))
-    })?;
-    spec.validate()
-        .map_err(|why| bad(format!("{RUN_KEY}: {why}")))?;
+    let spec = RunSpec::parse(text(RUN_KEY)?).map_err(|why| bad(format!("{RUN_KEY}: {why}")))?;
     let origin = format!("{} ({ALPHABET_KEY})", path.display());
     let alphabet = Alphabet::from_toml_str(text(ALPHABET_KEY)?, &origin)?;
-    if alphabet.len() != spec.num_symbols {
-        return Err(bad(format!(
-            "{ALPHABET_KEY} has {} tokens but {RUN_KEY} says the model has {}",
-            alphabet.len(),
-            spec.num_symbols
-        )));
-    }
+    spec.check_vocabulary(&alphabet, (ALPHABET_KEY, RUN_KEY))
+        .map_err(bad)?;
     let step: u64 = text(STEP_KEY)?
         .parse()
         .map_err(|_| bad(format!("{STEP_KEY} is not a step count")))?;

@@ -128,6 +128,33 @@ impl RunSpec {
                 ),
             })
     }
+    /// A `run.toml` text, parsed and [validated](Self::validate); the error is one line
+    /// without the source's name (a run directory's file, or an exported weights file's
+    /// metadata), which the caller adds.
+    pub fn parse(text: &str) -> std::result::Result<RunSpec, String> {
+        let spec: RunSpec =
+            toml::from_str(text).map_err(|e| e.message().trim().replace('\n', " "))?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Whether `alphabet` has the vocabulary size the model was built for; the error names the
+    /// two sources as `alphabet_source` and `spec_source`.
+    pub fn check_vocabulary(
+        &self,
+        alphabet: &crate::alphabet::Alphabet,
+        (alphabet_source, spec_source): (&str, &str),
+    ) -> std::result::Result<(), String> {
+        if alphabet.len() != self.num_symbols {
+            return Err(format!(
+                "{alphabet_source} has {} tokens but {spec_source} says the model has {}",
+                alphabet.len(),
+                self.num_symbols
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks what the rest of the program takes for granted: sizes and options as a preset
     /// must have them, a valid noise schedule, at least one position and token.
     pub fn validate(&self) -> std::result::Result<(), String> {

@@ -379,6 +379,7 @@ pub fn forward(qkv: &[f32], shape: AttentionShape) -> (Vec<f32>, Saved) {
                             )
                         };
                     }
+                    // The last rescaling: by each row's 1 / sum, which normalises it.
                     for i in 0..rows {
                         rescale[i] = 1.0 / total[i];
                         lse[first + i] = max[i] + total[i].ln();

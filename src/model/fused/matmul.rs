@@ -248,7 +248,7 @@ impl<'a> PackedB<'a> {
             let out = storage.slice(k.div_ceil(depth_block) * depth_block * panels * nr);
             for (t, p0) in (0..k).step_by(depth_block).enumerate() {
                 let kc = depth_block.min(k - p0);
-                let start = t * depth_block * panels * nr;
+                let start = Self::block_start(t, depth_block, panels * nr);
                 // SAFETY: depths p0..p0 + kc and the n columns are inside B.
                 unsafe {
                     packed::pack_b(
@@ -274,6 +274,14 @@ impl<'a> PackedB<'a> {
             depth_block,
             packed,
         }
+    }
+
+    /// Where depth block `t` starts in the packed panels: every block but the last holds
+    /// `depth_block` depths of `width` (all panels' columns), and the last is laid out as if
+    /// it were full.
+    #[cfg(target_arch = "x86_64")]
+    fn block_start(t: usize, depth_block: usize, width: usize) -> usize {
+        t * depth_block * width
     }
 
     /// `C (m x nc, row stride rs) (+)= A (m x kc) * B[p0..p0 + kc, j0..j0 + nc]` on the
@@ -304,7 +312,8 @@ impl<'a> PackedB<'a> {
             while depth < kc {
                 let block = (p0 + depth) / self.depth_block;
                 let block_kc = self.depth_block.min(self.k - (p0 + depth));
-                let start = block * self.depth_block * all_panels * nr + (j0 / nr) * block_kc * nr;
+                let start = Self::block_start(block, self.depth_block, all_panels * nr)
+                    + (j0 / nr) * block_kc * nr;
                 let a_block = MatrixRef {
                     // SAFETY: depth `depth` of A's rows is inside A.
                     ptr: unsafe { a.ptr.add(depth * a.col_stride) },
@@ -366,7 +375,7 @@ pub struct Aligned {
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl Aligned {
     /// A 64-byte aligned slice of `len` floats (contents unspecified).
-    pub fn slice(&mut self, len: usize) -> &mut [f32] {
+    fn slice(&mut self, len: usize) -> &mut [f32] {
         if self.storage.len() < len + 16 {
             self.storage = vec![0f32; len + 16];
         }
