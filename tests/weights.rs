@@ -78,6 +78,18 @@ fn edit_metadata(file: &Safetensors, key: &str, edit: impl Fn(&str) -> String, o
     fs::write(out, bytes).unwrap();
 }
 
+/// `seddbio weights export` of `model`'s EMA weights to `file`; what it said.
+fn export(model: &Path, file: &Path) -> String {
+    ok(&[
+        "weights",
+        "export",
+        "--model",
+        model.to_str().unwrap(),
+        "-o",
+        file.to_str().unwrap(),
+    ])
+}
+
 /// The scores CSV of three 24-base sequences under `model` (a 24-token model).
 fn scores(model: &Path, out: &Path) -> String {
     let input = out.with_extension("fa");
@@ -107,14 +119,7 @@ fn exported_weights_import_as_a_run_with_the_same_outputs() {
     let dir = common::tempdir().unwrap();
     let model = common::one_step_model(dir.path());
     let file = dir.path().join("model.safetensors");
-    let said = ok(&[
-        "weights",
-        "export",
-        "--model",
-        model.to_str().unwrap(),
-        "-o",
-        file.to_str().unwrap(),
-    ]);
+    let said = export(&model, &file);
     assert!(
         said.contains("ema weights") && said.contains("step 1"),
         "{said}"
@@ -316,4 +321,159 @@ fn bad_weight_files_are_refused_with_the_reason() {
     ]);
     assert!(err.contains("this output is a file of"), "{err}");
     assert_eq!(fs::read(&run_toml).unwrap(), before);
+}
+
+/// A bundled model (a folder of `$SEDDBIO_MODELS` with the exported weights, `model.toml` and
+/// the card) is listed by `seddbio models`, answers to its name wherever a run directory is
+/// accepted with the run's own outputs, is imported into `$SEDDBIO_CACHE` once, and is what a
+/// fine-tune records as its base; an unknown name says which names exist.
+#[test]
+fn bundled_models_answer_to_their_names() {
+    let dir = common::tempdir().unwrap();
+    let model = common::one_step_model(dir.path());
+    let folder = dir.path().join("models").join("mini-dna");
+    fs::create_dir_all(&folder).unwrap();
+    let weights = folder.join("model.safetensors");
+    export(&model, &weights);
+    fs::write(
+        folder.join("model.toml"),
+        "description = \"a one-step test model\"\ndata = \"E. coli windows\"\n\
+         training = \"one step\"\n[held_out]\nsplit = \"none\"\nbits_per_token = 1.99\n\
+         standard_error = 0.01\nmarkov_bits_per_token = 1.98\nmarkov_order = 2\n",
+    )
+    .unwrap();
+    fs::write(folder.join("MODEL.md"), "# mini-dna\n\nA test card.\n").unwrap();
+    let models = dir.path().join("models");
+    let cache = dir.path().join("cache");
+    let env = [
+        ("SEDDBIO_MODELS", models.to_str().unwrap()),
+        ("SEDDBIO_CACHE", cache.to_str().unwrap()),
+    ];
+    let run = |args: &[&str]| {
+        let output = common::seddbio_with_env(args, &env);
+        assert!(output.status.success(), "{}", common::stderr(&output));
+        common::stdout(&output)
+    };
+
+    let listing = run(&["models"]);
+    let parameters = read_safetensors(&weights)
+        .tensors
+        .values()
+        .map(|(_, shape, _)| shape.iter().product::<usize>())
+        .sum::<usize>();
+    assert!(
+        listing.starts_with(&format!("mini-dna  dna, {parameters} parameters"))
+            && listing.contains("1.9900 ± 0.0100 bits/token against 1.9800 for the order-2")
+            && listing.contains("trained: one step (1 steps)"),
+        "{listing}"
+    );
+    assert_eq!(run(&["models", "mini-dna"]), "# mini-dna\n\nA test card.\n");
+
+    let original = scores(&model, &dir.path().join("a.csv"));
+    let by_name = |out: &str| {
+        let out = dir.path().join(out);
+        run(&[
+            "score",
+            "--model",
+            "mini-dna",
+            dir.path().join("a.fa").to_str().unwrap(),
+            "--num-t",
+            "4",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        fs::read_to_string(out).unwrap()
+    };
+    assert_eq!(by_name("b.csv"), original);
+    let imported: Vec<_> = fs::read_dir(cache.join("models")).unwrap().collect();
+    assert_eq!(imported.len(), 1, "{imported:?}");
+    let state = imported[0].as_ref().unwrap().path().join("checkpoints");
+    let before = fs::metadata(&state).unwrap().modified().unwrap();
+    assert_eq!(by_name("c.csv"), original);
+    assert_eq!(fs::metadata(&state).unwrap().modified().unwrap(), before);
+
+    let tuned = dir.path().join("tuned");
+    run(&[
+        "train",
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        "-a",
+        "dna",
+        "--seq-len",
+        "24",
+        "--init-from",
+        "mini-dna",
+        "--batch-size",
+        "4",
+        "--steps",
+        "1",
+        "--report-samples",
+        "0",
+        "--out",
+        tuned.to_str().unwrap(),
+    ]);
+    let run_toml = fs::read_to_string(tuned.join("run.toml")).unwrap();
+    assert!(run_toml.contains("run = \"mini-dna\""), "{run_toml}");
+
+    let output = common::seddbio_with_env(&["sample", "--model", "mini-rna", "-n", "1"], &env);
+    let err = common::stderr(&output);
+    assert!(
+        !output.status.success()
+            && err.contains("mini-rna: no run directory here and no bundled model of that name")
+            && err.contains("bundled: mini-dna"),
+        "{err}"
+    );
+}
+
+/// Every model committed in the repository's `models/` is listed by `seddbio models` with the
+/// facts of its `model.toml`, and samples under its name (imported into a temporary cache).
+#[test]
+fn committed_models_sample_by_name() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut names: Vec<String> = fs::read_dir(&folder)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join("model.safetensors").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    if names.is_empty() {
+        eprintln!("skipped: no models committed in {}", folder.display());
+        return;
+    }
+    let dir = common::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let env = [("SEDDBIO_CACHE", cache.to_str().unwrap())];
+    let listing = common::stdout(&common::seddbio_with_env(&["models"], &env));
+    for name in &names {
+        assert!(listing.contains(&format!("{name}  ")), "{name}: {listing}");
+        let facts: toml::Value =
+            toml::from_str(&fs::read_to_string(folder.join(name).join("model.toml")).unwrap())
+                .unwrap();
+        let bits = facts["held_out"]["bits_per_token"].as_float().unwrap();
+        assert!(listing.contains(&format!("{bits:.4}")), "{name}: {listing}");
+        assert!(folder.join(name).join("MODEL.md").is_file(), "{name}");
+
+        let out = dir.path().join(format!("{name}.fasta"));
+        let output = common::seddbio_with_env(
+            &[
+                "sample",
+                "--model",
+                name,
+                "-n",
+                "2",
+                "--steps",
+                "16",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            &env,
+        );
+        assert!(output.status.success(), "{}", common::stderr(&output));
+        let text = fs::read_to_string(&out).unwrap();
+        assert_eq!(text.matches('>').count(), 2, "{text}");
+        assert!(text.contains(&format!("model={name}")), "{text}");
+    }
 }

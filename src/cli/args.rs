@@ -14,7 +14,7 @@ use seddbio::{
     io::OutputFormat,
     io::{Format, LabelSource, ReadOptions},
     model::ComputeDevice,
-    run::{RunDir, RunSpec, TrainedModel, Weights},
+    run::{open_model, RunSpec, TrainedModel, Weights},
     sample::Guidance,
     sample::{
         Generation, SamplerControls, SamplerKind, SamplerSettings, UnmaskOrder, DEFAULT_REMASK_CAP,
@@ -228,7 +228,7 @@ pub struct Conditioning {
 /// Which trained model to load and where to run it; shared by `sample`, `infill` and `score`.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
-    /// Run directory of a trained model.
+    /// Run directory of a trained model, or the name of a bundled one (`seddbio models`).
     #[arg(long)]
     pub model: PathBuf,
     /// ema (default) or raw trained weights.
@@ -244,7 +244,7 @@ impl ModelArgs {
     /// The model's latest checkpoint, with the chosen weights, on the chosen device.
     pub fn load(&self) -> Result<TrainedModel> {
         Ok(TrainedModel::load(
-            &RunDir::new(&self.model),
+            &open_model(&self.model)?,
             self.device.device()?,
             self.weights,
         )?)

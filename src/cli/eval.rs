@@ -14,7 +14,7 @@ use seddbio::{
     },
     io::{read_sequences, Format, LabelSource, ReadOptions},
     model::ComputeDevice,
-    run::{RunDir, TrainedModel, Weights},
+    run::{open_model, TrainedModel, Weights},
 };
 
 use super::{choice, print_stdout};
@@ -72,8 +72,8 @@ pub struct EvalArgs {
     /// Symbols outside the alphabet: error, skip, split or strip.
     #[arg(long, default_value = "error", value_parser = choice::<UnknownPolicy>())]
     pub on_unknown: UnknownPolicy,
-    /// Run directory of a trained model: adds the ELBO bound (bits/token) of the reference
-    /// (held-out bits/token) and of the generated set under it.
+    /// Run directory of a trained model, or a bundled model's name: adds the ELBO bound
+    /// (bits/token) of the reference (held-out bits/token) and of the generated set under it.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// With --model: times per sequence of the stratified ELBO estimate.
@@ -176,7 +176,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 bail!("--num-t and --model-sequences must be at least 1");
             }
             Some(TrainedModel::load(
-                &RunDir::new(model),
+                &open_model(model)?,
                 ComputeDevice::Cpu.device()?,
                 Weights::Ema,
             )?)
@@ -263,7 +263,7 @@ fn run_per_sequence(args: &EvalArgs, shard: seddbio::shard::Shard) -> Result<()>
             bail!("--num-t must be at least 1 (model {})", model.display())
         }
         Some(model) => Some(TrainedModel::load(
-            &RunDir::new(model),
+            &open_model(model)?,
             ComputeDevice::Cpu.device()?,
             Weights::Ema,
         )?),

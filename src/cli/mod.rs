@@ -15,6 +15,7 @@ mod bench;
 mod data;
 mod eval;
 mod infill;
+mod models;
 mod parse;
 mod sample;
 mod score;
@@ -125,6 +126,9 @@ enum Command {
     /// or import one as a new run directory.
     #[command(subcommand)]
     Weights(weights::WeightsCommand),
+    /// List the bundled models (name, alphabet, size, data, held-out figures), or print one's
+    /// model card; `--model NAME` and `train --init-from NAME` use them.
+    Models(models::ModelsArgs),
     /// Print a shell completion script (e.g. `seddbio completions bash >
     /// ~/.local/share/bash-completion/completions/seddbio`).
     Completions {
@@ -161,6 +165,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Baseline(command) => baseline::run(command),
         Command::Bench(command) => bench::run(command),
         Command::Weights(command) => weights::run(command),
+        Command::Models(args) => models::run(args),
         Command::Completions { shell } => {
             // Into memory first: the generator panics on a write error (`| head`).
             let mut script = Vec::new();

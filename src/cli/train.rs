@@ -70,10 +70,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Fine-tune: start a new run in --out from the EMA weights of the run in this directory
-    /// (its latest checkpoint), with a new optimiser. The data are read with that run's
-    /// vocabulary; graph, noise and model sizes are its own (a --config must have the same
-    /// [model]), the [training] values its own unless --config or the options above say
-    /// otherwise.
+    /// (its latest checkpoint) or of the bundled model of this name (`seddbio models`), with a
+    /// new optimiser. The data are read with that run's vocabulary; graph, noise and model
+    /// sizes are its own (a --config must have the same [model]), the [training] values its
+    /// own unless --config or the options above say otherwise.
     #[arg(long, value_name = "RUN", conflicts_with = "resume")]
     pub init_from: Option<PathBuf>,
     /// cpu, cuda (builds with --features cuda) or wgpu (Vulkan, Metal, DirectX 12; builds with

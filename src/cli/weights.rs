@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use seddbio::{
     io::{is_stdio, refuse_overwriting_inputs, write_atomically},
-    run::{export_weights, import_weights, RunDir, Weights},
+    run::{export_weights, import_weights, open_model, RunDir, Weights},
 };
 
 use super::{choice, print_stdout};
@@ -24,7 +24,7 @@ pub enum WeightsCommand {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Run directory of a trained model.
+    /// Run directory of a trained model, or a bundled model's name.
     #[arg(long)]
     pub model: PathBuf,
     /// Output file (.safetensors).
@@ -57,7 +57,7 @@ fn export(args: ExportArgs) -> Result<()> {
         bail!("weights export: give an output file with -o (a safetensors file is binary)");
     }
     refuse_overwriting_inputs(&args.out, &[&args.model])?;
-    let exported = export_weights(&RunDir::new(&args.model), args.weights)?;
+    let exported = export_weights(&open_model(&args.model)?, args.weights)?;
     write_atomically(&args.out, |w| Ok(w.write_all(&exported.bytes)?))?;
     print_stdout(&format!(
         "{}: {} weights of {} ({} parameters, step {}), {} bytes\n",

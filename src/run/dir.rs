@@ -66,6 +66,8 @@ pub type NamedFiles = Vec<(String, Vec<u8>)>;
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
+    /// The bundled model this run was imported from, if it was.
+    bundled: Option<String>,
 }
 
 const KEEP_CHECKPOINTS: usize = 2;
@@ -80,7 +82,27 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 impl RunDir {
     /// The run at `root` (not created).
     pub fn new(root: impl Into<PathBuf>) -> RunDir {
-        RunDir { root: root.into() }
+        RunDir {
+            root: root.into(),
+            bundled: None,
+        }
+    }
+
+    /// The run at `root` that was imported from the bundled model `name`
+    /// ([`open_model`](super::open_model)).
+    pub(crate) fn named(root: impl Into<PathBuf>, name: &str) -> RunDir {
+        RunDir {
+            root: root.into(),
+            bundled: Some(name.to_string()),
+        }
+    }
+
+    /// What to call the run: the bundled model's name, else its folder as given.
+    pub fn name(&self) -> String {
+        match &self.bundled {
+            Some(name) => name.clone(),
+            None => self.root.display().to_string(),
+        }
     }
 
     /// Its root folder.

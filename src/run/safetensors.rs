@@ -9,7 +9,7 @@
 //! writes and reads the tensors (`burn::store::SafetensorsStore`), checking every name and shape
 //! on the way in.
 
-use std::path::Path;
+use std::{io::Read, path::Path};
 
 use burn::{
     module::Module,
@@ -168,21 +168,91 @@ pub fn import_weights(path: &Path, bytes: Vec<u8>, out: &RunDir) -> Result<Impor
     })
 }
 
-/// The `__metadata__` object of a safetensors file: the 8-byte little-endian header length,
-/// then the JSON header.
-fn read_metadata(
+/// What the header of a file `export_weights` wrote says, read without its tensors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightsSummary {
+    /// The alphabet's name.
+    pub alphabet: String,
+    /// Parameters (floats) in the tensors.
+    pub parameters: usize,
+    /// Steps the weights were trained for.
+    pub step: u64,
+    /// Positions per sequence.
+    pub seq_len: usize,
+    /// The labels of a conditional model (empty otherwise).
+    pub labels: Vec<String>,
+}
+
+/// The [`WeightsSummary`] of the safetensors file at `path`, from its header alone.
+pub(crate) fn read_summary(path: &Path) -> Result<WeightsSummary> {
+    let bad = |message: String| Error::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut length = [0u8; 8];
+    file.read_exact(&mut length)
+        .map_err(|_| bad(NOT_SAFETENSORS.into()))?;
+    let length = u64::from_le_bytes(length);
+    let mut header = Vec::new();
+    file.take(length).read_to_end(&mut header).map_err(io)?;
+    let header = parse_header(&header, length).map_err(&bad)?;
+    let metadata = metadata_of(&header).map_err(&bad)?;
+    let text = |key: &str| {
+        metadata
+            .get(key)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| bad(format!("no '{key}' in the metadata")))
+    };
+    let spec = RunSpec::parse(text(RUN_KEY)?).map_err(|why| bad(format!("{RUN_KEY}: {why}")))?;
+    let step = text(STEP_KEY)?
+        .parse()
+        .map_err(|_| bad(format!("{STEP_KEY} is not a step count")))?;
+    let parameters = header
+        .iter()
+        .filter(|(name, _)| *name != "__metadata__")
+        .map(|(_, tensor)| {
+            tensor
+                .get("shape")
+                .and_then(|s| s.as_array())
+                .map(|dims| dims.iter().filter_map(|d| d.as_u64()).product::<u64>() as usize)
+                .unwrap_or(0)
+        })
+        .sum();
+    Ok(WeightsSummary {
+        alphabet: spec.alphabet,
+        parameters,
+        step,
+        seq_len: spec.seq_len,
+        labels: spec.labels,
+    })
+}
+
+const NOT_SAFETENSORS: &str = "not a safetensors file (no header)";
+
+/// The JSON header of a safetensors file, `length` bytes long (`bytes` holds at least those).
+fn parse_header(
     bytes: &[u8],
+    length: u64,
 ) -> std::result::Result<serde_json::Map<String, serde_json::Value>, String> {
-    let not_safetensors = "not a safetensors file (no header)".to_string();
-    let length = bytes
-        .get(..8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize)
-        .ok_or_else(|| not_safetensors.clone())?;
-    let header = bytes
-        .get(8..8usize.saturating_add(length))
-        .ok_or_else(|| not_safetensors.clone())?;
-    let header: serde_json::Value =
-        serde_json::from_slice(header).map_err(|e| format!("header: {e}"))?;
+    let header = usize::try_from(length)
+        .ok()
+        .and_then(|length| bytes.get(..length))
+        .ok_or_else(|| NOT_SAFETENSORS.to_string())?;
+    match serde_json::from_slice(header).map_err(|e| format!("header: {e}"))? {
+        serde_json::Value::Object(header) => Ok(header),
+        _ => Err("header: not a JSON object".into()),
+    }
+}
+
+/// The `__metadata__` object of a header.
+fn metadata_of(
+    header: &serde_json::Map<String, serde_json::Value>,
+) -> std::result::Result<serde_json::Map<String, serde_json::Value>, String> {
     header
         .get("__metadata__")
         .and_then(|m| m.as_object())
@@ -190,4 +260,16 @@ fn read_metadata(
         .ok_or_else(|| {
             "no metadata in the header; not a file `seddbio weights export` wrote".into()
         })
+}
+
+/// The `__metadata__` object of a safetensors file: the 8-byte little-endian header length,
+/// then the JSON header.
+fn read_metadata(
+    bytes: &[u8],
+) -> std::result::Result<serde_json::Map<String, serde_json::Value>, String> {
+    let length = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+        .ok_or_else(|| NOT_SAFETENSORS.to_string())?;
+    metadata_of(&parse_header(bytes.get(8..).unwrap_or_default(), length)?)
 }

@@ -222,10 +222,11 @@ impl TrainRequest {
         }
     }
 
-    /// The run `init_from` names (fine-tuning): its directory, specification and vocabulary,
+    /// The run `init_from` names (fine-tuning; a run directory or a bundled model, see
+    /// [`open_model`](crate::run::open_model)): its directory, specification and vocabulary,
     /// after checking that the alphabet asked for is its own.
     pub fn init_source(&self, init_from: &Path) -> Result<(RunDir, RunSpec, Alphabet)> {
-        let run = RunDir::new(init_from);
+        let run = crate::run::open_model(init_from)?;
         let (spec, alphabet) = run.read_spec()?;
         self.check_alphabet(init_from, &spec, false)?;
         Ok((run, spec, alphabet))

@@ -333,7 +333,7 @@ impl Trainer {
             ));
         }
         spec.init_from = Some(crate::run::InitFrom {
-            run: source.root().display().to_string(),
+            run: source.name(),
             step: model.step,
         });
         let mut trainer = Trainer::new(spec, device);
