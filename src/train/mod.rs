@@ -16,7 +16,7 @@ mod trainer;
 
 pub use self::{
     auto::{
-        choose_preset, AutoBatch, AutoChoice, PresetProbe, AUTO_PRESETS, LARGE_BATCH_LR,
+        choose_preset, AutoBatch, AutoChoice, PresetProbe, AUTO_PRESETS, LARGE_BATCH_LR_SCALE,
         MIN_STEPS_PER_EPOCH, TOKENS_PER_PARAMETER, TOKENS_PER_STEP,
     },
     batch::{stream_rng, stream_seed, BatchOrder, Stream},
