@@ -424,6 +424,12 @@ fn labels_come_from_fasta_descriptions_and_unlabelled_models_refuse_them() {
         spec.contains(r#"labels = ["AC_rich", "GT_rich"]"#),
         "{spec}"
     );
+    // The card's examples sample and infill under a label of the model's.
+    let card = std::fs::read_to_string(run_files.join("MODEL.md")).unwrap();
+    for command in ["seddbio sample", "seddbio infill"] {
+        let line = card.lines().find(|l| l.starts_with(command)).unwrap();
+        assert!(line.contains(" --label AC_rich "), "{line}");
+    }
     std::fs::write(&gt, ">bad\nACGTN\n").unwrap();
     let error = fails(&[
         "data",

@@ -140,8 +140,8 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     text.push_str(&format!(
         "\nThe end-of-run report, if made, is in `report/` (samples against held-out data: k-mer \
          spectra beside their floor, lengths, composition, novelty).\n\n\
-         ## Use\n\n```sh\nseddbio sample --model {run} -n 100{} -o samples.{ext}   # {}\n\
-         seddbio infill --model {run} --template '{}' -n 10 -o infilled.{ext}\n\
+         ## Use\n\n```sh\nseddbio sample --model {run}{label} -n 100{} -o samples.{ext}   # {}\n\
+         seddbio infill --model {run}{label} --template '{}' -n 10 -o infilled.{ext}\n\
          seddbio score --model {run} sequences.{ext} -o scores.csv\n\
          seddbio weights export --model {run} -o model.safetensors\n```\n\n\
          The last writes the weights for NumPy, PyTorch or the Hugging Face Hub (tensor names in \
@@ -153,7 +153,13 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
         facts.template,
         facts.command,
         run = facts.run,
-        ext = facts.extension
+        ext = facts.extension,
+        // A conditional model's examples sample under its first label.
+        label = spec
+            .labels
+            .first()
+            .map(|label| format!(" --label {label}"))
+            .unwrap_or_default(),
     ));
     text
 }
