@@ -96,27 +96,14 @@ pub fn import_weights(path: &Path, bytes: Vec<u8>, out: &RunDir) -> Result<Impor
         message,
     };
     let metadata = read_metadata(&bytes).map_err(&bad)?;
-    let text = |key: &str| {
-        metadata.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
-            bad(format!(
-                "no '{key}' in the metadata; not a file `seddbio weights export` wrote"
-            ))
-        })
-    };
-    if text(FORMAT_KEY)? != FORMAT {
-        return Err(bad(format!(
-            "metadata '{FORMAT_KEY}' is '{}', not '{FORMAT}'",
-            text(FORMAT_KEY)?
-        )));
-    }
-    let spec = RunSpec::parse(text(RUN_KEY)?).map_err(|why| bad(format!("{RUN_KEY}: {why}")))?;
+    let (spec, step) = spec_and_step(&metadata).map_err(&bad)?;
     let origin = format!("{} ({ALPHABET_KEY})", path.display());
-    let alphabet = Alphabet::from_toml_str(text(ALPHABET_KEY)?, &origin)?;
+    let alphabet = Alphabet::from_toml_str(
+        metadata_text(&metadata, ALPHABET_KEY).map_err(&bad)?,
+        &origin,
+    )?;
     spec.check_vocabulary(&alphabet, (ALPHABET_KEY, RUN_KEY))
         .map_err(bad)?;
-    let step: u64 = text(STEP_KEY)?
-        .parse()
-        .map_err(|_| bad(format!("{STEP_KEY} is not a step count")))?;
     let device = Device::flex();
     let mut model = spec.network().init(&device);
     let mut store = SafetensorsStore::from_bytes(Some(bytes)).validate(true);
@@ -202,16 +189,7 @@ pub(crate) fn read_summary(path: &Path) -> Result<WeightsSummary> {
     file.take(length).read_to_end(&mut header).map_err(io)?;
     let header = parse_header(&header, length).map_err(&bad)?;
     let metadata = metadata_of(&header).map_err(&bad)?;
-    let text = |key: &str| {
-        metadata
-            .get(key)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| bad(format!("no '{key}' in the metadata")))
-    };
-    let spec = RunSpec::parse(text(RUN_KEY)?).map_err(|why| bad(format!("{RUN_KEY}: {why}")))?;
-    let step = text(STEP_KEY)?
-        .parse()
-        .map_err(|_| bad(format!("{STEP_KEY} is not a step count")))?;
+    let (spec, step) = spec_and_step(&metadata).map_err(&bad)?;
     let parameters = header
         .iter()
         .filter(|(name, _)| *name != "__metadata__")
@@ -233,6 +211,35 @@ pub(crate) fn read_summary(path: &Path) -> Result<WeightsSummary> {
 }
 
 const NOT_SAFETENSORS: &str = "not a safetensors file (no header)";
+
+/// The metadata's text under `key`.
+fn metadata_text<'a>(
+    metadata: &'a serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> std::result::Result<&'a str, String> {
+    metadata.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
+        format!("no '{key}' in the metadata; not a file `seddbio weights export` wrote")
+    })
+}
+
+/// The run's specification and the weights' step from the metadata of a file that
+/// [`export_weights`] wrote (its `format` checked first).
+fn spec_and_step(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+) -> std::result::Result<(RunSpec, u64), String> {
+    let format = metadata_text(metadata, FORMAT_KEY)?;
+    if format != FORMAT {
+        return Err(format!(
+            "metadata '{FORMAT_KEY}' is '{format}', not '{FORMAT}'"
+        ));
+    }
+    let spec = RunSpec::parse(metadata_text(metadata, RUN_KEY)?)
+        .map_err(|why| format!("{RUN_KEY}: {why}"))?;
+    let step = metadata_text(metadata, STEP_KEY)?
+        .parse()
+        .map_err(|_| format!("{STEP_KEY} is not a step count"))?;
+    Ok((spec, step))
+}
 
 /// The JSON header of a safetensors file, `length` bytes long (`bytes` holds at least those).
 fn parse_header(
