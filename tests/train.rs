@@ -47,14 +47,20 @@ fn weights(run: &Path) -> (u64, Vec<f32>, Vec<f32>) {
 fn n_steps_and_a_resume_to_2n_equal_2n_steps() {
     let dir = common::tempdir().unwrap();
     let (whole, halves) = (dir.path().join("whole"), dir.path().join("halves"));
-    let printed = train(&whole, &["--steps", "6"]);
+    let printed = train(&whole, &["--steps", "6", "--seed", "7"]);
     assert!(
         printed.contains("done: 6 steps; validation ELBO bound"),
         "{printed}"
     );
-    train(&halves, &["--steps", "3"]);
+    train(&halves, &["--steps", "3", "--seed", "7"]);
     let (step, model_3, _) = weights(&halves);
     assert_eq!(step, 3);
+    // Another seed would draw another split and other batches; none given, the run's is kept.
+    let error = fails(&train_args(
+        halves.to_str().unwrap(),
+        &["--steps", "6", "--resume", "--seed", "3"],
+    ));
+    assert!(error.contains("--seed 3 (the run uses 7)"), "{error}");
     train(&halves, &["--steps", "6", "--resume"]);
     let (step_a, model_a, ema_a) = weights(&whole);
     let (step_b, model_b, ema_b) = weights(&halves);

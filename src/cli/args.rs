@@ -328,9 +328,9 @@ pub struct DataArgs {
     /// of records that share an exact k-mer (cluster; homologs stay on one side).
     #[arg(long, default_value = "random", value_parser = choice::<SplitMode>())]
     pub split: SplitMode,
-    /// Seed of every random choice.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed of every random choice [default: 0; a resumed run keeps its own].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Homolog reweighting of an aligned file (aligned FASTA, A2M, A3M): each sequence weighs
     /// 1 / the number of sequences at identity >= 1 - THETA over the match columns (0.2 is
     /// the field's usual choice), training draws examples by weight, and the summary gives
@@ -351,6 +351,11 @@ impl DataArgs {
             .chain(self.more_files.iter().map(PathBuf::as_path))
             .chain(self.valid.as_deref())
             .collect()
+    }
+
+    /// The seed given, or 0.
+    pub fn seed(&self) -> u64 {
+        self.seed.unwrap_or_default()
     }
 
     /// Where labels come from, if the command line asks for them.
@@ -388,7 +393,7 @@ impl DataArgs {
                 self.valid_fraction
             },
             split: self.split,
-            seed: self.seed,
+            seed: self.seed(),
             more_files: self.more_files.clone(),
             label_per_file: self.label_per_file,
             reweight: self.reweight,

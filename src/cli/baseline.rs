@@ -231,7 +231,7 @@ fn markov(args: MarkovArgs) -> Result<()> {
 
     if let (Some(out), true) = (&args.out, args.num > 0) {
         let (order, chain) = (fits[0].chain.order(), &fits[0].chain);
-        let mut rng = ChaCha8Rng::seed_from_u64(args.data.seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(args.data.seed());
         let records: Vec<OutputRecord> = (0..args.num)
             .map(|i| {
                 let mut tokens = chain.sample(train.seq_len(), &mut rng);
@@ -246,7 +246,7 @@ fn markov(args: MarkovArgs) -> Result<()> {
                     sequence: alphabet.decode(&tokens),
                     metadata: vec![
                         ("model".into(), format!("markov-order-{order}")),
-                        ("seed".into(), args.data.seed.to_string()),
+                        ("seed".into(), args.data.seed().to_string()),
                     ],
                 }
             })

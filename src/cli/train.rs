@@ -114,6 +114,7 @@ fn request(args: TrainArgs) -> TrainRequest {
         },
         out: args.out,
         resume: args.resume,
+        seed_given: args.data.seed.is_some(),
         init_from: args.init_from,
         device: args.device,
         report_samples: args.report_samples,

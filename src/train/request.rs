@@ -102,6 +102,8 @@ pub struct TrainRequest {
     pub out: PathBuf,
     /// Continue the run in `out` from its last checkpoint instead of starting one.
     pub resume: bool,
+    /// Whether `prepare.seed` was asked for; a resume without one takes the run's seed.
+    pub seed_given: bool,
     /// Fine-tune: start from the EMA weights of the run in this directory.
     pub init_from: Option<PathBuf>,
     /// Where the network runs.
@@ -207,7 +209,7 @@ impl TrainRequest {
                     .to_string(),
             );
         }
-        if self.prepare.seed != spec.seed {
+        if self.seed_given && self.prepare.seed != spec.seed {
             conflicts.push(format!(
                 "--seed {} (the run uses {})",
                 self.prepare.seed, spec.seed
@@ -465,6 +467,7 @@ impl TrainRequest {
         // The run's window, not the default (longest record), so resumed batches match.
         let mut prepare = self.prepare.clone();
         prepare.seq_len = Some(spec.seq_len);
+        prepare.seed = spec.seed;
         let data = self.load(&prepare, alphabet, progress)?;
         if data.alphabet.len() != spec.num_symbols {
             return Err(run_error(format!(
