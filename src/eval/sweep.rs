@@ -449,6 +449,7 @@ fn motif_rates(motifs: Option<&MotifFigures>) -> Vec<Metric> {
             name: format!("motif_{}_{}_hit_rate", m.motif.id, slug(&m.motif.name)),
             generated: Some(m.rates.generated),
             real: Some(m.rates.reference),
+            published: None,
         })
         .collect()
 }
@@ -532,6 +533,7 @@ mod tests {
                 name: "motif_MA0140.0_GATA1__TAL1_hit_rate".into(),
                 generated: Some(0.04),
                 real: Some(0.33),
+                published: None,
             }]
         );
         assert!(motif_rates(Some(&figures(30))).is_empty());
@@ -546,6 +548,7 @@ mod tests {
             name: name.into(),
             generated: Some(generated),
             real: Some(real),
+            published: None,
         };
         let row = |point: &str, js: f64| SweepRow {
             point: point.into(),

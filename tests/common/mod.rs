@@ -75,16 +75,16 @@ pub fn fails(args: &[&str]) -> String {
     err
 }
 
-/// The values of one metric row of an `eval` report's `summary.csv` (generated, floor or
-/// reference, as that row has them).
-pub fn summary_values(summary: &str, metric: &str) -> Vec<f64> {
+/// The cells of one metric row of an `eval` report's `summary.csv` (generated, the floor or
+/// reference, published), `None` where the row has no value.
+pub fn summary_values(summary: &str, metric: &str) -> Vec<Option<f64>> {
     summary
         .lines()
         .find(|l| l.split(',').next() == Some(metric))
         .unwrap_or_else(|| panic!("no {metric} row in: {summary}"))
         .split(',')
         .skip(1)
-        .map(|v| v.parse().unwrap())
+        .map(|v| (!v.is_empty()).then(|| v.parse().unwrap()))
         .collect()
 }
 

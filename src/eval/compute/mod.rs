@@ -381,11 +381,12 @@ mod tests {
             .last()
             .unwrap()
             .1
-            .contains(&format!("\nkmer_2_l1,{g},{r}\n")));
+            .contains(&format!("\nkmer_2_l1,{g},{r},\n")));
         let json = render::json(&evaluation, std::path::Path::new("out"));
         assert_eq!(json["report"], "out");
         assert_eq!(json["metrics"]["kmer_2_l1"]["generated_vs_reference"], g);
         assert_eq!(json["metrics"]["kmer_2_l1"]["real_vs_real_floor"], r);
+        assert!(json["metrics"]["kmer_2_l1"]["published"].is_null());
         // The value serialises whole.
         let value = serde_json::to_value(&evaluation).unwrap();
         assert_eq!(value["generated"]["lengths"].as_array().unwrap().len(), 60);

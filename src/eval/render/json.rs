@@ -7,7 +7,8 @@ use serde::{Serialize, Serializer};
 use super::csv::{summary, Metric};
 use crate::eval::Evaluation;
 
-/// `{"report": DIR, "metrics": {NAME: {"generated_vs_reference": x, "real_vs_real_floor": y}}}`:
+/// `{"report": DIR, "metrics": {NAME: {"generated_vs_reference": x, "real_vs_real_floor": y,
+/// "published": z}}}`:
 /// every [`summary`] metric by name, under `summary.csv`'s column names; numbers as numbers, a
 /// missing value as null, and a value that is not finite (JSON has no NaN) as its text (`NaN`,
 /// `inf`), as `summary.csv` writes it.
@@ -19,12 +20,14 @@ pub fn json(evaluation: &Evaluation, report: &Path) -> serde_json::Value {
                  name,
                  generated,
                  real,
+                 published,
              }| {
                 (
                     name,
                     Cells {
                         generated_vs_reference: generated,
                         real_vs_real_floor: real,
+                        published,
                     },
                 )
             },
@@ -45,13 +48,15 @@ struct Document {
     metrics: BTreeMap<String, Cells>,
 }
 
-/// One metric's two values, under `summary.csv`'s column names.
+/// One metric's values, under `summary.csv`'s column names.
 #[derive(Serialize)]
 struct Cells {
     #[serde(serialize_with = "number")]
     generated_vs_reference: Option<f64>,
     #[serde(serialize_with = "number")]
     real_vs_real_floor: Option<f64>,
+    #[serde(serialize_with = "number")]
+    published: Option<f64>,
 }
 
 /// A finite number as a number, none as null, anything else as its text.
