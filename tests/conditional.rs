@@ -304,6 +304,71 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
         error.contains("its labels [first, second] are not the new run's []"),
         "{error}"
     );
+    // Data with one of its labels fine-tune it under that label, keeping both (and resume);
+    // a label it lacks is named with its record.
+    let first_only = dir.path().join("first.tsv");
+    let mut text = String::from("id\tgroup\tsequence\n");
+    for (id, label, sequence) in rows.iter().filter(|(_, l, _)| *l == "first") {
+        text.push_str(&format!("{id}\t{label}\t{sequence}\n"));
+    }
+    std::fs::write(&first_only, &text).unwrap();
+    let tuned = dir.path().join("tuned_first");
+    let tune = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            first_only.to_str().unwrap(),
+            "-a",
+            "dna",
+            "--label-column",
+            "group",
+            "--id-column",
+            "id",
+            "--report-samples",
+            "0",
+            "--out",
+            tuned.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args)
+    };
+    tune(&["--steps", "2", "--init-from", run]);
+    tune(&["--steps", "3", "--resume"]);
+    let spec = std::fs::read_to_string(tuned.join("run.toml")).unwrap();
+    assert!(spec.contains(r#"labels = ["first", "second"]"#), "{spec}");
+    let samples = dir.path().join("tuned_second.fa");
+    ok(&[
+        "sample",
+        "--model",
+        tuned.to_str().unwrap(),
+        "-n",
+        "2",
+        "--label",
+        "second",
+        "-o",
+        samples.to_str().unwrap(),
+    ]);
+    let third = dir.path().join("third.tsv");
+    std::fs::write(&third, text.replacen("\tfirst\t", "\tthird\t", 1)).unwrap();
+    let error = fails(&[
+        "train",
+        third.to_str().unwrap(),
+        "-a",
+        "dna",
+        "--label-column",
+        "group",
+        "--id-column",
+        "id",
+        "--steps",
+        "1",
+        "--init-from",
+        run,
+        "--out",
+        dir.path().join("tuned_third").to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("label 'third' is not one of the model's labels (first, second)"),
+        "{error}"
+    );
 
     // Refusals: an unknown label, a label without --label, and a model without labels.
     let error = fails(&[

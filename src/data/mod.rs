@@ -123,6 +123,34 @@ pub struct PreparedData {
     pub summary: DataSummary,
 }
 
+impl PreparedData {
+    /// The data with its examples' labels numbered in a model's label list `labels`: a
+    /// fine-tune of a conditional model keeps that model's labels, and its data may use any of
+    /// them (one cell type's new regions for a two-cell-type model). Unlabelled data, data
+    /// with exactly those labels, and an unconditional model's empty list leave the data as
+    /// it is (the trainer then names a mismatch); a label the model lacks is an error naming
+    /// the record.
+    pub fn numbered_as(mut self, labels: &[String]) -> Result<PreparedData> {
+        let current = self.train.labels();
+        if current.is_empty() || labels.is_empty() || current == labels {
+            return Ok(self);
+        }
+        let file = self.summary.path.clone();
+        self.train = self
+            .train
+            .with_labels(labels)
+            .map_err(|e| e.in_file(&file))?;
+        self.valid = self
+            .valid
+            .map(|v| {
+                v.with_labels(labels)
+                    .map_err(|e| e.in_file(format!("{} (validation)", file.display())))
+            })
+            .transpose()?;
+        Ok(self)
+    }
+}
+
 /// Reads `path` (and the validation file, if any) and prepares examples; see the module docs.
 /// `progress`, when given, counts records read.
 pub fn prepare(

@@ -468,7 +468,10 @@ impl TrainRequest {
         let mut prepare = self.prepare.clone();
         prepare.seq_len = Some(spec.seq_len);
         prepare.seed = spec.seed;
-        let data = self.load(&prepare, alphabet, progress)?;
+        // A fine-tune's data may use some of its labels only (`numbered_as`).
+        let data = self
+            .load(&prepare, alphabet, progress)?
+            .numbered_as(&spec.labels)?;
         if data.alphabet.len() != spec.num_symbols {
             return Err(run_error(format!(
                 "{} has tokens the run's vocabulary lacks ({} tokens, the model has {})",
@@ -538,6 +541,10 @@ impl TrainRequest {
         };
         let data = self.load(&self.prepare, alphabet, progress)?;
         let base = source.as_ref().map(|(_, spec, _)| spec);
+        let data = match base {
+            Some(base) => data.numbered_as(&base.labels)?,
+            None => data,
+        };
         let spec = self.new_spec(&data, &device, base, &mut |line| progress.note(&line))?;
         let trainer = match &source {
             Some((run, _, _)) => {
