@@ -30,6 +30,15 @@ fn toy_rows(count: usize) -> Vec<(String, &'static str, String)> {
         .collect()
 }
 
+/// `rows` as the toy's table: id, group (the label) and sequence columns.
+fn toy_table(rows: &[&(String, &'static str, String)]) -> String {
+    let mut text = String::from("id\tgroup\tsequence\n");
+    for (id, label, sequence) in rows {
+        text.push_str(&format!("{id}\t{label}\t{sequence}\n"));
+    }
+    text
+}
+
 /// FASTA records as (header, sequence).
 fn fasta(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -54,11 +63,7 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
     let dir = common::tempdir().unwrap();
     let rows = toy_rows(300);
     let table = dir.path().join("toy.tsv");
-    let mut text = String::from("id\tgroup\tsequence\n");
-    for (id, label, sequence) in &rows {
-        text.push_str(&format!("{id}\t{label}\t{sequence}\n"));
-    }
-    std::fs::write(&table, text).unwrap();
+    std::fs::write(&table, toy_table(&rows.iter().collect::<Vec<_>>())).unwrap();
     let run = dir.path().join("run");
     let run = run.to_str().unwrap();
     let trained = ok(&[
@@ -307,16 +312,21 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
     // Data with one of its labels fine-tune it under that label, keeping both (and resume);
     // a label it lacks is named with its record.
     let first_only = dir.path().join("first.tsv");
-    let mut text = String::from("id\tgroup\tsequence\n");
-    for (id, label, sequence) in rows.iter().filter(|(_, l, _)| *l == "first") {
-        text.push_str(&format!("{id}\t{label}\t{sequence}\n"));
-    }
+    let text = toy_table(
+        &rows
+            .iter()
+            .filter(|(_, l, _)| *l == "first")
+            .collect::<Vec<_>>(),
+    );
     std::fs::write(&first_only, &text).unwrap();
+    let third = dir.path().join("third.tsv");
+    std::fs::write(&third, text.replacen("\tfirst\t", "\tthird\t", 1)).unwrap();
     let tuned = dir.path().join("tuned_first");
-    let tune = |extra: &[&str]| {
-        let mut args = vec![
+    let tuning = |file: &Path, out: &Path, extra: &[&str]| -> Vec<String> {
+        let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
+        [
             "train",
-            first_only.to_str().unwrap(),
+            file,
             "-a",
             "dna",
             "--label-column",
@@ -326,13 +336,26 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
             "--report-samples",
             "0",
             "--out",
-            tuned.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        ok(&args)
+            out,
+        ]
+        .iter()
+        .chain(extra)
+        .map(|a| a.to_string())
+        .collect()
     };
-    tune(&["--steps", "2", "--init-from", run]);
-    tune(&["--steps", "3", "--resume"]);
+    fn strs(args: &[String]) -> Vec<&str> {
+        args.iter().map(String::as_str).collect()
+    }
+    ok(&strs(&tuning(
+        &first_only,
+        &tuned,
+        &["--steps", "2", "--init-from", run],
+    )));
+    ok(&strs(&tuning(
+        &first_only,
+        &tuned,
+        &["--steps", "3", "--resume"],
+    )));
     let spec = std::fs::read_to_string(tuned.join("run.toml")).unwrap();
     assert!(spec.contains(r#"labels = ["first", "second"]"#), "{spec}");
     let samples = dir.path().join("tuned_second.fa");
@@ -347,24 +370,11 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
         "-o",
         samples.to_str().unwrap(),
     ]);
-    let third = dir.path().join("third.tsv");
-    std::fs::write(&third, text.replacen("\tfirst\t", "\tthird\t", 1)).unwrap();
-    let error = fails(&[
-        "train",
-        third.to_str().unwrap(),
-        "-a",
-        "dna",
-        "--label-column",
-        "group",
-        "--id-column",
-        "id",
-        "--steps",
-        "1",
-        "--init-from",
-        run,
-        "--out",
-        dir.path().join("tuned_third").to_str().unwrap(),
-    ]);
+    let error = fails(&strs(&tuning(
+        &third,
+        &dir.path().join("tuned_third"),
+        &["--steps", "1", "--init-from", run],
+    )));
     assert!(
         error.contains("label 'third' is not one of the model's labels (first, second)"),
         "{error}"
