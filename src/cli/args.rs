@@ -328,7 +328,7 @@ pub struct DataArgs {
     /// of records that share an exact k-mer (cluster; homologs stay on one side).
     #[arg(long, default_value = "random", value_parser = choice::<SplitMode>())]
     pub split: SplitMode,
-    /// Seed of every random choice [default: 0; a resumed run keeps its own].
+    /// Seed of every random choice [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
     /// Homolog reweighting of an aligned file (aligned FASTA, A2M, A3M): each sequence weighs

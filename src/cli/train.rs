@@ -66,7 +66,8 @@ pub struct TrainArgs {
     /// Run directory: run.toml, alphabet.toml, checkpoints, metrics.csv, loss.svg.
     #[arg(long, default_value = "runs/latest")]
     pub out: PathBuf,
-    /// Continue the run in --out from its last checkpoint.
+    /// Continue the run in --out from its last checkpoint (with its own seed unless --seed is
+    /// given, which must then be the run's).
     #[arg(long)]
     pub resume: bool,
     /// Fine-tune: start a new run in --out from the EMA weights of the run in this directory
