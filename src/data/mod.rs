@@ -135,18 +135,8 @@ impl PreparedData {
         if current.is_empty() || labels.is_empty() || current == labels {
             return Ok(self);
         }
-        let file = self.summary.path.clone();
-        self.train = self
-            .train
-            .with_labels(labels)
-            .map_err(|e| e.in_file(&file))?;
-        self.valid = self
-            .valid
-            .map(|v| {
-                v.with_labels(labels)
-                    .map_err(|e| e.in_file(format!("{} (validation)", file.display())))
-            })
-            .transpose()?;
+        (self.train, self.valid) =
+            numbered(self.train, self.valid, labels, &self.summary.path, None)?;
         Ok(self)
     }
 }
@@ -511,14 +501,7 @@ fn with_labels(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let train = train.with_labels(&set).map_err(|e| e.in_file(path))?;
-    let valid = valid
-        .map(|v| {
-            let file = valid_path.unwrap_or(path);
-            v.with_labels(&set)
-                .map_err(|e| e.in_file(format!("{} (validation)", file.display())))
-        })
-        .transpose()?;
+    let (train, valid) = numbered(train, valid, &set, path, valid_path)?;
     let count = |data: Option<&TokenDataset>, label: usize| {
         data.map_or(0, |d| {
             (0..d.len())
@@ -532,6 +515,27 @@ fn with_labels(
         .map(|(i, l)| (l.clone(), count(Some(&train), i), count(valid.as_ref(), i)))
         .collect();
     Ok((train, valid, labels))
+}
+
+/// The training and validation examples with their labels numbered in `labels`; a label
+/// outside it is an error naming the record of `path` (or of `valid_path`, the validation
+/// file when it is another).
+fn numbered(
+    train: TokenDataset,
+    valid: Option<TokenDataset>,
+    labels: &[String],
+    path: &Path,
+    valid_path: Option<&Path>,
+) -> Result<(TokenDataset, Option<TokenDataset>)> {
+    let train = train.with_labels(labels).map_err(|e| e.in_file(path))?;
+    let valid = valid
+        .map(|v| {
+            let file = valid_path.unwrap_or(path);
+            v.with_labels(labels)
+                .map_err(|e| e.in_file(format!("{} (validation)", file.display())))
+        })
+        .transpose()?;
+    Ok((train, valid))
 }
 
 /// How the validation examples were chosen, in words, for the summary.
