@@ -39,6 +39,27 @@ fn toy_table(rows: &[&(String, &'static str, String)]) -> String {
     text
 }
 
+/// `train` on the toy table `file` (its label and id columns) into `out` without the report,
+/// then `extra`.
+fn toy_training<'a>(file: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train",
+        file,
+        "-a",
+        "dna",
+        "--label-column",
+        "group",
+        "--id-column",
+        "id",
+        "--report-samples",
+        "0",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// FASTA records as (header, sequence).
 fn fasta(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -66,27 +87,19 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
     std::fs::write(&table, toy_table(&rows.iter().collect::<Vec<_>>())).unwrap();
     let run = dir.path().join("run");
     let run = run.to_str().unwrap();
-    let trained = ok(&[
-        "train",
+    let trained = ok(&toy_training(
         table.to_str().unwrap(),
-        "-a",
-        "dna",
-        "--label-column",
-        "group",
-        "--id-column",
-        "id",
-        "--steps",
-        "150",
-        "--batch-size",
-        "16",
-        // More null-label examples than the default 0.1, for the null label's check below.
-        "--label-dropout",
-        "0.3",
-        "--report-samples",
-        "0",
-        "--out",
         run,
-    ]);
+        &[
+            "--steps",
+            "150",
+            "--batch-size",
+            "16",
+            // More null-label examples than the default 0.1, for the null label's check below.
+            "--label-dropout",
+            "0.3",
+        ],
+    ));
     assert!(
         trained.contains("conditional: 2 labels (first, second)"),
         "{trained}"
@@ -322,47 +335,24 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
     let third = dir.path().join("third.tsv");
     std::fs::write(&third, text.replacen("\tfirst\t", "\tthird\t", 1)).unwrap();
     let tuned = dir.path().join("tuned_first");
-    let tuning = |file: &Path, out: &Path, extra: &[&str]| -> Vec<String> {
-        let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
-        [
-            "train",
-            file,
-            "-a",
-            "dna",
-            "--label-column",
-            "group",
-            "--id-column",
-            "id",
-            "--report-samples",
-            "0",
-            "--out",
-            out,
-        ]
-        .iter()
-        .chain(extra)
-        .map(|a| a.to_string())
-        .collect()
-    };
-    fn strs(args: &[String]) -> Vec<&str> {
-        args.iter().map(String::as_str).collect()
-    }
-    ok(&strs(&tuning(
-        &first_only,
-        &tuned,
+    let (first_only, tuned) = (first_only.to_str().unwrap(), tuned.to_str().unwrap());
+    ok(&toy_training(
+        first_only,
+        tuned,
         &["--steps", "2", "--init-from", run],
-    )));
-    ok(&strs(&tuning(
-        &first_only,
-        &tuned,
+    ));
+    ok(&toy_training(
+        first_only,
+        tuned,
         &["--steps", "3", "--resume"],
-    )));
-    let spec = std::fs::read_to_string(tuned.join("run.toml")).unwrap();
+    ));
+    let spec = std::fs::read_to_string(Path::new(tuned).join("run.toml")).unwrap();
     assert!(spec.contains(r#"labels = ["first", "second"]"#), "{spec}");
     let samples = dir.path().join("tuned_second.fa");
     ok(&[
         "sample",
         "--model",
-        tuned.to_str().unwrap(),
+        tuned,
         "-n",
         "2",
         "--label",
@@ -370,11 +360,12 @@ fn a_two_label_toy_is_learned_and_sampled_under_each_label() {
         "-o",
         samples.to_str().unwrap(),
     ]);
-    let error = fails(&strs(&tuning(
-        &third,
-        &dir.path().join("tuned_third"),
+    let tuned_third = dir.path().join("tuned_third");
+    let error = fails(&toy_training(
+        third.to_str().unwrap(),
+        tuned_third.to_str().unwrap(),
         &["--steps", "1", "--init-from", run],
-    )));
+    ));
     assert!(
         error.contains("label 'third' is not one of the model's labels (first, second)"),
         "{error}"
