@@ -254,7 +254,7 @@ impl ModelArgs {
 /// How sequence files are read and turned into examples; shared by `data` and `train`.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Alphabet: dna, rna, protein, smiles, or the path of your own alphabet TOML file.
+    /// Alphabet: dna, rna, protein, smiles, selfies, or the path of your own alphabet TOML file.
     #[arg(long, short = 'a')]
     pub alphabet: String,
     /// Input format; by default from the extension (.fa/.fasta, .csv, .tsv, .smi, .fq/.fastq,
@@ -290,7 +290,7 @@ pub struct DataArgs {
     #[arg(long, default_value = "error", value_parser = choice::<UnknownPolicy>())]
     pub on_unknown: UnknownPolicy,
     /// Fixed-length windows over records, or whole records padded to --seq-len
-    /// [default: the alphabet's: windows for DNA, padded for RNA, protein, SMILES].
+    /// [default: the alphabet's: windows for DNA, padded for RNA, protein, SMILES, SELFIES].
     #[arg(long, value_parser = choice::<LayoutKind>())]
     pub layout: Option<LayoutKind>,
     /// Tokens per example [default: the longest record; windows: at most 1024].

@@ -41,7 +41,7 @@ pub struct EvalArgs {
     /// set vs the reference) instead of reference subsets vs the rest of the reference.
     #[arg(long)]
     pub train: Option<PathBuf>,
-    /// Alphabet: dna, rna, protein, smiles, or a TOML file.
+    /// Alphabet: dna, rna, protein, smiles, selfies, or a TOML file.
     #[arg(long, short = 'a', required_unless_present = "variants")]
     pub alphabet: Option<String>,
     /// k-mer sizes: a range such as 1..6, or one k.
