@@ -87,6 +87,20 @@ impl ModelSize {
         ModelSize { dropout, ..self }
     }
 
+    /// Whether a model of `other`'s sizes has the same weights: every size but dropout, which
+    /// shapes no weight (so a fine-tune may change it).
+    ///
+    /// ```
+    /// use seddbio::model::ModelSize;
+    ///
+    /// let tiny = ModelSize::new(64, 2, 4, 64);
+    /// assert!(tiny.same_weights(&tiny.clone().with_dropout(0.1)));
+    /// assert!(!tiny.same_weights(&ModelSize::new(128, 2, 4, 64)));
+    /// ```
+    pub fn same_weights(&self, other: &ModelSize) -> bool {
+        *self == other.clone().with_dropout(self.dropout)
+    }
+
     /// Checks what the network needs: sizes of at least 1, a head size that divides evenly
     /// and is even (rotary embedding), dropout in [0, 1).
     pub fn validate(&self) -> Result<()> {

@@ -252,12 +252,14 @@ impl TrainRequest {
             (Some("auto"), None) => self.auto_config(data, device, note)?,
             (Some(name), Some(base)) => {
                 let config = TrainConfig::resolve(name)?;
-                if config.model != base.config.model {
+                // A fine-tune on a family's few sequences may add dropout where the source's
+                // larger data needed none.
+                if !base.config.model.same_weights(&config.model) {
                     return Err(Error::Setting {
                         setting: Setting::Config,
                         message: format!(
-                            "--config {name}: its [model] is not the one of the run --init-from names ({:?}); fine-tuning keeps the model size",
-                            base.config.model
+                            "--config {name}: its [model] ({}) is not the one of the run --init-from names ({}); fine-tuning keeps the model size (only dropout may change)",
+                            config.model, base.config.model
                         ),
                     });
                 }

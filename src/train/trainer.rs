@@ -319,9 +319,9 @@ impl Trainer {
                 source_spec.graph, spec.graph
             ));
         }
-        if source_spec.config.model != spec.config.model {
+        if !source_spec.config.model.same_weights(&spec.config.model) {
             return refuse(format!(
-                "its model sizes {:?} are not the new run's {:?}",
+                "its model sizes ({}) are not the new run's ({})",
                 source_spec.config.model, spec.config.model
             ));
         }
