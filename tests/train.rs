@@ -1031,6 +1031,13 @@ fn a_model_cards_examples_run_for_every_alphabet() {
             "CCO\nc1ccccc1\n".to_string(),
             "64",
         ),
+        (
+            "selfies",
+            root.join("datasets/smiles/moses_tiny_train.smi"),
+            "sequences.smi",
+            "CCO\nc1ccccc1\n".to_string(),
+            "64",
+        ),
     ];
     for (alphabet, data, score_file, to_score, seq_len) in cases {
         let work = dir.path().join(alphabet);
@@ -1065,7 +1072,12 @@ fn a_model_cards_examples_run_for_every_alphabet() {
         );
         std::fs::write(work.join(score_file), &to_score).unwrap();
         let commands = card_commands(&run);
-        assert_eq!(commands.len(), 4, "{alphabet}: {commands:?}");
+        // A SELFIES model's card adds the sampler that draws complete strings.
+        let expected = match alphabet {
+            "selfies" => 5,
+            _ => 4,
+        };
+        assert_eq!(commands.len(), expected, "{alphabet}: {commands:?}");
         for words in commands {
             assert_eq!(words[0], "seddbio", "{words:?}");
             let output = Command::new(env!("CARGO_BIN_EXE_seddbio"))
@@ -1087,6 +1099,10 @@ fn a_model_cards_examples_run_for_every_alphabet() {
             "model.safetensors".into(),
         ] {
             assert!(work.join(&written).is_file(), "{alphabet}: {written}");
+        }
+        if alphabet == "selfies" {
+            let complete = std::fs::read_to_string(work.join("complete.smi")).unwrap();
+            assert_eq!(complete.lines().count(), 100, "{complete}");
         }
     }
 }

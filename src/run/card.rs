@@ -137,10 +137,28 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     }
     text.push_str("\n## Evaluation\n\n");
     text.push_str(&results_section(facts));
+    let run = &facts.run;
+    let ext = &facts.extension;
+    // A conditional model's examples sample under its first label.
+    let label = spec
+        .labels
+        .first()
+        .map(|label| format!(" --label {label}"))
+        .unwrap_or_default();
+    // A SELFIES string cut short by valence loses its last symbols; drawing again until every
+    // symbol is in the molecule brings the samples nearer the data (docs/design.md, §14): the
+    // best sampler measured for SELFIES models.
+    let complete = match spec.alphabet.as_str() {
+        "selfies" => format!(
+            "seddbio sample --model {run}{label} -n 100 --sampler first-hitting --selfies-draws 32 \
+             -o complete.{ext}   # each sample drawn again until its SELFIES string is complete\n"
+        ),
+        _ => String::new(),
+    };
     text.push_str(&format!(
         "\nThe end-of-run report, if made, is in `report/` (samples against held-out data: k-mer \
          spectra beside their floor, lengths, composition, novelty).\n\n\
-         ## Use\n\n```sh\nseddbio sample --model {run}{label} -n 100{} -o samples.{ext}   # {}\n\
+         ## Use\n\n```sh\nseddbio sample --model {run}{label} -n 100{} -o samples.{ext}   # {}\n{complete}\
          seddbio infill --model {run}{label} --template '{}' -n 10 -o infilled.{ext}\n\
          seddbio score --model {run} sequences.{ext} -o scores.csv\n\
          seddbio weights export --model {run} -o model.safetensors\n```\n\n\
@@ -152,14 +170,6 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
         facts.sampler,
         facts.template,
         facts.command,
-        run = facts.run,
-        ext = facts.extension,
-        // A conditional model's examples sample under its first label.
-        label = spec
-            .labels
-            .first()
-            .map(|label| format!(" --label {label}"))
-            .unwrap_or_default(),
     ));
     text
 }
