@@ -42,22 +42,8 @@ fn toy_table(rows: &[&(String, &'static str, String)]) -> String {
 /// `train` on the toy table `file` (its label and id columns) into `out` without the report,
 /// then `extra`.
 fn toy_training<'a>(file: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "train",
-        file,
-        "-a",
-        "dna",
-        "--label-column",
-        "group",
-        "--id-column",
-        "id",
-        "--report-samples",
-        "0",
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    args
+    let options = ["-a", "dna", "--label-column", "group", "--id-column", "id"];
+    common::train_args(file, &options, out, extra)
 }
 
 /// FASTA records as (header, sequence).

@@ -12,22 +12,8 @@ const DNA: &str = "datasets/dna/tiny_ecoli_64x300.fa";
 /// `seddbio train` on the committed DNA windows into `out` (100-token windows, batches of 8,
 /// no end-of-run report), then `extra`.
 fn train_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "train",
-        DNA,
-        "-a",
-        "dna",
-        "--seq-len",
-        "100",
-        "--batch-size",
-        "8",
-        "--report-samples",
-        "0",
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    args
+    let options = ["-a", "dna", "--seq-len", "100", "--batch-size", "8"];
+    common::train_args(DNA, &options, out, extra)
 }
 
 fn train(out: &Path, extra: &[&str]) -> String {

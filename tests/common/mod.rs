@@ -99,14 +99,31 @@ pub fn one_step_model(dir: &std::path::Path) -> std::path::PathBuf {
     )
 }
 
+/// The arguments of `seddbio train` on `data` with `options` into `out`, without the
+/// end-of-run report, then `extra` (a test's own steps, resume or fine-tune options).
+pub fn train_args<'a>(
+    data: &'a str,
+    options: &[&'a str],
+    out: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["train", data];
+    args.extend_from_slice(options);
+    args.extend(["--report-samples", "0", "--out", out]);
+    args.extend_from_slice(extra);
+    args
+}
+
 /// A model of one training step (batch 4, no end-of-run report) on `data` with `options` in
 /// `dir/model`: what commands do with a model, not what it learned.
 pub fn one_step_run(dir: &std::path::Path, data: &str, options: &[&str]) -> std::path::PathBuf {
     let run = dir.join("model");
-    let mut args = vec!["train", data];
-    args.extend(options);
-    args.extend(["--batch-size", "4", "--steps", "1", "--report-samples", "0"]);
-    args.extend(["--out", run.to_str().unwrap()]);
-    ok(&args);
+    let out = run.to_str().unwrap();
+    ok(&train_args(
+        data,
+        options,
+        out,
+        &["--batch-size", "4", "--steps", "1"],
+    ));
     run
 }
