@@ -37,10 +37,11 @@ use crate::error::{Error, Result};
 pub type TokenId = u16;
 
 /// How text is split into symbols.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenizerKind {
     /// Every character is one symbol (nucleotides, amino acids).
+    #[default]
     Char,
     /// Regex-level SMILES tokens; see [`smiles`].
     Smiles,

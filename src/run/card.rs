@@ -2,6 +2,7 @@
 //! tools, then prose for people), written at the end of every finished run.
 
 use super::RunSpec;
+use crate::alphabet::TokenizerKind;
 
 /// What a card says beyond the run's specification: figures measured at the end of the run.
 #[derive(Debug, Clone, Default)]
@@ -30,9 +31,10 @@ pub struct CardFacts {
     pub command: String,
     /// An infilling template for the model's alphabet and length (`Template::example`).
     pub template: String,
-    /// The extension of the alphabet's usual sequence files (`fasta`, `smi`), for the
-    /// examples' file names.
-    pub extension: String,
+    /// How the alphabet splits text: molecules (SMILES, SELFIES) get a chemist's intended use,
+    /// `.smi` example files and, for SELFIES, the sampler that completes its strings, whatever
+    /// the alphabet is named.
+    pub tokenizer: TokenizerKind,
 }
 
 /// Quotes a YAML scalar when it could be read as something else.
@@ -101,7 +103,7 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
             ),
         }
     ));
-    text.push_str(&intended_use(spec));
+    text.push_str(&intended_use(spec, facts.tokenizer));
     text.push_str(&format!(
         "## Training data\n\n- `{}` (FNV-1a digest of the prepared examples: `{digest}`), \
          read with the `{}` alphabet into {} positions per sequence ({} layout){}\n\n",
@@ -138,7 +140,11 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     text.push_str("\n## Evaluation\n\n");
     text.push_str(&results_section(facts));
     let run = &facts.run;
-    let ext = &facts.extension;
+    let ext = match is_chemical(facts.tokenizer) {
+        // A SELFIES model writes SMILES too.
+        true => "smi",
+        false => "fasta",
+    };
     // A conditional model's examples sample under its first label.
     let label = spec
         .labels
@@ -148,8 +154,8 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
     // A SELFIES string cut short by valence loses its last symbols; drawing again until every
     // symbol is in the molecule brings the samples nearer the data (docs/design.md, §14): the
     // best sampler measured for SELFIES models.
-    let complete = match spec.alphabet.as_str() {
-        "selfies" => format!(
+    let complete = match facts.tokenizer {
+        TokenizerKind::Selfies => format!(
             "seddbio sample --model {run}{label} -n 100 --sampler first-hitting --selfies-draws 32 \
              -o complete.{ext}   # each sample drawn again until its SELFIES string is complete\n"
         ),
@@ -290,13 +296,13 @@ const CITATION: &str = "@inproceedings{lou2024discrete,\n  title = {Discrete Dif
 
 /// Whether the alphabet's sequences are molecules (SMILES, SELFIES) rather than biological
 /// sequences.
-fn is_chemical(alphabet: &str) -> bool {
-    matches!(alphabet, "smiles" | "selfies")
+fn is_chemical(tokenizer: TokenizerKind) -> bool {
+    matches!(tokenizer, TokenizerKind::Smiles | TokenizerKind::Selfies)
 }
 
 /// The card's intended use, limitations and biosecurity note, in the alphabet's terms.
-fn intended_use(spec: &RunSpec) -> String {
-    let (things, check) = match is_chemical(&spec.alphabet) {
+fn intended_use(spec: &RunSpec, tokenizer: TokenizerKind) -> String {
+    let (things, check) = match is_chemical(tokenizer) {
         true => (
             "molecules",
             "validity, uniqueness, novelty and the MOSES metrics (`seddbio eval`)",
@@ -310,7 +316,7 @@ fn intended_use(spec: &RunSpec) -> String {
         true => String::new(),
         false => format!(" under one of its labels ({})", spec.labels.join(", ")),
     };
-    let screen = match is_chemical(&spec.alphabet) {
+    let screen = match is_chemical(tokenizer) {
         true => {
             "Generated molecules are unscreened: before making one, check it against \
                  controlled-substance and chemical-weapons precursor lists (e.g. the Chemical \
@@ -364,5 +370,77 @@ fn results_section(facts: &CardFacts) -> String {
             facts.held_out_times
         ),
         _ => String::from("- no held-out data: nothing measured\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        data::LayoutKind,
+        diffusion::{GraphKind, NoiseSchedule},
+        run::TrainConfig,
+    };
+
+    fn spec(alphabet: &str) -> RunSpec {
+        RunSpec {
+            seddbio_version: "0.1.0".into(),
+            alphabet: alphabet.into(),
+            num_symbols: 40,
+            graph: GraphKind::Absorb,
+            noise: NoiseSchedule::log_linear(),
+            seed: 0,
+            seq_len: 64,
+            layout: LayoutKind::Padded,
+            train_file: "molecules.smi".into(),
+            length_counts: vec![],
+            config: TrainConfig::resolve("tiny").expect("the tiny preset"),
+            threads: 1,
+            data_digest: None,
+            init_from: None,
+            labels: Vec::new(),
+            reweight: None,
+        }
+    }
+
+    #[test]
+    fn a_card_reads_molecules_from_the_tokenizer_not_the_alphabets_name() {
+        // A user's alphabet file with the SELFIES tokenizer, under a name of its own.
+        let facts = CardFacts {
+            run: "runs/mine".into(),
+            tokenizer: TokenizerKind::Selfies,
+            ..CardFacts::default()
+        };
+        let card = model_card(&spec("my-selfies"), &facts);
+        assert!(card.contains("--selfies-draws 32"), "{card}");
+        assert!(card.contains("-o samples.smi"), "{card}");
+        assert!(
+            card.contains("Generated molecules are unscreened"),
+            "{card}"
+        );
+
+        let card = model_card(
+            &spec("my-smiles"),
+            &CardFacts {
+                tokenizer: TokenizerKind::Smiles,
+                ..facts.clone()
+            },
+        );
+        assert!(!card.contains("--selfies-draws"), "{card}");
+        assert!(card.contains("-o samples.smi"), "{card}");
+
+        let card = model_card(
+            &spec("dna"),
+            &CardFacts {
+                tokenizer: TokenizerKind::Char,
+                ..facts
+            },
+        );
+        assert!(!card.contains("--selfies-draws"), "{card}");
+        assert!(card.contains("-o samples.fasta"), "{card}");
+        assert!(
+            card.contains("Generated sequences are unscreened"),
+            "{card}"
+        );
     }
 }

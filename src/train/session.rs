@@ -19,7 +19,6 @@ use super::{
     RunReport, StepStats, TrainRequest, Trainer, ValidationSet, HELD_OUT_TIMES,
 };
 use crate::{
-    alphabet::TokenizerKind,
     data::PreparedData,
     eval::render,
     run::{CardFacts, RunDir, RunSpec, TrainedModel, Weights},
@@ -344,12 +343,7 @@ impl Finished<'_> {
             sampler_flags: self.report_sampler.command_flags(),
             command: self.request.command.clone(),
             template: Template::example(&self.data.alphabet, self.trainer.spec().seq_len),
-            extension: match self.data.alphabet.tokenizer() {
-                // A SELFIES model writes SMILES too.
-                TokenizerKind::Smiles | TokenizerKind::Selfies => "smi",
-                TokenizerKind::Char => "fasta",
-            }
-            .to_string(),
+            tokenizer: self.data.alphabet.tokenizer(),
         };
         write_model_card(self.dir, self.trainer.spec(), &facts)
     }
