@@ -587,22 +587,17 @@ fn fine_tuning_starts_a_new_run_from_another_runs_weights() {
     );
     // Dropout shapes no weight: a fine-tune may add it (tiny-dropout is tiny with dropout 0.1).
     let with_dropout = dir.path().join("with_dropout");
-    ok(&[
-        "train",
-        DNA,
-        "-a",
-        "dna",
-        "--config",
-        "configs/tiny-dropout.toml",
-        "--steps",
-        "1",
-        "--report-samples",
-        "0",
-        "--init-from",
-        from,
-        "--out",
+    ok(&train_args(
         with_dropout.to_str().unwrap(),
-    ]);
+        &[
+            "--config",
+            "configs/tiny-dropout.toml",
+            "--steps",
+            "1",
+            "--init-from",
+            from,
+        ],
+    ));
     let run_toml = std::fs::read_to_string(with_dropout.join("run.toml")).unwrap();
     assert!(
         run_toml.contains("dropout = 0.1") && run_toml.contains("[init_from]"),
