@@ -90,6 +90,17 @@ fn export(model: &Path, file: &Path) -> String {
     ])
 }
 
+/// The arguments of `seddbio weights import FILE -o OUT`.
+fn import_args<'a>(file: &'a Path, out: &'a Path) -> [&'a str; 5] {
+    [
+        "weights",
+        "import",
+        file.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]
+}
+
 /// The scores CSV of three 24-base sequences under `model` (a 24-token model).
 fn scores(model: &Path, out: &Path) -> String {
     let input = out.with_extension("fa");
@@ -156,13 +167,7 @@ fn exported_weights_import_as_a_run_with_the_same_outputs() {
     assert_eq!(4 * floats, parsed.data.len());
 
     let imported = dir.path().join("imported");
-    let said = ok(&[
-        "weights",
-        "import",
-        file.to_str().unwrap(),
-        "-o",
-        imported.to_str().unwrap(),
-    ]);
+    let said = ok(&import_args(&file, &imported));
     assert!(said.contains(&format!("{floats} parameters")), "{said}");
     let original_scores = scores(&model, &dir.path().join("a.csv"));
     assert_eq!(
@@ -233,17 +238,58 @@ fn exported_weights_import_as_a_run_with_the_same_outputs() {
     let changed = dir.path().join("changed.safetensors");
     fs::write(&changed, bytes).unwrap();
     let changed_run = dir.path().join("changed");
-    ok(&[
-        "weights",
-        "import",
-        changed.to_str().unwrap(),
-        "-o",
-        changed_run.to_str().unwrap(),
-    ]);
+    ok(&import_args(&changed, &changed_run));
     assert_ne!(
         scores(&changed_run, &dir.path().join("c.csv")),
         original_scores
     );
+}
+
+/// `configs/tiny-conv.toml` trains a network whose taps export as `blocks.N.qkv_conv`
+/// ([K, 3d], docs/guide.md's map) and import with the same outputs; the taps take part in them.
+#[test]
+fn convolution_taps_export_and_import() {
+    let dir = common::tempdir().unwrap();
+    let model = common::one_step_run(
+        dir.path(),
+        "datasets/dna/tiny_ecoli_64x300.fa",
+        &[
+            "-a",
+            "dna",
+            "--seq-len",
+            "24",
+            "--config",
+            "configs/tiny-conv.toml",
+        ],
+    );
+    assert!(fs::read_to_string(model.join("run.toml"))
+        .unwrap()
+        .contains("conv_kernel = 9"));
+    let file = dir.path().join("model.safetensors");
+    export(&model, &file);
+    let parsed = read_safetensors(&file);
+    for block in ["blocks.0.qkv_conv", "blocks.1.qkv_conv"] {
+        assert_eq!(parsed.tensors[block].1, vec![9, 3 * 64], "{block}");
+    }
+    let imported = dir.path().join("imported");
+    ok(&import_args(&file, &imported));
+    let original = scores(&model, &dir.path().join("a.csv"));
+    assert_eq!(scores(&imported, &dir.path().join("b.csv")), original);
+
+    // Mutation: the taps under another name (same length, so the file stays valid) are
+    // refused, naming what the network expected.
+    let bytes = fs::read(&file).unwrap();
+    let header_end = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8(bytes[8..header_end].to_vec()).unwrap();
+    let renamed = header.replace("blocks.0.qkv_conv", "blocks.0.qkv_cnvv");
+    let mut edited = bytes[..8].to_vec();
+    edited.extend_from_slice(renamed.as_bytes());
+    edited.extend_from_slice(&bytes[header_end..]);
+    let changed = dir.path().join("renamed.safetensors");
+    fs::write(&changed, edited).unwrap();
+    let out = dir.path().join("renamed");
+    let err = fails(&import_args(&changed, &out));
+    assert!(err.contains("blocks.0.qkv_c"), "{err}");
 }
 
 /// What cannot become a run is refused with one line naming the file: a truncated file,
@@ -257,15 +303,7 @@ fn bad_weight_files_are_refused_with_the_reason() {
     let (model_arg, file_arg) = (model.to_str().unwrap(), file.to_str().unwrap());
     ok(&["weights", "export", "--model", model_arg, "-o", file_arg]);
     let parsed = read_safetensors(&file);
-    let import = |path: &Path, out: &str| {
-        fails(&[
-            "weights",
-            "import",
-            path.to_str().unwrap(),
-            "-o",
-            dir.path().join(out).to_str().unwrap(),
-        ])
-    };
+    let import = |path: &Path, out: &str| fails(&import_args(path, &dir.path().join(out)));
 
     let truncated = dir.path().join("truncated.safetensors");
     fs::write(&truncated, &fs::read(&file).unwrap()[..6]).unwrap();

@@ -10,7 +10,7 @@ use super::fused;
 use crate::{Error, Result};
 use burn::{
     config::Config,
-    module::Module,
+    module::{Module, Param},
     nn::{
         Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm,
         LayerNormConfig, Linear, LinearConfig,
@@ -51,6 +51,15 @@ pub struct ModelSize {
     /// embedding per position: for windows anchored on a landmark such as a TSS).
     #[serde(default, skip_serializing_if = "PositionKind::is_rotary")]
     pub position: PositionKind,
+    /// Taps of a depthwise convolution over positions applied to q, k and v after their
+    /// projection (0: none, the default; else odd). Gives every position its neighbours'
+    /// features directly instead of through attention heads (docs/design.md, eq. (47a)).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub conv_kernel: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The sizes as the command line prints them, e.g. `d_model 64, 2 blocks, 4 heads, cond 64`
@@ -62,10 +71,13 @@ impl std::fmt::Display for ModelSize {
             "d_model {}, {} blocks, {} heads, cond {}",
             self.d_model, self.num_blocks, self.num_heads, self.cond_dim
         )?;
-        match self.position {
-            PositionKind::Rotary => Ok(()),
-            PositionKind::RotaryAbsolute => write!(f, ", absolute positions"),
+        if self.position == PositionKind::RotaryAbsolute {
+            write!(f, ", absolute positions")?;
         }
+        if self.conv_kernel > 0 {
+            write!(f, ", q/k/v convolution of {}", self.conv_kernel)?;
+        }
+        Ok(())
     }
 }
 
@@ -79,6 +91,26 @@ impl ModelSize {
             cond_dim,
             dropout: 0.0,
             position: PositionKind::Rotary,
+            conv_kernel: 0,
+        }
+    }
+
+    /// The same sizes with a depthwise q/k/v convolution of `conv_kernel` taps (0: none).
+    ///
+    /// ```
+    /// use seddbio::model::ModelSize;
+    ///
+    /// let size = ModelSize::new(64, 2, 4, 64).with_conv_kernel(9);
+    /// assert_eq!(
+    ///     size.to_string(),
+    ///     "d_model 64, 2 blocks, 4 heads, cond 64, q/k/v convolution of 9"
+    /// );
+    /// assert!(size.with_conv_kernel(8).validate().is_err());
+    /// ```
+    pub fn with_conv_kernel(self, conv_kernel: usize) -> ModelSize {
+        ModelSize {
+            conv_kernel,
+            ..self
         }
     }
 
@@ -123,6 +155,12 @@ impl ModelSize {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("dropout {} is not in [0, 1)", self.dropout));
+        }
+        if self.conv_kernel.is_multiple_of(2) && self.conv_kernel > 0 {
+            return bad(format!(
+                "conv_kernel {} must be odd (centred on the position) or 0 (none)",
+                self.conv_kernel
+            ));
         }
         Ok(())
     }
@@ -240,6 +278,8 @@ impl ScoreModelConfig {
                 mlp_in: linear(d, 4 * d, true),
                 mlp_out: linear(4 * d, d, true),
                 modulation: zero(self.size.cond_dim, 6 * d, true),
+                qkv_conv: (self.size.conv_kernel > 0)
+                    .then(|| identity_taps(self.size.conv_kernel, 3 * d, device)),
                 dropout: DropoutConfig::new(self.size.dropout).init(),
                 num_heads: self.size.num_heads,
             })
@@ -283,8 +323,36 @@ pub struct DitBlock {
     mlp_in: Linear,
     mlp_out: Linear,
     modulation: Linear,
+    qkv_conv: Option<Param<Tensor<2>>>,
     dropout: Dropout,
     num_heads: usize,
+}
+
+/// Taps `[kernel, channels]` of a depthwise convolution that starts as the identity (the
+/// centre tap 1, the others 0): a model with the convolution starts as the one without.
+fn identity_taps(kernel: usize, channels: usize, device: &Device) -> Param<Tensor<2>> {
+    let mut taps = vec![0f32; kernel * channels];
+    taps[(kernel / 2) * channels..(kernel / 2 + 1) * channels].fill(1.0);
+    Param::from_tensor(Tensor::from_data(
+        TensorData::new(taps, [kernel, channels]),
+        device,
+    ))
+}
+
+/// Depthwise convolution over positions with zero padding: for `x` `[batch, len, channels]`
+/// and `taps` `[kernel, channels]` (kernel odd), `y[i] = sum_j taps[j] * x[i + j - kernel / 2]`
+/// channel by channel (docs/design.md, eq. (47a)), in burn's operations: the reference
+/// [`fused::depthwise_conv`] is tested against.
+pub(crate) fn depthwise_conv(x: Tensor<3>, taps: Tensor<2>) -> Tensor<3> {
+    let [batch, len, channels] = x.dims();
+    let kernel = taps.dims()[0];
+    let half = kernel / 2;
+    let zeros = Tensor::<3>::zeros([batch, half, channels], &x.device());
+    let padded = Tensor::cat(vec![zeros.clone(), x, zeros], 1);
+    (0..kernel)
+        .map(|j| padded.clone().narrow(1, j, len) * taps.clone().narrow(0, j, 1).unsqueeze())
+        .reduce(|sum, term| sum + term)
+        .expect("a kernel has at least one tap")
 }
 
 /// The tanh approximation of GELU (as in the SEDD reference's `nn.GELU(approximate="tanh")`),
@@ -356,6 +424,15 @@ fn matmul_rows(x: Tensor<3>, weight: Tensor<2>) -> Tensor<3> {
 }
 
 impl DitBlock {
+    /// q, k and v through the block's depthwise convolution, if it has one.
+    fn convolve(&self, qkv: Tensor<3>, kernels: Kernels) -> Tensor<3> {
+        match (&self.qkv_conv, kernels) {
+            (Some(taps), Kernels::Fused) => fused::depthwise_conv(qkv, taps.val()),
+            (Some(taps), Kernels::Burn) => depthwise_conv(qkv, taps.val()),
+            (None, _) => qkv,
+        }
+    }
+
     /// The block through the fused CPU operations; the same function as [`Self::forward`].
     fn forward_fused(&self, x: Tensor<3>, c: &Tensor<3>) -> Tensor<3> {
         let m = self.modulation.forward(c.clone()).chunk(6, 2);
@@ -366,7 +443,7 @@ impl DitBlock {
             m[1].clone(),
             NORM_EPSILON,
         );
-        let qkv = matmul_rows(h, self.qkv.weight.val());
+        let qkv = self.convolve(matmul_rows(h, self.qkv.weight.val()), Kernels::Fused);
         let attended = fused::attention(qkv, self.num_heads);
         let projected = self
             .dropout
@@ -405,8 +482,7 @@ impl DitBlock {
 
         let h = modulate(self.norm1.forward(x.clone()), shift1, scale1);
         let qkv = self
-            .qkv
-            .forward(h)
+            .convolve(self.qkv.forward(h), Kernels::Burn)
             .reshape([b, l, 3, self.num_heads, hd])
             .permute([2, 0, 3, 1, 4]);
         let q: Tensor<4> = qkv.clone().narrow(0, 0, 1).squeeze_dim(0);
@@ -733,10 +809,12 @@ pub(crate) mod tests {
                 kind,
                 num_symbols: 4,
             };
-            // The absorbing model is conditional (two labels and the null one), so that the
-            // class embedding's gradient is compared too.
+            // The absorbing model is conditional (two labels and the null one) and convolves
+            // q, k and v, so that the class embedding's and the taps' gradients are compared
+            // too.
             let absorbing = kind == GraphKind::Absorb;
-            let config = ScoreModelConfig::new(4, absorbing, ModelSize::new(32, 2, 2, 16))
+            let size = ModelSize::new(32, 2, 2, 16).with_conv_kernel(if absorbing { 5 } else { 0 });
+            let config = ScoreModelConfig::new(4, absorbing, size)
                 .with_num_labels(if absorbing { 2 } else { 0 })
                 .with_absolute_positions(if absorbing { 0 } else { 40 });
             device.seed(3);
@@ -861,5 +939,28 @@ pub(crate) mod tests {
         let plain = ScoreModelConfig::new(4, true, ModelSize::new(16, 1, 2, 8)).init(&device);
         assert_eq!(plain.num_labels(), 0);
         assert_eq!(model.num_params() - plain.num_params(), 4 * 8);
+    }
+
+    /// Fresh taps are the identity, so a fresh block with the convolution computes what it
+    /// computes without; the convolution adds `kernel x 3d` parameters per block and refuses
+    /// an even kernel.
+    #[test]
+    fn fresh_convolution_taps_are_the_identity() {
+        let device = Device::flex();
+        let x = Tensor::<3>::random([2, 6, 12], burn::tensor::Distribution::Default, &device);
+        let same = depthwise_conv(x.clone(), identity_taps(5, 12, &device).val());
+        assert_eq!(same.into_data(), x.into_data());
+        let size = ModelSize::new(16, 2, 2, 8);
+        let params = |size: ModelSize| {
+            ScoreModelConfig::new(4, true, size)
+                .init(&device)
+                .num_params()
+        };
+        assert_eq!(
+            params(size.clone().with_conv_kernel(3)) - params(size.clone()),
+            2 * 3 * 48
+        );
+        assert!(size.clone().with_conv_kernel(4).validate().is_err());
+        assert!(size.with_conv_kernel(9).validate().is_ok());
     }
 }

@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`layer_norm_modulate`] | `LN(x) * gamma * (1 + scale) + shift` | [`norm`] |
 //! | [`linear`] | `x @ w` (no bias; the biases are fused into the next operation) | [`matmul`](mod@matmul) |
+//! | [`depthwise_conv`] | `sum_j taps[j] * x[i + j - K/2]` over positions, per feature | [`conv`] |
 //! | [`attention`] | rotary embedding, `softmax(q k^T / sqrt(hd)) v` for all heads | [`attention`](mod@attention) |
 //! | [`bias_gelu`] | `gelu_tanh(u + bias)` | [`gelu`] |
 //! | [`gated_residual`] | `x + gate * (y + bias)` | [`residual`] |
@@ -21,6 +22,7 @@
 //! path a device takes.
 
 pub mod attention;
+pub mod conv;
 pub mod gelu;
 pub mod matmul;
 pub mod norm;
@@ -80,6 +82,8 @@ pub trait FusedBackend: Backend {
     ) -> FloatTensor<Self>;
     /// See [`linear`].
     fn fused_linear(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// See [`depthwise_conv`].
+    fn fused_depthwise_conv(x: FloatTensor<Self>, taps: FloatTensor<Self>) -> FloatTensor<Self>;
     /// See [`attention`](fn@attention).
     fn fused_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self>;
     /// See [`bias_gelu`].
@@ -140,6 +144,16 @@ pub fn linear(x: Tensor<3>, weight: Tensor<2>) -> Tensor<3> {
     Tensor::from_dispatch(<Dispatch as FusedBackend>::fused_linear(
         x.into_dispatch(),
         weight.into_dispatch(),
+    ))
+}
+
+/// Depthwise convolution over positions with zero padding, for `x` `[batch, len, width]` and
+/// `taps` `[kernel, width]` (kernel odd): `y[b, i] = sum_j taps[j] * x[b, i + j - kernel / 2]`,
+/// feature by feature (see [`conv`]).
+pub fn depthwise_conv(x: Tensor<3>, taps: Tensor<2>) -> Tensor<3> {
+    Tensor::from_dispatch(<Dispatch as FusedBackend>::fused_depthwise_conv(
+        x.into_dispatch(),
+        taps.into_dispatch(),
     ))
 }
 
@@ -289,6 +303,11 @@ mod flex_forward {
         tensor(out, shape)
     }
 
+    pub fn depthwise_conv(x: &FlexTensor, taps: &FlexTensor) -> FlexTensor {
+        let out = conv::forward(&values(x), &values(taps), row_shape(x));
+        tensor(out, shape_of(x))
+    }
+
     /// The output, and what the backward pass needs.
     pub fn attention(qkv: &FlexTensor, heads: usize) -> (FlexTensor, attention::Saved) {
         let rows = row_shape(qkv);
@@ -345,6 +364,10 @@ impl FusedBackend for Flex {
 
     fn fused_linear(x: FlexTensor, weight: FlexTensor) -> FlexTensor {
         flex_forward::linear(&x, &weight)
+    }
+
+    fn fused_depthwise_conv(x: FlexTensor, taps: FlexTensor) -> FlexTensor {
+        flex_forward::depthwise_conv(&x, &taps)
     }
 
     fn fused_attention(qkv: FlexTensor, heads: usize) -> FlexTensor {
@@ -442,6 +465,22 @@ impl Backward<Flex, 2> for LinearBackward {
         // dW = X^T dY. SAFETY: X is [rows, k], read as X^T [k, rows], and dY [rows, n].
         let dw = || unsafe { product((k, n, rows), MatrixRef::transposed(&values(&x), k), dy) };
         register!(grads, weight_node, tensor(dw(), shape_of(&weight)));
+    }
+}
+
+#[derive(Debug)]
+struct DepthwiseConvBackward;
+
+impl Backward<Flex, 2> for DepthwiseConvBackward {
+    /// x, taps.
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let ([x_node, taps_node], grad, (x, taps)) = step_inputs!(ops, grads);
+        let (dx, d_taps) =
+            conv::backward(&values(&x), &values(&taps), &values(&grad), row_shape(&x));
+        register!(grads, x_node, tensor(dx, shape_of(&x)));
+        register!(grads, taps_node, tensor(d_taps, shape_of(&taps)));
     }
 }
 
@@ -568,7 +607,8 @@ impl Backward<Flex, 1> for ScoreEntropyBackward {
 }
 
 /// Puts a two-input operation's result `out` on the autodiff tape, with the two inputs as the
-/// state its backward step reads (linear: x and W; bias + GELU: u and the bias).
+/// state its backward step reads (linear: x and W; bias + GELU: u and the bias; convolution:
+/// x and the taps).
 fn record_with_inputs<C, T>(
     op: T,
     a: FloatTensor<Autodiff<Flex, C>>,
@@ -626,6 +666,11 @@ impl<C: CheckpointStrategy> FusedBackend for Autodiff<Flex, C> {
     fn fused_linear(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         let out = flex_forward::linear(x.primitive(), weight.primitive());
         record_with_inputs::<C, _>(LinearBackward, x, weight, out)
+    }
+
+    fn fused_depthwise_conv(x: FloatTensor<Self>, taps: FloatTensor<Self>) -> FloatTensor<Self> {
+        let out = flex_forward::depthwise_conv(x.primitive(), taps.primitive());
+        record_with_inputs::<C, _>(DepthwiseConvBackward, x, taps, out)
     }
 
     fn fused_attention(qkv: FloatTensor<Self>, heads: usize) -> FloatTensor<Self> {

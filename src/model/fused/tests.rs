@@ -266,6 +266,56 @@ fn gated_residual_matches_burn() {
     }
 }
 
+/// Every tap at every shift, sequences shorter than the kernel included, against the shifted
+/// sums of `dit.rs`; and against a direct triple loop, so that the reference is itself checked.
+#[test]
+fn depthwise_conv_matches_burn() {
+    use crate::model::dit::depthwise_conv as reference;
+    for ([b, l, c], kernel) in [
+        ([1, 1, 8], 3),
+        ([2, 7, 24], 9),
+        ([3, 33, 130], 5),
+        ([2, 4, 17], 9),
+    ] {
+        let (x, taps) = (random([b, l, c], 1.0), random([kernel, c], 1.0));
+        check(
+            &format!("depthwise conv [{b}, {l}, {c}], {kernel} taps"),
+            [x.clone(), taps.clone().reshape([1, kernel, c])],
+            |t| depthwise_conv(t[0].clone(), t[1].clone().reshape([kernel, c])),
+            |t| reference(t[0].clone(), t[1].clone().reshape([kernel, c])),
+        );
+        let x_values = x.clone().into_data().try_to_vec::<f32>().expect("f32");
+        let tap_values = taps.clone().into_data().try_to_vec::<f32>().expect("f32");
+        let mut direct = vec![0f32; b * l * c];
+        for s in 0..b {
+            for i in 0..l {
+                for j in 0..kernel {
+                    let Some(source) = (i + j).checked_sub(kernel / 2).filter(|&p| p < l) else {
+                        continue;
+                    };
+                    for f in 0..c {
+                        direct[(s * l + i) * c + f] +=
+                            tap_values[j * c + f] * x_values[(s * l + source) * c + f];
+                    }
+                }
+            }
+        }
+        let direct = Tensor::<3>::from_data(TensorData::new(direct, [b, l, c]), &Device::flex());
+        let ours = depthwise_conv(x.clone(), taps.clone());
+        let gap = relative_gap(ours.clone(), direct);
+        assert!(gap < VALUE_TOLERANCE, "direct loop: values differ by {gap}");
+        // Mutation: the taps in the opposite order (a correlation read as a convolution);
+        // one position sees only the centre tap.
+        if l > 1 {
+            assert_caught(
+                "depthwise conv, taps reversed",
+                ours,
+                reference(x, taps.flip([0])),
+            );
+        }
+    }
+}
+
 /// The model's path from the last linear layer to the weighted loss, in burn's operations:
 /// scale by sigma and the zero current-token entry (`ScoreModel::log_scores`), the batched
 /// DSE loss of `loss.rs`, the per-sequence sum and weight (`weighted_dse_with`).
@@ -358,6 +408,7 @@ fn results_do_not_depend_on_the_thread_count() {
     let (shift, scale) = (random([3, 1, 32], 0.3), random([3, 1, 32], 0.3));
     let gamma = random([32], 1.0);
     let bias = random([32], 1.0);
+    let taps = random([5, 32], 1.0);
     let run = || {
         let (q, xs) = (tracked(&qkv), tracked(&x));
         let h = layer_norm_modulate(
@@ -367,7 +418,9 @@ fn results_do_not_depend_on_the_thread_count() {
             scale.clone().autodiff(),
             1e-5,
         );
-        let out = attention(q.clone(), 2) + bias_gelu(h, bias.clone().autodiff());
+        let out = attention(q.clone(), 2)
+            + bias_gelu(h, bias.clone().autodiff())
+            + depthwise_conv(xs.clone(), taps.clone().autodiff());
         let grads = (out.clone() * out.clone()).sum().backward();
         let grad_q = q.grad(&grads).expect("gradient").into_data();
         let grad_x = xs.grad(&grads).expect("gradient").into_data();
