@@ -790,7 +790,19 @@ fn absolute_positions_are_recorded_and_resume_exactly() {
     );
     let spec = std::fs::read_to_string(parts.join("run.toml")).unwrap();
     assert!(spec.contains(r#"position = "rotary+absolute""#), "{spec}");
-    train(&parts, &["--steps", "4", "--resume"]);
+    // A resume that asks for other positions is refused by name, not run with the old ones.
+    let error = fails(&train_args(
+        parts.to_str().unwrap(),
+        &["--steps", "4", "--resume", "--position", "rotary"],
+    ));
+    assert!(
+        error.contains("--position rotary (the run uses rotary+absolute)"),
+        "{error}"
+    );
+    train(
+        &parts,
+        &["--steps", "4", "--resume", "--position", "rotary+absolute"],
+    );
     let (step, model, ema) = weights(&parts);
     let (_, whole_model, whole_ema) = weights(&whole);
     assert_eq!(step, 4);

@@ -168,6 +168,12 @@ impl TrainRequest {
         if let Some(graph) = self.graph.filter(|g| *g != spec.graph) {
             conflicts.push(format!("--graph {graph} (the run uses {})", spec.graph));
         }
+        if let Some(position) = self.position.filter(|p| *p != spec.config.model.position) {
+            conflicts.push(format!(
+                "--position {position} (the run uses {})",
+                spec.config.model.position
+            ));
+        }
         if let Some(noise) = self.noise.filter(|n| *n != spec.noise.kind()) {
             conflicts.push(format!(
                 "--noise {noise} (the run uses {})",
