@@ -8,7 +8,7 @@
 //! times from cache.
 
 use super::{
-    rows::RowShape,
+    rows::{sum_partials, RowShape},
     vector::{vectorized, zeros},
 };
 
@@ -105,11 +105,5 @@ pub fn backward(x: &[f32], taps: &[f32], grad: &[f32], shape: RowShape) -> (Vec<
             partial,
         );
     });
-    let mut d_taps = vec![0f32; kernel * w];
-    for partial in partials.chunks_exact(kernel * w) {
-        for (d, p) in d_taps.iter_mut().zip(partial) {
-            *d += p;
-        }
-    }
-    (dx, d_taps)
+    (dx, sum_partials(&partials, kernel * w))
 }

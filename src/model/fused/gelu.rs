@@ -5,10 +5,8 @@
 //! [`exp`](super::vector::exp) per element and none in the backward pass, which only needs
 //! the sigmoid again.
 
-use rayon::prelude::*;
-
 use super::{
-    rows::RowShape,
+    rows::{sum_partials, RowShape},
     vector::{sigmoid, vectorized, zeros},
 };
 
@@ -33,14 +31,7 @@ vectorized! {
 /// `gelu(u + bias)` for `u` `[rows, width]`, `bias` `[width]`.
 pub fn forward(u: &[f32], bias: &[f32], shape: RowShape) -> Vec<f32> {
     let w = shape.width;
-    let mut out = zeros(u.len());
-    let tasks = shape.tasks();
-    shape
-        .split(&tasks, &mut out)
-        .into_par_iter()
-        .zip(tasks.par_iter())
-        .for_each(|(out, task)| forward_rows(&u[task.span(w)], bias, out));
-    out
+    shape.fill_tasks(|task, out| forward_rows(&u[task.span(w)], bias, out))
 }
 
 vectorized! {
@@ -69,22 +60,9 @@ vectorized! {
 /// Gradients of [`forward`] with respect to `u` and `bias`.
 pub fn backward(u: &[f32], bias: &[f32], grad: &[f32], shape: RowShape) -> (Vec<f32>, Vec<f32>) {
     let w = shape.width;
-    let tasks = shape.tasks();
     let mut du = zeros(u.len());
-    let mut partials = vec![0f32; tasks.len() * w];
-    shape
-        .split(&tasks, &mut du)
-        .into_par_iter()
-        .zip(partials.par_chunks_mut(w))
-        .zip(tasks.par_iter())
-        .for_each(|((du, partial), task)| {
-            backward_rows(&u[task.span(w)], bias, &grad[task.span(w)], du, partial);
-        });
-    let mut d_bias = vec![0f32; w];
-    for partial in partials.chunks_exact(w) {
-        for (d, p) in d_bias.iter_mut().zip(partial) {
-            *d += p;
-        }
-    }
-    (du, d_bias)
+    let (_, partials) = shape.for_each_task(&mut du, w, |task, du, partial| {
+        backward_rows(&u[task.span(w)], bias, &grad[task.span(w)], du, partial);
+    });
+    (du, sum_partials(&partials, w))
 }

@@ -104,6 +104,18 @@ impl RowShape {
     }
 }
 
+/// The element-wise sum of the tasks' partials (`tasks x width`, as
+/// [`RowShape::for_each_task`] returns them), added in task order.
+pub fn sum_partials(partials: &[f32], width: usize) -> Vec<f32> {
+    let mut sum = vec![0f32; width];
+    for partial in partials.chunks_exact(width) {
+        for (s, p) in sum.iter_mut().zip(partial) {
+            *s += p;
+        }
+    }
+    sum
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
