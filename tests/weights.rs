@@ -255,7 +255,7 @@ fn exported_weights_import_as_a_run_with_the_same_outputs() {
     );
 }
 
-/// `configs/tiny-conv.toml` trains a network whose taps export as `blocks.N.qkv_conv`
+/// The default preset (tiny, nine taps) trains a network whose taps export as `blocks.N.qkv_conv`
 /// ([K, 3d], docs/guide.md's map) and import with the same outputs; under another name they
 /// are refused.
 #[test]
@@ -264,14 +264,7 @@ fn convolution_taps_export_and_import() {
     let model = common::one_step_run(
         dir.path(),
         "datasets/dna/tiny_ecoli_64x300.fa",
-        &[
-            "-a",
-            "dna",
-            "--seq-len",
-            "24",
-            "--config",
-            "configs/tiny-conv.toml",
-        ],
+        &["-a", "dna", "--seq-len", "24"],
     );
     assert!(fs::read_to_string(model.join("run.toml"))
         .unwrap()
