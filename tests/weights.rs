@@ -288,7 +288,10 @@ fn convolution_taps_export_and_import() {
     write_safetensors(&renamed, &changed);
     let out = dir.path().join("renamed");
     let err = fails(&import_args(&changed, &out));
-    assert!(err.contains("blocks.0.qkv_c"), "{err}");
+    assert!(
+        err.contains("missing blocks.0.qkv_conv; not in the network blocks.0.qkv_cnvv"),
+        "{err}"
+    );
 }
 
 /// What cannot become a run is refused with one line naming the file: a truncated file,
@@ -341,6 +344,9 @@ fn bad_weight_files_are_refused_with_the_reason() {
         err.contains("wider.safetensors: the tensors do not fit the network"),
         "{err}"
     );
+    // The first misfits are named with their shapes, the rest counted.
+    assert!(err.contains("not fitting Shape mismatch for '"), "{err}");
+    assert!(err.contains(" more"), "{err}");
     assert!(!dir.path().join("c").join("run.toml").exists());
 
     let err = fails(&["weights", "import", file_arg, "-o", model_arg]);

@@ -13,7 +13,7 @@ use std::{io::Read, path::Path};
 
 use burn::{
     module::Module,
-    store::{ModuleSnapshot, SafetensorsStore},
+    store::{ApplyResult, ModuleSnapshot, SafetensorsStore},
     tensor::Device,
 };
 
@@ -106,28 +106,19 @@ pub fn import_weights(path: &Path, bytes: Vec<u8>, out: &RunDir) -> Result<Impor
         .map_err(bad)?;
     let device = Device::flex();
     let mut model = spec.network().init(&device);
-    let mut store = SafetensorsStore::from_bytes(Some(bytes)).validate(true);
+    // Partial loading with validation off makes burn report what does not fit instead of
+    // failing with its own multi-line summary; `misfit` turns the report into one line.
+    let mut store = SafetensorsStore::from_bytes(Some(bytes))
+        .validate(false)
+        .allow_partial(true);
     let applied = model.load_from(&mut store).map_err(|e| {
         bad(format!(
             "the tensors do not fit the network in {RUN_KEY}: {e}"
         ))
     })?;
-    if !applied.missing.is_empty() || !applied.unused.is_empty() || !applied.errors.is_empty() {
-        let missing: Vec<&str> = applied
-            .missing
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
+    if let Some(misfit) = misfit(&applied) {
         return Err(bad(format!(
-            "the tensors do not fit the network in {RUN_KEY}: missing [{}], not in the network [{}], {}",
-            missing.join(", "),
-            applied.unused.join(", "),
-            applied
-                .errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
+            "the tensors do not fit the network in {RUN_KEY}: {misfit}"
         )));
     }
     if !flat_parameters(&model).iter().all(|v| v.is_finite()) {
@@ -153,6 +144,44 @@ pub fn import_weights(path: &Path, bytes: Vec<u8>, out: &RunDir) -> Result<Impor
         parameters: model.num_params(),
         step,
     })
+}
+
+/// How many names an error lists before "and N more".
+const NAMES_SHOWN: usize = 4;
+
+/// What of a load does not fit, in one line (`None` when everything does): the network's
+/// tensors the file lacks, the file's tensors the network has no place for, and tensors of
+/// another shape or type, each list cut to [`NAMES_SHOWN`].
+fn misfit(applied: &ApplyResult) -> Option<String> {
+    fn listed(what: &str, items: Vec<String>) -> Option<String> {
+        if items.is_empty() {
+            return None;
+        }
+        let mut text = items[..items.len().min(NAMES_SHOWN)].join(", ");
+        if items.len() > NAMES_SHOWN {
+            text.push_str(&format!(" and {} more", items.len() - NAMES_SHOWN));
+        }
+        Some(format!("{what} {text}"))
+    }
+    let parts: Vec<String> = [
+        listed(
+            "missing",
+            applied
+                .missing
+                .iter()
+                .map(|(name, _)| name.clone())
+                .collect(),
+        ),
+        listed("not in the network", applied.unused.clone()),
+        listed(
+            "not fitting",
+            applied.errors.iter().map(|e| e.to_string()).collect(),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// What the header of a file `export_weights` wrote says, read without its tensors.
