@@ -78,7 +78,7 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
         facts.run, spec.alphabet, spec.seddbio_version
     ));
     text.push_str(&format!(
-        "## Model\n\n- {} parameters: {} DiT blocks of width {}, {} heads, time conditioning of width {}\n\
+        "## Model\n\n- {} parameters: {} DiT blocks of width {}, {} heads, time conditioning of width {}{}\n\
          - {} forward process, {} noise schedule, {} tokens (`alphabet.toml`)\n\
          - {} positions per sequence ({} layout), {} positions\n{}\n",
         facts.parameters,
@@ -86,6 +86,12 @@ pub fn model_card(spec: &RunSpec, facts: &CardFacts) -> String {
         model.d_model,
         model.num_heads,
         model.cond_dim,
+        match model.conv_kernel {
+            0 => String::new(),
+            taps => format!(
+                "; q, k and v convolved over {taps} positions before the attention (`conv_kernel`)"
+            ),
+        },
         spec.graph,
         spec.noise,
         spec.num_symbols,
@@ -216,8 +222,13 @@ fn front_matter(spec: &RunSpec, facts: &CardFacts) -> String {
     line(
         "model",
         format!(
-            "{{d_model: {}, num_blocks: {}, num_heads: {}, cond_dim: {}, dropout: {}}}",
-            model.d_model, model.num_blocks, model.num_heads, model.cond_dim, model.dropout
+            "{{d_model: {}, num_blocks: {}, num_heads: {}, cond_dim: {}, dropout: {}, conv_kernel: {}}}",
+            model.d_model,
+            model.num_blocks,
+            model.num_heads,
+            model.cond_dim,
+            model.dropout,
+            model.conv_kernel
         ),
     );
     line("seq_len", spec.seq_len.to_string());
@@ -440,6 +451,24 @@ mod tests {
         assert!(card.contains("-o samples.fasta"), "{card}");
         assert!(
             card.contains("Generated sequences are unscreened"),
+            "{card}"
+        );
+    }
+
+    #[test]
+    fn a_card_names_the_convolution_of_q_k_and_v() {
+        let mut plain = spec("dna");
+        plain.config =
+            TrainConfig::parse(include_str!("../../configs/tiny-plain.toml"), "tiny-plain")
+                .expect("tiny-plain");
+        let card = model_card(&plain, &CardFacts::default());
+        assert!(card.contains("dropout: 0, conv_kernel: 0}"), "{card}");
+        assert!(!card.contains("convolved"), "{card}");
+        // tiny has nine taps: the front matter and the model section say so.
+        let card = model_card(&spec("dna"), &CardFacts::default());
+        assert!(card.contains("dropout: 0, conv_kernel: 9}"), "{card}");
+        assert!(
+            card.contains("width 64; q, k and v convolved over 9 positions before the attention"),
             "{card}"
         );
     }
