@@ -450,7 +450,7 @@ fn config_auto_measures_the_presets_for_a_budget() {
     ));
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
-    // Two seconds buy far fewer than 40 tokens per parameter of even the tiny preset: tiny
+    // Two seconds buy far fewer than 80 tokens per parameter of even the tiny preset: tiny
     // is the fallback, and the larger presets are not measured.
     assert!(err.contains("--config auto: tiny"), "{err}");
     assert!(

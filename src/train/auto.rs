@@ -19,9 +19,9 @@ use crate::Result;
 pub const AUTO_PRESETS: [&str; 3] = ["tiny", "small", "medium"];
 
 /// Training tokens per parameter a budget must buy for a preset to qualify: above every ratio at
-/// which `small` lost to `tiny` on the same budget and data (4.5 to 29.2 in the runs of
-/// configs/README.md), twice the compute-optimal 20 of language models.
-pub const TOKENS_PER_PARAMETER: f64 = 40.0;
+/// which `small` lost to `tiny` on the same budget and data (4.5 to 72 in the runs of
+/// configs/README.md; up to 72 against `tiny` with its convolved q, k and v, which `small` lacks).
+pub const TOKENS_PER_PARAMETER: f64 = 80.0;
 
 /// Token positions (sequences x sequence length) `auto` aims for in one training step.
 pub const TOKENS_PER_STEP: usize = 16_384;
@@ -126,16 +126,16 @@ pub struct AutoChoice {
 /// ```
 /// use seddbio::{run::TimeBudget, train::choose_preset};
 ///
-/// // A machine on which every preset trains 10,000 tokens/s: a minute buys 600 k tokens, 40
-/// // per parameter up to 15 k parameters (tiny, small, medium: d_model 64, 128, 256).
+/// // A machine on which every preset trains 10,000 tokens/s: a minute buys 600 k tokens, 80
+/// // per parameter up to 7,500 parameters (tiny, small, medium: d_model 64, 128, 256).
 /// let budget = TimeBudget::parse("1m").unwrap();
 /// let measure = |per_width| {
 ///     move |config: &seddbio::run::TrainConfig| Ok((config.model.d_model * per_width, 10_000.0))
 /// };
-/// let choice = choose_preset(&budget, 256, 10_000, measure(50)).unwrap();
+/// let choice = choose_preset(&budget, 256, 10_000, measure(25)).unwrap();
 /// assert_eq!(choice.preset, "medium");
 /// assert_eq!(choice.config.training.batch_size, 64);
-/// let choice = choose_preset(&budget, 256, 10_000, measure(100)).unwrap();
+/// let choice = choose_preset(&budget, 256, 10_000, measure(50)).unwrap();
 /// assert_eq!(choice.preset, "small");
 /// assert_eq!(choice.probes.len(), 3);
 /// ```
@@ -196,9 +196,9 @@ mod tests {
     #[test]
     fn a_qualifying_preset_is_kept_when_the_next_fails() {
         let budget = TimeBudget::parse("10s").unwrap();
-        // 10 s x 1,000 tokens/s = 10 k tokens: 40 per parameter up to 250 parameters.
+        // 10 s x 1,000 tokens/s = 10 k tokens: 80 per parameter up to 125 parameters.
         let choice = choose_preset(&budget, 512, 100_000, |config| {
-            Ok((if config.model.d_model == 64 { 250 } else { 251 }, 1_000.0))
+            Ok((if config.model.d_model == 64 { 125 } else { 126 }, 1_000.0))
         })
         .unwrap();
         assert_eq!(choice.preset, "tiny");
