@@ -381,7 +381,7 @@ fn bundled_models_answer_to_their_names() {
     fs::write(
         folder.join("model.toml"),
         "description = \"a one-step test model\"\ndata = \"E. coli windows\"\n\
-         training = \"one step\"\n[held_out]\nsplit = \"none\"\nbits_per_token = 1.99\n\
+         training = \"a test\"\n[held_out]\nsplit = \"none\"\nbits_per_token = 1.99\n\
          standard_error = 0.01\nmarkov_bits_per_token = 1.98\nmarkov_order = 2\n",
     )
     .unwrap();
@@ -407,7 +407,7 @@ fn bundled_models_answer_to_their_names() {
     assert!(
         listing.starts_with(&format!("mini-dna  dna, {parameters} parameters"))
             && listing.contains("1.9900 ± 0.0100 bits/token against 1.9800 for the order-2")
-            && listing.contains("trained: one step (1 steps)"),
+            && listing.contains("trained: a test (1 step)\n"),
         "{listing}"
     );
     assert_eq!(run(&["models", "mini-dna"]), "# mini-dna\n\nA test card.\n");

@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use seddbio::data::thousands;
 use seddbio::run::{bundled_models, models_dir, MODELS_ENV};
 
 use super::print_stdout;
@@ -43,7 +44,7 @@ pub fn run(args: ModelsArgs) -> Result<()> {
         let (facts, weights) = (model.facts(), model.weights());
         let held_out = &facts.held_out;
         text.push_str(&format!(
-            "{}  {}, {} parameters, {:.1} MB, {} positions{}\n  {}\n  data: {}\n  trained: {} ({} steps)\n  \
+            "{}  {}, {} parameters, {:.1} MB, {} positions{}\n  {}\n  data: {}\n  trained: {} ({} step{})\n  \
              held out: {:.4} ± {:.4} bits/token against {:.4} for the order-{} Markov chain ({})\n\n",
             model.name(),
             weights.alphabet,
@@ -57,7 +58,8 @@ pub fn run(args: ModelsArgs) -> Result<()> {
             facts.description,
             facts.data,
             facts.training,
-            weights.step,
+            thousands(weights.step),
+            if weights.step == 1 { "" } else { "s" },
             held_out.bits_per_token,
             held_out.standard_error,
             held_out.markov_bits_per_token,

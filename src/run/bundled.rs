@@ -46,7 +46,8 @@ pub struct ModelFacts {
     pub description: String,
     /// The training data and its split.
     pub data: String,
-    /// How it was trained: preset, steps, time and machine.
+    /// How it was trained: preset, options, time and machine (`seddbio models` adds the steps,
+    /// read from the weights, so the text does not repeat them).
     pub training: String,
     /// The held-out figures.
     pub held_out: HeldOutFacts,
