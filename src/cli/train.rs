@@ -22,7 +22,8 @@ pub struct TrainArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Model and training preset: tiny, small, medium (see configs/), a TOML file, or auto
+    /// Model and training preset: tiny, small, medium, tiny-plain, tiny-dropout, small-dropout
+    /// (see configs/), a TOML file, or auto
     /// (with --time-budget: the largest preset the budget trains long enough, measured on
     /// this data and machine in a few steps each before the budget starts) [default: tiny].
     #[arg(long)]

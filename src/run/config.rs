@@ -294,14 +294,25 @@ pub struct TrainConfig {
     pub training: TrainingOptions,
 }
 
-const PRESETS: [(&str, &str); 3] = [
+/// The presets by name: every file of configs/, built in so that a name works from any folder.
+const PRESETS: [(&str, &str); 6] = [
     ("tiny", include_str!("../../configs/tiny.toml")),
     ("small", include_str!("../../configs/small.toml")),
     ("medium", include_str!("../../configs/medium.toml")),
+    ("tiny-plain", include_str!("../../configs/tiny-plain.toml")),
+    (
+        "tiny-dropout",
+        include_str!("../../configs/tiny-dropout.toml"),
+    ),
+    (
+        "small-dropout",
+        include_str!("../../configs/small-dropout.toml"),
+    ),
 ];
 
 impl TrainConfig {
-    /// A built-in preset by name (`tiny`, `small`, `medium`) or a TOML file.
+    /// A built-in preset by name (`tiny`, `small`, `medium`, `tiny-plain`, `tiny-dropout`,
+    /// `small-dropout`: the files of configs/) or a TOML file.
     pub fn resolve(name_or_path: &str) -> Result<TrainConfig> {
         if let Some((_, text)) = PRESETS.iter().find(|(name, _)| *name == name_or_path) {
             return TrainConfig::parse(text, name_or_path);
@@ -310,7 +321,10 @@ impl TrainConfig {
         if !path.exists() {
             return Err(Error::Config {
                 origin: name_or_path.into(),
-                message: "neither a preset (tiny, small, medium) nor an existing file".into(),
+                message: format!(
+                    "neither a preset ({}) nor an existing file",
+                    PRESETS.map(|(name, _)| name).join(", ")
+                ),
             });
         }
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
@@ -352,6 +366,28 @@ pub fn default_schedule(graph: GraphKind) -> NoiseSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_file_of_configs_is_a_preset_by_its_name() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let mut files = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .collect::<Vec<_>>();
+        files.sort();
+        assert_eq!(files.len(), PRESETS.len());
+        for path in files {
+            let name = path.file_stem().unwrap().to_str().unwrap();
+            let from_file = TrainConfig::resolve(path.to_str().unwrap()).unwrap();
+            assert_eq!(TrainConfig::resolve(name).unwrap(), from_file, "{name}");
+        }
+        let error = TrainConfig::resolve("tiny-drop").unwrap_err().to_string();
+        assert!(
+            error.contains("tiny-plain, tiny-dropout, small-dropout"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn every_preset_parses_and_validates() {
