@@ -458,9 +458,7 @@ mod tests {
     #[test]
     fn a_card_names_the_convolution_of_q_k_and_v() {
         let mut plain = spec("dna");
-        plain.config =
-            TrainConfig::parse(include_str!("../../configs/tiny-plain.toml"), "tiny-plain")
-                .expect("tiny-plain");
+        plain.config = TrainConfig::resolve("tiny-plain").expect("tiny-plain");
         let card = model_card(&plain, &CardFacts::default());
         assert!(card.contains("dropout: 0, conv_kernel: 0}"), "{card}");
         assert!(!card.contains("convolved"), "{card}");
